@@ -1,0 +1,42 @@
+import { connect, type ConnectionOptions, type NatsConnection } from "nats";
+
+/** How a process reaches NATS; every field but `url` is optional. */
+export interface NatsSettings {
+  /** One or more server URLs, comma-separated, e.g. "nats://127.0.0.1:4222". */
+  url: string;
+  user?: string;
+  pass?: string;
+  token?: string;
+  /** TLS to the NATS server: CA/cert/key file paths. */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+}
+
+/**
+ * Connects to NATS with the options every Switchyard process uses: reconnect forever (a
+ * restarted nats-server must not take processes down with it) and no async stack traces per
+ * request (they cost 25-35 % of request throughput).
+ */
+export async function connectBus(settings: NatsSettings, name: string): Promise<NatsConnection> {
+  const opts: ConnectionOptions = {
+    servers: settings.url.split(",").map((s) => s.trim()),
+    name,
+    noAsyncTraces: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    reconnectJitter: 100,
+    pingInterval: 10_000,
+    maxPingOut: 3,
+    waitOnFirstConnect: true,
+    timeout: 5_000,
+  };
+  if (settings.user !== undefined) opts.user = settings.user;
+  if (settings.pass !== undefined) opts.pass = settings.pass;
+  if (settings.token !== undefined) opts.token = settings.token;
+  if (settings.tls) {
+    opts.tls = {};
+    if (settings.tls.caFile) opts.tls.caFile = settings.tls.caFile;
+    if (settings.tls.certFile) opts.tls.certFile = settings.tls.certFile;
+    if (settings.tls.keyFile) opts.tls.keyFile = settings.tls.keyFile;
+  }
+  return connect(opts);
+}

@@ -1,0 +1,126 @@
+import { hostname } from "node:os";
+import { RequestStrategy, type NatsConnection, type Service, type ServiceStats } from "nats";
+import type { LifecycleState } from "./lifecycle.js";
+
+/** What kind of process an instance is. */
+export type InstanceKind = "module" | "gateway";
+
+/** Static identity of a running process, announced through the NATS services API. */
+export interface InstanceIdentity {
+  kind: InstanceKind;
+  /** Module name ("gateway" for gateways). */
+  module: string;
+  /** Unique in the cluster, usable as a subject token, e.g. "login-3f9a". */
+  instance: string;
+  /** Semver of the module code. */
+  version: string;
+  pid: number;
+  host: string;
+  startedAt: number;
+}
+
+/** Live figures an instance reports with its identity. */
+export interface InstanceLoad {
+  state: LifecycleState;
+  served: number;
+  errors: number;
+  inflight: number;
+  /** Gateways: sessions held. */
+  sessions?: number;
+  /** Free-form extras (e.g. rooms held by a game instance). */
+  extra?: Record<string, number | string>;
+}
+
+/** One instance as `listInstances` reports it. */
+export type InstanceStatus = InstanceIdentity & InstanceLoad;
+
+/** Subjects every instance answers on, besides its data subjects. */
+export function instanceControlSubject(instance: string, verb: "status" | "drain"): string {
+  return `sys.instance.${instance}.${verb}`;
+}
+
+const SERVICE_NAME_PREFIX = "sy-";
+
+/** Builds this process's identity. */
+export function makeIdentity(kind: InstanceKind, module: string, instance: string, version: string): InstanceIdentity {
+  return { kind, module, instance, version, pid: process.pid, host: hostname(), startedAt: Date.now() };
+}
+
+/**
+ * Registers the process with the NATS services API, so `$SRV.PING|INFO|STATS` (and `nats micro`)
+ * list it with its version, and `listInstances` can report its live load. `onDrain` runs when an
+ * operator asks this instance to drain (master rollout/scale, `ctl`), even when the master did not
+ * spawn it.
+ */
+export async function announceInstance(
+  nc: NatsConnection,
+  id: InstanceIdentity,
+  load: () => InstanceLoad,
+  onDrain: () => void,
+): Promise<Service> {
+  const service = await nc.services.add({
+    name: SERVICE_NAME_PREFIX + id.module,
+    version: id.version,
+    description: `switchyard ${id.kind} ${id.module}`,
+    metadata: {
+      kind: id.kind,
+      module: id.module,
+      instance: id.instance,
+      pid: String(id.pid),
+      host: id.host,
+      startedAt: String(id.startedAt),
+    },
+    statsHandler: () => Promise.resolve(load()),
+  });
+  service.addEndpoint("status", {
+    subject: instanceControlSubject(id.instance, "status"),
+    queue: "",
+    handler: (_err, msg) => {
+      msg.respond(JSON.stringify({ ...id, ...load() }));
+    },
+  });
+  service.addEndpoint("drain", {
+    subject: instanceControlSubject(id.instance, "drain"),
+    queue: "",
+    handler: (_err, msg) => {
+      msg.respond(JSON.stringify({ ok: true }));
+      onDrain();
+    },
+  });
+  return service;
+}
+
+/** Asks every Switchyard instance for its identity and load; waits up to `maxWaitMs`. */
+export async function listInstances(nc: NatsConnection, maxWaitMs = 750): Promise<InstanceStatus[]> {
+  const client = nc.services.client({ strategy: RequestStrategy.Timer, maxWait: maxWaitMs });
+  const out: InstanceStatus[] = [];
+  const iter = await client.stats();
+  for await (const s of iter) {
+    const status = toStatus(s);
+    if (status) out.push(status);
+  }
+  out.sort((a, b) => (a.module === b.module ? a.instance.localeCompare(b.instance) : a.module.localeCompare(b.module)));
+  return out;
+}
+
+function toStatus(s: ServiceStats): InstanceStatus | null {
+  if (!s.name.startsWith(SERVICE_NAME_PREFIX)) return null;
+  const md = s.metadata ?? {};
+  const statusEndpoint = s.endpoints?.find((e) => e.name === "status");
+  const load = (statusEndpoint?.data ?? {}) as Partial<InstanceLoad>;
+  return {
+    kind: (md.kind as InstanceKind) ?? "module",
+    module: md.module ?? s.name.slice(SERVICE_NAME_PREFIX.length),
+    instance: md.instance ?? s.id,
+    version: s.version,
+    pid: Number(md.pid ?? 0),
+    host: md.host ?? "?",
+    startedAt: Number(md.startedAt ?? 0),
+    state: load.state ?? "ready",
+    served: load.served ?? 0,
+    errors: load.errors ?? 0,
+    inflight: load.inflight ?? 0,
+    ...(load.sessions !== undefined ? { sessions: load.sessions } : {}),
+    ...(load.extra !== undefined ? { extra: load.extra } : {}),
+  };
+}

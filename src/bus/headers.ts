@@ -1,0 +1,21 @@
+/**
+ * Header names carried on NATS messages. Session headers are stamped by the gateway only;
+ * modules never take identity from a request body.
+ */
+export const Header = {
+  /** Gateway that holds the client's connection. */
+  gateway: "sy-gw",
+  /** Session id, unique within its gateway. */
+  session: "sy-sid",
+  /** Bound user id; absent before login. */
+  uid: "sy-uid",
+  /** Request id for logs, unique in the cluster: "<requester>-<token>". */
+  requestId: "sy-rid",
+  /** Error code number (wire.ErrorCode) on a failed reply. */
+  errorCode: "sy-err",
+  /** Error message on a failed reply. */
+  errorMessage: "sy-msg",
+  /** On a reply: pin the session's later requests to this module to the given instance ("" unpins). */
+  pin: "sy-pin",
+} as const;
+export type Header = (typeof Header)[keyof typeof Header];

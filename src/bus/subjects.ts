@@ -1,0 +1,80 @@
+/**
+ * The subject scheme: the only "routing table" the cluster has. A route "<module>.<Method>"
+ * is served by every instance of <module> in queue group <module>; stateful work can be pinned
+ * to one instance through its own subject.
+ */
+
+/** Prefixes of every subject the framework uses, spelled once. */
+export const SubjectPrefix = {
+  service: "svc",
+  instance: "inst",
+  gateway: "gw",
+  channel: "chan",
+  system: "sys",
+} as const;
+export type SubjectPrefix = (typeof SubjectPrefix)[keyof typeof SubjectPrefix];
+
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+
+/** True when `s` can be used as one subject token (no dots, wildcards or spaces). */
+export function isSubjectToken(s: string): boolean {
+  return TOKEN.test(s);
+}
+
+/** Splits "login.Login" into module "login" and method "Login"; null when not of that shape. */
+export function parseRoute(route: string): { module: string; method: string } | null {
+  const dot = route.indexOf(".");
+  if (dot <= 0 || dot !== route.lastIndexOf(".") || dot === route.length - 1) return null;
+  const module = route.slice(0, dot);
+  const method = route.slice(dot + 1);
+  if (!isSubjectToken(module) || !isSubjectToken(method)) return null;
+  return { module, method };
+}
+
+/** Subject served by the queue group of a module: any instance may answer. */
+export function serviceSubject(module: string, method: string): string {
+  return `${SubjectPrefix.service}.${module}.${method}`;
+}
+
+/** Wildcard a module instance subscribes to (in queue group `module`). */
+export function serviceWildcard(module: string): string {
+  return `${SubjectPrefix.service}.${module}.*`;
+}
+
+/** Subject of one method on one pinned instance (stateful work such as a game room). */
+export function instanceSubject(instanceId: string, method: string): string {
+  return `${SubjectPrefix.instance}.${instanceId}.${method}`;
+}
+
+/** Wildcard an instance subscribes to for pinned requests. */
+export function instanceWildcard(instanceId: string): string {
+  return `${SubjectPrefix.instance}.${instanceId}.*`;
+}
+
+/** Commands to one gateway: bind, kick, push, channel join/leave. */
+export function gatewayCommandSubject(gatewayId: string): string {
+  return `${SubjectPrefix.gateway}.${gatewayId}.cmd`;
+}
+
+/** Reply inbox prefix of a requester (gateway or module); replies go to `<prefix>.<token>`. */
+export function replyPrefix(ownerId: string): string {
+  return `_SY.${ownerId}`;
+}
+
+/** Broadcast subject of a channel; every gateway with a local member subscribes. */
+export function channelSubject(channel: string): string {
+  return `${SubjectPrefix.channel}.${channel}`;
+}
+
+/** Cluster-wide events. */
+export const SystemSubject = {
+  /** A session ended on some gateway (payload cluster.SessionClosed). */
+  sessionClosed: "sys.session.closed",
+  /** Requests to the master (ctl). */
+  masterPrefix: "sys.master",
+} as const;
+
+/** Subject of a master ctl verb, e.g. sys.master.status. */
+export function masterSubject(verb: string): string {
+  return `${SystemSubject.masterPrefix}.${verb}`;
+}

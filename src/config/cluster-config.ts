@@ -1,0 +1,188 @@
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { NatsSettings } from "../bus/connection.js";
+
+/** NATS as the cluster uses it. */
+export interface NatsConfig extends NatsSettings {
+  /** Start a local nats-server when nothing answers at `url` (laptop mode). */
+  embedded: boolean;
+}
+
+/** Redis as the cluster uses it. */
+export interface RedisConfig {
+  url: string;
+  /** Start a local redis-server when nothing answers at `url`. */
+  embedded: boolean;
+}
+
+/** One gateway process: where clients connect. */
+export interface GatewayEndpoint {
+  id: string;
+  host: string;
+  port: number;
+}
+
+/** Limits and behaviour shared by every gateway. */
+export interface GatewaySettings {
+  /** Routes callable before login, e.g. "login.Login". */
+  publicRoutes: string[];
+  /** Largest accepted frame body in bytes; checked from the length prefix before buffering. */
+  maxFrameBytes: number;
+  /** Time a module has to answer a forwarded request. */
+  requestTimeoutMs: number;
+  /** A connection with no traffic (not even a heartbeat) for this long is closed. */
+  idleTimeoutMs: number;
+  /** Most requests a session may have waiting for replies at once. */
+  maxInFlightPerSession: number;
+  /** Most client connections one gateway holds. */
+  maxConnections: number;
+  /** Bytes queued for a slow reader before its connection is closed. */
+  maxPendingOutputBytes: number;
+  /** Token bucket per connection: sustained frames per second and burst. */
+  rateLimit: { perSecond: number; burst: number };
+}
+
+/** One module type in the cluster. */
+export interface ModuleConfig {
+  /** Instances the master keeps running. */
+  instances: number;
+  /** JS entry exporting the module definition; default dist/modules/<name>/index.js. */
+  entry?: string;
+  /** Time this module's calls to other modules may take. */
+  callTimeoutMs?: number;
+  /** How long a draining instance may finish its in-flight work (stateful: its rooms). */
+  drainTimeoutMs?: number;
+  /** Free-form settings handed to the module's hooks as `ctx.settings`. */
+  settings?: Record<string, unknown>;
+}
+
+/** Supervision knobs of the master. */
+export interface MasterSettings {
+  restartBackoffMinMs: number;
+  restartBackoffMaxMs: number;
+  /** Crashes within `crashLoopWindowMs` that mark an instance as crash-looping. */
+  crashLoopCount: number;
+  crashLoopWindowMs: number;
+  /** How long an instance may take to answer after being spawned. */
+  readyTimeoutMs: number;
+}
+
+/** The whole cluster, as read from config/cluster.json. */
+export interface ClusterConfig {
+  nats: NatsConfig;
+  redis: RedisConfig;
+  /** Where embedded servers keep data and pid files; outside the tracked tree. */
+  runtimeDir: string;
+  log: { level: string };
+  gateways: GatewayEndpoint[];
+  gateway: GatewaySettings;
+  modules: Record<string, ModuleConfig>;
+  master: MasterSettings;
+}
+
+/** Defaults for every optional field; a config file overrides any of them. */
+export const DEFAULT_CONFIG: ClusterConfig = {
+  nats: { url: "nats://127.0.0.1:4222", embedded: true },
+  redis: { url: "redis://127.0.0.1:6379", embedded: true },
+  runtimeDir: join(tmpdir(), "switchyard"),
+  log: { level: "info" },
+  gateways: [{ id: "gw-1", host: "127.0.0.1", port: 3250 }],
+  gateway: {
+    publicRoutes: ["login.Register", "login.Login", "login.Resume"],
+    maxFrameBytes: 64 * 1024,
+    requestTimeoutMs: 5_000,
+    idleTimeoutMs: 60_000,
+    maxInFlightPerSession: 64,
+    maxConnections: 20_000,
+    maxPendingOutputBytes: 1024 * 1024,
+    rateLimit: { perSecond: 200, burst: 400 },
+  },
+  modules: {},
+  master: {
+    restartBackoffMinMs: 250,
+    restartBackoffMaxMs: 15_000,
+    crashLoopCount: 5,
+    crashLoopWindowMs: 60_000,
+    readyTimeoutMs: 15_000,
+  },
+};
+
+/** Root of the installed project (the folder holding package.json and proto/). */
+export function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string };
+      if (pkg.name === "switchyard") return dir;
+    } catch {
+      // not here; go up
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error("cannot find the switchyard project root");
+    dir = up;
+  }
+}
+
+/** Path of the config file: $SWITCHYARD_CONFIG, else config/cluster.json of the project. */
+export function defaultConfigPath(): string {
+  return process.env.SWITCHYARD_CONFIG ? resolve(process.env.SWITCHYARD_CONFIG) : join(projectRoot(), "config", "cluster.json");
+}
+
+/**
+ * Reads and validates a cluster config. Unknown top-level keys and wrong types are errors
+ * that name the key, so a typo does not silently fall back to a default.
+ */
+export function loadClusterConfig(path = defaultConfigPath()): ClusterConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new Error(`cannot read cluster config ${path}: ${(err as Error).message}`);
+  }
+  return parseClusterConfig(raw, path);
+}
+
+/** Merges a parsed JSON object over the defaults and checks it. */
+export function parseClusterConfig(raw: unknown, source = "config"): ClusterConfig {
+  if (!isObject(raw)) throw new Error(`${source}: expected a JSON object`);
+  for (const key of Object.keys(raw)) {
+    if (!(key in DEFAULT_CONFIG) && key !== "$comment") throw new Error(`${source}: unknown key "${key}"`);
+  }
+  const cfg: ClusterConfig = {
+    nats: { ...DEFAULT_CONFIG.nats, ...(raw.nats as object | undefined) },
+    redis: { ...DEFAULT_CONFIG.redis, ...(raw.redis as object | undefined) },
+    runtimeDir: typeof raw.runtimeDir === "string" ? resolve(raw.runtimeDir) : DEFAULT_CONFIG.runtimeDir,
+    log: { ...DEFAULT_CONFIG.log, ...(raw.log as object | undefined) },
+    gateways: Array.isArray(raw.gateways) ? (raw.gateways as GatewayEndpoint[]) : DEFAULT_CONFIG.gateways,
+    gateway: {
+      ...DEFAULT_CONFIG.gateway,
+      ...(raw.gateway as object | undefined),
+      rateLimit: { ...DEFAULT_CONFIG.gateway.rateLimit, ...((raw.gateway as { rateLimit?: object } | undefined)?.rateLimit) },
+    },
+    modules: (raw.modules as Record<string, ModuleConfig> | undefined) ?? {},
+    master: { ...DEFAULT_CONFIG.master, ...(raw.master as object | undefined) },
+  };
+  if (typeof cfg.nats.url !== "string" || cfg.nats.url === "") throw new Error(`${source}: nats.url must be a non-empty string`);
+  if (typeof cfg.redis.url !== "string" || cfg.redis.url === "") throw new Error(`${source}: redis.url must be a non-empty string`);
+  const ids = new Set<string>();
+  for (const g of cfg.gateways) {
+    if (typeof g.id !== "string" || !/^[A-Za-z0-9_-]+$/.test(g.id)) throw new Error(`${source}: gateways[].id must be a subject token, got ${JSON.stringify(g.id)}`);
+    if (ids.has(g.id)) throw new Error(`${source}: duplicate gateway id "${g.id}"`);
+    ids.add(g.id);
+    if (!Number.isInteger(g.port) || g.port < 0 || g.port > 65535) throw new Error(`${source}: gateway ${g.id}: port must be 0-65535`);
+    if (typeof g.host !== "string") g.host = "127.0.0.1";
+  }
+  for (const [name, m] of Object.entries(cfg.modules)) {
+    if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`${source}: module name "${name}" must be lower-case letters, digits and '_'`);
+    if (!isObject(m) || !Number.isInteger(m.instances) || m.instances < 0) {
+      throw new Error(`${source}: modules.${name}.instances must be a whole number >= 0`);
+    }
+  }
+  return cfg;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}

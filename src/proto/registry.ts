@@ -1,0 +1,137 @@
+import { existsSync, readdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import protobuf from "protobufjs";
+import { SwitchyardError } from "../bus/errors.js";
+
+/** Encoder/decoder of one protobuf message type. */
+export interface MessageCodec<T> {
+  readonly typeName: string;
+  encode(msg: Partial<T>): Uint8Array;
+  decode(bytes: Uint8Array): T;
+  /** Builds a message from JSON-like input (CLI, REPL), rejecting unknown shapes. */
+  fromJson(obj: unknown): T;
+  /** Plain JSON-friendly object (bytes as base64, defaults included). */
+  toJson(msg: T): Record<string, unknown>;
+}
+
+/** Request and reply codecs of one route. */
+export interface RouteCodec<Req = unknown, Res = unknown> {
+  readonly route: string;
+  readonly request: MessageCodec<Req>;
+  readonly response: MessageCodec<Res>;
+}
+
+/** The loaded proto/ folder: message types and the rpcs of every service by route. */
+export interface ProtoRegistry {
+  readonly dir: string;
+  message<T>(typeName: string): MessageCodec<T>;
+  /** Codecs of a route "<package>.<Method>", or null when no service declares it. */
+  route<Req = unknown, Res = unknown>(route: string): RouteCodec<Req, Res> | null;
+  /** Every route declared by a service. */
+  routes(): string[];
+}
+
+/** Finds the project's proto/ folder: $SWITCHYARD_PROTO_DIR, else the nearest one above this file. */
+export function defaultProtoDir(): string {
+  const fromEnv = process.env.SWITCHYARD_PROTO_DIR;
+  if (fromEnv) return resolve(fromEnv);
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, "proto");
+    if (existsSync(join(candidate, "wire.proto"))) return candidate;
+    const up = dirname(dir);
+    if (up === dir) throw new Error("cannot find the proto/ folder; set SWITCHYARD_PROTO_DIR");
+    dir = up;
+  }
+}
+
+const cache = new Map<string, ProtoRegistry>();
+
+/** Loads (once per folder) every .proto file of `dir` plus any extra files. */
+export function loadProto(dir = defaultProtoDir(), extraFiles: string[] = []): ProtoRegistry {
+  const key = [dir, ...extraFiles].join("|");
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".proto"))
+    .sort()
+    .map((f) => join(dir, f));
+  const root = new protobuf.Root();
+  root.loadSync([...files, ...extraFiles], { keepCase: false });
+  root.resolveAll();
+  const registry = createRegistry(dir, root);
+  cache.set(key, registry);
+  return registry;
+}
+
+function createRegistry(dir: string, root: protobuf.Root): ProtoRegistry {
+  const messages = new Map<string, MessageCodec<unknown>>();
+  const routes = new Map<string, RouteCodec>();
+
+  for (const ns of root.nestedArray) {
+    if (!(ns instanceof protobuf.Namespace) || ns instanceof protobuf.Type) continue;
+    for (const item of ns.nestedArray) {
+      if (!(item instanceof protobuf.Service)) continue;
+      for (const m of item.methodsArray) {
+        m.resolve();
+        const route = `${ns.name}.${m.name}`;
+        routes.set(route, {
+          route,
+          request: codecOf(m.resolvedRequestType!),
+          response: codecOf(m.resolvedResponseType!),
+        });
+      }
+    }
+  }
+
+  function codecOf(type: protobuf.Type): MessageCodec<unknown> {
+    const name = type.fullName.replace(/^\./, "");
+    let codec = messages.get(name);
+    if (codec) return codec;
+    codec = makeCodec(name, type);
+    messages.set(name, codec);
+    return codec;
+  }
+
+  return {
+    dir,
+    message<T>(typeName: string): MessageCodec<T> {
+      const type = root.lookupType(typeName);
+      return codecOf(type) as MessageCodec<T>;
+    },
+    route<Req, Res>(route: string): RouteCodec<Req, Res> | null {
+      return (routes.get(route) as RouteCodec<Req, Res> | undefined) ?? null;
+    },
+    routes(): string[] {
+      return [...routes.keys()].sort();
+    },
+  };
+}
+
+function makeCodec(typeName: string, type: protobuf.Type): MessageCodec<unknown> {
+  return {
+    typeName,
+    encode(msg) {
+      return type.encode(msg as Record<string, unknown>).finish();
+    },
+    decode(bytes) {
+      try {
+        return type.decode(bytes);
+      } catch (err) {
+        throw new SwitchyardError("BAD_REQUEST", `the body is not a valid ${typeName}: ${(err as Error).message}`, { cause: err });
+      }
+    },
+    fromJson(obj) {
+      if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+        throw new SwitchyardError("BAD_REQUEST", `expected a JSON object for ${typeName}`);
+      }
+      const problem = type.verify(obj as Record<string, unknown>);
+      if (problem) throw new SwitchyardError("BAD_REQUEST", `${typeName}: ${problem}`);
+      return type.fromObject(obj as Record<string, unknown>);
+    },
+    toJson(msg) {
+      return type.toObject(msg as protobuf.Message, { defaults: true, bytes: String, enums: String, longs: Number });
+    },
+  };
+}

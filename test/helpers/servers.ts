@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { findBinary } from "../../src/master/binaries.js";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A real server process started for a test on a free port. */
+export interface RunningServer {
+  readonly port: number;
+  readonly url: string;
+  readonly process: ChildProcess;
+  /** Stops the process (SIGTERM, then SIGKILL) and removes its data folder. */
+  stop(): Promise<void>;
+  /** Starts the same server again on the same port (after stop or a crash). */
+  restart(): Promise<void>;
+}
+
+/** Returns a TCP port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves when something accepts TCP connections on the port, rejects after timeoutMs. */
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function startProcess(binary: string, args: (port: number, dir: string) => string[], scheme: string): Promise<RunningServer> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), `sy-test-${scheme}-`));
+  let proc: ChildProcess;
+  const launch = async (): Promise<void> => {
+    proc = spawn(binary, args(port, dir), { stdio: "ignore" });
+    await waitForPort(port);
+  };
+  await launch();
+  const stopProc = async (): Promise<void> => {
+    const p = proc;
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((r) => p.once("exit", () => r()));
+    p.kill("SIGTERM");
+    const timer = setTimeout(() => p.kill("SIGKILL"), 3_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return {
+    port,
+    url: `${scheme}://127.0.0.1:${port}`,
+    get process() {
+      return proc;
+    },
+    async stop() {
+      await stopProc();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async restart() {
+      await stopProc();
+      await launch();
+    },
+  };
+}
+
+/** Starts a real nats-server on a free loopback port. */
+export function startNats(): Promise<RunningServer> {
+  return startProcess(findBinary("nats-server"), (port) => ["-a", "127.0.0.1", "-p", String(port)], "nats");
+}
+
+/** Starts a real redis-server on a free loopback port (appendonly, so a restart keeps data). */
+export function startRedis(): Promise<RunningServer> {
+  return startProcess(
+    findBinary("redis-server"),
+    (port, dir) => ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"],
+    "redis",
+  );
+}
