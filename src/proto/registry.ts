@@ -126,9 +126,17 @@ function makeCodec(typeName: string, type: protobuf.Type): MessageCodec<unknown>
       if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
         throw new SwitchyardError("BAD_REQUEST", `expected a JSON object for ${typeName}`);
       }
-      const problem = type.verify(obj as Record<string, unknown>);
-      if (problem) throw new SwitchyardError("BAD_REQUEST", `${typeName}: ${problem}`);
-      return type.fromObject(obj as Record<string, unknown>);
+      for (const key of Object.keys(obj)) {
+        if (!type.fields[key] && !type.fieldsArray.some((f) => f.options?.json_name === key)) {
+          const known = type.fieldsArray.map((f) => f.name).join(", ") || "(none)";
+          throw new SwitchyardError("BAD_REQUEST", `${typeName} has no field "${key}"; its fields are: ${known}`);
+        }
+      }
+      try {
+        return type.fromObject(obj as Record<string, unknown>);
+      } catch (err) {
+        throw new SwitchyardError("BAD_REQUEST", `${typeName}: ${(err as Error).message}`, { cause: err });
+      }
     },
     toJson(msg) {
       return type.toObject(msg as protobuf.Message, { defaults: true, bytes: String, enums: String, longs: Number });

@@ -1,0 +1,152 @@
+import { wire } from "../generated/proto.js";
+import { LENGTH_PREFIX_BYTES } from "./framing.js";
+
+/** Packet kinds (proto/wire.proto `wire.Kind`). */
+export const PacketKind = wire.Kind;
+export type PacketKind = wire.Kind;
+
+/**
+ * A decoded wire.Packet. `body` is a view into the frame it was decoded from (no copy):
+ * forward or decode it before the frame's buffer is reused.
+ */
+export interface Packet {
+  kind: number;
+  id: number;
+  route: string;
+  body: Uint8Array;
+  code: number;
+  message: string;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Decodes one wire.Packet by hand: the gateway decodes every client frame, and protobufjs'
+ * generic decoder allocates a message object with a prototype chain per call. Equivalent to
+ * protobufjs on every valid input (checked by a unit test); returns null on malformed bytes.
+ */
+export function decodePacket(buf: Uint8Array): Packet | null {
+  const p: Packet = { kind: 0, id: 0, route: "", body: EMPTY, code: 0, message: "" };
+  const end = buf.length;
+  let pos = 0;
+  while (pos < end) {
+    // tag varint (field numbers here are small; still accept up to 5 bytes)
+    let tag = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      if (pos >= end || shift > 28) return null;
+      b = buf[pos++]!;
+      tag |= (b & 0x7f) << shift;
+      shift += 7;
+    } while (b & 0x80);
+    tag >>>= 0;
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field === 0) return null;
+    if (wt === 0) {
+      let v = 0;
+      let mul = 1;
+      let n = 0;
+      do {
+        if (pos >= end || n >= 10) return null;
+        b = buf[pos++]!;
+        if (n < 5) v += (b & 0x7f) * mul;
+        mul *= 128;
+        n++;
+      } while (b & 0x80);
+      v = v >>> 0;
+      if (field === 1) p.kind = v;
+      else if (field === 2) p.id = v;
+      else if (field === 5) p.code = v;
+    } else if (wt === 2) {
+      let len = 0;
+      shift = 0;
+      do {
+        if (pos >= end || shift > 28) return null;
+        b = buf[pos++]!;
+        len |= (b & 0x7f) << shift;
+        shift += 7;
+      } while (b & 0x80);
+      if (len < 0 || pos + len > end) return null;
+      if (field === 3) p.route = utf8(buf, pos, pos + len);
+      else if (field === 4) p.body = buf.subarray(pos, pos + len);
+      else if (field === 6) p.message = utf8(buf, pos, pos + len);
+      pos += len;
+    } else if (wt === 1) {
+      pos += 8;
+    } else if (wt === 5) {
+      pos += 4;
+    } else {
+      return null;
+    }
+  }
+  if (pos !== end) return null;
+  return p;
+}
+
+function utf8(buf: Uint8Array, start: number, end: number): string {
+  return Buffer.prototype.utf8Slice.call(buf, start, end) as string;
+}
+
+function varintSize(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+function writeVarint(out: Buffer, pos: number, v: number): number {
+  while (v > 0x7f) {
+    out[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  out[pos++] = v;
+  return pos;
+}
+
+/**
+ * Encodes a packet as one complete frame (length prefix included) in a single allocation.
+ * Fields at their default value are omitted, as protobuf does.
+ */
+export function encodeFrame(kind: number, id: number, route: string, body: Uint8Array | null, code = 0, message = ""): Buffer {
+  const routeLen = route.length === 0 ? 0 : Buffer.byteLength(route);
+  const bodyLen = body === null ? 0 : body.length;
+  const msgLen = message.length === 0 ? 0 : Buffer.byteLength(message);
+  let size = 0;
+  if (kind !== 0) size += 1 + varintSize(kind);
+  if (id !== 0) size += 1 + varintSize(id);
+  if (routeLen !== 0) size += 1 + varintSize(routeLen) + routeLen;
+  if (bodyLen !== 0) size += 1 + varintSize(bodyLen) + bodyLen;
+  if (code !== 0) size += 1 + varintSize(code);
+  if (msgLen !== 0) size += 1 + varintSize(msgLen) + msgLen;
+  const out = Buffer.allocUnsafe(LENGTH_PREFIX_BYTES + size);
+  out.writeUInt32BE(size, 0);
+  let pos = LENGTH_PREFIX_BYTES;
+  if (kind !== 0) {
+    out[pos++] = 0x08;
+    pos = writeVarint(out, pos, kind);
+  }
+  if (id !== 0) {
+    out[pos++] = 0x10;
+    pos = writeVarint(out, pos, id >>> 0);
+  }
+  if (routeLen !== 0) {
+    out[pos++] = 0x1a;
+    pos = writeVarint(out, pos, routeLen);
+    pos += out.write(route, pos, routeLen, "utf8");
+  }
+  if (bodyLen !== 0) {
+    out[pos++] = 0x22;
+    pos = writeVarint(out, pos, bodyLen);
+    out.set(body!, pos);
+    pos += bodyLen;
+  }
+  if (code !== 0) {
+    out[pos++] = 0x28;
+    pos = writeVarint(out, pos, code);
+  }
+  if (msgLen !== 0) {
+    out[pos++] = 0x32;
+    pos = writeVarint(out, pos, msgLen);
+    pos += out.write(message, pos, msgLen, "utf8");
+  }
+  return out;
+}

@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { FrameDecoder, type FramingError } from "../../../src/protocol/framing.js";
+import { decodePacket, encodeFrame } from "../../../src/protocol/packet.js";
+
+function collect(max = 1024): { dec: FrameDecoder; frames: Buffer[]; errors: FramingError[] } {
+  const frames: Buffer[] = [];
+  const errors: FramingError[] = [];
+  const dec = new FrameDecoder(max, (f) => frames.push(Buffer.from(f)), (e) => errors.push(e));
+  return { dec, frames, errors };
+}
+
+/** A deterministic pseudo-random generator, so a failing split can be replayed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+describe("FrameDecoder", () => {
+  const frames = Array.from({ length: 40 }, (_, i) => encodeFrame(1, i + 1, `m.R${i}`, Buffer.alloc(i * 7, i)));
+  const stream = Buffer.concat(frames);
+  const expected = frames.map((f) => f.subarray(4));
+
+  it("decodes merged frames from one chunk", () => {
+    const { dec, frames: got, errors } = collect();
+    dec.push(stream);
+    expect(errors).toEqual([]);
+    expect(got).toEqual(expected);
+  });
+
+  it("decodes frames split one byte at a time", () => {
+    const { dec, frames: got } = collect();
+    for (let i = 0; i < stream.length; i++) dec.push(stream.subarray(i, i + 1));
+    expect(got).toEqual(expected);
+  });
+
+  it("any split of a valid stream decodes to the same packets (property, 300 random splits)", () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const rand = rng(seed);
+      const { dec, frames: got, errors } = collect();
+      let pos = 0;
+      while (pos < stream.length) {
+        const n = 1 + Math.floor(rand() * 64);
+        dec.push(stream.subarray(pos, pos + n));
+        pos += n;
+      }
+      expect(errors, `seed ${seed}`).toEqual([]);
+      expect(got.length, `seed ${seed}`).toBe(expected.length);
+      got.forEach((f, i) => expect(decodePacket(f)?.id, `seed ${seed} frame ${i}`).toBe(i + 1));
+    }
+  });
+
+  it("rejects an oversized frame from its length prefix, before its body arrives", () => {
+    const { dec, frames: got, errors } = collect(100);
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(101);
+    dec.push(prefix.subarray(0, 2));
+    expect(errors).toEqual([]);
+    dec.push(prefix.subarray(2));
+    expect(errors).toEqual([{ reason: "oversized", declaredBytes: 101 }]);
+    expect(dec.buffered).toBe(0);
+    dec.push(encodeFrame(1, 1, "a.B", null)); // ignored after the error
+    expect(got).toEqual([]);
+  });
+
+  it("accepts a frame of exactly the maximum size", () => {
+    const { dec, frames: got, errors } = collect(100);
+    const f = Buffer.alloc(104, 1);
+    f.writeUInt32BE(100, 0);
+    dec.push(f);
+    expect(errors).toEqual([]);
+    expect(got.length).toBe(1);
+  });
+
+  it("rejects a zero-length frame", () => {
+    const { dec, errors } = collect();
+    dec.push(Buffer.alloc(4));
+    expect(errors[0]?.reason).toBe("empty");
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { loadProto } from "../../../src/proto/registry.js";
+import { decodePacket, encodeFrame } from "../../../src/protocol/packet.js";
+import type { wire } from "../../../src/generated/proto.js";
+
+const codec = loadProto().message<wire.Packet>("wire.Packet");
+
+function randomPacket(i: number): wire.Packet {
+  const body = new Uint8Array(i % 300);
+  for (let j = 0; j < body.length; j++) body[j] = (j * 31 + i) & 0xff;
+  return {
+    kind: (i % 7) + 1 as wire.Kind,
+    id: i % 5 === 0 ? 0 : (i * 2654435761) >>> 0,
+    route: i % 3 === 0 ? "" : `mod${i % 11}.Method${i}é`,
+    body,
+    code: (i % 4 === 0 ? i % 11 : 0) as wire.ErrorCode,
+    message: i % 4 === 0 ? `reason ${i} ✓` : "",
+  };
+}
+
+describe("packet codec", () => {
+  it("encodes what protobufjs decodes to the same fields, behind a 4-byte big-endian length", () => {
+    for (let i = 0; i < 500; i++) {
+      const p = randomPacket(i);
+      const frame = encodeFrame(p.kind, p.id, p.route, p.body, p.code, p.message);
+      expect(frame.readUInt32BE(0)).toBe(frame.length - 4);
+      const back = codec.decode(frame.subarray(4));
+      const fields = { kind: back.kind, id: back.id, route: back.route, body: Buffer.from(back.body), code: back.code, message: back.message };
+      expect(fields).toEqual({ ...p, body: Buffer.from(p.body) });
+    }
+  });
+
+  it("decodes what protobufjs encodes, to the same fields", () => {
+    for (let i = 0; i < 500; i++) {
+      const p = randomPacket(i);
+      const decoded = decodePacket(codec.encode(p));
+      expect(decoded).not.toBeNull();
+      expect({ ...decoded!, body: Buffer.from(decoded!.body) }).toEqual({ ...p, body: Buffer.from(p.body) });
+    }
+  });
+
+  it("returns the body as a view into the frame, not a copy", () => {
+    const frame = encodeFrame(1, 7, "echo.Echo", new Uint8Array([1, 2, 3]));
+    const p = decodePacket(frame.subarray(4))!;
+    expect(p.body.buffer).toBe(frame.buffer);
+  });
+
+  it("rejects truncated and malformed bytes instead of throwing", () => {
+    const good = encodeFrame(1, 300, "login.Login", new Uint8Array(40)).subarray(4);
+    for (let cut = 1; cut < good.length; cut++) {
+      const r = decodePacket(good.subarray(0, cut));
+      // a prefix may still be a valid shorter packet only when it ends on a field boundary
+      if (r !== null) expect(r.body.length).toBeLessThan(40);
+    }
+    expect(decodePacket(new Uint8Array([0x00]))).toBeNull(); // field 0
+    expect(decodePacket(new Uint8Array([0x0b]))).toBeNull(); // wire type 3
+    expect(decodePacket(new Uint8Array([0x22, 0x05, 1]))).toBeNull(); // length past the end
+    expect(decodePacket(new Uint8Array([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))).toBeNull();
+  });
+
+  it("skips unknown fields, as protobuf requires", () => {
+    const extra = Buffer.concat([Buffer.from([0x08, 0x01, 0x78, 0x05, 0x82, 0x01, 0x02, 0xaa, 0xbb]), Buffer.from([0x10, 0x09])]);
+    const p = decodePacket(extra)!;
+    expect(p.kind).toBe(1);
+    expect(p.id).toBe(9);
+  });
+});
