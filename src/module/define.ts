@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "../log/logger.js";
 import type { ClusterConfig } from "../config/cluster-config.js";
 import type { ModuleMethods, Routes } from "../generated/proto.js";
+import type { OnlineTable } from "./online-table.js";
 
 /** The client session a request came from, as stamped by its gateway. */
 export interface SessionRef {
@@ -36,6 +37,8 @@ export interface ModuleRuntime {
   readonly nc: NatsConnection;
   /** Shared Redis client of this instance (created on first use). */
   redis(): Redis;
+  /** The cluster-wide uid → session table (in Redis). */
+  onlineTable(): OnlineTable;
   /** Typed call to another module's route; rejects with SwitchyardError. */
   call<R extends keyof Routes>(route: R, req: MessageInit<Routes[R]["req"]>, opts?: CallOptions, session?: SessionRef | null): Promise<Routes[R]["res"]>;
   /** Pushes `msg` (encoded as the type `typeName`) with `route` to sessions on their gateways. */

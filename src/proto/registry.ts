@@ -117,7 +117,9 @@ function makeCodec(typeName: string, type: protobuf.Type): MessageCodec<unknown>
     },
     decode(bytes) {
       try {
-        return type.decode(bytes);
+        // protobufjs' Buffer reader clamps a string that runs past the end instead of failing;
+        // its plain Uint8Array reader checks bounds, so malformed bodies are rejected.
+        return type.decode(Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) : bytes);
       } catch (err) {
         throw new SwitchyardError("BAD_REQUEST", `the body is not a valid ${typeName}: ${(err as Error).message}`, { cause: err });
       }

@@ -1,0 +1,83 @@
+import type { Routes } from "../generated/proto.js";
+import type { Logger } from "../log/logger.js";
+import { SwitchyardError } from "../bus/errors.js";
+import type { CallOptions, HandlerContext, MessageInit, SessionRef } from "./define.js";
+import type { ModuleRuntimeImpl } from "./runtime.js";
+
+const NOT_BOUND_CODE = 3; // wire.ErrorCode.FORBIDDEN, sent with the kick of a replaced session
+
+/** What a reply should tell the gateway about sticky routing. */
+export type PinChange = "pin" | "unpin" | null;
+
+/** The per-request context handed to a handler. */
+export class HandlerContextImpl implements HandlerContext {
+  readonly requestId: string;
+  readonly session: SessionRef | null;
+  readonly module: ModuleRuntimeImpl;
+  /** Set by pin()/unpin(); read by the host when it replies. */
+  pinChange: PinChange = null;
+  private logger: Logger | null = null;
+
+  constructor(rt: ModuleRuntimeImpl, requestId: string, session: SessionRef | null) {
+    this.module = rt;
+    this.requestId = requestId;
+    this.session = session;
+  }
+
+  /** Child logger with the request id, created on first use (most requests never log). */
+  get log(): Logger {
+    if (this.logger === null) this.logger = this.module.log.child({ rid: this.requestId });
+    return this.logger;
+  }
+
+  requireUid(): string {
+    const uid = this.session?.uid;
+    if (!uid) throw new SwitchyardError("UNAUTHENTICATED");
+    return uid;
+  }
+
+  call<R extends keyof Routes>(route: R, req: MessageInit<Routes[R]["req"]>, opts?: CallOptions): Promise<Routes[R]["res"]> {
+    return this.module.call(route, req, opts, this.session, this.requestId);
+  }
+
+  async bind(uid: string): Promise<void> {
+    const s = this.requireSession();
+    const me = { gatewayId: s.gatewayId, sid: s.sid };
+    const prev = await this.module.onlineTable().claim(uid, me);
+    if (prev !== null && (prev.gatewayId !== me.gatewayId || prev.sid !== me.sid)) {
+      // The older session goes first, so two sessions of one uid are never bound at once.
+      await this.module
+        .kick({ gatewayId: prev.gatewayId, sid: prev.sid, uid }, NOT_BOUND_CODE, "logged in from another connection")
+        .catch((err: unknown) => this.log.info({ err: (err as Error).message, prev }, "previous session already gone"));
+    }
+    try {
+      await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid } });
+    } catch (err) {
+      await this.module.onlineTable().release(uid, me).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  pin(): void {
+    this.pinChange = "pin";
+  }
+
+  unpin(): void {
+    this.pinChange = "unpin";
+  }
+
+  joinChannel(channel: string): Promise<void> {
+    return this.module.joinChannel(this.requireSession(), channel);
+  }
+
+  leaveChannel(channel: string): Promise<void> {
+    return this.module.leaveChannel(this.requireSession(), channel);
+  }
+
+  private requireSession(): SessionRef {
+    if (this.session === null) {
+      throw new SwitchyardError("BAD_REQUEST", "this action needs a client session, but the request came from a module");
+    }
+    return this.session;
+  }
+}

@@ -1,0 +1,262 @@
+import { randomBytes } from "node:crypto";
+import { headers as natsHeaders, type Msg, type NatsConnection, type Service, type Subscription } from "nats";
+import type { ClusterConfig } from "../config/cluster-config.js";
+import { connectBus } from "../bus/connection.js";
+import { announceInstance, makeIdentity } from "../bus/discovery.js";
+import { SwitchyardError } from "../bus/errors.js";
+import { Header } from "../bus/headers.js";
+import { LifecycleState } from "../bus/lifecycle.js";
+import { ReplyMux } from "../bus/reply-mux.js";
+import { instanceWildcard, serviceWildcard } from "../bus/subjects.js";
+import { createLogger, type Logger } from "../log/logger.js";
+import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
+import { HandlerContextImpl } from "./context.js";
+import type { Handler, ModuleDefinition, SessionRef } from "./define.js";
+import { ModuleRuntimeImpl } from "./runtime.js";
+
+/** How a module instance is started. */
+export interface ModuleHostOptions {
+  definition: ModuleDefinition;
+  config: ClusterConfig;
+  /** Unique in the cluster; default "<name>-<8 hex>". */
+  instanceId?: string;
+  registry?: ProtoRegistry;
+  log?: Logger;
+}
+
+/** A running module instance. */
+export interface ModuleHost {
+  readonly instanceId: string;
+  readonly state: LifecycleState;
+  readonly runtime: ModuleRuntimeImpl;
+  /**
+   * Stops taking new requests, finishes in-flight ones (stateful modules: until `drained()`
+   * or drainTimeoutMs), runs onStop and closes connections. Same promise on every call.
+   */
+  drain(): Promise<void>;
+  /** Resolves once stopped: null after a clean drain, the Error otherwise. */
+  readonly stopped: Promise<Error | null>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+interface Method {
+  name: string;
+  handler: Handler<unknown, unknown>;
+  request: MessageCodec<unknown>;
+  response: MessageCodec<unknown>;
+}
+
+const EMPTY = new Uint8Array(0);
+const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+
+/** Connects, runs onStart, subscribes and announces a module instance. */
+export async function startModule(opts: ModuleHostOptions): Promise<ModuleHost> {
+  const def = opts.definition;
+  const instanceId = opts.instanceId ?? `${def.name}-${randomBytes(4).toString("hex")}`;
+  const log = opts.log ?? createLogger(def.name, instanceId, opts.config.log.level);
+  const registry = opts.registry ?? loadProto();
+  const methods = resolveMethods(def, registry);
+  const nc = await connectBus(opts.config.nats, instanceId);
+  const host = new ModuleHostImpl(def, opts.config, instanceId, log, nc, registry, methods);
+  try {
+    await host.start();
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    throw err;
+  }
+  return host;
+}
+
+function resolveMethods(def: ModuleDefinition, registry: ProtoRegistry): Map<string, Method> {
+  const out = new Map<string, Method>();
+  const handlers = def.handlers as Record<string, Handler<unknown, unknown>>;
+  for (const [name, handler] of Object.entries(handlers)) {
+    const codec = registry.route(`${def.name}.${name}`);
+    if (codec === null) {
+      throw new Error(`module ${def.name}: handler ${name} has no rpc ${name} in a proto service of package ${def.name}`);
+    }
+    out.set(name, { name, handler, request: codec.request, response: codec.response });
+  }
+  const declared = registry.routes().filter((r) => r.startsWith(def.name + "."));
+  for (const route of declared) {
+    const name = route.slice(def.name.length + 1);
+    if (!out.has(name)) throw new Error(`module ${def.name}: rpc ${name} is declared in proto/ but has no handler`);
+  }
+  return out;
+}
+
+class ModuleHostImpl implements ModuleHost {
+  readonly instanceId: string;
+  readonly runtime: ModuleRuntimeImpl;
+  readonly stopped: Promise<Error | null>;
+  state: LifecycleState = LifecycleState.starting;
+  private readonly def: ModuleDefinition;
+  private readonly config: ClusterConfig;
+  private readonly log: Logger;
+  private readonly nc: NatsConnection;
+  private readonly mux: ReplyMux;
+  private readonly methods: Map<string, Method>;
+  private readonly counters = { inflight: 0, draining: false };
+  private served = 0;
+  private errors = 0;
+  private serviceSub: Subscription | null = null;
+  private instanceSub: Subscription | null = null;
+  private announcement: Service | null = null;
+  private draining: Promise<void> | null = null;
+  private idleWaiters: (() => void)[] = [];
+  private resolveStopped!: (v: Error | null) => void;
+
+  constructor(def: ModuleDefinition, config: ClusterConfig, instanceId: string, log: Logger, nc: NatsConnection, registry: ProtoRegistry, methods: Map<string, Method>) {
+    this.def = def;
+    this.config = config;
+    this.instanceId = instanceId;
+    this.log = log;
+    this.nc = nc;
+    this.methods = methods;
+    this.mux = new ReplyMux(nc, instanceId);
+    this.runtime = new ModuleRuntimeImpl({ name: def.name, instanceId, version: def.version, config, log, nc, mux: this.mux, registry, counters: this.counters });
+    this.stopped = new Promise((r) => (this.resolveStopped = r));
+  }
+
+  async start(): Promise<void> {
+    await this.def.onStart?.(this.runtime);
+    const callback = (_err: unknown, msg: Msg): void => this.onMessage(msg);
+    this.serviceSub = this.nc.subscribe(serviceWildcard(this.def.name), { queue: this.def.name, callback });
+    this.instanceSub = this.nc.subscribe(instanceWildcard(this.instanceId), { callback });
+    this.announcement = await announceInstance(
+      this.nc,
+      makeIdentity("module", this.def.name, this.instanceId, this.def.version),
+      () => ({ state: this.state, served: this.served, errors: this.errors, inflight: this.counters.inflight }),
+      () => void this.drain(),
+    );
+    await this.nc.flush();
+    this.state = LifecycleState.ready;
+    this.log.info({ version: this.def.version, methods: [...this.methods.keys()] }, "module ready");
+  }
+
+  drain(): Promise<void> {
+    if (this.draining === null) this.draining = this.runDrain();
+    return this.draining;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.drain();
+  }
+
+  private onMessage(msg: Msg): void {
+    const subject = msg.subject;
+    const method = this.methods.get(subject.slice(subject.lastIndexOf(".") + 1));
+    if (method === undefined) {
+      const known = [...this.methods.keys()].join(", ");
+      this.replyError(msg, new SwitchyardError("NOT_FOUND", `module ${this.def.name} has no method "${subject.slice(subject.lastIndexOf(".") + 1)}"; its methods are: ${known}`));
+      return;
+    }
+    this.counters.inflight++;
+    void this.handle(method, msg).finally(() => {
+      this.counters.inflight--;
+      if (this.counters.inflight === 0 && this.idleWaiters.length > 0) {
+        for (const w of this.idleWaiters.splice(0)) w();
+      }
+    });
+  }
+
+  private async handle(method: Method, msg: Msg): Promise<void> {
+    const h = msg.headers;
+    const requestId = h?.get(Header.requestId) || `${this.instanceId}-${this.served + this.errors + 1}`;
+    let session: SessionRef | null = null;
+    const gatewayId = h?.get(Header.gateway);
+    if (gatewayId) session = { gatewayId, sid: Number(h!.get(Header.session)), uid: h!.get(Header.uid) || null };
+    const ctx = new HandlerContextImpl(this.runtime, requestId, session);
+    try {
+      const req = method.request.decode(msg.data);
+      const res = await method.handler(ctx, req);
+      const body = method.response.encode(res ?? {});
+      this.served++;
+      if (!msg.reply) return;
+      if (ctx.pinChange === null) {
+        msg.respond(body);
+      } else {
+        const rh = natsHeaders();
+        rh.set(Header.pin, ctx.pinChange === "pin" ? this.instanceId : "");
+        msg.respond(body, { headers: rh });
+      }
+    } catch (err) {
+      this.errors++;
+      const e = toSwitchyardError(err);
+      if (e.code === "INTERNAL") ctx.log.error({ err, method: method.name }, "handler failed");
+      else ctx.log.debug({ code: e.code, msg: e.message, method: method.name }, "handler refused");
+      this.replyError(msg, e.code === "INTERNAL" ? new SwitchyardError("INTERNAL", `internal error in ${this.def.name}.${method.name}: report request id ${requestId}`) : e);
+    }
+  }
+
+  private replyError(msg: Msg, err: SwitchyardError): void {
+    if (!msg.reply) return;
+    const rh = natsHeaders();
+    rh.set(Header.errorCode, String(err.codeNumber));
+    rh.set(Header.errorMessage, err.message);
+    msg.respond(EMPTY, { headers: rh });
+  }
+
+  private async runDrain(): Promise<void> {
+    if (this.state === LifecycleState.stopped) return;
+    this.state = LifecycleState.draining;
+    this.counters.draining = true;
+    const timeoutMs = this.config.modules[this.def.name]?.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+    this.log.info({ inflight: this.counters.inflight, timeoutMs }, "draining");
+    let failure: Error | null = null;
+    try {
+      // Leave the queue group first: new requests go to other instances (or fail fast with
+      // UNAVAILABLE when there are none); messages already delivered to us are still handled.
+      await this.serviceSub?.drain();
+      await this.def.onDrain?.(this.runtime);
+      if (this.def.drained) {
+        await withTimeout(this.def.drained(this.runtime), timeoutMs, "drained() did not resolve");
+      }
+      await this.instanceSub?.drain();
+      await withTimeout(this.whenIdle(), timeoutMs, `${this.counters.inflight} requests still running`);
+      await this.def.onStop?.(this.runtime);
+    } catch (err) {
+      failure = err as Error;
+      this.log.warn({ err: failure.message }, "drain incomplete");
+    }
+    await this.runtime.close().catch(() => undefined);
+    this.mux.close();
+    await this.announcement?.stop().catch(() => undefined);
+    await this.nc.drain().catch(() => undefined);
+    this.state = LifecycleState.stopped;
+    this.log.info({ served: this.served, errors: this.errors }, "stopped");
+    this.resolveStopped(failure);
+  }
+
+  private whenIdle(): Promise<void> {
+    if (this.counters.inflight === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+}
+
+function toSwitchyardError(err: unknown): SwitchyardError {
+  if (err instanceof SwitchyardError) return err;
+  if (isStorageError(err)) {
+    return new SwitchyardError("UNAVAILABLE", "storage (Redis) is unreachable: retry in a moment", { cause: err });
+  }
+  return new SwitchyardError("INTERNAL", undefined, { cause: err });
+}
+
+function isStorageError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    err.name === "MaxRetriesPerRequestError" ||
+    /Connection is closed|Command timed out|ECONNREFUSED|Stream isn't writeable|ECONNRESET/.test(err.message)
+  );
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`drain timeout after ${ms} ms: ${what}`)), ms);
+    }),
+  ]);
+}
+

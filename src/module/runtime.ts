@@ -1,0 +1,185 @@
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "nats";
+import { Redis } from "ioredis";
+import type { ClusterConfig } from "../config/cluster-config.js";
+import type { cluster, Routes } from "../generated/proto.js";
+import type { Logger } from "../log/logger.js";
+import { SwitchyardError } from "../bus/errors.js";
+import { Header } from "../bus/headers.js";
+import { DEFAULT_TIMEOUT_MS, type ReplyMux } from "../bus/reply-mux.js";
+import { channelSubject, gatewayCommandSubject, instanceSubject, parseRoute, serviceSubject } from "../bus/subjects.js";
+import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
+import type { CallOptions, MessageInit, ModuleRuntime, SessionRef } from "./define.js";
+import { OnlineTable } from "./online-table.js";
+
+/** How long a gateway has to acknowledge a bind/kick/join/leave. */
+const COMMAND_TIMEOUT_MS = 2_000;
+
+/** Everything a runtime is built from (the host owns the connections). */
+export interface RuntimeParts {
+  name: string;
+  instanceId: string;
+  version: string;
+  config: ClusterConfig;
+  log: Logger;
+  nc: NatsConnection;
+  mux: ReplyMux;
+  registry: ProtoRegistry;
+  counters: { inflight: number; draining: boolean };
+}
+
+/** Stamps a session's identity on a module-to-module call (the session of the original request). */
+export function sessionHeaders(session: SessionRef | null, requestId: string | null): MsgHdrs | undefined {
+  if (session === null && requestId === null) return undefined;
+  const h = natsHeaders();
+  if (session !== null) {
+    h.set(Header.gateway, session.gatewayId);
+    h.set(Header.session, String(session.sid));
+    if (session.uid !== null) h.set(Header.uid, session.uid);
+  }
+  if (requestId !== null) h.set(Header.requestId, requestId);
+  return h;
+}
+
+/** The ModuleRuntime of one instance: calls, pushes, channels, kicks and shared Redis. */
+export class ModuleRuntimeImpl implements ModuleRuntime {
+  readonly name: string;
+  readonly instanceId: string;
+  readonly version: string;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly config: ClusterConfig;
+  readonly log: Logger;
+  readonly nc: NatsConnection;
+  private readonly mux: ReplyMux;
+  private readonly registry: ProtoRegistry;
+  private readonly counters: { inflight: number; draining: boolean };
+  private readonly callTimeoutMs: number;
+  private readonly commandCodec: MessageCodec<cluster.GatewayCommand>;
+  private readonly ackCodec: MessageCodec<cluster.CommandAck>;
+  private readonly channelCodec: MessageCodec<cluster.ChannelMessage>;
+  private redisClient: Redis | null = null;
+  private online: OnlineTable | null = null;
+
+  constructor(parts: RuntimeParts) {
+    this.name = parts.name;
+    this.instanceId = parts.instanceId;
+    this.version = parts.version;
+    this.config = parts.config;
+    this.settings = parts.config.modules[parts.name]?.settings ?? {};
+    this.log = parts.log;
+    this.nc = parts.nc;
+    this.mux = parts.mux;
+    this.registry = parts.registry;
+    this.counters = parts.counters;
+    this.callTimeoutMs = parts.config.modules[parts.name]?.callTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.commandCodec = parts.registry.message("cluster.GatewayCommand");
+    this.ackCodec = parts.registry.message("cluster.CommandAck");
+    this.channelCodec = parts.registry.message("cluster.ChannelMessage");
+  }
+
+  get inflight(): number {
+    return this.counters.inflight;
+  }
+
+  get draining(): boolean {
+    return this.counters.draining;
+  }
+
+  redis(): Redis {
+    if (this.redisClient === null) {
+      // Fail fast while Redis is down (a clear UNAVAILABLE beats a request hanging until the
+      // gateway's timeout); ioredis keeps reconnecting in the background.
+      this.redisClient = new Redis(this.config.redis.url, {
+        maxRetriesPerRequest: 1,
+        commandTimeout: 3_000,
+        connectionName: this.instanceId,
+        retryStrategy: (times) => Math.min(50 * times, 1_000),
+      });
+      this.redisClient.on("error", (err: Error) => this.log.warn({ err: err.message }, "redis connection problem"));
+    }
+    return this.redisClient;
+  }
+
+  /** The cluster-wide uid → session table. */
+  onlineTable(): OnlineTable {
+    if (this.online === null) this.online = new OnlineTable(this.redis());
+    return this.online;
+  }
+
+  async call<R extends keyof Routes>(
+    route: R,
+    req: MessageInit<Routes[R]["req"]>,
+    opts?: CallOptions,
+    session: SessionRef | null = null,
+    requestId: string | null = null,
+  ): Promise<Routes[R]["res"]> {
+    const codec = this.registry.route<Routes[R]["req"], Routes[R]["res"]>(route);
+    const parsed = parseRoute(route);
+    if (codec === null || parsed === null) {
+      throw new SwitchyardError("NOT_FOUND", `route "${route}" is not declared by any service in proto/`);
+    }
+    const subject = opts?.instance ? instanceSubject(opts.instance, parsed.method) : serviceSubject(parsed.module, parsed.method);
+    const reply = await this.mux.request(subject, codec.request.encode(req), sessionHeaders(session, requestId), opts?.timeoutMs ?? this.callTimeoutMs);
+    return codec.response.decode(reply.data);
+  }
+
+  push(targets: SessionRef | SessionRef[], route: string, typeName: string, msg: object): void {
+    const list = Array.isArray(targets) ? targets : [targets];
+    if (list.length === 0) return;
+    const body = this.registry.message(typeName).encode(msg);
+    const byGateway = new Map<string, number[]>();
+    for (const t of list) {
+      const sids = byGateway.get(t.gatewayId);
+      if (sids) sids.push(t.sid);
+      else byGateway.set(t.gatewayId, [t.sid]);
+    }
+    for (const [gatewayId, sids] of byGateway) {
+      this.nc.publish(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids, route, body } }));
+    }
+  }
+
+  async pushToUid(uid: string, route: string, typeName: string, msg: object): Promise<boolean> {
+    const entry = await this.onlineTable().lookup(uid);
+    if (entry === null) return false;
+    this.push({ gatewayId: entry.gatewayId, sid: entry.sid, uid }, route, typeName, msg);
+    return true;
+  }
+
+  publish(channel: string, route: string, typeName: string, msg: object, excludeUids: string[] = []): void {
+    const body = this.registry.message(typeName).encode(msg);
+    this.nc.publish(channelSubject(channel), this.channelCodec.encode({ route, body, excludeUids }));
+  }
+
+  async kick(target: SessionRef, code: number, reason: string): Promise<void> {
+    await this.command(target.gatewayId, { kick: { sid: target.sid, uid: "", code, reason } });
+  }
+
+  async kickUid(uid: string, code: number, reason: string): Promise<boolean> {
+    const entry = await this.onlineTable().lookup(uid);
+    if (entry === null) return false;
+    await this.command(entry.gatewayId, { kick: { sid: entry.sid, uid: "", code, reason } });
+    return true;
+  }
+
+  async joinChannel(session: SessionRef, channel: string): Promise<void> {
+    await this.command(session.gatewayId, { join: { sid: session.sid, channel } });
+  }
+
+  async leaveChannel(session: SessionRef, channel: string): Promise<void> {
+    await this.command(session.gatewayId, { leave: { sid: session.sid, channel } });
+  }
+
+  /** Sends a command to a gateway and waits for its acknowledgement. */
+  async command(gatewayId: string, cmd: Partial<cluster.GatewayCommand>): Promise<void> {
+    const reply = await this.mux.request(gatewayCommandSubject(gatewayId), this.commandCodec.encode(cmd), undefined, COMMAND_TIMEOUT_MS);
+    const ack = this.ackCodec.decode(reply.data);
+    if (!ack.ok) throw new SwitchyardError("NOT_FOUND", `gateway ${gatewayId}: ${ack.error}`);
+  }
+
+  /** Closes the Redis client, if one was opened. */
+  async close(): Promise<void> {
+    if (this.redisClient !== null) {
+      await this.redisClient.quit().catch(() => this.redisClient?.disconnect());
+      this.redisClient = null;
+    }
+  }
+}

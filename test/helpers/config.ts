@@ -1,0 +1,20 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_CONFIG, type ClusterConfig } from "../../src/config/cluster-config.js";
+
+/** A cluster config pointing at test servers; cheap scrypt so login tests stay fast. */
+export function testConfig(natsUrl: string, redisUrl: string, overrides: Partial<ClusterConfig> = {}): ClusterConfig {
+  return {
+    ...DEFAULT_CONFIG,
+    nats: { url: natsUrl, embedded: false },
+    redis: { url: redisUrl, embedded: false },
+    runtimeDir: mkdtempSync(join(tmpdir(), "sy-test-run-")),
+    log: { level: process.env.SWITCHYARD_TEST_LOG ?? "silent" },
+    gateways: [{ id: "gw-1", host: "127.0.0.1", port: 0 }],
+    gateway: { ...DEFAULT_CONFIG.gateway },
+    modules: { login: { instances: 1, settings: { scryptN: 1024 } }, echo: { instances: 1 } },
+    master: { ...DEFAULT_CONFIG.master },
+    ...overrides,
+  };
+}
