@@ -1,0 +1,96 @@
+import type { NatsConnection, NatsError } from "nats";
+import type { NatsSettings } from "../bus/connection.js";
+import { listInstances, type InstanceStatus } from "../bus/discovery.js";
+import { defaultConfigPath, loadClusterConfig } from "../config/cluster-config.js";
+import { connectOnce, requestMaster } from "../master/ctl-client.js";
+import type { MasterStatus } from "../master/status.js";
+import { optFlag, optString, parseArgs, type ParsedArgs } from "./args.js";
+import { formatUptime, mergeStatus, renderStatusTable } from "./status-view.js";
+import { UsageError } from "./usage-error.js";
+
+/** Usage of `switchyard ctl`. */
+export const CTL_USAGE = [
+  "switchyard ctl status [--json]     list every instance (with the master's supervision when one runs)",
+  "switchyard ctl stop                stop the whole cluster gracefully (asks the master)",
+  "  common options: --nats URL (default: from the config)  --config PATH",
+].join("\n");
+
+/**
+ * `switchyard ctl <verb>`: talks to a running cluster over NATS. Works without a master for
+ * `status` (instances answer discovery themselves).
+ */
+export async function runCtlCommand(argv: string[]): Promise<void> {
+  const args = parseArgs(argv);
+  const verb = args.positional[0];
+  switch (verb) {
+    case "status":
+      return withBus(args, (nc) => ctlStatus(nc, optFlag(args, "json")));
+    case "stop":
+      return withBus(args, (nc) => ctlStop(nc));
+    case undefined:
+      throw new UsageError(`ctl needs a verb\nusage:\n${CTL_USAGE}`);
+    default:
+      throw new UsageError(`unknown ctl verb "${verb}"\nusage:\n${CTL_USAGE}`);
+  }
+}
+
+function natsSettings(args: ParsedArgs): NatsSettings {
+  const url = optString(args, "nats");
+  const configPath = optString(args, "config");
+  if (url !== undefined && configPath === undefined) return { url };
+  const cfg = loadClusterConfig(configPath ?? defaultConfigPath());
+  return url !== undefined ? { ...cfg.nats, url } : cfg.nats;
+}
+
+async function withBus(args: ParsedArgs, run: (nc: NatsConnection) => Promise<void>): Promise<void> {
+  const nc = await connectOnce(natsSettings(args), "switchyard-ctl");
+  try {
+    await run(nc);
+  } finally {
+    await nc.close();
+  }
+}
+
+async function ctlStatus(nc: NatsConnection, json: boolean): Promise<void> {
+  const [instances, master] = await Promise.all([listAll(nc), requestMaster<MasterStatus>(nc, "status")]);
+  const rows = mergeStatus(instances, master);
+  if (json) {
+    process.stdout.write(JSON.stringify({ master, instances: rows }, null, 2) + "\n");
+    return;
+  }
+  const lines: string[] = [];
+  if (master) {
+    lines.push(`master pid ${master.pid} on ${master.host}, up ${formatUptime(master.uptimeMs)}, config ${master.configPath}`);
+  } else {
+    lines.push("no master answers: showing the instances that answer discovery");
+  }
+  lines.push(rows.length > 0 ? renderStatusTable(rows) : "no instance answers");
+  process.stdout.write(lines.join("\n") + "\n");
+}
+
+/** listInstances, with "no instance at all" (no responders to $SRV.STATS) as an empty list. */
+async function listAll(nc: NatsConnection): Promise<InstanceStatus[]> {
+  try {
+    return await listInstances(nc);
+  } catch (err) {
+    if ((err as NatsError).code === "503") return [];
+    throw err;
+  }
+}
+
+async function ctlStop(nc: NatsConnection): Promise<void> {
+  const res = await requestMaster<{ pid: number; stopping: number }>(nc, "stop");
+  if (!res) throw new Error("no master answers: nothing to stop (instances started by hand are stopped with their own Ctrl-C)");
+  process.stdout.write(`master ${res.pid} is stopping ${res.stopping} processes\n`);
+  // Wait until the master is gone, so scripts can go on once the cluster is down.
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    const still = await requestMaster<MasterStatus>(nc, "status", undefined, 1_000).catch(() => null);
+    if (!still) {
+      process.stdout.write("cluster stopped\n");
+      return;
+    }
+  }
+  throw new Error("the master is still running 30 s after `ctl stop`: look at its log");
+}

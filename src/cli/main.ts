@@ -1,0 +1,63 @@
+import { UsageError } from "./usage-error.js";
+
+/** Usage of the `switchyard` command, printed by `help` and on a bad command line. */
+export const USAGE = `usage: switchyard <command> [options]
+
+  start [--config PATH]                      start the whole cluster in the foreground (Ctrl-C stops it)
+  module NAME [--instance ID] [--config PATH]  run one module instance
+  gateway [--id ID] [--config PATH]          run one gateway
+  ctl status [--json] [--nats URL]           list every instance of a running cluster
+  ctl stop [--nats URL]                      stop a running cluster gracefully
+  client [--host H] [--port P]               interactive client (REPL) against a gateway
+  help                                       this text
+
+The config defaults to $SWITCHYARD_CONFIG, else config/cluster.json.`;
+
+/**
+ * Runs one `switchyard` command. Each command owns its process lifetime (long-running ones
+ * exit on their own signals); a failure is printed without a stack trace and sets exit code 1,
+ * a bad command line prints the usage and exits 2.
+ */
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "start":
+        return await (await import("./start-command.js")).runStartCommand(rest);
+      case "module":
+        return await (await import("./module-command.js")).runModuleCommand(rest);
+      case "gateway":
+        return await (await import("./gateway-command.js")).runGatewayCommand(rest);
+      case "ctl":
+        return await (await import("./ctl-command.js")).runCtlCommand(rest);
+      case "client":
+        return await (await import("./client-command.js")).runClientCommand(rest);
+      case "help":
+      case "--help":
+      case "-h":
+        process.stdout.write(USAGE + "\n");
+        return;
+      default:
+        throw new UsageError(command === undefined ? "no command given" : `unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`switchyard: ${err.message}\n\n${err.message.includes("usage") ? "" : USAGE + "\n"}`);
+      process.exit(2);
+    }
+    process.stderr.write(`switchyard ${command}: ${errorText(err)}\n`);
+    process.exit(1);
+  }
+}
+
+/** The message of an error and of its causes, without stack traces. */
+function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  let text = err.message;
+  let cause: unknown = err.cause;
+  for (let depth = 0; cause instanceof Error && depth < 3; depth++) {
+    if (!text.includes(cause.message)) text += ` (${cause.message})`;
+    cause = cause.cause;
+  }
+  return text;
+}

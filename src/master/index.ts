@@ -1,0 +1,20 @@
+export { findBinary } from "./binaries.js";
+export { CrashHistory, restartDelayMs, type RestartDecision, type RestartPolicy } from "./backoff.js";
+export { connectOnce, requestMaster, NatsUnreachableError } from "./ctl-client.js";
+export { startCtlServer, type CtlHandler, type CtlServer } from "./ctl-server.js";
+export { ensureEmbeddedServers, hostPort, isListening, pidFilePath, type EmbeddedServer } from "./embedded-servers.js";
+export type { SpawnProcess } from "./instance-process.js";
+export { runMaster, STOP_GRACE_MS, type MasterOptions } from "./master.js";
+export {
+  ProcessKind,
+  commandArgs,
+  displayAddress,
+  instanceIdFor,
+  moduleSlot,
+  newInstanceId,
+  planProcesses,
+  readyLine,
+  type ProcessSlot,
+} from "./process-plan.js";
+export { ProcessState, type ExitInfo, type MasterStatus, type SupervisedStatus } from "./status.js";
+export { NotReadyError, Supervisor, type SupervisorOptions } from "./supervisor.js";

@@ -1,0 +1,174 @@
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { NatsConnection } from "nats";
+import { connectBus } from "../bus/connection.js";
+import { loadClusterConfig, projectRoot } from "../config/cluster-config.js";
+import { createLogger, type Logger } from "../log/logger.js";
+import { startCtlServer, type CtlServer } from "./ctl-server.js";
+import { ensureEmbeddedServers, type EmbeddedServer } from "./embedded-servers.js";
+import type { SpawnProcess } from "./instance-process.js";
+import { commandArgs, planProcesses, readyLine } from "./process-plan.js";
+import type { MasterStatus } from "./status.js";
+import { NotReadyError, Supervisor } from "./supervisor.js";
+
+/** How long a child may take to drain after SIGTERM before it gets SIGKILL. */
+export const STOP_GRACE_MS = 10_000;
+
+/** Options of `runMaster`. */
+export interface MasterOptions {
+  /** Absolute path of the cluster config; handed to every child. */
+  configPath: string;
+  /** Where the ready line goes (default: stdout). */
+  out?: (line: string) => void;
+}
+
+/**
+ * Runs the master until it is told to stop: starts the embedded NATS/Redis when needed, spawns
+ * and supervises every gateway and module instance, answers ctl requests, prints the ready line,
+ * and on SIGINT/SIGTERM (or `ctl stop`) stops the children, then the servers it started.
+ * Resolves with the process exit code.
+ */
+export async function runMaster(opts: MasterOptions): Promise<number> {
+  const cfg = loadClusterConfig(opts.configPath);
+  const log = createLogger("master", "master", process.env.SWITCHYARD_LOG_LEVEL ?? cfg.log.level);
+  const out = opts.out ?? ((line: string) => void process.stdout.write(line + "\n"));
+  mkdirSync(cfg.runtimeDir, { recursive: true });
+
+  const startedAt = Date.now();
+  const embedded = await ensureEmbeddedServers(cfg, log);
+  let nc: NatsConnection;
+  try {
+    nc = await connectBus(cfg.nats, "switchyard-master");
+  } catch (err) {
+    await Promise.all(embedded.map((s) => s.stop()));
+    throw err;
+  }
+
+  const supervisor = new Supervisor({ policy: cfg.master, spawn: spawnChild(opts.configPath), log, nc });
+  const status = (): MasterStatus => ({
+    pid: process.pid,
+    host: hostname(),
+    startedAt,
+    uptimeMs: Date.now() - startedAt,
+    configPath: opts.configPath,
+    natsUrl: cfg.nats.url,
+    embedded: embedded.map((s) => ({ name: s.name, pid: s.pid, address: s.address })),
+    processes: supervisor.snapshot(),
+  });
+
+  const stop = stopSequence(supervisor, embedded, nc, log);
+  // Keeps answering while the children stop, so `ctl status` shows them stopping; closed after.
+  stop.afterChildren(
+    startCtlServer(
+      nc,
+      {
+        status,
+        stop: () => {
+          setImmediate(() => stop.request("ctl stop", false));
+          return { ok: true, pid: process.pid, stopping: supervisor.keys().length };
+        },
+      },
+      log,
+    ),
+  );
+
+  const onSignal = (signal: NodeJS.Signals): void => stop.request(signal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const slots = planProcesses(cfg);
+  for (const slot of slots) supervisor.add(slot);
+  log.info({ processes: slots.length, config: opts.configPath }, "master started; waiting for every process to answer");
+
+  let code = 0;
+  const ready = supervisor.waitReady(cfg.master.readyTimeoutMs).then(
+    () => "ready" as const,
+    (err: unknown) => err,
+  );
+  const outcome = await Promise.race([ready, stop.requested.then(() => "stopped" as const)]);
+  if (outcome === "ready") {
+    out(readyLine(slots));
+  } else if (outcome !== "stopped") {
+    const message = outcome instanceof NotReadyError ? outcome.message : String(outcome);
+    log.error({ err: outcome }, "cluster did not become ready");
+    process.stderr.write(`switchyard: the cluster did not become ready: ${message}\n`);
+    code = 1;
+    stop.request("not ready");
+  }
+  await stop.done;
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  return code;
+}
+
+/** Spawns `node bin/switchyard.js <command>` for a slot, in its own process group. */
+function spawnChild(configPath: string): SpawnProcess {
+  const bin = join(projectRoot(), "bin", "switchyard.js");
+  return (slot, instanceId) =>
+    spawn(process.execPath, [bin, ...commandArgs(slot, instanceId, configPath)], {
+      // Logs (pino JSON) go straight to the master's stdout/stderr: no pipe through the master,
+      // so a child keeps logging (and serving) if the master dies.
+      stdio: ["ignore", "inherit", "inherit"],
+      // Own process group: a terminal Ctrl-C reaches only the master, which stops children in
+      // order; and a master that dies does not take the cluster down with it.
+      detached: true,
+      env: { ...process.env, SWITCHYARD_CONFIG: configPath },
+    });
+}
+
+interface StopSequence {
+  /**
+   * Starts the shutdown (idempotent). A second request with `escalate` (a second Ctrl-C) while
+   * stopping SIGKILLs the children.
+   */
+  request(reason: string, escalate?: boolean): void;
+  /** Registers the ctl server, closed once the children are gone. */
+  afterChildren(ctl: CtlServer): void;
+  /** Resolves when a stop was requested. */
+  requested: Promise<void>;
+  /** Resolves when everything is stopped. */
+  done: Promise<void>;
+}
+
+/** Children first (they drain), then the ctl server and master's connection, then the servers it started. */
+function stopSequence(supervisor: Supervisor, embedded: EmbeddedServer[], nc: NatsConnection, log: Logger): StopSequence {
+  let ctl: CtlServer | null = null;
+  let signalRequested!: () => void;
+  let signalDone!: () => void;
+  const requested = new Promise<void>((r) => (signalRequested = r));
+  const done = new Promise<void>((r) => (signalDone = r));
+  let stopping = false;
+  return {
+    requested,
+    done,
+    afterChildren(server) {
+      ctl = server;
+    },
+    request(reason, escalate = true) {
+      if (stopping) {
+        if (!escalate) return;
+        log.warn({ reason }, "stop requested again: killing every process now");
+        supervisor.killAll();
+        return;
+      }
+      stopping = true;
+      signalRequested();
+      log.info({ reason, processes: supervisor.keys().length }, "stopping the cluster");
+      void (async () => {
+        try {
+          await supervisor.stopAll(STOP_GRACE_MS);
+          ctl?.close();
+          await nc.close().catch(() => undefined);
+          await Promise.all([...embedded].reverse().map((s) => s.stop()));
+          log.info("cluster stopped");
+        } catch (err) {
+          log.error({ err }, "error while stopping the cluster");
+        } finally {
+          signalDone();
+        }
+      })();
+    },
+  };
+}

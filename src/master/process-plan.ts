@@ -1,0 +1,75 @@
+import { randomBytes } from "node:crypto";
+import type { ClusterConfig } from "../config/cluster-config.js";
+
+/** What kind of process a slot holds. */
+export const ProcessKind = {
+  gateway: "gateway",
+  module: "module",
+} as const;
+export type ProcessKind = (typeof ProcessKind)[keyof typeof ProcessKind];
+
+/**
+ * One process the master keeps running. The slot is stable across restarts; the instance id
+ * of a module changes with every spawn (a new process is a new instance), a gateway's is its id.
+ */
+export interface ProcessSlot {
+  /** Stable key, e.g. "gateway/gw-1" or "login/0". */
+  key: string;
+  kind: ProcessKind;
+  /** Module name; "gateway" for gateways. */
+  module: string;
+  /** Gateway id (gateways only). */
+  gatewayId?: string;
+  /** Where clients connect (gateways only). */
+  listen?: { host: string; port: number };
+}
+
+/** The processes a config asks for: every gateway, then every module instance, in config order. */
+export function planProcesses(cfg: ClusterConfig): ProcessSlot[] {
+  const slots: ProcessSlot[] = [];
+  for (const g of cfg.gateways) {
+    slots.push({ key: `gateway/${g.id}`, kind: ProcessKind.gateway, module: "gateway", gatewayId: g.id, listen: { host: g.host, port: g.port } });
+  }
+  for (const [name, m] of Object.entries(cfg.modules)) {
+    for (let i = 0; i < m.instances; i++) slots.push(moduleSlot(name, i));
+  }
+  return slots;
+}
+
+/** The slot of the `index`-th instance of module `name`. */
+export function moduleSlot(name: string, index: number): ProcessSlot {
+  return { key: `${name}/${index}`, kind: ProcessKind.module, module: name };
+}
+
+/** A fresh instance id for a module, "<name>-<4 hex>", not in `taken`. */
+export function newInstanceId(module: string, taken: ReadonlySet<string> = new Set()): string {
+  for (;;) {
+    const id = `${module}-${randomBytes(2).toString("hex")}`;
+    if (!taken.has(id)) return id;
+  }
+}
+
+/** The instance id a slot's next process gets. */
+export function instanceIdFor(slot: ProcessSlot, taken: ReadonlySet<string> = new Set()): string {
+  return slot.kind === ProcessKind.gateway ? slot.gatewayId! : newInstanceId(slot.module, taken);
+}
+
+/** Arguments of `bin/switchyard.js` that start a slot's process. */
+export function commandArgs(slot: ProcessSlot, instanceId: string, configPath: string): string[] {
+  if (slot.kind === ProcessKind.gateway) return ["gateway", "--id", slot.gatewayId!, "--config", configPath];
+  return ["module", slot.module, "--instance", instanceId, "--config", configPath];
+}
+
+/** Address to print for a gateway: a wildcard bind is reachable on loopback. */
+export function displayAddress(listen: { host: string; port: number }): string {
+  const host = listen.host === "0.0.0.0" || listen.host === "::" || listen.host === "" ? "127.0.0.1" : listen.host;
+  return `${host.includes(":") ? `[${host}]` : host}:${listen.port}`;
+}
+
+/** The one line `switchyard start` prints when every process answers. */
+export function readyLine(slots: readonly ProcessSlot[]): string {
+  const gateways = slots.filter((s) => s.kind === ProcessKind.gateway && s.listen);
+  const where = gateways.map((s) => `gateway ${s.gatewayId} at ${displayAddress(s.listen!)}`).join(", ");
+  const n = slots.length;
+  return `switchyard ready: ${where || "no gateway"} (${n} instance${n === 1 ? "" : "s"})`;
+}

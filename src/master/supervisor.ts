@@ -1,0 +1,158 @@
+import type { NatsConnection } from "nats";
+import { instanceControlSubject } from "../bus/discovery.js";
+import type { Logger } from "../log/logger.js";
+import type { RestartPolicy } from "./backoff.js";
+import { SupervisedProcess, type SpawnProcess } from "./instance-process.js";
+import { instanceIdFor, type ProcessSlot } from "./process-plan.js";
+import { ProcessState, type SupervisedStatus } from "./status.js";
+
+/** Everything a supervisor needs. */
+export interface SupervisorOptions {
+  policy: RestartPolicy;
+  spawn: SpawnProcess;
+  log: Logger;
+  /** Used to ask new processes whether they are ready. */
+  nc: NatsConnection;
+  /** How often processes that have not answered yet are asked (default 250 ms). */
+  probeIntervalMs?: number;
+}
+
+/** Thrown by `waitReady` when some process did not answer in time. */
+export class NotReadyError extends Error {
+  override readonly name = "NotReadyError";
+  /** The slots that were not ready. */
+  readonly pending: SupervisedStatus[];
+
+  constructor(timeoutMs: number, pending: SupervisedStatus[]) {
+    super(
+      `not ready after ${timeoutMs} ms: ${pending.map(describePending).join("; ")}. ` +
+        "Look at their log lines above; raise master.readyTimeoutMs if they are only slow.",
+    );
+    this.pending = pending;
+  }
+}
+
+function describePending(s: SupervisedStatus): string {
+  const exit = s.lastExit ? `, last exit code ${s.lastExit.code ?? "-"} signal ${s.lastExit.signal ?? "-"}` : "";
+  return `${s.key} (${s.instance}) is ${s.crashLooping ? "crash-looping" : s.state}, ${s.restarts} restarts${exit}`;
+}
+
+/**
+ * Keeps a set of slots running: starts them, notices when a new process answers (through its
+ * `sys.instance.<id>.status` endpoint), and stops them all in one go. Slots can be added and
+ * removed while it runs (scale, add and remove build on that).
+ */
+export class Supervisor {
+  private readonly opts: SupervisorOptions;
+  private readonly slots = new Map<string, SupervisedProcess>();
+  private readonly probe: NodeJS.Timeout;
+  private probing = false;
+  private readyWaiters: (() => void)[] = [];
+  private closed = false;
+
+  constructor(opts: SupervisorOptions) {
+    this.opts = opts;
+    this.probe = setInterval(() => void this.probeOnce(), opts.probeIntervalMs ?? 250);
+    this.probe.unref();
+  }
+
+  /** Adds a slot and starts its process. Throws when the key is taken. */
+  add(slot: ProcessSlot): void {
+    if (this.closed) throw new Error("the supervisor is stopping");
+    if (this.slots.has(slot.key)) throw new Error(`slot ${slot.key} already exists`);
+    const proc = new SupervisedProcess(slot, {
+      policy: this.opts.policy,
+      spawn: this.opts.spawn,
+      log: this.opts.log,
+      nextInstanceId: (s) => instanceIdFor(s, this.instanceIds()),
+    });
+    this.slots.set(slot.key, proc);
+    proc.start();
+  }
+
+  /** Stops one slot's process and forgets the slot. */
+  async remove(key: string, graceMs: number): Promise<void> {
+    const proc = this.slots.get(key);
+    if (!proc) throw new Error(`no slot ${key}`);
+    await proc.stop(graceMs);
+    this.slots.delete(key);
+  }
+
+  /** Keys of every slot, in insertion order. */
+  keys(): string[] {
+    return [...this.slots.keys()];
+  }
+
+  /** Every slot as the master reports it. */
+  snapshot(): SupervisedStatus[] {
+    const now = Date.now();
+    return [...this.slots.values()].map((p) => p.snapshot(now));
+  }
+
+  /** Resolves when every slot's current process answered ready; rejects after `timeoutMs`. */
+  async waitReady(timeoutMs: number): Promise<void> {
+    if (this.allReady()) return;
+    let timer: NodeJS.Timeout | undefined;
+    let waiter: (() => void) | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        waiter = resolve;
+        this.readyWaiters.push(resolve);
+        timer = setTimeout(() => {
+          reject(new NotReadyError(timeoutMs, this.snapshot().filter((s) => s.state !== ProcessState.ready)));
+        }, timeoutMs);
+      });
+    } finally {
+      clearTimeout(timer);
+      this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
+    }
+  }
+
+  /** Stops every process (SIGTERM, SIGKILL after `graceMs`) and never restarts them. */
+  async stopAll(graceMs: number): Promise<void> {
+    this.closed = true;
+    clearInterval(this.probe);
+    await Promise.all([...this.slots.values()].map((p) => p.stop(graceMs)));
+  }
+
+  /** SIGKILL every process at once. */
+  killAll(): void {
+    for (const p of this.slots.values()) p.kill();
+  }
+
+  private instanceIds(): Set<string> {
+    return new Set([...this.slots.values()].map((p) => p.instanceId));
+  }
+
+  private allReady(): boolean {
+    for (const p of this.slots.values()) if (p.currentState !== ProcessState.ready) return false;
+    return true;
+  }
+
+  /** Asks every process that has not answered yet for its status. */
+  private async probeOnce(): Promise<void> {
+    if (this.probing || this.closed || this.opts.nc.isClosed()) return;
+    this.probing = true;
+    try {
+      const starting = [...this.slots.values()].filter((p) => p.currentState === ProcessState.starting);
+      await Promise.all(
+        starting.map(async (p) => {
+          const id = p.instanceId;
+          try {
+            const msg = await this.opts.nc.request(instanceControlSubject(id, "status"), undefined, { timeout: 500 });
+            const body = JSON.parse(new TextDecoder().decode(msg.data)) as { state?: unknown };
+            if (body.state === "ready") p.markReady(id);
+          } catch {
+            // not listening yet (no responders) or slow: asked again on the next tick
+          }
+        }),
+      );
+      if (this.readyWaiters.length > 0 && this.allReady()) {
+        for (const w of this.readyWaiters) w();
+        this.readyWaiters = [];
+      }
+    } finally {
+      this.probing = false;
+    }
+  }
+}
