@@ -1,0 +1,48 @@
+import { loadClusterConfig, defaultConfigPath } from "../config/cluster-config.js";
+import { createGateway } from "../gateway/index.js";
+import { createLogger } from "../log/logger.js";
+import { optInt, optString, parseArgs } from "./args.js";
+
+const USAGE = "usage: switchyard gateway --id ID [--config PATH] [--nats URL] [--host H] [--port P]";
+
+/**
+ * `switchyard gateway`: runs one gateway of the cluster config until SIGTERM/SIGINT (or an
+ * operator's drain), then drains it and exits 0 (1 when the gateway stopped on an error).
+ * Flags: --id (a gateways[].id of the config), --config (default $SWITCHYARD_CONFIG or
+ * config/cluster.json), --nats / --host / --port override the config.
+ */
+export async function runGatewayCommand(args: string[]): Promise<void> {
+  const parsed = parseArgs(args);
+  const id = optString(parsed, "id");
+  if (id === undefined) throw new Error(`--id is required. ${USAGE}`);
+  const configPath = optString(parsed, "config") ?? defaultConfigPath();
+  const config = loadClusterConfig(configPath);
+  const endpoint = config.gateways.find((g) => g.id === id);
+  if (endpoint === undefined) {
+    const known = config.gateways.map((g) => g.id).join(", ") || "(none)";
+    throw new Error(`no gateway "${id}" in ${configPath}: its gateways are ${known}`);
+  }
+  const log = createLogger("gateway", id, process.env.SWITCHYARD_LOG_LEVEL ?? config.log.level);
+  const natsUrl = optString(parsed, "nats") ?? config.nats.url;
+  const gateway = await createGateway({
+    id,
+    host: optString(parsed, "host") ?? endpoint.host,
+    port: optInt(parsed, "port") ?? endpoint.port,
+    settings: config.gateway,
+    nats: { ...config.nats, url: natsUrl },
+    version: process.env.npm_package_version ?? "0.1.0",
+    logger: log,
+  });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, "signal received: draining");
+    void gateway.drain();
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  const err = await gateway.stopped;
+  process.off("SIGTERM", onSignal);
+  process.off("SIGINT", onSignal);
+  if (err) log.error({ err }, "gateway stopped with an error");
+  log.flush();
+  process.exit(err ? 1 : 0);
+}

@@ -1,0 +1,142 @@
+import type { Msg } from "nats";
+import type { cluster } from "../generated/proto.js";
+import type { Logger } from "../log/logger.js";
+import type { MessageCodec } from "../proto/registry.js";
+import { PacketKind, encodeFrame } from "../protocol/packet.js";
+import type { ChannelHub } from "./channels.js";
+import type { Session } from "./session.js";
+
+/** What commands act on: the gateway, seen through the few operations they need. */
+export interface CommandTarget {
+  readonly id: string;
+  readonly channels: ChannelHub;
+  /** Session by sid, or undefined. */
+  session(sid: number): Session | undefined;
+  /** Local sessions bound to `uid`. */
+  sessionsOfUser(uid: string): Session[];
+  /** Sets (or with null clears) the uid of a session. */
+  bind(session: Session, uid: string | null): void;
+  /** Sends KICK(code, reason), flushes, then closes the session. */
+  kick(session: Session, code: number, reason: string): void;
+}
+
+/** Codecs the command handler needs. */
+export interface CommandCodecs {
+  command: MessageCodec<cluster.GatewayCommand>;
+  ack: MessageCodec<cluster.CommandAck>;
+}
+
+/** Reason used when a kick carries none. */
+const DEFAULT_KICK_REASON = "closed by the server";
+
+/**
+ * Applies cluster.GatewayCommand messages from `gw.<id>.cmd` (bind, kick, push, join, leave)
+ * and, when the message has a reply subject, answers cluster.CommandAck after applying it.
+ * A bad command is answered ok=false and logged; it never throws.
+ */
+export class CommandHandler {
+  private readonly target: CommandTarget;
+  private readonly codecs: CommandCodecs;
+  private readonly log: Logger;
+  /** Commands applied / refused. */
+  applied = 0;
+  refused = 0;
+
+  constructor(target: CommandTarget, codecs: CommandCodecs, log: Logger) {
+    this.target = target;
+    this.codecs = codecs;
+    this.log = log;
+  }
+
+  /** Handles one NATS message (subscription callback). */
+  handle(msg: Msg): void {
+    let error: string | null;
+    try {
+      error = this.apply(msg.data);
+    } catch (err) {
+      error = `command failed on ${this.target.id}: ${(err as Error).message}`;
+      this.log.warn({ err }, "gateway command failed");
+    }
+    if (error === null) this.applied++;
+    else this.refused++;
+    if (msg.reply) {
+      try {
+        msg.respond(this.codecs.ack.encode({ ok: error === null, error: error ?? "" }));
+      } catch (err) {
+        this.log.warn({ err }, "cannot answer a gateway command");
+      }
+    }
+  }
+
+  /** Applies an encoded command; returns null on success, else the reason. */
+  apply(data: Uint8Array): string | null {
+    let cmd: cluster.GatewayCommand;
+    try {
+      cmd = this.codecs.command.decode(data);
+    } catch (err) {
+      const reason = `not a cluster.GatewayCommand (${(err as Error).message}): send one of bind, kick, push, join, leave`;
+      this.log.warn({ bytes: data.length }, reason);
+      return reason;
+    }
+    if (cmd.bind) return this.bind(cmd.bind);
+    if (cmd.kick) return this.kick(cmd.kick);
+    if (cmd.push) return this.push(cmd.push);
+    if (cmd.join) return this.join(cmd.join);
+    if (cmd.leave) return this.leave(cmd.leave);
+    const reason = "empty gateway command: set one of bind, kick, push, join, leave";
+    this.log.warn(reason);
+    return reason;
+  }
+
+  private noSession(sid: number): string {
+    return `no session ${sid} on ${this.target.id}`;
+  }
+
+  private bind(b: cluster.Bind): string | null {
+    const s = this.target.session(b.sid);
+    if (s === undefined) return this.noSession(b.sid);
+    this.target.bind(s, b.uid === "" ? null : b.uid);
+    return null;
+  }
+
+  private kick(k: cluster.Kick): string | null {
+    const reason = k.reason || DEFAULT_KICK_REASON;
+    if (k.sid !== 0) {
+      const s = this.target.session(k.sid);
+      if (s === undefined) return this.noSession(k.sid);
+      this.target.kick(s, k.code, reason);
+      return null;
+    }
+    if (k.uid === "") return "kick needs a sid or a uid";
+    const list = this.target.sessionsOfUser(k.uid);
+    if (list.length === 0) return `no session of uid ${JSON.stringify(k.uid)} on ${this.target.id}`;
+    for (const s of list) this.target.kick(s, k.code, reason);
+    return null;
+  }
+
+  private push(p: cluster.Push): string | null {
+    if (p.sids.length === 0) return "push lists no sids";
+    const frame = encodeFrame(PacketKind.PUSH, 0, p.route, p.body);
+    let missing: number[] | null = null;
+    for (const sid of p.sids) {
+      const s = this.target.session(sid);
+      if (s === undefined || s.closed) (missing ??= []).push(sid);
+      else s.writer.write(frame);
+    }
+    if (missing === null) return null;
+    return `no session ${missing.join(", ")} on ${this.target.id}`;
+  }
+
+  private join(j: cluster.JoinChannel): string | null {
+    const s = this.target.session(j.sid);
+    if (s === undefined || s.closed) return this.noSession(j.sid);
+    return this.target.channels.join(s, j.channel);
+  }
+
+  private leave(l: cluster.LeaveChannel): string | null {
+    const s = this.target.session(l.sid);
+    if (s === undefined) return this.noSession(l.sid);
+    this.target.channels.leave(s, l.channel);
+    return null;
+  }
+}

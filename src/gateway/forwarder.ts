@@ -1,0 +1,166 @@
+import { randomBytes } from "node:crypto";
+import type { Msg, NatsConnection } from "nats";
+import { DEFAULT_MESSAGES, ErrorCode, codeName } from "../bus/errors.js";
+import { Header } from "../bus/headers.js";
+import type { ReplyMux } from "../bus/reply-mux.js";
+import type { Logger } from "../log/logger.js";
+import { PacketKind, encodeFrame, type Packet } from "../protocol/packet.js";
+import { RouteCache } from "./route-cache.js";
+import type { Session } from "./session.js";
+
+/** Settings the forwarder reads (a subset of GatewaySettings). */
+export interface ForwarderSettings {
+  publicRoutes: string[];
+  requestTimeoutMs: number;
+  maxInFlightPerSession: number;
+}
+
+/** Counters reported in the gateway's load. */
+export interface ForwarderStats {
+  /** Requests forwarded to a module. */
+  served: number;
+  /** Requests answered with an ERROR (refused here or failed upstream). */
+  errors: number;
+  /** Notifies published. */
+  notified: number;
+}
+
+/** The one object kept per forwarded request until its reply (or timeout) arrives. */
+interface PendingRequest {
+  forwarder: Forwarder;
+  session: Session;
+  id: number;
+  module: string;
+  pinned: boolean;
+}
+
+/** Reply callback shared by every request: the request's state travels as `ctx`, no closure. */
+function onReply(p: PendingRequest, code: number, message: string, msg: Msg | null): void {
+  p.forwarder.complete(p, code, message, msg);
+}
+
+const MAX_ROUTE_IN_MESSAGE = 100;
+const SHUTTING_DOWN = "gateway is shutting down, reconnect";
+
+/**
+ * Forwards client REQUESTs and NOTIFYs to module subjects and turns replies into RESPONSE or
+ * ERROR frames: the auth gate (public routes before bind), per-session in-flight limit, pins.
+ * Bodies are never decoded.
+ */
+export class Forwarder {
+  /** Live counters. */
+  readonly stats: ForwarderStats = { served: 0, errors: 0, notified: 0 };
+  /** Set when the gateway drains: new requests are refused at once. */
+  draining = false;
+  private readonly nc: NatsConnection;
+  private readonly mux: ReplyMux;
+  private readonly routes: RouteCache;
+  private readonly timeoutMs: number;
+  private readonly maxInFlight: number;
+  private readonly log: Logger;
+  private readonly debug: boolean;
+  /** `<gwId>-<random>-`: request ids stay unique across restarts of a gateway with the same id. */
+  private readonly ridPrefix: string;
+  private ridCounter = 0;
+
+  constructor(nc: NatsConnection, mux: ReplyMux, gatewayId: string, settings: ForwarderSettings, log: Logger) {
+    this.nc = nc;
+    this.mux = mux;
+    this.routes = new RouteCache(settings.publicRoutes);
+    this.timeoutMs = settings.requestTimeoutMs;
+    this.maxInFlight = settings.maxInFlightPerSession;
+    this.log = log;
+    this.debug = log.isLevelEnabled("debug");
+    this.ridPrefix = `${gatewayId}-${randomBytes(3).toString("hex")}-`;
+  }
+
+  /** Requests waiting for a reply, gateway-wide. */
+  get inflight(): number {
+    return this.mux.pending;
+  }
+
+  /** Handles a REQUEST packet: forwards it, or answers ERROR at once. */
+  request(session: Session, p: Packet): void {
+    const id = p.id;
+    if (this.draining) {
+      this.fail(session, id, ErrorCode.UNAVAILABLE, SHUTTING_DOWN);
+      return;
+    }
+    const info = this.routes.lookup(p.route);
+    if (info === null) {
+      this.fail(session, id, ErrorCode.BAD_REQUEST, badRoute(p.route));
+      return;
+    }
+    if (session.uid === null && !info.isPublic) {
+      this.fail(session, id, ErrorCode.UNAUTHENTICATED, DEFAULT_MESSAGES.UNAUTHENTICATED);
+      return;
+    }
+    if (session.inflight >= this.maxInFlight) {
+      this.fail(
+        session,
+        id,
+        ErrorCode.RATE_LIMITED,
+        `more than ${this.maxInFlight} requests in flight on this connection: wait for answers before sending more`,
+      );
+      return;
+    }
+    const pinned = session.pinnedSubject(info.module, info.method);
+    const subject = pinned ?? info.subject;
+    const rid = this.ridPrefix + (++this.ridCounter).toString(36);
+    if (this.debug) this.log.debug({ sid: session.sid, uid: session.uid, route: info.route, subject, rid }, "forward request");
+    session.inflight++;
+    this.stats.served++;
+    const pending: PendingRequest = { forwarder: this, session, id, module: info.module, pinned: pinned !== null };
+    this.mux.send(subject, p.body, session.headersFor(rid), this.timeoutMs, pending, onReply);
+  }
+
+  /** Handles a NOTIFY packet: publishes it with the session's headers; no reply. */
+  notify(session: Session, p: Packet): void {
+    if (this.draining) return;
+    const info = this.routes.lookup(p.route);
+    if (info === null) {
+      this.fail(session, 0, ErrorCode.BAD_REQUEST, badRoute(p.route));
+      return;
+    }
+    if (session.uid === null && !info.isPublic) {
+      this.fail(session, 0, ErrorCode.UNAUTHENTICATED, DEFAULT_MESSAGES.UNAUTHENTICATED);
+      return;
+    }
+    const subject = session.pinnedSubject(info.module, info.method) ?? info.subject;
+    const rid = this.ridPrefix + (++this.ridCounter).toString(36);
+    if (this.debug) this.log.debug({ sid: session.sid, uid: session.uid, route: info.route, subject, rid }, "forward notify");
+    try {
+      this.nc.publish(subject, p.body, { headers: session.headersFor(rid) });
+      this.stats.notified++;
+    } catch (err) {
+      this.log.warn({ err, sid: session.sid, route: info.route }, "notify could not be published");
+    }
+  }
+
+  /** Sends ERROR(id, code, message) to the session and counts it. */
+  fail(session: Session, id: number, code: number, message: string): void {
+    this.stats.errors++;
+    session.writer.write(encodeFrame(PacketKind.ERROR, id, "", null, code, message));
+  }
+
+  /** Called once per forwarded request with its outcome (see ReplyMux). */
+  complete(p: PendingRequest, code: number, message: string, msg: Msg | null): void {
+    const session = p.session;
+    session.inflight--;
+    if (session.closed) return; // the client is gone: the reply is dropped
+    if (code === 0 && msg !== null) {
+      const h = msg.headers;
+      if (h !== undefined && h.has(Header.pin)) session.setPin(p.module, h.get(Header.pin));
+      session.writer.write(encodeFrame(PacketKind.RESPONSE, p.id, "", msg.data));
+      return;
+    }
+    if (code === ErrorCode.UNAVAILABLE && p.pinned) session.setPin(p.module, "");
+    if (this.debug) this.log.debug({ sid: session.sid, id: p.id, code, message }, "request failed");
+    this.fail(session, p.id, code, message !== "" ? message : DEFAULT_MESSAGES[codeName(code)]);
+  }
+}
+
+function badRoute(route: string): string {
+  const shown = route.length > MAX_ROUTE_IN_MESSAGE ? `${route.slice(0, MAX_ROUTE_IN_MESSAGE)}…` : route;
+  return `route ${JSON.stringify(shown)} is not "<module>.<Method>" (letters, digits, '_' and '-'): check the route name`;
+}

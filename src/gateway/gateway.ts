@@ -1,0 +1,390 @@
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import type { NatsConnection, Service, Subscription } from "nats";
+import { connectBus, type NatsSettings } from "../bus/connection.js";
+import { announceInstance, makeIdentity, type InstanceLoad } from "../bus/discovery.js";
+import { ErrorCode } from "../bus/errors.js";
+import { LifecycleState } from "../bus/lifecycle.js";
+import { ReplyMux } from "../bus/reply-mux.js";
+import { SystemSubject, gatewayCommandSubject, isSubjectToken } from "../bus/subjects.js";
+import type { GatewaySettings } from "../config/cluster-config.js";
+import type { cluster } from "../generated/proto.js";
+import { createLogger, type Logger } from "../log/logger.js";
+import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
+import type { FramingError } from "../protocol/framing.js";
+import { PacketKind, decodePacket, encodeFrame } from "../protocol/packet.js";
+import { ChannelHub } from "./channels.js";
+import { CommandHandler, type CommandTarget } from "./commands.js";
+import { Forwarder } from "./forwarder.js";
+import { RateVerdict } from "./rate-limit.js";
+import { SessionTable } from "./session-table.js";
+import { Session, type SessionHost } from "./session.js";
+import { WriteScheduler } from "./socket-writer.js";
+
+/** How to start a gateway. */
+export interface GatewayOptions {
+  /** Gateway id, unique in the cluster and a subject token, e.g. "gw-1". */
+  id: string;
+  /** Interface to listen on; default 127.0.0.1. */
+  host?: string;
+  /** TCP port; 0 picks a free one (see `address()`). */
+  port: number;
+  settings: GatewaySettings;
+  /** NATS to connect to; the gateway owns that connection and drains it when it stops. */
+  nats: NatsSettings;
+  /** Version announced through the NATS services API; default "0.0.0". */
+  version?: string;
+  /** Default: createLogger("gateway", id). */
+  logger?: Logger;
+  /** Default: loadProto() of the project's proto/ folder. */
+  proto?: ProtoRegistry;
+  /** Register with the NATS services API (`ctl status`); default true. */
+  announce?: boolean;
+}
+
+/** A running gateway. */
+export interface Gateway extends AsyncDisposable {
+  readonly id: string;
+  readonly state: LifecycleState;
+  /** Client sessions held. */
+  readonly sessionCount: number;
+  /** Where the gateway listens (the actual port when started with port 0). */
+  address(): { host: string; port: number };
+  /** Live figures, as announced to `ctl status`. */
+  load(): InstanceLoad;
+  /**
+   * Graceful shutdown: stop accepting connections, refuse new requests (UNAVAILABLE), wait for
+   * in-flight replies (up to requestTimeoutMs), KICK every session, drain NATS.
+   * Returns the same promise on every call (and the one `stop()` returned, if called first).
+   */
+  drain(): Promise<void>;
+  /** Like drain() without waiting for in-flight replies. Same promise as drain(). */
+  stop(): Promise<void>;
+  /** Resolves when stopped: null, or the error that stopped the gateway. Never rejects. */
+  readonly stopped: Promise<Error | null>;
+}
+
+const SHUTTING_DOWN = "gateway shutting down";
+/** How long a closed connection may take to read its last frames before it is destroyed. */
+const CLOSE_GRACE_MS = 2_000;
+const DRAIN_POLL_MS = 10;
+
+/**
+ * Starts a gateway: connects to NATS, subscribes to its command subject, announces itself and
+ * listens for clients. Resolves once it is ready.
+ */
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  if (!isSubjectToken(options.id)) throw new Error(`gateway id ${JSON.stringify(options.id)} must be a subject token (letters, digits, '_', '-')`);
+  const log = options.logger ?? createLogger("gateway", options.id);
+  const proto = options.proto ?? loadProto();
+  const nc = await connectBus(options.nats, `switchyard gateway ${options.id}`);
+  const gw = new GatewayImpl(options, nc, proto, log);
+  try {
+    await gw.start();
+  } catch (err) {
+    await gw.stop();
+    throw err;
+  }
+  return gw;
+}
+
+/** The gateway; internal, users see `Gateway`. */
+class GatewayImpl implements Gateway, SessionHost, CommandTarget {
+  readonly id: string;
+  readonly channels: ChannelHub;
+  readonly stopped: Promise<Error | null>;
+  state: LifecycleState = LifecycleState.starting;
+  private readonly options: GatewayOptions;
+  private readonly settings: GatewaySettings;
+  private readonly nc: NatsConnection;
+  private readonly log: Logger;
+  private readonly debug: boolean;
+  private readonly mux: ReplyMux;
+  private readonly forwarder: Forwarder;
+  private readonly commands: CommandHandler;
+  private readonly sessions = new SessionTable<Session>();
+  private readonly scheduler = new WriteScheduler();
+  private readonly server: Server;
+  private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
+  private readonly heartbeatFrame = encodeFrame(PacketKind.HEARTBEAT, 0, "", null);
+  private readonly rateMessage: string;
+  private cmdSub: Subscription | null = null;
+  private service: Service | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private shutdown: Promise<void> | null = null;
+  private resolveStopped!: (err: Error | null) => void;
+  private listening = false;
+  private kicked = 0;
+
+  constructor(options: GatewayOptions, nc: NatsConnection, proto: ProtoRegistry, log: Logger) {
+    this.id = options.id;
+    this.options = options;
+    this.settings = options.settings;
+    this.nc = nc;
+    this.log = log;
+    this.debug = log.isLevelEnabled("debug");
+    this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+    this.mux = new ReplyMux(nc, options.id);
+    this.forwarder = new Forwarder(nc, this.mux, options.id, this.settings, log);
+    this.channels = new ChannelHub(nc, proto.message<cluster.ChannelMessage>("cluster.ChannelMessage"), log);
+    this.commands = new CommandHandler(
+      this,
+      {
+        command: proto.message<cluster.GatewayCommand>("cluster.GatewayCommand"),
+        ack: proto.message<cluster.CommandAck>("cluster.CommandAck"),
+      },
+      log,
+    );
+    this.closedCodec = proto.message<cluster.SessionClosed>("cluster.SessionClosed");
+    const rl = this.settings.rateLimit;
+    this.rateMessage = `more than ${rl.perSecond} frames per second (burst ${rl.burst}) on this connection: slow down`;
+    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  address(): { host: string; port: number } {
+    const a = this.server.address() as AddressInfo | null;
+    return { host: a?.address ?? this.options.host ?? "127.0.0.1", port: a?.port ?? 0 };
+  }
+
+  load(): InstanceLoad {
+    const s = this.forwarder.stats;
+    return {
+      state: this.state,
+      served: s.served,
+      errors: s.errors,
+      inflight: this.mux.pending,
+      sessions: this.sessions.size,
+      extra: { notified: s.notified, channels: this.channels.size, kicked: this.kicked, commands: this.commands.applied },
+    };
+  }
+
+  /** Subscribes, announces, listens; then the state is ready. */
+  async start(): Promise<void> {
+    this.cmdSub = this.nc.subscribe(gatewayCommandSubject(this.id), { callback: (_err, msg) => this.commands.handle(msg) });
+    if (this.options.announce !== false) {
+      this.service = await announceInstance(
+        this.nc,
+        makeIdentity("gateway", "gateway", this.id, this.options.version ?? "0.0.0"),
+        () => this.load(),
+        () => void this.drain(),
+      );
+    }
+    await this.nc.flush();
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.options.port, this.options.host ?? "127.0.0.1", () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    this.listening = true;
+    this.server.on("error", (err) => this.log.error({ err }, "listener error"));
+    const idle = this.settings.idleTimeoutMs;
+    this.idleTimer = setInterval(() => this.sweepIdle(), Math.min(Math.max(Math.floor(idle / 4), 20), 5_000));
+    this.idleTimer.unref();
+    void this.nc.closed().then((err) => {
+      if (this.state === LifecycleState.ready) {
+        this.log.error({ err }, "the NATS connection closed: the gateway stops; restart it once NATS is reachable");
+        void this.stop();
+      }
+    });
+    this.state = LifecycleState.ready;
+    const addr = this.address();
+    this.log.info({ host: addr.host, port: addr.port, address: `${addr.host}:${addr.port}` }, "gateway listening");
+  }
+
+  // ---- connections ---------------------------------------------------------------------------
+
+  private accept(socket: Socket): void {
+    if (this.state !== LifecycleState.ready) {
+      refuse(socket, ErrorCode.UNAVAILABLE, SHUTTING_DOWN);
+      return;
+    }
+    if (this.sessions.size >= this.settings.maxConnections) {
+      this.log.warn({ max: this.settings.maxConnections }, "connection refused: gateway full (maxConnections)");
+      refuse(socket, ErrorCode.UNAVAILABLE, "gateway full");
+      return;
+    }
+    socket.setNoDelay(true);
+    const session = new Session(this.sessions.allocateSid(), socket, this.id, this.settings, this.scheduler, this, Date.now());
+    this.sessions.add(session);
+    socket.on("data", (chunk: Buffer) => {
+      session.lastActive = Date.now();
+      session.decoder.push(chunk);
+    });
+    socket.on("error", (err) => this.close(session, `socket error: ${err.message}`));
+    socket.on("close", () => this.close(session, "client closed the connection"));
+    if (this.debug) this.log.debug({ sid: session.sid, remote: session.remote }, "session opened");
+  }
+
+  onFrame(session: Session, frame: Buffer): void {
+    if (session.closed) return;
+    const p = decodePacket(frame);
+    if (p === null) {
+      this.kick(session, ErrorCode.PROTOCOL, `malformed packet: a frame of ${frame.length} bytes does not hold a wire.Packet`);
+      return;
+    }
+    const kind = p.kind;
+    if (kind !== PacketKind.REQUEST && kind !== PacketKind.NOTIFY && kind !== PacketKind.HEARTBEAT) {
+      this.kick(session, ErrorCode.PROTOCOL, `packet kind ${kind} may not be sent by a client: send REQUEST (1), NOTIFY (3) or HEARTBEAT (5)`);
+      return;
+    }
+    const verdict = session.limiter.take(session.lastActive);
+    if (verdict !== RateVerdict.allowed) {
+      if (verdict === RateVerdict.abusive) {
+        this.kick(session, ErrorCode.RATE_LIMITED, `${this.rateMessage}; closed after too many refused frames`);
+      } else if (kind === PacketKind.REQUEST) {
+        this.forwarder.fail(session, p.id, ErrorCode.RATE_LIMITED, this.rateMessage);
+      }
+      return;
+    }
+    if (kind === PacketKind.REQUEST) {
+      if (p.id === 0) this.forwarder.fail(session, 0, ErrorCode.BAD_REQUEST, "a REQUEST needs an id > 0 (unique among your requests in flight)");
+      else this.forwarder.request(session, p);
+    } else if (kind === PacketKind.NOTIFY) {
+      this.forwarder.notify(session, p);
+    } else {
+      session.writer.write(this.heartbeatFrame);
+    }
+  }
+
+  onFramingError(session: Session, err: FramingError): void {
+    const reason =
+      err.reason === "oversized"
+        ? `frame of ${err.declaredBytes} bytes exceeds the limit of ${this.settings.maxFrameBytes}`
+        : "empty frame (length 0): every frame must hold a wire.Packet";
+    this.kick(session, ErrorCode.PROTOCOL, reason);
+  }
+
+  onSlowReader(session: Session, pendingBytes: number): void {
+    this.log.warn({ sid: session.sid, uid: session.uid, pendingBytes, limit: this.settings.maxPendingOutputBytes }, "slow reader: connection closed");
+    this.close(session, `slow reader: ${pendingBytes} bytes of output pending (limit ${this.settings.maxPendingOutputBytes})`, true);
+  }
+
+  private sweepIdle(): void {
+    const limit = this.settings.idleTimeoutMs;
+    const now = Date.now();
+    for (const s of this.sessions.values()) {
+      if (now - s.lastActive > limit) {
+        this.kick(s, ErrorCode.TIMEOUT, `idle: nothing received for ${limit} ms; send a HEARTBEAT at least every ${Math.floor(limit / 2)} ms`);
+      }
+    }
+  }
+
+  // ---- CommandTarget -------------------------------------------------------------------------
+
+  session(sid: number): Session | undefined {
+    return this.sessions.get(sid);
+  }
+
+  sessionsOfUser(uid: string): Session[] {
+    return this.sessions.byUser(uid);
+  }
+
+  bind(session: Session, uid: string | null): void {
+    this.sessions.rebind(session, uid, setUid);
+    if (this.debug) this.log.debug({ sid: session.sid, uid }, "session bound");
+  }
+
+  kick(session: Session, code: number, reason: string): void {
+    if (session.closed) return;
+    this.kicked++;
+    session.writer.write(encodeFrame(PacketKind.KICK, 0, "", null, code, reason));
+    this.close(session, reason);
+  }
+
+  /**
+   * Ends a session once: unbinds it, leaves its channels, announces sys.session.closed, flushes
+   * what is queued and ends the socket (destroyed at once for a slow reader, or after a grace).
+   */
+  private close(session: Session, reason: string, destroy = false): void {
+    if (session.closed) return;
+    session.closed = true;
+    this.sessions.remove(session);
+    this.channels.leaveAll(session);
+    const uid = session.uid;
+    try {
+      this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ gatewayId: this.id, sid: session.sid, uid: uid ?? "", reason }));
+    } catch (err) {
+      this.log.warn({ err, sid: session.sid }, "cannot publish sys.session.closed");
+    }
+    if (this.debug) this.log.debug({ sid: session.sid, uid, reason }, "session closed");
+    const socket = session.socket;
+    if (destroy) {
+      socket.destroy();
+      return;
+    }
+    session.writer.stop();
+    if (!socket.destroyed) {
+      socket.end();
+      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    }
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  drain(): Promise<void> {
+    this.shutdown ??= this.runShutdown(true);
+    return this.shutdown;
+  }
+
+  stop(): Promise<void> {
+    this.shutdown ??= this.runShutdown(false);
+    return this.shutdown;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.drain();
+  }
+
+  private async runShutdown(graceful: boolean): Promise<void> {
+    let failure: Error | null = null;
+    this.state = LifecycleState.draining;
+    this.forwarder.draining = true;
+    this.log.info({ sessions: this.sessions.size, inflight: this.mux.pending, graceful }, "gateway draining");
+    const serverClosed = this.listening ? new Promise<void>((resolve) => this.server.close(() => resolve())) : Promise.resolve();
+    if (graceful) {
+      const deadline = Date.now() + this.settings.requestTimeoutMs + 100;
+      while (this.mux.pending > 0 && Date.now() < deadline) await sleep(DRAIN_POLL_MS);
+    }
+    this.scheduler.flushAll();
+    for (const s of this.sessions.all()) this.kick(s, ErrorCode.UNAVAILABLE, SHUTTING_DOWN);
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    this.cmdSub?.unsubscribe();
+    this.channels.close();
+    try {
+      await this.service?.stop();
+    } catch (err) {
+      this.log.warn({ err }, "cannot stop the services API registration");
+    }
+    this.mux.close();
+    try {
+      if (!this.nc.isClosed()) await this.nc.drain();
+    } catch (err) {
+      failure = err as Error;
+      this.log.warn({ err }, "NATS drain failed");
+    }
+    await Promise.race([serverClosed, sleep(CLOSE_GRACE_MS + 500)]);
+    this.state = LifecycleState.stopped;
+    this.log.info({ served: this.forwarder.stats.served, errors: this.forwarder.stats.errors }, "gateway stopped");
+    this.resolveStopped(failure);
+  }
+}
+
+function setUid(session: Session, uid: string | null): void {
+  session.setUid(uid);
+}
+
+/** Answers a connection the gateway will not hold with a KICK, then closes it. */
+function refuse(socket: Socket, code: number, reason: string): void {
+  socket.on("error", () => socket.destroy());
+  socket.end(encodeFrame(PacketKind.KICK, 0, "", null, code, reason));
+  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
