@@ -1,0 +1,311 @@
+import { SwitchyardError, codeName, type ErrorCodeName } from "../bus/errors.js";
+import type { Routes } from "../generated/proto.js";
+import { PacketKind, encodeFrame, type Packet } from "../protocol/packet.js";
+import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
+import { Connection, openConnection } from "./connection.js";
+import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from "./options.js";
+import { PendingRequests } from "./pending-requests.js";
+import { PushRouter, type RawPushHandler, type Unsubscribe } from "./push-router.js";
+
+/** A route callable through {@link Client.request}, e.g. "login.Login". */
+export type Route = keyof Routes;
+/** Request message of a route. */
+export type RequestOf<R extends Route> = Routes[R]["req"];
+/** Reply message of a route. */
+export type ReplyOf<R extends Route> = Routes[R]["res"];
+
+/** Per-request options. */
+export interface RequestOptions {
+  /** Overrides the client's `requestTimeoutMs` for this request; 0 = no limit. */
+  timeoutMs?: number;
+}
+
+/** Receives a decoded PUSH message. */
+export type PushHandler<T> = (msg: T, route: string) => void;
+/** Receives the KICK the gateway sent before closing the connection. */
+export type KickHandler = (code: ErrorCodeName, message: string) => void;
+/** Receives why the connection ended; `error` is null when the client closed it itself. */
+export type CloseHandler = (reason: string, error: SwitchyardError | null) => void;
+/** Receives errors not tied to a request: ERROR packets with id 0, failing push handlers. */
+export type ErrorHandler = (err: SwitchyardError) => void;
+
+/** A connection to a Switchyard gateway. Create one with {@link connect}. */
+export interface Client extends AsyncDisposable {
+  /** The proto registry used to encode requests and decode replies and pushes. */
+  readonly registry: ProtoRegistry;
+  /** Requests waiting for a reply. */
+  readonly pending: number;
+  /** True once the connection is closing or closed. */
+  readonly isClosed: boolean;
+  /** Resolves when the connection ends: null when closed by {@link close}, else why (never rejects). */
+  readonly closed: Promise<SwitchyardError | null>;
+
+  /**
+   * Calls a route and resolves with its decoded reply. Rejects with a SwitchyardError: the
+   * gateway's or module's code (ERROR packet), BAD_REQUEST for a route the local proto does
+   * not declare, TIMEOUT after `requestTimeoutMs`, UNAVAILABLE when the connection closes.
+   */
+  request<R extends Route>(route: R, msg: Partial<RequestOf<R>>, opts?: RequestOptions): Promise<ReplyOf<R>>;
+  /** Calls any route with an already-encoded body and resolves with the reply's bytes. */
+  requestRaw(route: string, body: Uint8Array, opts?: RequestOptions): Promise<Uint8Array>;
+  /** Sends a fire-and-forget message to a route; throws BAD_REQUEST / UNAVAILABLE at once. */
+  notify<R extends Route>(route: R, msg: Partial<RequestOf<R>>): void;
+  /** Sends a fire-and-forget message with an already-encoded body. */
+  notifyRaw(route: string, body: Uint8Array): void;
+
+  /**
+   * Listens to pushes on `route`, decoded as the message type of the same name
+   * (push "game.RoomEvent" carries a game.RoomEvent). Throws when proto/ has no such type.
+   */
+  on<T = unknown>(route: string, handler: PushHandler<T>): Unsubscribe;
+  /** Listens to pushes on `route`, decoded as message type `typeName`. */
+  on<T = unknown>(route: string, typeName: string, handler: PushHandler<T>): Unsubscribe;
+  /** Listens to pushes on `route` without decoding them. */
+  onRaw(route: string, handler: RawPushHandler): Unsubscribe;
+  /** Called when the gateway kicks this connection (before `onClose`). */
+  onKick(handler: KickHandler): Unsubscribe;
+  /** Called once when the connection ends, after pending requests were rejected. */
+  onClose(handler: CloseHandler): Unsubscribe;
+  /** Errors not tied to a request; without a handler they become process warnings. */
+  onError(handler: ErrorHandler): Unsubscribe;
+
+  /** Closes the connection (pending requests reject with UNAVAILABLE); resolves once closed. */
+  close(): Promise<void>;
+}
+
+/** Reason given when the client closes the connection itself. */
+const CLOSED_BY_CLIENT = "closed by the client";
+
+/** Adds a handler to a copy-on-write list and returns its remover. */
+function listen<H>(list: { handlers: H[] }, handler: H): Unsubscribe {
+  list.handlers = [...list.handlers, handler];
+  return () => {
+    list.handlers = list.handlers.filter((h) => h !== handler);
+  };
+}
+
+class ClientImpl implements Client {
+  readonly registry: ProtoRegistry;
+  readonly closed: Promise<SwitchyardError | null>;
+  private readonly opts: ResolvedClientOptions;
+  private readonly requests = new PendingRequests();
+  private readonly pushes: PushRouter;
+  private readonly kickHandlers: { handlers: KickHandler[] } = { handlers: [] };
+  private readonly closeHandlers: { handlers: CloseHandler[] } = { handlers: [] };
+  private readonly errorHandlers: { handlers: ErrorHandler[] } = { handlers: [] };
+  private conn: Connection | null = null;
+  private resolveClosed!: (err: SwitchyardError | null) => void;
+
+  constructor(opts: ResolvedClientOptions, registry: ProtoRegistry) {
+    this.opts = opts;
+    this.registry = registry;
+    this.pushes = new PushRouter((err, route) => this.report(err, `push handler for ${route}`));
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+  }
+
+  async open(): Promise<void> {
+    this.conn = await openConnection(this.opts, {
+      onPacket: (p) => this.onPacket(p),
+      onClose: (reason, error) => this.onConnectionClose(reason, error),
+    });
+  }
+
+  get pending(): number {
+    return this.requests.size;
+  }
+
+  get isClosed(): boolean {
+    return this.conn === null || this.conn.isClosed;
+  }
+
+  request<R extends Route>(route: R, msg: Partial<RequestOf<R>>, opts?: RequestOptions): Promise<ReplyOf<R>> {
+    const codec = this.registry.route<RequestOf<R>, ReplyOf<R>>(route);
+    if (codec === null) return Promise.reject(this.unknownRoute(route));
+    let body: Uint8Array;
+    try {
+      body = codec.request.encode(msg);
+    } catch (err) {
+      return Promise.reject(
+        new SwitchyardError("BAD_REQUEST", `cannot encode the request of ${route} as ${codec.request.typeName}: ${(err as Error).message}`, { cause: err }),
+      );
+    }
+    return this.requestRaw(route, body, opts).then((reply) => decodeReply(codec.response, route, reply));
+  }
+
+  requestRaw(route: string, body: Uint8Array, opts?: RequestOptions): Promise<Uint8Array> {
+    const conn = this.conn;
+    if (conn === null || conn.isClosed) return Promise.reject(this.closedError());
+    let id: number;
+    try {
+      id = this.requests.nextId();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const reply = this.requests.add(id, route, opts?.timeoutMs ?? this.opts.requestTimeoutMs);
+    conn.send(encodeFrame(PacketKind.REQUEST, id, route, body));
+    return reply;
+  }
+
+  notify<R extends Route>(route: R, msg: Partial<RequestOf<R>>): void {
+    const codec = this.registry.route<RequestOf<R>, unknown>(route);
+    if (codec === null) throw this.unknownRoute(route);
+    this.notifyRaw(route, codec.request.encode(msg));
+  }
+
+  notifyRaw(route: string, body: Uint8Array): void {
+    const conn = this.conn;
+    if (conn === null || conn.isClosed) throw this.closedError();
+    conn.send(encodeFrame(PacketKind.NOTIFY, 0, route, body));
+  }
+
+  on<T = unknown>(route: string, typeOrHandler: string | PushHandler<T>, maybeHandler?: PushHandler<T>): Unsubscribe {
+    const typeName = typeof typeOrHandler === "string" ? typeOrHandler : route;
+    const handler = typeof typeOrHandler === "function" ? typeOrHandler : maybeHandler;
+    if (typeof handler !== "function") throw new TypeError(`on("${route}", "${typeName}", handler): the handler is missing`);
+    const codec = this.pushCodec<T>(route, typeName, typeof typeOrHandler === "string");
+    return this.pushes.add(route, (body) => handler(codec.decode(body), route));
+  }
+
+  onRaw(route: string, handler: RawPushHandler): Unsubscribe {
+    return this.pushes.add(route, handler);
+  }
+
+  onKick(handler: KickHandler): Unsubscribe {
+    return listen(this.kickHandlers, handler);
+  }
+
+  onClose(handler: CloseHandler): Unsubscribe {
+    return listen(this.closeHandlers, handler);
+  }
+
+  onError(handler: ErrorHandler): Unsubscribe {
+    return listen(this.errorHandlers, handler);
+  }
+
+  async close(): Promise<void> {
+    if (this.conn === null) return;
+    await this.conn.close(CLOSED_BY_CLIENT, null);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private onPacket(p: Packet): void {
+    switch (p.kind) {
+      case PacketKind.RESPONSE:
+        // A reply to a request that already timed out is dropped: its caller has moved on.
+        this.requests.resolve(p.id, p.body);
+        return;
+      case PacketKind.ERROR: {
+        const err = SwitchyardError.fromWire(p.code, p.message);
+        // An error for a request that already timed out is dropped, like a late RESPONSE.
+        if (p.id === 0) this.report(err, "gateway");
+        else this.requests.reject(p.id, err);
+        return;
+      }
+      case PacketKind.PUSH:
+        this.pushes.dispatch(p.route, p.body);
+        return;
+      case PacketKind.KICK:
+        this.onKickPacket(p.code, p.message);
+        return;
+      default:
+        // HEARTBEAT (the read itself proved liveness) and kinds newer than this SDK.
+        return;
+    }
+  }
+
+  private onKickPacket(code: number, message: string): void {
+    const name = codeName(code);
+    for (const h of this.kickHandlers.handlers) {
+      try {
+        h(name, message);
+      } catch (err) {
+        this.report(err, "kick handler");
+      }
+    }
+    const err = SwitchyardError.fromWire(code, message);
+    void this.conn?.close(`kicked by the gateway: ${name}: ${err.message}`, err);
+  }
+
+  private onConnectionClose(reason: string, error: SwitchyardError | null): void {
+    this.requests.rejectAll(() => new SwitchyardError("UNAVAILABLE", `connection closed: ${reason}`));
+    this.pushes.clear();
+    this.resolveClosed(error);
+    for (const h of this.closeHandlers.handlers) {
+      try {
+        h(reason, error);
+      } catch (err) {
+        this.report(err, "close handler");
+      }
+    }
+  }
+
+  /** Hands an error that belongs to no request to the error handlers (or a process warning). */
+  private report(err: unknown, where: string): void {
+    const e =
+      err instanceof SwitchyardError ? err : new SwitchyardError("INTERNAL", `${where} threw: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    if (this.errorHandlers.handlers.length === 0) {
+      process.emitWarning(`${e.code}: ${e.message}`, { type: "SwitchyardClientWarning" });
+      return;
+    }
+    for (const h of this.errorHandlers.handlers) {
+      try {
+        h(e);
+      } catch {
+        // An error handler that throws has nowhere left to report to.
+      }
+    }
+  }
+
+  private closedError(): SwitchyardError {
+    return new SwitchyardError("UNAVAILABLE", `connection closed: ${this.conn?.reason ?? "not connected"}`);
+  }
+
+  private unknownRoute(route: string): SwitchyardError {
+    return new SwitchyardError(
+      "BAD_REQUEST",
+      `unknown route "${route}": no service in ${this.registry.dir} declares it; check the name ("<module>.<Method>") or use requestRaw for routes added after this build`,
+    );
+  }
+
+  private pushCodec<T>(route: string, typeName: string, explicit: boolean): MessageCodec<T> {
+    try {
+      return this.registry.message<T>(typeName);
+    } catch (err) {
+      const how = explicit
+        ? `check the type name`
+        : `push routes are decoded as the message type of the same name; pass one: on("${route}", "<package>.<Message>", handler), or use onRaw`;
+      throw new SwitchyardError("BAD_REQUEST", `no message type "${typeName}" in ${this.registry.dir}: ${how}`, { cause: err });
+    }
+  }
+}
+
+function decodeReply<T>(codec: MessageCodec<T>, route: string, body: Uint8Array): T {
+  try {
+    return codec.decode(body);
+  } catch (err) {
+    throw new SwitchyardError("INTERNAL", `the reply to ${route} is not a valid ${codec.typeName}: the server and this client disagree on proto/`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Connects to a gateway and resolves with a ready {@link Client}. Rejects with UNAVAILABLE
+ * (naming the address) when the gateway cannot be reached.
+ *
+ * @example
+ * await using client = await connect({ port: 3250 });
+ * const { uid, token } = await client.request("login.Login", { username, password });
+ */
+export async function connect(options: ClientOptions = {}): Promise<Client> {
+  const opts = resolveClientOptions(options);
+  const registry = loadProto(opts.protoDir);
+  const client = new ClientImpl(opts, registry);
+  await client.open();
+  return client;
+}

@@ -1,0 +1,136 @@
+import { SwitchyardError } from "../bus/errors.js";
+
+/** Largest request id: ids are uint32 on the wire and 0 means "no request". */
+export const MAX_REQUEST_ID = 0xffff_ffff;
+
+/**
+ * Shortest gap between two timeout sweeps. Under load many deadlines fall within a few ms of
+ * each other; sweeping at most this often keeps the sweep cost O(in-flight) per gap, not per
+ * request, at the price of rejecting a request up to this late.
+ */
+const MIN_SWEEP_GAP_MS = 10;
+
+/** One request waiting for its RESPONSE or ERROR. */
+interface Waiter {
+  readonly route: string;
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  readonly resolve: (body: Uint8Array) => void;
+  readonly reject: (err: SwitchyardError) => void;
+}
+
+/**
+ * The in-flight requests of one connection, by request id. Allocates ids (an incrementing uint32
+ * that skips 0 and ids still in flight, wrapping at 2^32-1) and enforces timeouts with one
+ * shared timer instead of one timer per request.
+ */
+export class PendingRequests {
+  private readonly waiters = new Map<number, Waiter>();
+  private lastId: number;
+  private timer: NodeJS.Timeout | null = null;
+  /** When the scheduled sweep fires (ms since epoch), or +Infinity when none is scheduled. */
+  private timerAt = Number.POSITIVE_INFINITY;
+  private readonly now: () => number;
+
+  /**
+   * @param firstId the id after which allocation starts (tests use it to exercise the wrap)
+   * @param now clock, injectable for tests
+   */
+  constructor(firstId = 0, now: () => number = Date.now) {
+    this.lastId = firstId >>> 0;
+    this.now = now;
+  }
+
+  /** Requests waiting for a reply. */
+  get size(): number {
+    return this.waiters.size;
+  }
+
+  /** Returns the next free request id: 1, 2, … 2^32-1, 1, … skipping ids still in flight. */
+  nextId(): number {
+    if (this.waiters.size >= MAX_REQUEST_ID) {
+      throw new SwitchyardError("RATE_LIMITED", "every request id is in flight: wait for replies before sending more");
+    }
+    let id = this.lastId;
+    do {
+      id = id >= MAX_REQUEST_ID ? 1 : id + 1;
+    } while (this.waiters.has(id));
+    this.lastId = id;
+    return id;
+  }
+
+  /**
+   * Registers request `id` (from {@link nextId}) and returns the promise of its reply body.
+   * The promise rejects with TIMEOUT after `timeoutMs` (no timeout when `timeoutMs` <= 0).
+   */
+  add(id: number, route: string, timeoutMs: number): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const deadline = timeoutMs > 0 ? this.now() + timeoutMs : Number.POSITIVE_INFINITY;
+      this.waiters.set(id, { route, deadline, timeoutMs, resolve, reject });
+      if (deadline < this.timerAt) this.schedule(deadline);
+    });
+  }
+
+  /** Settles request `id` with its reply body; false when no such request is waiting. */
+  resolve(id: number, body: Uint8Array): boolean {
+    const w = this.waiters.get(id);
+    if (w === undefined) return false;
+    this.waiters.delete(id);
+    w.resolve(body);
+    return true;
+  }
+
+  /** Fails request `id`; false when no such request is waiting. */
+  reject(id: number, err: SwitchyardError): boolean {
+    const w = this.waiters.get(id);
+    if (w === undefined) return false;
+    this.waiters.delete(id);
+    w.reject(err);
+    return true;
+  }
+
+  /** Fails every waiting request with the error `make` builds for it, and stops the timer. */
+  rejectAll(make: (route: string) => SwitchyardError): void {
+    this.clearTimer();
+    const all = [...this.waiters.values()];
+    this.waiters.clear();
+    for (const w of all) w.reject(make(w.route));
+  }
+
+  private schedule(at: number): void {
+    this.clearTimer();
+    if (at === Number.POSITIVE_INFINITY) return;
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.sweep(), Math.max(0, at - this.now()));
+    // The socket keeps the process alive while requests are in flight; the timer need not.
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Rejects every expired request and schedules the next sweep at the earliest deadline left. */
+  private sweep(): void {
+    this.timer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    const now = this.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [id, w] of this.waiters) {
+      if (w.deadline <= now) {
+        this.waiters.delete(id);
+        w.reject(
+          new SwitchyardError(
+            "TIMEOUT",
+            `no reply to ${w.route} (request id ${id}) within ${w.timeoutMs} ms: the outcome is unknown, retry if the call is idempotent`,
+          ),
+        );
+      } else if (w.deadline < next) {
+        next = w.deadline;
+      }
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.schedule(Math.max(next, now + MIN_SWEEP_GAP_MS));
+  }
+}
