@@ -1,0 +1,212 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isListening } from "../../src/master/embedded-servers.js";
+import type { MasterStatus } from "../../src/master/status.js";
+import type { StatusRow } from "../../src/cli/status-view.js";
+import { freePort } from "../helpers/servers.js";
+
+const root = join(import.meta.dirname, "..", "..");
+const bin = join(root, "bin", "switchyard.js");
+const run = promisify(execFile);
+
+/** Until the gateway command lands, the cluster under test has module instances only. */
+function gatewayBuilt(): boolean {
+  const file = join(root, "dist", "src", "cli", "gateway-command.js");
+  return existsSync(file) && !readFileSync(file, "utf8").includes('"not implemented"');
+}
+
+interface Master {
+  proc: ChildProcess;
+  lines: string[];
+  stderr: string[];
+  exited: Promise<number | null>;
+  waitLine(re: RegExp, timeoutMs: number): Promise<string>;
+}
+
+function startMaster(configPath: string): Master {
+  const proc = spawn(process.execPath, [bin, "start", "--config", configPath], { stdio: ["ignore", "pipe", "pipe"] });
+  const lines: string[] = [];
+  const stderr: string[] = [];
+  const watchers = new Set<() => void>();
+  let buf = "";
+  proc.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    buf += chunk;
+    const parts = buf.split("\n");
+    buf = parts.pop()!;
+    lines.push(...parts);
+    for (const w of watchers) w();
+  });
+  proc.stderr!.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
+  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  return {
+    proc,
+    lines,
+    stderr,
+    exited,
+    waitLine(re, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const hit = lines.find((l) => re.test(l));
+          if (hit === undefined) return;
+          cleanup();
+          resolve(hit);
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`no line matching ${re} within ${timeoutMs} ms; stderr: ${stderr.join("")}`));
+        }, timeoutMs);
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          watchers.delete(check);
+        };
+        watchers.add(check);
+        void exited.then(() => {
+          if (watchers.has(check)) {
+            cleanup();
+            reject(new Error(`master exited before printing ${re}; stderr: ${stderr.join("")}`));
+          }
+        });
+        check();
+      });
+    },
+  };
+}
+
+async function ctlStatus(configPath: string): Promise<{ master: MasterStatus | null; instances: StatusRow[] }> {
+  const { stdout } = await run(process.execPath, [bin, "ctl", "status", "--json", "--config", configPath], { timeout: 10_000 });
+  return JSON.parse(stdout) as { master: MasterStatus | null; instances: StatusRow[] };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("switchyard start (master)", () => {
+  let dir: string;
+  const seenPids = new Set<number>();
+
+  beforeAll(() => {
+    if (!existsSync(join(root, "dist", "src", "cli", "main.js")) || !existsSync(join(root, "dist", "modules", "echo", "index.js"))) {
+      throw new Error("the build is missing: run `npm run build` (npm test runs it through pretest)");
+    }
+    dir = mkdtempSync(join(tmpdir(), "sy-master-"));
+  });
+
+  afterAll(() => {
+    // Whatever a failed assertion left behind.
+    for (const pid of seenPids) if (alive(pid)) process.kill(pid, "SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function writeConfig(name: string, extra: Record<string, unknown>): Promise<{ path: string; natsPort: number; redisPort: number }> {
+    const [natsPort, redisPort] = [await freePort(), await freePort()];
+    const path = join(dir, `${name}.json`);
+    const cfg = {
+      nats: { url: `nats://127.0.0.1:${natsPort}`, embedded: true },
+      redis: { url: `redis://127.0.0.1:${redisPort}`, embedded: true },
+      runtimeDir: join(dir, `${name}-run`),
+      log: { level: "warn" },
+      ...extra,
+    };
+    writeFileSync(path, JSON.stringify(cfg));
+    return { path, natsPort, redisPort };
+  }
+
+  it("starts servers and processes, restarts a killed one, and stops everything on SIGINT", async () => {
+    const withGateway = gatewayBuilt();
+    const gwPort = await freePort();
+    const { path, natsPort, redisPort } = await writeConfig("cluster", {
+      gateways: withGateway ? [{ id: "gw-1", host: "127.0.0.1", port: gwPort }] : [],
+      modules: { echo: { instances: 2 } },
+      master: { restartBackoffMinMs: 100, restartBackoffMaxMs: 1_000 },
+    });
+    const expected = withGateway ? 3 : 2;
+    const master = startMaster(path);
+    if (master.proc.pid) seenPids.add(master.proc.pid);
+
+    const ready = await master.waitLine(/^switchyard ready:/, 30_000);
+    expect(ready).toBe(
+      withGateway ? `switchyard ready: gateway gw-1 at 127.0.0.1:${gwPort} (3 instances)` : "switchyard ready: no gateway (2 instances)",
+    );
+    expect(master.lines.filter((l) => l.startsWith("switchyard ready")).length).toBe(1);
+
+    const status = await ctlStatus(path);
+    expect(status.master?.pid).toBe(master.proc.pid);
+    expect(status.master?.embedded.map((s) => s.name).sort()).toEqual(["nats-server", "redis-server"]);
+    for (const s of status.master!.embedded) seenPids.add(s.pid);
+    expect(status.instances).toHaveLength(expected);
+    for (const row of status.instances) {
+      expect(row).toMatchObject({ state: "ready", supervised: true, answering: true, restarts: 0 });
+      seenPids.add(row.pid!);
+    }
+
+    // kill -9 one module instance: the master starts a new one in its slot
+    const victim = status.instances.find((r) => r.module === "echo")!;
+    process.kill(victim.pid!, "SIGKILL");
+    const after = await until("the killed instance to be replaced", 15_000, async () => {
+      const s = await ctlStatus(path);
+      const echo = s.instances.filter((r) => r.module === "echo");
+      return echo.length === 2 && echo.every((r) => r.state === "ready" && r.instance !== victim.instance) && s.master!.processes.some((p) => p.restarts === 1)
+        ? s
+        : undefined;
+    });
+    for (const row of after.instances) seenPids.add(row.pid!);
+
+    master.proc.kill("SIGINT");
+    expect(await master.exited).toBe(0);
+    for (const pid of seenPids) expect(alive(pid), `pid ${pid} still alive`).toBe(false);
+    expect(await isListening("127.0.0.1", natsPort)).toBe(false);
+    expect(await isListening("127.0.0.1", redisPort)).toBe(false);
+    if (withGateway) expect(await isListening("127.0.0.1", gwPort)).toBe(false);
+  }, 60_000);
+
+  it("exits non-zero with a clear message when a process never becomes ready, and leaves nothing behind", async () => {
+    const { path, natsPort, redisPort } = await writeConfig("broken", {
+      gateways: [],
+      modules: { nosuch: { instances: 1 } },
+      master: { restartBackoffMinMs: 50, restartBackoffMaxMs: 200, crashLoopCount: 2, readyTimeoutMs: 2_500 },
+    });
+    const master = startMaster(path);
+    if (master.proc.pid) seenPids.add(master.proc.pid);
+    expect(await master.exited).toBe(1);
+    const stderr = master.stderr.join("");
+    expect(stderr).toContain("the cluster did not become ready");
+    expect(stderr).toMatch(/nosuch\/0 \(nosuch-[0-9a-f]{4}\) is crash-looping/);
+    expect(master.lines.some((l) => l.startsWith("switchyard ready"))).toBe(false);
+    expect(await isListening("127.0.0.1", natsPort)).toBe(false);
+    expect(await isListening("127.0.0.1", redisPort)).toBe(false);
+  }, 30_000);
+});
+
+describe("switchyard ctl", () => {
+  it("says clearly that NATS is unreachable, without hanging", async () => {
+    const port = await freePort();
+    const started = Date.now();
+    const err = await run(process.execPath, [bin, "ctl", "status", "--nats", `nats://127.0.0.1:${port}`], { timeout: 10_000 }).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err?.code).toBe(1);
+    expect(err?.stderr).toContain(`cannot reach NATS at nats://127.0.0.1:${port}: is the cluster running? start it with \`npm start\``);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
