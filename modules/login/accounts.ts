@@ -7,6 +7,11 @@ export const LoginKeys = {
   byName: (username: string) => `sy:login:name:${username.toLowerCase()}`,
   account: (uid: string) => `sy:login:account:${uid}`,
   token: (token: string) => `sy:login:token:${token}`,
+  tokensOf: (uid: string) => `sy:login:tokens:${uid}`,
+  banned: "sy:login:banned",
+  maintenance: "sy:login:maintenance",
+  whitelist: "sy:login:whitelist",
+  failures: (username: string) => `sy:login:failures:${username.toLowerCase()}`,
 } as const;
 
 // Claims the username and writes the account in one atomic step: either both exist or neither.
@@ -55,7 +60,36 @@ export class AccountStore {
   /** Issues a random token for uid, valid for ttlSeconds. */
   async issueToken(uid: string, ttlSeconds: number): Promise<{ token: string; expiresAt: number }> {
     const token = randomBytes(24).toString("base64url");
-    await this.redis.set(LoginKeys.token(token), uid, "EX", ttlSeconds);
+    await this.redis
+      .multi()
+      .set(LoginKeys.token(token), uid, "EX", ttlSeconds)
+      .sadd(LoginKeys.tokensOf(uid), token)
+      .expire(LoginKeys.tokensOf(uid), ttlSeconds)
+      .exec();
     return { token, expiresAt: Date.now() + ttlSeconds * 1000 };
+  }
+
+  /** The uid a token belongs to and when it expires; null when expired, revoked or unknown. */
+  async checkToken(token: string): Promise<{ uid: string; expiresAt: number } | null> {
+    if (token === "") return null;
+    const [[, uid], [, ttlMs]] = (await this.redis.multi().get(LoginKeys.token(token)).pttl(LoginKeys.token(token)).exec()) as [
+      [Error | null, string | null],
+      [Error | null, number],
+    ];
+    if (uid === null || ttlMs <= 0) return null;
+    return { uid, expiresAt: Date.now() + ttlMs };
+  }
+
+  /** Revokes one token of uid, or all of them when `token` is empty. */
+  async revoke(uid: string, token: string): Promise<void> {
+    const tokens = token === "" ? await this.redis.smembers(LoginKeys.tokensOf(uid)) : [token];
+    if (tokens.length === 0) return;
+    const owned = token === "" ? tokens : (await this.redis.get(LoginKeys.token(token))) === uid ? tokens : [];
+    if (owned.length === 0) return;
+    await this.redis
+      .multi()
+      .del(...owned.map((t) => LoginKeys.token(t)))
+      .srem(LoginKeys.tokensOf(uid), ...owned)
+      .exec();
   }
 }

@@ -1,9 +1,11 @@
 import { SwitchyardError } from "../../src/bus/errors.js";
 import { SystemSubject } from "../../src/bus/subjects.js";
-import type { cluster } from "../../src/generated/proto.js";
-import { defineModule, type ModuleRuntime } from "../../src/module/index.js";
+import { wire, type cluster } from "../../src/generated/proto.js";
+import { defineModule, type HandlerContext, type ModuleRuntime } from "../../src/module/index.js";
 import { loadProto } from "../../src/proto/registry.js";
+import { AccessPolicy, DEFAULT_FAILURE_LIMIT } from "./access.js";
 import { AccountStore } from "./accounts.js";
+import { GatewayDirectory } from "./gateway-directory.js";
 import { DEFAULT_PASSWORD_PARAMS, hashPassword, verifyPassword, type PasswordParams } from "./passwords.js";
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
@@ -11,14 +13,21 @@ const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 256;
 const DEFAULT_TOKEN_TTL_S = 24 * 3600;
 
-let accounts: AccountStore;
-let passwordParams: PasswordParams = DEFAULT_PASSWORD_PARAMS;
-let tokenTtlS = DEFAULT_TOKEN_TTL_S;
+/** State of this instance, built in onStart from the module settings. */
+interface LoginState {
+  accounts: AccountStore;
+  access: AccessPolicy;
+  gateways: GatewayDirectory;
+  passwordParams: PasswordParams;
+  tokenTtlS: number;
+  admins: Set<string>;
+}
+
+let state: LoginState;
 
 /** Removes a closed session from the online table (only if it is still that uid's session). */
 function releaseOnClose(rt: ModuleRuntime): void {
   const codec = loadProto().message<cluster.SessionClosed>("cluster.SessionClosed");
-  const online = rt.onlineTable();
   rt.nc.subscribe(SystemSubject.sessionClosed, {
     queue: rt.name,
     callback: (_err, msg) => {
@@ -29,21 +38,49 @@ function releaseOnClose(rt: ModuleRuntime): void {
         return;
       }
       if (!closed.uid) return;
-      online.release(closed.uid, { gatewayId: closed.gatewayId, sid: closed.sid }).catch((err: Error) => rt.log.warn({ err: err.message }, "online table release failed"));
+      rt.onlineTable()
+        .release(closed.uid, { gatewayId: closed.gatewayId, sid: closed.sid })
+        .catch((err: Error) => rt.log.warn({ err: err.message }, "online table release failed"));
     },
   });
 }
 
-/** Accounts and sessions: register, log in (binding the session to the uid). */
+/** Admin routes: internal callers (no client session, e.g. ctl) or uids in settings.admins. */
+function requireAdmin(ctx: HandlerContext): void {
+  if (ctx.session === null) return;
+  if (ctx.session.uid !== null && state.admins.has(ctx.session.uid)) return;
+  throw new SwitchyardError("FORBIDDEN", "this is an admin route: only operators (ctl) and uids in login settings.admins may call it");
+}
+
+/** Binds the session (evicting any older session of the uid) and builds the reply. */
+async function completeLogin(ctx: HandlerContext, uid: string, token: string, expiresAt: number) {
+  if (ctx.session !== null) await ctx.bind(uid);
+  return { uid, token, expiresAt, gateway: state.gateways.leastLoaded() };
+}
+
+/** Accounts and sessions: register, log in, resume, log out; bans and maintenance mode. */
 export default defineModule({
   name: "login",
-  version: "1.0.0",
+  version: "1.1.0",
   onStart(rt) {
-    accounts = new AccountStore(rt.redis());
     const s = rt.settings;
-    if (typeof s.scryptN === "number") passwordParams = { ...DEFAULT_PASSWORD_PARAMS, N: s.scryptN };
-    if (typeof s.tokenTtlSeconds === "number") tokenTtlS = s.tokenTtlSeconds;
+    const limit = {
+      attempts: typeof s.maxFailedLogins === "number" ? s.maxFailedLogins : DEFAULT_FAILURE_LIMIT.attempts,
+      windowSeconds: typeof s.failedLoginWindowSeconds === "number" ? s.failedLoginWindowSeconds : DEFAULT_FAILURE_LIMIT.windowSeconds,
+    };
+    state = {
+      accounts: new AccountStore(rt.redis()),
+      access: new AccessPolicy(rt.redis(), limit),
+      gateways: new GatewayDirectory(rt),
+      passwordParams: typeof s.scryptN === "number" ? { ...DEFAULT_PASSWORD_PARAMS, N: s.scryptN } : DEFAULT_PASSWORD_PARAMS,
+      tokenTtlS: typeof s.tokenTtlSeconds === "number" ? s.tokenTtlSeconds : DEFAULT_TOKEN_TTL_S,
+      admins: new Set(Array.isArray(s.admins) ? s.admins.map(String) : []),
+    };
+    state.gateways.start();
     releaseOnClose(rt);
+  },
+  onStop() {
+    state.gateways.stop();
   },
   handlers: {
     async Register(_ctx, req) {
@@ -53,19 +90,63 @@ export default defineModule({
       if (req.password.length < MIN_PASSWORD || req.password.length > MAX_PASSWORD) {
         throw new SwitchyardError("BAD_REQUEST", `password must be ${MIN_PASSWORD}-${MAX_PASSWORD} characters`);
       }
-      const uid = await accounts.create(req.username, await hashPassword(req.password, passwordParams));
+      const uid = await state.accounts.create(req.username, await hashPassword(req.password, state.passwordParams));
       if (uid === null) throw new SwitchyardError("CONFLICT", `username "${req.username}" is taken: choose another`);
       return { uid };
     },
+
     async Login(ctx, req) {
-      const account = await accounts.findByName(req.username);
+      await state.access.assertNotLockedOut(req.username);
+      const account = await state.accounts.findByName(req.username);
       // Same answer for an unknown user and a wrong password: do not reveal which names exist.
       if (account === null || !(await verifyPassword(req.password, account.passwordHash))) {
+        await state.access.recordFailure(req.username);
         throw new SwitchyardError("UNAUTHENTICATED", "wrong username or password");
       }
-      const { token, expiresAt } = await accounts.issueToken(account.uid, tokenTtlS);
-      if (ctx.session !== null) await ctx.bind(account.uid);
-      return { uid: account.uid, token, expiresAt };
+      await state.access.clearFailures(req.username);
+      await state.access.assertMayLogIn(account.uid);
+      const { token, expiresAt } = await state.accounts.issueToken(account.uid, state.tokenTtlS);
+      return completeLogin(ctx, account.uid, token, expiresAt);
+    },
+
+    async Resume(ctx, req) {
+      const found = await state.accounts.checkToken(req.token);
+      if (found === null) throw new SwitchyardError("UNAUTHENTICATED", "token expired or revoked: log in with username and password");
+      await state.access.assertMayLogIn(found.uid);
+      return completeLogin(ctx, found.uid, req.token, found.expiresAt);
+    },
+
+    async Logout(ctx, req) {
+      const uid = ctx.requireUid();
+      await state.accounts.revoke(uid, req.token);
+      const s = ctx.session!;
+      await ctx.module.onlineTable().release(uid, { gatewayId: s.gatewayId, sid: s.sid });
+      await ctx.unbind();
+      return {};
+    },
+
+    async Ban(ctx, req) {
+      requireAdmin(ctx);
+      if (!req.uid) throw new SwitchyardError("BAD_REQUEST", "uid is required");
+      await state.access.ban(req.uid);
+      await state.accounts.revoke(req.uid, "");
+      const reason = req.reason ? `banned: ${req.reason}` : "banned";
+      await ctx.module.kickUid(req.uid, wire.ErrorCode.FORBIDDEN, reason).catch(() => false);
+      ctx.log.info({ uid: req.uid, reason: req.reason }, "uid banned");
+      return {};
+    },
+
+    async Unban(ctx, req) {
+      requireAdmin(ctx);
+      await state.access.unban(req.uid);
+      return {};
+    },
+
+    async SetMaintenance(ctx, req) {
+      requireAdmin(ctx);
+      const result = await state.access.setMaintenance(req.enabled, req.whitelist);
+      ctx.log.info(result, "maintenance mode set");
+      return result;
     },
   },
 });

@@ -74,11 +74,90 @@ export namespace echo {
   }
 }
 
+export namespace game {
+  /** Methods of service game.Game; routes are "game.<Method>". */
+  export interface GameMethods {
+    QuickJoin: { req: QuickJoinRequest; res: RoomReply };
+    Join: { req: JoinRequest; res: RoomReply };
+    Leave: { req: LeaveRequest; res: LeaveReply };
+    Rejoin: { req: RejoinRequest; res: RoomReply };
+    ListRooms: { req: ListRoomsRequest; res: ListRoomsReply };
+    Move: { req: MoveRequest; res: RoomReply };
+  }
+  export interface QuickJoinRequest {
+    mode: string;
+  }
+  export interface JoinRequest {
+    roomId: string;
+  }
+  export interface LeaveRequest {
+    roomId: string;
+  }
+  export interface LeaveReply {
+    roomId: string;
+  }
+  export interface RejoinRequest {
+    roomId: string;
+  }
+  export interface ListRoomsRequest {
+    mode: string;
+  }
+  export interface ListRoomsReply {
+    rooms: RoomSummary[];
+  }
+  export interface MoveRequest {
+    cell: number;
+  }
+  export interface RoomSummary {
+    roomId: string;
+    mode: string;
+    capacity: number;
+    members: number;
+    instanceId: string;
+    status: string;
+  }
+  export interface Member {
+    uid: string;
+    seat: number;
+    connected: boolean;
+  }
+  export interface RoomState {
+    roomId: string;
+    mode: string;
+    capacity: number;
+    instanceId: string;
+    members: Member[];
+    phase: string;
+    board: string;
+    turnUid: string;
+    winnerUid: string;
+    draw: boolean;
+  }
+  export interface RoomReply {
+    room: RoomState | null;
+    via: string;
+  }
+  export interface RoomEvent {
+    kind: string;
+    uid: string;
+    cell: number;
+    reason: string;
+    room: RoomState | null;
+  }
+}
+
 export namespace login {
   /** Methods of service login.Login; routes are "login.<Method>". */
   export interface LoginMethods {
     Register: { req: RegisterRequest; res: RegisterReply };
     Login: { req: LoginRequest; res: LoginReply };
+    Resume: { req: ResumeRequest; res: LoginReply };
+    Logout: { req: LogoutRequest; res: Empty };
+    Ban: { req: BanRequest; res: Empty };
+    Unban: { req: BanRequest; res: Empty };
+    SetMaintenance: { req: MaintenanceRequest; res: MaintenanceState };
+  }
+  export interface Empty {
   }
   export interface RegisterRequest {
     username: string;
@@ -91,10 +170,105 @@ export namespace login {
     username: string;
     password: string;
   }
+  export interface ResumeRequest {
+    token: string;
+  }
+  export interface LogoutRequest {
+    token: string;
+  }
+  export interface GatewayAddress {
+    id: string;
+    host: string;
+    port: number;
+  }
   export interface LoginReply {
     uid: string;
     token: string;
     expiresAt: number;
+    gateway: GatewayAddress | null;
+  }
+  export interface BanRequest {
+    uid: string;
+    reason: string;
+  }
+  export interface MaintenanceRequest {
+    enabled: boolean;
+    whitelist: string[];
+  }
+  export interface MaintenanceState {
+    enabled: boolean;
+    whitelist: string[];
+  }
+}
+
+export namespace rank {
+  /** Methods of service rank.Rank; routes are "rank.<Method>". */
+  export interface RankMethods {
+    Submit: { req: SubmitRequest; res: SubmitReply };
+    SubmitFor: { req: SubmitForRequest; res: SubmitReply };
+    Top: { req: TopRequest; res: EntryList };
+    Me: { req: MeRequest; res: Entry };
+    Around: { req: AroundRequest; res: EntryList };
+    ResetSeason: { req: ResetSeasonRequest; res: ResetSeasonReply };
+  }
+  export const Season = {
+    SEASON_CURRENT: 0,
+    SEASON_PREVIOUS: 1,
+  } as const;
+  export type Season = (typeof Season)[keyof typeof Season];
+  export const Policy = {
+    POLICY_BEST: 0,
+    POLICY_ACCUMULATE: 1,
+  } as const;
+  export type Policy = (typeof Policy)[keyof typeof Policy];
+  export interface SubmitRequest {
+    board: string;
+    score: number;
+  }
+  export interface SubmitForRequest {
+    board: string;
+    uid: string;
+    score: number;
+  }
+  export interface SubmitReply {
+    score: number;
+    rank: number;
+    changed: boolean;
+    policy: Policy;
+    season: number;
+  }
+  export interface TopRequest {
+    board: string;
+    n: number;
+    season: Season;
+  }
+  export interface MeRequest {
+    board: string;
+    season: Season;
+  }
+  export interface AroundRequest {
+    board: string;
+    k: number;
+    season: Season;
+  }
+  export interface Entry {
+    rank: number;
+    uid: string;
+    score: number;
+    username: string;
+    season: number;
+  }
+  export interface EntryList {
+    entries: Entry[];
+    season: number;
+    total: number;
+  }
+  export interface ResetSeasonRequest {
+    board: string;
+  }
+  export interface ResetSeasonReply {
+    closedSeason: number;
+    season: number;
   }
 }
 
@@ -139,14 +313,33 @@ export interface Routes {
   "echo.Echo": { req: echo.EchoMessage; res: echo.EchoMessage };
   "echo.Sleep": { req: echo.SleepRequest; res: echo.EchoMessage };
   "echo.WhoAmI": { req: echo.Empty; res: echo.Identity };
+  "game.QuickJoin": { req: game.QuickJoinRequest; res: game.RoomReply };
+  "game.Join": { req: game.JoinRequest; res: game.RoomReply };
+  "game.Leave": { req: game.LeaveRequest; res: game.LeaveReply };
+  "game.Rejoin": { req: game.RejoinRequest; res: game.RoomReply };
+  "game.ListRooms": { req: game.ListRoomsRequest; res: game.ListRoomsReply };
+  "game.Move": { req: game.MoveRequest; res: game.RoomReply };
   "login.Register": { req: login.RegisterRequest; res: login.RegisterReply };
   "login.Login": { req: login.LoginRequest; res: login.LoginReply };
+  "login.Resume": { req: login.ResumeRequest; res: login.LoginReply };
+  "login.Logout": { req: login.LogoutRequest; res: login.Empty };
+  "login.Ban": { req: login.BanRequest; res: login.Empty };
+  "login.Unban": { req: login.BanRequest; res: login.Empty };
+  "login.SetMaintenance": { req: login.MaintenanceRequest; res: login.MaintenanceState };
+  "rank.Submit": { req: rank.SubmitRequest; res: rank.SubmitReply };
+  "rank.SubmitFor": { req: rank.SubmitForRequest; res: rank.SubmitReply };
+  "rank.Top": { req: rank.TopRequest; res: rank.EntryList };
+  "rank.Me": { req: rank.MeRequest; res: rank.Entry };
+  "rank.Around": { req: rank.AroundRequest; res: rank.EntryList };
+  "rank.ResetSeason": { req: rank.ResetSeasonRequest; res: rank.ResetSeasonReply };
 }
 
 /** The methods of each module (proto package), by module name. */
 export interface ModuleMethods {
   echo: echo.EchoMethods;
+  game: game.GameMethods;
   login: login.LoginMethods;
+  rank: rank.RankMethods;
 }
 
 /** Route name of every rpc declared in proto/. */
@@ -154,6 +347,23 @@ export const ROUTES = [
   "echo.Echo",
   "echo.Sleep",
   "echo.WhoAmI",
+  "game.QuickJoin",
+  "game.Join",
+  "game.Leave",
+  "game.Rejoin",
+  "game.ListRooms",
+  "game.Move",
   "login.Register",
   "login.Login",
+  "login.Resume",
+  "login.Logout",
+  "login.Ban",
+  "login.Unban",
+  "login.SetMaintenance",
+  "rank.Submit",
+  "rank.SubmitFor",
+  "rank.Top",
+  "rank.Me",
+  "rank.Around",
+  "rank.ResetSeason",
 ] as const;

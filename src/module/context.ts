@@ -58,6 +58,11 @@ export class HandlerContextImpl implements HandlerContext {
     }
   }
 
+  async unbind(): Promise<void> {
+    const s = this.requireSession();
+    await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid: "" } });
+  }
+
   pin(): void {
     this.pinChange = "pin";
   }

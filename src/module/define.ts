@@ -77,6 +77,8 @@ export interface HandlerContext {
    * session of that uid, on any gateway) and tells the gateway. Resolves once applied.
    */
   bind(uid: string): Promise<void>;
+  /** Unbinds the calling session (it stays connected, as if never logged in). */
+  unbind(): Promise<void>;
   /** After this reply, the session's requests to this module go to this instance (sticky). */
   pin(): void;
   /** After this reply, the session's requests to this module go to the queue group again. */
