@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -12,12 +12,6 @@ import { freePort } from "../helpers/servers.js";
 const root = join(import.meta.dirname, "..", "..");
 const bin = join(root, "bin", "switchyard.js");
 const run = promisify(execFile);
-
-/** Until the gateway command lands, the cluster under test has module instances only. */
-function gatewayBuilt(): boolean {
-  const file = join(root, "dist", "src", "cli", "gateway-command.js");
-  return existsSync(file) && !readFileSync(file, "utf8").includes('"not implemented"');
-}
 
 interface Master {
   proc: ChildProcess;
@@ -132,28 +126,25 @@ describe("switchyard start (master)", () => {
   }
 
   it("starts servers and processes, restarts a killed one, and stops everything on SIGINT", async () => {
-    const withGateway = gatewayBuilt();
     const gwPort = await freePort();
     const { path, natsPort, redisPort } = await writeConfig("cluster", {
-      gateways: withGateway ? [{ id: "gw-1", host: "127.0.0.1", port: gwPort }] : [],
+      gateways: [{ id: "gw-1", host: "127.0.0.1", port: gwPort }],
       modules: { echo: { instances: 2 } },
       master: { restartBackoffMinMs: 100, restartBackoffMaxMs: 1_000 },
     });
-    const expected = withGateway ? 3 : 2;
     const master = startMaster(path);
     if (master.proc.pid) seenPids.add(master.proc.pid);
 
     const ready = await master.waitLine(/^switchyard ready:/, 30_000);
-    expect(ready).toBe(
-      withGateway ? `switchyard ready: gateway gw-1 at 127.0.0.1:${gwPort} (3 instances)` : "switchyard ready: no gateway (2 instances)",
-    );
+    expect(ready).toBe(`switchyard ready: gateway gw-1 at 127.0.0.1:${gwPort} (3 instances)`);
+    expect(await isListening("127.0.0.1", gwPort)).toBe(true);
     expect(master.lines.filter((l) => l.startsWith("switchyard ready")).length).toBe(1);
 
     const status = await ctlStatus(path);
     expect(status.master?.pid).toBe(master.proc.pid);
     expect(status.master?.embedded.map((s) => s.name).sort()).toEqual(["nats-server", "redis-server"]);
     for (const s of status.master!.embedded) seenPids.add(s.pid);
-    expect(status.instances).toHaveLength(expected);
+    expect(status.instances.map((r) => r.module).sort()).toEqual(["echo", "echo", "gateway"]);
     for (const row of status.instances) {
       expect(row).toMatchObject({ state: "ready", supervised: true, answering: true, restarts: 0 });
       seenPids.add(row.pid!);
@@ -176,7 +167,7 @@ describe("switchyard start (master)", () => {
     for (const pid of seenPids) expect(alive(pid), `pid ${pid} still alive`).toBe(false);
     expect(await isListening("127.0.0.1", natsPort)).toBe(false);
     expect(await isListening("127.0.0.1", redisPort)).toBe(false);
-    if (withGateway) expect(await isListening("127.0.0.1", gwPort)).toBe(false);
+    expect(await isListening("127.0.0.1", gwPort)).toBe(false);
   }, 60_000);
 
   it("exits non-zero with a clear message when a process never becomes ready, and leaves nothing behind", async () => {
