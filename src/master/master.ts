@@ -140,6 +140,7 @@ function stopSequence(supervisor: Supervisor, embedded: EmbeddedServer[], nc: Na
   const requested = new Promise<void>((r) => (signalRequested = r));
   const done = new Promise<void>((r) => (signalDone = r));
   let stopping = false;
+  let stoppingSince = 0;
   return {
     requested,
     done,
@@ -148,12 +149,15 @@ function stopSequence(supervisor: Supervisor, embedded: EmbeddedServer[], nc: Na
     },
     request(reason, escalate = true) {
       if (stopping) {
-        if (!escalate) return;
+        // A terminal Ctrl-C reaches both npm and the master, and npm forwards it too: a repeat
+        // within a second is that echo, not a second Ctrl-C.
+        if (!escalate || Date.now() - stoppingSince < 1_000) return;
         log.warn({ reason }, "stop requested again: killing every process now");
         supervisor.killAll();
         return;
       }
       stopping = true;
+      stoppingSince = Date.now();
       signalRequested();
       log.info({ reason, processes: supervisor.keys().length }, "stopping the cluster");
       void (async () => {
