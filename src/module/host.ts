@@ -56,6 +56,7 @@ export async function startModule(opts: ModuleHostOptions): Promise<ModuleHost> 
   const log = opts.log ?? createLogger(def.name, instanceId, opts.config.log.level);
   const registry = opts.registry ?? loadProto();
   const methods = resolveMethods(def, registry);
+  log.info({ nats: opts.config.nats.url }, "connecting to NATS (waits until it answers)");
   const nc = await connectBus(opts.config.nats, instanceId);
   const host = new ModuleHostImpl(def, opts.config, instanceId, log, nc, registry, methods);
   try {
@@ -177,7 +178,7 @@ class ModuleHostImpl implements ModuleHost {
         msg.respond(body);
       } else {
         const rh = natsHeaders();
-        rh.set(Header.pin, ctx.pinChange === "pin" ? this.instanceId : "");
+        rh.set(Header.pin, ctx.pinChange === "pin" ? (ctx.pinTarget ?? this.instanceId) : "");
         msg.respond(body, { headers: rh });
       }
     } catch (err) {

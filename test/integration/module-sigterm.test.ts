@@ -1,0 +1,60 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { projectRoot } from "../../src/config/cluster-config.js";
+import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
+import loginModule from "../../modules/login/index.js";
+
+const root = projectRoot();
+const bin = join(root, "bin", "switchyard.js");
+
+/** Resolves once the child's pino output contains `text`. */
+function waitForOutput(child: ChildProcess, text: string, timeoutMs = 15_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`no "${text}" in output after ${timeoutMs} ms:\n${seen}`)), timeoutMs);
+    child.stdout!.on("data", (d: Buffer) => {
+      seen += d.toString();
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
+
+describe("a module process on SIGTERM", () => {
+  let cluster: TestCluster;
+  let configPath: string;
+
+  beforeAll(async () => {
+    if (!existsSync(join(root, "dist", "src", "cli", "main.js"))) throw new Error("dist/ is missing: run `npm run build` (npm test does it in pretest)");
+    cluster = await startTestCluster({ modules: [{ def: loginModule, instances: 1 }] });
+    configPath = join(cluster.config.runtimeDir, "cluster.json");
+    writeFileSync(configPath, JSON.stringify({ ...cluster.config, log: { level: "info" } }));
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("answers every request in flight, then exits 0", async () => {
+    const child = spawn(process.execPath, [bin, "module", "echo", "--config", configPath, "--instance", "echo-sigterm"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    await waitForOutput(child, "module ready");
+    const { client } = await cluster.loggedInClient("sleeper");
+    const inflight = Array.from({ length: 25 }, (_, i) => client.request("echo.Sleep", { ms: 400 + i * 10 }));
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill("SIGTERM");
+    const results = await Promise.allSettled(inflight);
+    const failed = results.filter((r) => r.status === "rejected");
+    expect(failed, JSON.stringify(failed.slice(0, 3))).toEqual([]);
+    expect(results.every((r) => r.status === "fulfilled" && r.value.servedBy === "echo-sigterm")).toBe(true);
+    expect(await exited).toBe(0);
+    // nothing serves echo any more: the next call fails fast instead of hanging
+    await expect(client.request("echo.Echo", { text: "after" })).rejects.toMatchObject({ code: "UNAVAILABLE" });
+  });
+});
