@@ -1,0 +1,124 @@
+import type { Redis } from "ioredis";
+import { SwitchyardError } from "../../src/bus/errors.js";
+import { rank } from "../../src/generated/proto.js";
+import { defineModule, type HandlerContext } from "../../src/module/index.js";
+import { InstanceState } from "../shared/instance-state.js";
+import { usernamesOf } from "../shared/usernames.js";
+import { BoardStore, type BoardEntry, type Which } from "./board-store.js";
+import { BOARD_NAME, parsePolicies, policyOf, type BoardPolicies } from "./policy.js";
+
+const DEFAULT_TOP = 10;
+const MAX_TOP = 100;
+const DEFAULT_AROUND = 5;
+const MAX_AROUND = 50;
+
+/** What one rank instance works with. */
+interface RankState {
+  redis: Redis;
+  store: BoardStore;
+  policies: BoardPolicies;
+  admins: ReadonlySet<string>;
+}
+
+const state = new InstanceState<RankState>();
+
+function checkBoard(board: string): string {
+  if (!BOARD_NAME.test(board)) {
+    throw new SwitchyardError("BAD_REQUEST", `board ${JSON.stringify(board.slice(0, 64))} is not a valid name: use 1-64 letters, digits, '_', '-' or '.'`);
+  }
+  return board;
+}
+
+function checkScore(score: number): number {
+  if (!Number.isFinite(score)) throw new SwitchyardError("BAD_REQUEST", "score must be a finite number");
+  return score;
+}
+
+function whichOf(season: rank.Season): Which {
+  if (season === rank.Season.SEASON_CURRENT) return "cur";
+  if (season === rank.Season.SEASON_PREVIOUS) return "prev";
+  throw new SwitchyardError("BAD_REQUEST", `season must be SEASON_CURRENT (0) or SEASON_PREVIOUS (1), got ${String(season)}`);
+}
+
+/** A count from a request: 0 means the default; above the maximum is clamped. */
+function countOf(n: number, fallback: number, max: number): number {
+  return n === 0 ? fallback : Math.min(n, max);
+}
+
+/** Rows with usernames, looked up in one pipeline. */
+async function withNames(st: RankState, rows: BoardEntry[], season: number): Promise<rank.Entry[]> {
+  const names = await usernamesOf(st.redis, rows.map((r) => r.uid));
+  return rows.map((r) => ({ ...r, username: names.get(r.uid) ?? "", season }));
+}
+
+async function submit(st: RankState, board: string, uid: string, score: number): Promise<Partial<rank.SubmitReply>> {
+  const policy = policyOf(st.policies, checkBoard(board));
+  const r = await st.store.submit(board, uid, checkScore(score), policy);
+  return { score: r.score, rank: r.rank, changed: r.changed, policy, season: r.season };
+}
+
+/** ResetSeason is for operators: calls from modules (no session) or from uids in settings.admins. */
+function requireAdmin(ctx: HandlerContext): void {
+  if (ctx.session === null) return;
+  const uid = ctx.requireUid();
+  if (!state.of(ctx).admins.has(uid)) {
+    throw new SwitchyardError("FORBIDDEN", "rank.ResetSeason is for administrators: ask an operator to add your uid to modules.rank.settings.admins");
+  }
+}
+
+/**
+ * Leaderboards by name: Submit (policy per board: keep best or accumulate), Top, Me, Around,
+ * and season resets that keep the previous season readable. The player is always the caller's
+ * session; only other modules may name a player (SubmitFor).
+ */
+export default defineModule({
+  name: "rank",
+  version: "1.0.0",
+  onStart(rt) {
+    const policies = parsePolicies(rt.settings);
+    const list = rt.settings.admins ?? [];
+    if (!Array.isArray(list) || !list.every((u): u is string => typeof u === "string")) {
+      throw new Error("rank settings: admins must be a list of uids, e.g. [\"u1\"]");
+    }
+    const redis = rt.redis();
+    state.set(rt, { redis, store: new BoardStore(redis), policies, admins: new Set(list) });
+  },
+  handlers: {
+    Submit(ctx, req) {
+      return submit(state.of(ctx), req.board, ctx.requireUid(), req.score);
+    },
+    SubmitFor(ctx, req) {
+      // The gateway stamps a session on everything a client sends: no session = another module.
+      if (ctx.session !== null) {
+        throw new SwitchyardError("FORBIDDEN", "rank.SubmitFor is for other modules; a player submits their own score with rank.Submit");
+      }
+      if (!req.uid) throw new SwitchyardError("BAD_REQUEST", "uid is required");
+      return submit(state.of(ctx), req.board, req.uid, req.score);
+    },
+    async Top(ctx, req) {
+      const st = state.of(ctx);
+      const slice = await st.store.top(checkBoard(req.board), countOf(req.n, DEFAULT_TOP, MAX_TOP), whichOf(req.season));
+      return { entries: await withNames(st, slice.entries, slice.season), season: slice.season, total: slice.total };
+    },
+    async Me(ctx, req) {
+      const uid = ctx.requireUid();
+      const st = state.of(ctx);
+      const slice = await st.store.around(checkBoard(req.board), uid, 0, whichOf(req.season));
+      if (slice.me === null) return { rank: 0, uid, score: 0, season: slice.season };
+      const [me] = await withNames(st, [slice.me], slice.season);
+      return me!;
+    },
+    async Around(ctx, req) {
+      const uid = ctx.requireUid();
+      const st = state.of(ctx);
+      const slice = await st.store.around(checkBoard(req.board), uid, countOf(req.k, DEFAULT_AROUND, MAX_AROUND), whichOf(req.season));
+      return { entries: await withNames(st, slice.entries, slice.season), season: slice.season, total: slice.total };
+    },
+    async ResetSeason(ctx, req) {
+      requireAdmin(ctx);
+      const season = await state.of(ctx).store.resetSeason(checkBoard(req.board));
+      ctx.log.info({ board: req.board, season }, "season reset");
+      return { closedSeason: season - 1, season };
+    },
+  },
+});
