@@ -2,25 +2,26 @@ import { loadClusterConfig, defaultConfigPath } from "../config/cluster-config.j
 import { createGateway } from "../gateway/index.js";
 import { createLogger } from "../log/logger.js";
 import { optInt, optString, parseArgs } from "./args.js";
+import { UsageError } from "./usage-error.js";
 
-const USAGE = "usage: switchyard gateway --id ID [--config PATH] [--nats URL] [--host H] [--port P]";
+const USAGE = "usage: switchyard gateway [--id ID] [--config PATH] [--nats URL] [--host H] [--port P]";
 
 /**
  * `switchyard gateway`: runs one gateway of the cluster config until SIGTERM/SIGINT (or an
  * operator's drain), then drains it and exits 0 (1 when the gateway stopped on an error).
- * Flags: --id (a gateways[].id of the config), --config (default $SWITCHYARD_CONFIG or
+ * Flags: --id (a gateways[].id of the config; default: the first one), --config (default $SWITCHYARD_CONFIG or
  * config/cluster.json), --nats / --host / --port override the config.
  */
 export async function runGatewayCommand(args: string[]): Promise<void> {
   const parsed = parseArgs(args);
-  const id = optString(parsed, "id");
-  if (id === undefined) throw new Error(`--id is required. ${USAGE}`);
   const configPath = optString(parsed, "config") ?? defaultConfigPath();
   const config = loadClusterConfig(configPath);
+  const id = optString(parsed, "id") ?? config.gateways[0]?.id;
+  if (id === undefined) throw new UsageError(`${configPath} lists no gateways: add one to "gateways" or pass --id. ${USAGE}`);
   const endpoint = config.gateways.find((g) => g.id === id);
   if (endpoint === undefined) {
     const known = config.gateways.map((g) => g.id).join(", ") || "(none)";
-    throw new Error(`no gateway "${id}" in ${configPath}: its gateways are ${known}`);
+    throw new UsageError(`no gateway "${id}" in ${configPath}: its gateways are ${known}. ${USAGE}`);
   }
   const log = createLogger("gateway", id, process.env.SWITCHYARD_LOG_LEVEL ?? config.log.level);
   const natsUrl = optString(parsed, "nats") ?? config.nats.url;

@@ -117,14 +117,14 @@ export class CommandHandler {
   private push(p: cluster.Push): string | null {
     if (p.sids.length === 0) return "push lists no sids";
     const frame = encodeFrame(PacketKind.PUSH, 0, p.route, p.body);
-    let missing: number[] | null = null;
+    let missing: Set<number> | null = null;
     for (const sid of p.sids) {
       const s = this.target.session(sid);
-      if (s === undefined || s.closed) (missing ??= []).push(sid);
+      if (s === undefined || s.closed) (missing ??= new Set()).add(sid);
       else s.writer.write(frame);
     }
     if (missing === null) return null;
-    return `no session ${missing.join(", ")} on ${this.target.id}`;
+    return `no session ${[...missing].join(", ")} on ${this.target.id}`;
   }
 
   private join(j: cluster.JoinChannel): string | null {

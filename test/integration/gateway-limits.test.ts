@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, type NatsConnection } from "nats";
+import { DEFAULT_CONFIG, type GatewaySettings } from "../../src/config/cluster-config.js";
+import { listInstances } from "../../src/bus/discovery.js";
+import { ErrorCode } from "../../src/bus/errors.js";
+import { Header } from "../../src/bus/headers.js";
+import { gatewayCommandSubject } from "../../src/bus/subjects.js";
+import type { cluster } from "../../src/generated/proto.js";
+import { createGateway, type Gateway } from "../../src/gateway/index.js";
+import { createLogger } from "../../src/log/logger.js";
+import { loadProto } from "../../src/proto/registry.js";
+import { PacketKind } from "../../src/protocol/packet.js";
+import { startNats, type RunningServer } from "../helpers/servers.js";
+import { RawClient } from "./gateway-raw-client.js";
+
+const proto = loadProto();
+const commandCodec = proto.message<cluster.GatewayCommand>("cluster.GatewayCommand");
+const ackCodec = proto.message<cluster.CommandAck>("cluster.CommandAck");
+
+const base: GatewaySettings = { ...DEFAULT_CONFIG.gateway, publicRoutes: ["echo.Echo", "echo.Hold", "echo.Note"] };
+
+describe("gateway limits (real nats-server)", () => {
+  let nats: RunningServer;
+  let nc: NatsConnection;
+  const gateways: Gateway[] = [];
+  const clients: RawClient[] = [];
+  const notes: { sid: string; uid: string | null; data: string }[] = [];
+
+  async function start(id: string, overrides: Partial<GatewaySettings>): Promise<Gateway> {
+    const gw = await createGateway({
+      id,
+      port: 0,
+      settings: { ...base, ...overrides },
+      nats: { url: nats.url },
+      logger: createLogger("gateway", id, process.env.SWITCHYARD_TEST_LOG ?? "silent"),
+    });
+    gateways.push(gw);
+    return gw;
+  }
+
+  async function client(gw: Gateway): Promise<RawClient> {
+    const c = await RawClient.connect(gw.address().port);
+    clients.push(c);
+    return c;
+  }
+
+  beforeAll(async () => {
+    nats = await startNats();
+    nc = await connect({ servers: nats.url });
+    nc.subscribe("svc.echo.*", {
+      queue: "echo",
+      callback: (_e, msg) => {
+        if (msg.subject === "svc.echo.Note") {
+          const h = msg.headers;
+          notes.push({ sid: h?.get(Header.session) ?? "", uid: h?.has(Header.uid) ? h.get(Header.uid) : null, data: Buffer.from(msg.data).toString() });
+        } else if (msg.subject === "svc.echo.Hold") setTimeout(() => msg.respond(msg.data), 200);
+        else msg.respond(msg.data);
+      },
+    });
+    await nc.flush();
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await Promise.all(gateways.map((g) => g.stop()));
+    await nc?.close();
+    await nats?.stop();
+  });
+
+  it("publishes a NOTIFY with the session headers and no reply", async () => {
+    const gw = await start("gw-notify", {});
+    const c = await client(gw);
+    c.send(PacketKind.NOTIFY, 0, "echo.Note", Buffer.from("fire"));
+    for (let i = 0; i < 100 && notes.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(notes[0]).toMatchObject({ uid: null, data: "fire" });
+    c.send(PacketKind.NOTIFY, 0, "echo.Private", Buffer.from("x"));
+    expect(await c.nextKind(PacketKind.ERROR)).toMatchObject({ id: 0, code: ErrorCode.UNAUTHENTICATED });
+  });
+
+  it("is listed by listInstances (ctl status) with its sessions", async () => {
+    const gw = await start("gw-listed", {});
+    await client(gw);
+    const all = await listInstances(nc, 500);
+    const me = all.find((x) => x.instance === "gw-listed");
+    expect(me).toMatchObject({ kind: "gateway", module: "gateway", state: "ready", sessions: 1 });
+  });
+
+  it("answers RATE_LIMITED past the token bucket and closes a connection that keeps pushing", async () => {
+    const gw = await start("gw-rate", { rateLimit: { perSecond: 1, burst: 3 } });
+    const c = await client(gw);
+    const replies = await Promise.all([1, 2, 3, 4].map((id) => c.request(id, "echo.Echo", Buffer.from("r"))));
+    expect(replies.map((r) => r.kind)).toEqual([PacketKind.RESPONSE, PacketKind.RESPONSE, PacketKind.RESPONSE, PacketKind.ERROR]);
+    expect(replies[3]!.code).toBe(ErrorCode.RATE_LIMITED);
+    for (let i = 0; i < 20; i++) c.send(PacketKind.REQUEST, 100 + i, "echo.Echo");
+    expect(await c.nextKind(PacketKind.KICK)).toMatchObject({ code: ErrorCode.RATE_LIMITED });
+    await c.closed;
+  });
+
+  it("answers RATE_LIMITED past maxInFlightPerSession", async () => {
+    const gw = await start("gw-inflight", { maxInFlightPerSession: 2 });
+    const c = await client(gw);
+    const replies = await Promise.all([1, 2, 3].map((id) => c.request(id, "echo.Hold")));
+    expect(replies.map((r) => r.code)).toEqual([0, 0, ErrorCode.RATE_LIMITED]);
+    expect((await c.request(4, "echo.Hold")).kind).toBe(PacketKind.RESPONSE);
+  });
+
+  it("refuses connections past maxConnections with KICK UNAVAILABLE gateway full", async () => {
+    const gw = await start("gw-full", { maxConnections: 1 });
+    const first = await client(gw);
+    expect((await first.request(1, "echo.Echo")).kind).toBe(PacketKind.RESPONSE);
+    const second = await client(gw);
+    expect(await second.nextKind(PacketKind.KICK)).toMatchObject({ code: ErrorCode.UNAVAILABLE, message: "gateway full" });
+    await second.closed;
+    expect(gw.sessionCount).toBe(1);
+  });
+
+  it("closes idle sessions with KICK idle, and keeps those that send heartbeats", async () => {
+    const gw = await start("gw-idle", { idleTimeoutMs: 150 });
+    const idle = await client(gw);
+    const alive = await client(gw);
+    const beat = setInterval(() => alive.send(PacketKind.HEARTBEAT, 0, ""), 40);
+    const k = await idle.nextKind(PacketKind.KICK, 2_000);
+    clearInterval(beat);
+    expect(k.message).toMatch(/^idle/);
+    await idle.closed;
+    expect((await alive.request(1, "echo.Echo")).kind).toBe(PacketKind.RESPONSE);
+  });
+
+  it("closes a reader whose pending output passes maxPendingOutputBytes", async () => {
+    const gw = await start("gw-slow", { maxPendingOutputBytes: 64 * 1024 });
+    const c = await client(gw);
+    const other = await client(gw);
+    // a fresh gateway numbers its sessions from 1: `c` is sid 1, `other` sid 2
+    const push = (sids: number[], body: Buffer): Promise<cluster.CommandAck> =>
+      nc.request(gatewayCommandSubject("gw-slow"), commandCodec.encode({ push: { sids, route: "t.Big", body } })).then((m) => ackCodec.decode(m.data));
+    expect(await push([1], Buffer.from("x"))).toMatchObject({ ok: true });
+    await c.nextKind(PacketKind.PUSH);
+    // 8 × 16 KiB queued for sid 1 in one tick: past the 64 KiB limit, the session is closed mid-push
+    const ack = await push(Array(8).fill(1), Buffer.alloc(16 * 1024, 7));
+    expect(ack).toEqual({ ok: false, error: "no session 1 on gw-slow" });
+    await c.closed;
+    expect((await other.request(1, "echo.Echo")).kind).toBe(PacketKind.RESPONSE);
+  });
+});
