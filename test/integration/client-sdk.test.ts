@@ -27,12 +27,14 @@ const ackCodec = proto.message<cluster.CommandAck>("cluster.CommandAck");
 const identityCodec = proto.message<echo.Identity>("echo.Identity");
 const echoCodec = proto.message<echo.EchoMessage>("echo.EchoMessage");
 const sleepCodec = proto.message<echo.SleepRequest>("echo.SleepRequest");
+const resumeCodec = proto.message<{ token: string }>("login.ResumeRequest");
+const loginReplyCodec = proto.message<{ uid: string; token: string; expiresAt: number }>("login.LoginReply");
 /** echo.Sleep with this many ms is answered CONFLICT; any other Sleep is never answered. */
 const CONFLICT_MS = 1;
 
 const settings: GatewaySettings = {
   ...DEFAULT_CONFIG.gateway,
-  publicRoutes: ["echo.Echo", "echo.Sleep", "echo.WhoAmI", "nobody.Home"],
+  publicRoutes: ["echo.Echo", "echo.Sleep", "echo.WhoAmI", "nobody.Home", "login.Resume"],
   requestTimeoutMs: 2_000,
 };
 
@@ -80,6 +82,24 @@ describe("client SDK against the real gateway", () => {
         } else {
           msg.respond(msg.data);
         }
+      },
+    });
+    // login.Resume played by a raw responder: token "good" binds the session to uid "u-resumed".
+    nc.subscribe("svc.login.Resume", {
+      queue: "login",
+      callback: (_err, msg) => {
+        const { token } = resumeCodec.decode(msg.data);
+        if (token !== "good") {
+          const h = natsHeaders();
+          h.set(Header.errorCode, String(ErrorCode.UNAUTHENTICATED));
+          h.set(Header.errorMessage, "token expired or revoked: log in again");
+          msg.respond(new Uint8Array(0), { headers: h });
+          return;
+        }
+        const sid = Number(msg.headers?.get(Header.session));
+        void nc.request(gatewayCommandSubject(msg.headers?.get(Header.gateway) ?? ""), commandCodec.encode({ bind: { sid, uid: "u-resumed" } })).then(() => {
+          msg.respond(loginReplyCodec.encode({ uid: "u-resumed", token, expiresAt: 0 }));
+        });
       },
     });
     await nc.flush();
@@ -221,6 +241,18 @@ describe("client SDK against the real gateway", () => {
       expect(unknownField.stderr).toMatch(/^BAD_REQUEST: echo.EchoMessage has no field "txt"/);
       expect(unknownRoute.code).toBe(1);
       expect(unknownRoute.stderr).toMatch(/^BAD_REQUEST: unknown route "echo.Nope"/);
+    });
+
+    it("call --token resumes the session first (login.Resume), or fails with its error", async () => {
+      const port = String(gw.address().port);
+      const [good, bad] = await Promise.all([
+        cli(["call", "echo.WhoAmI", "{}", "--token", "good", "--port", port]),
+        cli(["call", "echo.WhoAmI", "{}", "--token", "bad", "--port", port]),
+      ]);
+      expect(good.stderr).toBe("");
+      expect(good.code).toBe(0);
+      expect(JSON.parse(good.stdout)).toMatchObject({ uid: "u-resumed", gatewayId: gw.id });
+      expect(bad).toMatchObject({ code: 1, stdout: "", stderr: "UNAUTHENTICATED: --token was not accepted by login.Resume: token expired or revoked: log in again\n" });
     });
 
     it("call against a closed port says how to start the cluster", async () => {
