@@ -27,6 +27,7 @@ function waitForOutput(child: ChildProcess, text: string, timeoutMs = 15_000): P
 describe("a module process on SIGTERM", () => {
   let cluster: TestCluster;
   let configPath: string;
+  const children: ChildProcess[] = [];
 
   beforeAll(async () => {
     if (!existsSync(join(root, "dist", "src", "cli", "main.js"))) throw new Error("dist/ is missing: run `npm run build` (npm test does it in pretest)");
@@ -36,6 +37,7 @@ describe("a module process on SIGTERM", () => {
   });
 
   afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
     await cluster?.stop();
   });
 
@@ -43,6 +45,7 @@ describe("a module process on SIGTERM", () => {
     const child = spawn(process.execPath, [bin, "module", "echo", "--config", configPath, "--instance", "echo-sigterm"], {
       stdio: ["ignore", "pipe", "inherit"],
     });
+    children.push(child);
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     await waitForOutput(child, "module ready");
     const { client } = await cluster.loggedInClient("sleeper");
