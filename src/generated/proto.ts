@@ -272,6 +272,101 @@ export namespace rank {
   }
 }
 
+export namespace team {
+  /** Methods of service team.Team; routes are "team.<Method>". */
+  export interface TeamMethods {
+    Create: { req: CreateRequest; res: TeamInfo };
+    Invite: { req: InviteRequest; res: InviteReply };
+    Join: { req: JoinRequest; res: TeamInfo };
+    Leave: { req: Empty; res: LeaveReply };
+    Kick: { req: KickRequest; res: TeamInfo };
+    TransferLeader: { req: TransferLeaderRequest; res: TeamInfo };
+    Disband: { req: Empty; res: Empty };
+    Info: { req: InfoRequest; res: TeamInfo };
+    Chat: { req: ChatRequest; res: Empty };
+  }
+  export interface Empty {
+  }
+  export interface CreateRequest {
+    name: string;
+    capacity: number;
+    open: boolean;
+  }
+  export interface InviteRequest {
+    uid: string;
+  }
+  export interface InviteReply {
+    delivered: boolean;
+    expiresAt: number;
+  }
+  export interface JoinRequest {
+    teamId: string;
+  }
+  export interface KickRequest {
+    uid: string;
+  }
+  export interface TransferLeaderRequest {
+    uid: string;
+  }
+  export interface InfoRequest {
+    teamId: string;
+  }
+  export interface ChatRequest {
+    text: string;
+  }
+  export interface LeaveReply {
+    teamId: string;
+    newLeader: string;
+    disbanded: boolean;
+  }
+  export interface Member {
+    uid: string;
+    username: string;
+    leader: boolean;
+    joinedAt: number;
+    online: boolean;
+  }
+  export interface TeamInfo {
+    teamId: string;
+    name: string;
+    leader: string;
+    capacity: number;
+    open: boolean;
+    members: Member[];
+    channel: string;
+  }
+  export interface Invitation {
+    teamId: string;
+    teamName: string;
+    fromUid: string;
+    fromUsername: string;
+    expiresAt: number;
+  }
+  export const EventKind = {
+    EVENT_UNSPECIFIED: 0,
+    EVENT_JOINED: 1,
+    EVENT_LEFT: 2,
+    EVENT_KICKED: 3,
+    EVENT_LEADER_CHANGED: 4,
+    EVENT_DISBANDED: 5,
+  } as const;
+  export type EventKind = (typeof EventKind)[keyof typeof EventKind];
+  export interface Event {
+    teamId: string;
+    kind: EventKind;
+    uid: string;
+    leader: string;
+    members: number;
+  }
+  export interface ChatMessage {
+    teamId: string;
+    fromUid: string;
+    fromUsername: string;
+    text: string;
+    sentAt: number;
+  }
+}
+
 export namespace wire {
   export const Kind = {
     KIND_UNSPECIFIED: 0,
@@ -332,6 +427,15 @@ export interface Routes {
   "rank.Me": { req: rank.MeRequest; res: rank.Entry };
   "rank.Around": { req: rank.AroundRequest; res: rank.EntryList };
   "rank.ResetSeason": { req: rank.ResetSeasonRequest; res: rank.ResetSeasonReply };
+  "team.Create": { req: team.CreateRequest; res: team.TeamInfo };
+  "team.Invite": { req: team.InviteRequest; res: team.InviteReply };
+  "team.Join": { req: team.JoinRequest; res: team.TeamInfo };
+  "team.Leave": { req: team.Empty; res: team.LeaveReply };
+  "team.Kick": { req: team.KickRequest; res: team.TeamInfo };
+  "team.TransferLeader": { req: team.TransferLeaderRequest; res: team.TeamInfo };
+  "team.Disband": { req: team.Empty; res: team.Empty };
+  "team.Info": { req: team.InfoRequest; res: team.TeamInfo };
+  "team.Chat": { req: team.ChatRequest; res: team.Empty };
 }
 
 /** The methods of each module (proto package), by module name. */
@@ -340,6 +444,7 @@ export interface ModuleMethods {
   game: game.GameMethods;
   login: login.LoginMethods;
   rank: rank.RankMethods;
+  team: team.TeamMethods;
 }
 
 /** Route name of every rpc declared in proto/. */
@@ -366,4 +471,13 @@ export const ROUTES = [
   "rank.Me",
   "rank.Around",
   "rank.ResetSeason",
+  "team.Create",
+  "team.Invite",
+  "team.Join",
+  "team.Leave",
+  "team.Kick",
+  "team.TransferLeader",
+  "team.Disband",
+  "team.Info",
+  "team.Chat",
 ] as const;

@@ -16,6 +16,8 @@ export class HandlerContextImpl implements HandlerContext {
   readonly module: ModuleRuntimeImpl;
   /** Set by pin()/unpin(); read by the host when it replies. */
   pinChange: PinChange = null;
+  /** Instance named by pin(instanceId); null pins to the answering instance. */
+  pinTarget: string | null = null;
   private logger: Logger | null = null;
 
   constructor(rt: ModuleRuntimeImpl, requestId: string, session: SessionRef | null) {
@@ -63,8 +65,9 @@ export class HandlerContextImpl implements HandlerContext {
     await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid: "" } });
   }
 
-  pin(): void {
+  pin(instanceId?: string): void {
     this.pinChange = "pin";
+    this.pinTarget = instanceId ?? null;
   }
 
   unpin(): void {

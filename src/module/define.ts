@@ -79,8 +79,12 @@ export interface HandlerContext {
   bind(uid: string): Promise<void>;
   /** Unbinds the calling session (it stays connected, as if never logged in). */
   unbind(): Promise<void>;
-  /** After this reply, the session's requests to this module go to this instance (sticky). */
-  pin(): void;
+  /**
+   * After this reply, the session's requests to this module go to one instance (sticky): this
+   * one, or `instanceId` (e.g. the instance that holds the session's room when this one only
+   * forwarded the request there with `call(route, req, { instance })`).
+   */
+  pin(instanceId?: string): void;
   /** After this reply, the session's requests to this module go to the queue group again. */
   unpin(): void;
   /** Adds / removes the calling session to / from a channel. */

@@ -1,0 +1,206 @@
+import { SwitchyardError } from "../../src/bus/errors.js";
+import type { cluster, game } from "../../src/generated/proto.js";
+import type { ModuleRuntime, SessionRef } from "../../src/module/index.js";
+import { Phase, Room, type Seat } from "./room.js";
+import type { RoomDirectory, SeatInfo } from "./room-directory.js";
+import type { GameSettings } from "./settings.js";
+import { MoveRefusal } from "./tictactoe.js";
+
+/** Push route (and message type) of room events. */
+export const ROOM_EVENT = "game.RoomEvent";
+/** Rank board credited with 1 point per tic-tac-toe win. */
+export const RANK_BOARD = "tictactoe";
+
+/** Kinds of room events, as pushed in game.RoomEvent.kind. */
+export const RoomEventKind = {
+  joined: "joined",
+  left: "left",
+  disconnected: "disconnected",
+  rejoined: "rejoined",
+  started: "started",
+  moved: "moved",
+  over: "over",
+  closed: "closed",
+} as const;
+export type RoomEventKind = (typeof RoomEventKind)[keyof typeof RoomEventKind];
+
+/**
+ * The rooms this instance holds: seats (persisted in the directory first), channels, events,
+ * the reconnect window, game over and credit to rank, and drain bookkeeping.
+ */
+export class LocalRooms {
+  private readonly rt: ModuleRuntime;
+  private readonly dir: RoomDirectory;
+  private readonly settings: GameSettings;
+  private readonly rooms = new Map<string, Room>();
+  private readonly byUid = new Map<string, Room>();
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(rt: ModuleRuntime, dir: RoomDirectory, settings: GameSettings) {
+    this.rt = rt;
+    this.dir = dir;
+    this.settings = settings;
+  }
+
+  /** Rooms held now. */
+  get size(): number {
+    return this.rooms.size;
+  }
+
+  /** The local room `uid` sits in, if any. */
+  roomOf(uid: string): Room | undefined {
+    return this.byUid.get(uid);
+  }
+
+  /**
+   * Binds the calling session to the seat the directory granted (new member or reconnect):
+   * joins the room channel and tells the members. The seat must be on this instance.
+   */
+  async attach(session: SessionRef, uid: string, seat: SeatInfo): Promise<game.RoomState> {
+    const mode = this.settings.modes.get(seat.mode);
+    if (mode === undefined) {
+      throw new SwitchyardError("INTERNAL", `room ${seat.roomId} has mode "${seat.mode}", which this instance does not know: align modules.game.settings.modes on every instance`);
+    }
+    let room = this.rooms.get(seat.roomId);
+    if (room === undefined) {
+      room = new Room(seat.roomId, mode, this.rt.instanceId);
+      this.rooms.set(room.id, room);
+    }
+    const { seat: member, rejoined } = room.attach(uid, seat.seat, session);
+    this.byUid.set(uid, room);
+    member.inChannel = this.rt.joinChannel(session, room.channel);
+    await member.inChannel;
+    this.emit(room, rejoined ? RoomEventKind.rejoined : RoomEventKind.joined, uid);
+    if (room.startIfFull()) {
+      // Everyone must be in the channel before "started", or a member could miss it.
+      await Promise.all([...room.members.values()].map((m) => m.inChannel.catch(() => undefined)));
+      this.emit(room, RoomEventKind.started, uid);
+    }
+    return room.view();
+  }
+
+  /** Plays a tic-tac-toe move for `uid`. */
+  async move(uid: string, cell: number): Promise<game.RoomState> {
+    const room = this.byUid.get(uid);
+    if (room === undefined) throw new SwitchyardError("NOT_FOUND", "you are not in a room: QuickJoin a tictactoe room first");
+    const g = room.game;
+    if (g === null) {
+      if (room.mode.game === "none") throw new SwitchyardError("BAD_REQUEST", `rooms of mode "${room.mode.name}" have no moves: QuickJoin mode "tictactoe" to play`);
+      throw new SwitchyardError("CONFLICT", `the game in room ${room.id} has not started: wait for a second player (RoomEvent "started")`);
+    }
+    const mark = room.markOf(uid)!;
+    switch (g.check(mark, cell)) {
+      case MoveRefusal.notPlaying:
+        throw new SwitchyardError("CONFLICT", `the game in room ${room.id} is over: QuickJoin for a new one`);
+      case MoveRefusal.notYourTurn:
+        throw new SwitchyardError("CONFLICT", `not your turn: wait for ${room.uidOf(g.turn)} to move (RoomEvent "moved")`);
+      case MoveRefusal.badCell:
+        throw new SwitchyardError("BAD_REQUEST", `cell ${cell} is off the board: use 0-8 (row * 3 + column)`);
+      case MoveRefusal.occupied:
+        throw new SwitchyardError("BAD_REQUEST", `cell ${cell} is taken: pick an empty cell ("." in room.board)`);
+      default:
+        break;
+    }
+    const outcome = g.play(mark, cell);
+    this.emit(room, RoomEventKind.moved, uid, { cell });
+    if (outcome === null) return room.view();
+    return this.finish(room, outcome === "draw" ? "" : room.uidOf(outcome), outcome === "draw" ? "draw" : "win");
+  }
+
+  /** Gives up the seat of `uid` in its local room (Leave, or the reconnect window ran out). */
+  async leave(uid: string, reason: string): Promise<string> {
+    const room = this.byUid.get(uid);
+    if (room === undefined) throw new SwitchyardError("NOT_FOUND", "you are not in a room on this server: nothing to leave");
+    const wasPlaying = room.phase === Phase.playing;
+    const member = room.remove(uid);
+    this.byUid.delete(uid);
+    const result = await this.dir.leave(uid, room.id, room.phase === Phase.waiting);
+    this.emit(room, RoomEventKind.left, uid, { reason });
+    if (member?.session) {
+      await this.rt.nc.flush();
+      await this.rt.leaveChannel(member.session, room.channel).catch(() => undefined);
+    }
+    if (wasPlaying && room.members.size > 0) {
+      const winner = [...room.members.keys()][0]!;
+      await this.finish(room, winner, "forfeit");
+    } else if (result.kind === "closed" || room.members.size === 0) {
+      await this.close(room, "empty");
+    }
+    return room.id;
+  }
+
+  /** A session ended somewhere: if it held a seat here, keep the seat for the reconnect window. */
+  onSessionClosed(closed: cluster.SessionClosed): void {
+    if (!closed.uid) return;
+    const room = this.byUid.get(closed.uid);
+    const member = room?.members.get(closed.uid);
+    if (room === undefined || member === undefined || member.session === null) return;
+    if (member.session.gatewayId !== closed.gatewayId || member.session.sid !== closed.sid) return; // an older session
+    member.session = null;
+    this.emit(room, RoomEventKind.disconnected, closed.uid, { reason: closed.reason });
+    member.timer = setTimeout(() => this.expire(room, member), this.settings.reconnectWindowMs);
+    member.timer.unref();
+  }
+
+  /** Resolves once this instance holds no room. */
+  whenEmpty(): Promise<void> {
+    if (this.rooms.size === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /** Clears every timer (the instance stops). */
+  stop(): void {
+    for (const room of this.rooms.values()) for (const m of room.members.values()) if (m.timer !== null) clearTimeout(m.timer);
+  }
+
+  private expire(room: Room, member: Seat): void {
+    member.timer = null;
+    if (member.session !== null || this.byUid.get(member.uid) !== room) return;
+    this.leave(member.uid, "reconnect window expired").catch((err: unknown) => this.rt.log.warn({ err, room: room.id, uid: member.uid }, "cannot release an expired seat"));
+  }
+
+  /** Game over: tell the members, credit the winner in rank, close the room; returns the final state. */
+  private async finish(room: Room, winnerUid: string, reason: string): Promise<game.RoomState> {
+    room.phase = Phase.over;
+    room.winnerUid = winnerUid;
+    if (winnerUid !== "" && reason === "forfeit") room.game?.forfeit(room.markOf(winnerUid)!);
+    const final = room.view();
+    this.emit(room, RoomEventKind.over, winnerUid, { reason });
+    if (winnerUid !== "") {
+      const session = room.members.get(winnerUid)?.session ?? null;
+      // With the winner's session the call is a plain rank.Submit (rank takes the uid from the
+      // session, never from the body); a winner in the reconnect window has none: SubmitFor.
+      const credit =
+        session !== null
+          ? this.rt.call("rank.Submit", { board: RANK_BOARD, score: 1 }, undefined, session)
+          : this.rt.call("rank.SubmitFor", { board: RANK_BOARD, uid: winnerUid, score: 1 });
+      await credit.catch((err: unknown) =>
+        this.rt.log.warn({ err: (err as Error).message, room: room.id, winner: winnerUid }, "rank submit failed: the win is not recorded"),
+      );
+    }
+    await this.close(room, "game over");
+    return final;
+  }
+
+  /** Removes a room everywhere: directory, channel memberships, this instance. */
+  private async close(room: Room, reason: string): Promise<void> {
+    if (!this.rooms.has(room.id)) return;
+    this.rooms.delete(room.id);
+    await this.dir.destroy(room.id);
+    this.emit(room, RoomEventKind.closed, "", { reason });
+    // Flushed first so the gateways deliver "closed" before they drop the channel.
+    await this.rt.nc.flush();
+    const members = [...room.members.values()];
+    for (const m of members) {
+      room.remove(m.uid);
+      if (this.byUid.get(m.uid) === room) this.byUid.delete(m.uid);
+    }
+    await Promise.all(members.map((m) => (m.session ? this.rt.leaveChannel(m.session, room.channel).catch(() => undefined) : undefined)));
+    if (this.rooms.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private emit(room: Room, kind: RoomEventKind, uid: string, extra: { cell?: number; reason?: string } = {}): void {
+    const event: Partial<game.RoomEvent> = { kind, uid, cell: extra.cell ?? 0, reason: extra.reason ?? "", room: room.view() };
+    this.rt.publish(room.channel, ROOM_EVENT, ROOM_EVENT, event);
+  }
+}

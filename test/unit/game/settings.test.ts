@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_GAME_SETTINGS, parseGameSettings } from "../../../modules/game/settings.js";
+import { Room } from "../../../modules/game/room.js";
+
+describe("game settings", () => {
+  it("defaults to tictactoe for 2 and a 30 s reconnect window", () => {
+    const s = parseGameSettings({});
+    expect(s.modes.get("tictactoe")).toEqual({ name: "tictactoe", capacity: 2, game: "tictactoe" });
+    expect(s.reconnectWindowMs).toBe(DEFAULT_GAME_SETTINGS.reconnectWindowMs);
+  });
+
+  it("takes capacities per mode and refuses bad values, naming the key", () => {
+    const s = parseGameSettings({ modes: { tictactoe: 2, quad: 4, duel: { capacity: 2, game: "tictactoe" } }, reconnectWindowMs: 500 });
+    expect(s.modes.get("quad")).toEqual({ name: "quad", capacity: 4, game: "none" });
+    expect(s.modes.get("duel")?.game).toBe("tictactoe");
+    expect(s.reconnectWindowMs).toBe(500);
+    expect(() => parseGameSettings({ modes: { quad: 0 } })).toThrow(/modes\.quad/);
+    expect(() => parseGameSettings({ modes: { tictactoe: 3 } })).toThrow(/capacity 2/);
+    expect(() => parseGameSettings({ modes: { "a.b": 2 } })).toThrow(/mode name/);
+    expect(() => parseGameSettings({ reconnectWindowMs: -1 })).toThrow(/reconnectWindowMs/);
+  });
+});
+
+describe("room (in memory)", () => {
+  const mode = { name: "tictactoe", capacity: 2, game: "tictactoe" } as const;
+  const s = (sid: number) => ({ gatewayId: "gw", sid, uid: null });
+
+  it("starts the game when full; the lowest seat plays X; a reattach is a rejoin", () => {
+    const room = new Room("r1", mode, "game-a");
+    expect(room.attach("u1", 1, s(1)).rejoined).toBe(false);
+    expect(room.startIfFull()).toBe(false);
+    room.attach("u0", 0, s(2));
+    expect(room.startIfFull()).toBe(true);
+    expect(room.markOf("u0")).toBe("X");
+    expect(room.markOf("u1")).toBe("O");
+    const v = room.view();
+    expect(v.members.map((m) => m.uid)).toEqual(["u0", "u1"]);
+    expect(v.turnUid).toBe("u0");
+    expect(v.phase).toBe("playing");
+    room.members.get("u1")!.session = null;
+    expect(room.view().members[1]!.connected).toBe(false);
+    expect(room.attach("u1", 1, s(3)).rejoined).toBe(true);
+    expect(room.view().members[1]!.connected).toBe(true);
+  });
+});
