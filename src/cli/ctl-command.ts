@@ -3,6 +3,7 @@ import type { NatsSettings } from "../bus/connection.js";
 import { listInstances, type InstanceStatus } from "../bus/discovery.js";
 import { defaultConfigPath, loadClusterConfig } from "../config/cluster-config.js";
 import { connectOnce, requestMaster } from "../master/ctl-client.js";
+import type { ScaleResult } from "../master/scale.js";
 import type { MasterStatus } from "../master/status.js";
 import { optFlag, optString, parseArgs, type ParsedArgs } from "./args.js";
 import { formatUptime, mergeStatus, renderStatusTable } from "./status-view.js";
@@ -12,6 +13,7 @@ import { UsageError } from "./usage-error.js";
 export const CTL_USAGE = [
   "switchyard ctl status [--json]     list every instance (with the master's supervision when one runs)",
   "switchyard ctl stop                stop the whole cluster gracefully (asks the master)",
+  "switchyard ctl scale MODULE N      run N instances of MODULE (adds a built module the config lacks)",
   "  common options: --nats URL (default: from the config)  --config PATH",
 ].join("\n");
 
@@ -27,6 +29,14 @@ export async function runCtlCommand(argv: string[]): Promise<void> {
       return withBus(args, (nc) => ctlStatus(nc, optFlag(args, "json")));
     case "stop":
       return withBus(args, (nc) => ctlStop(nc));
+    case "scale": {
+      const [, module, count] = args.positional;
+      const instances = Number(count);
+      if (module === undefined || count === undefined || !Number.isInteger(instances) || instances < 0) {
+        throw new UsageError(`ctl scale needs a module and a whole number\nusage:\n${CTL_USAGE}`);
+      }
+      return withBus(args, (nc) => ctlScale(nc, module, instances));
+    }
     case undefined:
       throw new UsageError(`ctl needs a verb\nusage:\n${CTL_USAGE}`);
     default:
@@ -76,6 +86,14 @@ async function listAll(nc: NatsConnection): Promise<InstanceStatus[]> {
     if ((err as NatsError).code === "503") return [];
     throw err;
   }
+}
+
+async function ctlScale(nc: NatsConnection, module: string, instances: number): Promise<void> {
+  // The master answers once new instances are ready (up to its readyTimeoutMs) or old ones drained.
+  const res = await requestMaster<ScaleResult>(nc, "scale", { module, instances }, 60_000);
+  if (!res) throw new Error("no master answers: scaling needs a running master (`npm start`)");
+  const changed = [...res.started.map((k) => `+${k}`), ...res.stopped.map((k) => `-${k}`)];
+  process.stdout.write(`${res.module}: ${res.from} -> ${res.to} instances${changed.length ? ` (${changed.join(" ")})` : ""}\n`);
 }
 
 async function ctlStop(nc: NatsConnection): Promise<void> {

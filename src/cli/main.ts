@@ -8,6 +8,7 @@ export const USAGE = `usage: switchyard <command> [options]
   gateway [--id ID] [--config PATH]          run one gateway
   ctl status [--json] [--nats URL]           list every instance of a running cluster
   ctl stop [--nats URL]                      stop a running cluster gracefully
+  ctl scale MODULE N [--nats URL]            run N instances of MODULE
   client [--host H] [--port P]               interactive client (REPL) against a gateway
   help                                       this text
 

@@ -41,7 +41,7 @@ export function startCtlServer(nc: NatsConnection, handlers: Readonly<Record<str
           throw new SwitchyardError("BAD_REQUEST", `ctl ${verb}: the request body is not JSON`);
         }
       }
-      const result = await handler(body);
+      const result: unknown = await handler(body);
       if (msg.reply) msg.respond(JSON.stringify(result ?? { ok: true }));
     } catch (err) {
       const e = SwitchyardError.from(err);

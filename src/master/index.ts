@@ -16,5 +16,6 @@ export {
   readyLine,
   type ProcessSlot,
 } from "./process-plan.js";
+export { parseScaleRequest, scaleModule, type ScaleRequest, type ScaleResult } from "./scale.js";
 export { ProcessState, type ExitInfo, type MasterStatus, type SupervisedStatus } from "./status.js";
 export { NotReadyError, Supervisor, type SupervisorOptions } from "./supervisor.js";

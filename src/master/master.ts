@@ -4,12 +4,14 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { NatsConnection } from "nats";
 import { connectBus } from "../bus/connection.js";
+import { SwitchyardError } from "../bus/errors.js";
 import { loadClusterConfig, projectRoot } from "../config/cluster-config.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { startCtlServer, type CtlServer } from "./ctl-server.js";
 import { ensureEmbeddedServers, type EmbeddedServer } from "./embedded-servers.js";
 import type { SpawnProcess } from "./instance-process.js";
 import { commandArgs, planProcesses, readyLine } from "./process-plan.js";
+import { parseScaleRequest, scaleModule } from "./scale.js";
 import type { MasterStatus } from "./status.js";
 import { NotReadyError, Supervisor } from "./supervisor.js";
 
@@ -59,6 +61,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   });
 
   const stop = stopSequence(supervisor, embedded, nc, log);
+  let changes: Promise<unknown> = Promise.resolve();
   // Keeps answering while the children stop, so `ctl status` shows them stopping; closed after.
   stop.afterChildren(
     startCtlServer(
@@ -68,6 +71,16 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
         stop: () => {
           setImmediate(() => stop.request("ctl stop", false));
           return { ok: true, pid: process.pid, stopping: supervisor.keys().length };
+        },
+        scale: (body) => {
+          const req = parseScaleRequest(body);
+          // One change at a time: two overlapping scales of a module would pick the same slots.
+          const result = changes.then(() => scaleModule(supervisor, req, STOP_GRACE_MS, cfg.master.readyTimeoutMs));
+          changes = result.catch(() => undefined);
+          return result.catch((err: unknown) => {
+            if (err instanceof NotReadyError) throw new SwitchyardError("TIMEOUT", `scale ${req.module}: ${err.message}`);
+            throw err;
+          });
         },
       },
       log,

@@ -17,6 +17,11 @@ export interface SupervisorOptions {
   probeIntervalMs?: number;
 }
 
+interface Waiter {
+  check: () => boolean;
+  resolve: () => void;
+}
+
 /** Thrown by `waitReady` when some process did not answer in time. */
 export class NotReadyError extends Error {
   override readonly name = "NotReadyError";
@@ -47,7 +52,7 @@ export class Supervisor {
   private readonly slots = new Map<string, SupervisedProcess>();
   private readonly probe: NodeJS.Timeout;
   private probing = false;
-  private readyWaiters: (() => void)[] = [];
+  private readyWaiters: Waiter[] = [];
   private closed = false;
 
   constructor(opts: SupervisorOptions) {
@@ -83,23 +88,33 @@ export class Supervisor {
     return [...this.slots.keys()];
   }
 
+  /** Keys of the slots of one module. */
+  moduleKeys(module: string): string[] {
+    return [...this.slots.values()].filter((p) => p.slot.kind === "module" && p.slot.module === module).map((p) => p.slot.key);
+  }
+
   /** Every slot as the master reports it. */
   snapshot(): SupervisedStatus[] {
     const now = Date.now();
     return [...this.slots.values()].map((p) => p.snapshot(now));
   }
 
-  /** Resolves when every slot's current process answered ready; rejects after `timeoutMs`. */
-  async waitReady(timeoutMs: number): Promise<void> {
-    if (this.allReady()) return;
+  /**
+   * Resolves when the current process of every slot (or of the slots in `keys`) answered ready;
+   * rejects with NotReadyError after `timeoutMs`.
+   */
+  async waitReady(timeoutMs: number, keys?: readonly string[]): Promise<void> {
+    const check = (): boolean => this.allReady(keys);
+    if (check()) return;
     let timer: NodeJS.Timeout | undefined;
-    let waiter: (() => void) | undefined;
+    let waiter: Waiter | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
-        waiter = resolve;
-        this.readyWaiters.push(resolve);
+        waiter = { check, resolve };
+        this.readyWaiters.push(waiter);
         timer = setTimeout(() => {
-          reject(new NotReadyError(timeoutMs, this.snapshot().filter((s) => s.state !== ProcessState.ready)));
+          const pending = this.snapshot().filter((s) => (keys === undefined || keys.includes(s.key)) && s.state !== ProcessState.ready);
+          reject(new NotReadyError(timeoutMs, pending));
         }, timeoutMs);
       });
     } finally {
@@ -124,8 +139,10 @@ export class Supervisor {
     return new Set([...this.slots.values()].map((p) => p.instanceId));
   }
 
-  private allReady(): boolean {
-    for (const p of this.slots.values()) if (p.currentState !== ProcessState.ready) return false;
+  private allReady(keys?: readonly string[]): boolean {
+    for (const [key, p] of this.slots) {
+      if ((keys === undefined || keys.includes(key)) && p.currentState !== ProcessState.ready) return false;
+    }
     return true;
   }
 
@@ -147,10 +164,7 @@ export class Supervisor {
           }
         }),
       );
-      if (this.readyWaiters.length > 0 && this.allReady()) {
-        for (const w of this.readyWaiters) w();
-        this.readyWaiters = [];
-      }
+      for (const w of this.readyWaiters.filter((w) => w.check())) w.resolve();
     } finally {
       this.probing = false;
     }
