@@ -120,7 +120,7 @@ async function runRepl(args: ParsedArgs): Promise<void> {
 
 /** --token, refusing a bare flag (a forgotten value would silently skip the resume). */
 function tokenOption(args: ParsedArgs): string | undefined {
-  if (args.options.get("token") === true) throw new UsageError("--token expects the token returned by login.Login");
+  if (args.options.get("token") === true) throw new UsageError(`--token expects the token returned by login.Login\n\n${CLIENT_USAGE}`);
   return optString(args, "token");
 }
 
@@ -141,7 +141,7 @@ function resolveEndpoint(args: ParsedArgs): Endpoint {
   let host = optString(args, "host");
   let port = optInt(args, "port");
   const timeoutMs = optInt(args, "timeout");
-  if (timeoutMs !== undefined && timeoutMs <= 0) throw new UsageError(`--timeout expects a positive number of ms, got ${timeoutMs}`);
+  if (timeoutMs !== undefined && timeoutMs <= 0) throw new UsageError(`--timeout expects a positive number of ms, got ${timeoutMs}\n\n${CLIENT_USAGE}`);
   if (host === undefined || port === undefined) {
     const configured = configuredGateway(optString(args, "config"));
     host ??= configured?.host;
@@ -149,7 +149,7 @@ function resolveEndpoint(args: ParsedArgs): Endpoint {
   }
   host = host === undefined || WILDCARD_HOSTS.has(host) ? "127.0.0.1" : host;
   port ??= 3250;
-  if (port <= 0 || port > 65535) throw new UsageError(`--port expects 1-65535, got ${port}`);
+  if (port <= 0 || port > 65535) throw new UsageError(`--port expects 1-65535, got ${port}\n\n${CLIENT_USAGE}`);
   return { host, port, timeoutMs };
 }
 
