@@ -1,0 +1,197 @@
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import { SwitchyardError } from "../../src/bus/errors.js";
+import { team } from "../../src/generated/proto.js";
+import { defineModule, type HandlerContext } from "../../src/module/index.js";
+import { InstanceState } from "../shared/instance-state.js";
+import { accountExists, usernamesOf } from "../shared/usernames.js";
+import { TeamPush, publishEvent, removeFromChannel } from "./team-events.js";
+import { teamChannel } from "./team-keys.js";
+import { TeamStore, type TeamRecord } from "./team-store.js";
+
+const TEAM_ID = /^[0-9a-f]{12}$/;
+const MAX_NAME = 32;
+const MAX_CHAT = 500;
+
+/** Settings of the team module (modules.team.settings), with their defaults. */
+interface TeamSettings {
+  /** Capacity of a team created with capacity 0. */
+  defaultCapacity: number;
+  /** Largest capacity a team may ask for. */
+  maxCapacity: number;
+  /** How long an invitation stays valid. */
+  inviteTtlSeconds: number;
+}
+
+const DEFAULTS: TeamSettings = { defaultCapacity: 5, maxCapacity: 50, inviteTtlSeconds: 600 };
+
+/** What one team instance works with. */
+interface TeamState {
+  redis: Redis;
+  store: TeamStore;
+  settings: TeamSettings;
+}
+
+const state = new InstanceState<TeamState>();
+
+function parseSettings(raw: Readonly<Record<string, unknown>>): TeamSettings {
+  const out = { ...DEFAULTS };
+  for (const key of Object.keys(DEFAULTS) as (keyof TeamSettings)[]) {
+    const v = raw[key];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new Error(`team settings: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
+    out[key] = v;
+  }
+  if (out.defaultCapacity > out.maxCapacity) throw new Error(`team settings: defaultCapacity (${out.defaultCapacity}) exceeds maxCapacity (${out.maxCapacity})`);
+  return out;
+}
+
+function checkTeamId(id: string): string {
+  if (!TEAM_ID.test(id)) throw new SwitchyardError("BAD_REQUEST", `team id ${JSON.stringify(id.slice(0, 40))} is not valid: team ids are 12 hex characters, as returned by team.Create or team.Info`);
+  return id;
+}
+
+function checkTarget(ctx: HandlerContext, uid: string, what: string): string {
+  if (!uid) throw new SwitchyardError("BAD_REQUEST", `uid is required: name the player to ${what} (team.Info lists members' uids)`);
+  if (uid === ctx.session?.uid) throw new SwitchyardError("BAD_REQUEST", `you cannot ${what} yourself`);
+  return uid;
+}
+
+/** The reply of Create/Join/Kick/TransferLeader/Info: the team with names and online flags. */
+async function describe(ctx: HandlerContext, st: TeamState, t: TeamRecord): Promise<Partial<team.TeamInfo>> {
+  const uids = t.members.map((m) => m.uid);
+  const online = ctx.module.onlineTable();
+  const [names, sessions] = await Promise.all([usernamesOf(st.redis, uids), Promise.all(uids.map((u) => online.lookup(u)))]);
+  return {
+    teamId: t.id,
+    name: t.name,
+    leader: t.leader,
+    capacity: t.capacity,
+    open: t.open,
+    channel: teamChannel(t.id),
+    members: t.members.map((m, i) => ({ uid: m.uid, username: names.get(m.uid) ?? "", leader: m.uid === t.leader, joinedAt: m.joinedAt, online: sessions[i] !== null })),
+  };
+}
+
+async function describeById(ctx: HandlerContext, st: TeamState, id: string): Promise<Partial<team.TeamInfo>> {
+  const t = await st.store.read(id);
+  if (t === null) throw new SwitchyardError("NOT_FOUND", `team ${id} does not exist (it may have been disbanded): check the team id`);
+  return describe(ctx, st, t);
+}
+
+/**
+ * Teams: create, invite, join (capacity; open or invite-only), leave (leader hands over),
+ * kick / transfer / disband (leader only), info, and chat on the team's channel. All state is in
+ * Redis and every change is one atomic Lua script, so any instance serves any request.
+ *
+ * Channel membership follows sessions, not accounts: Create, Join and Info put the calling
+ * session in "team-<id>"; Leave, Kick and Disband take sessions out. A client calls team.Info
+ * after each login or reconnect to (re)join its team's channel.
+ */
+export default defineModule({
+  name: "team",
+  version: "1.0.0",
+  onStart(rt) {
+    const redis = rt.redis();
+    state.set(rt, { redis, store: new TeamStore(redis), settings: parseSettings(rt.settings) });
+  },
+  handlers: {
+    async Create(ctx, req) {
+      const uid = ctx.requireUid();
+      const st = state.of(ctx);
+      const name = req.name.trim();
+      if (name.length === 0 || name.length > MAX_NAME || /\p{Cc}/u.test(name)) {
+        throw new SwitchyardError("BAD_REQUEST", `team name must be 1-${MAX_NAME} printable characters`);
+      }
+      const capacity = req.capacity === 0 ? st.settings.defaultCapacity : req.capacity;
+      if (capacity < 1 || capacity > st.settings.maxCapacity) {
+        throw new SwitchyardError("BAD_REQUEST", `capacity must be 1-${st.settings.maxCapacity} (0 = ${st.settings.defaultCapacity})`);
+      }
+      const id = randomBytes(6).toString("hex");
+      await st.store.create(uid, id, name, capacity, req.open);
+      await ctx.joinChannel(teamChannel(id));
+      return describeById(ctx, st, id);
+    },
+    async Invite(ctx, req) {
+      const uid = ctx.requireUid();
+      const st = state.of(ctx);
+      const invitee = checkTarget(ctx, req.uid, "invite");
+      if (!(await accountExists(st.redis, invitee))) throw new SwitchyardError("NOT_FOUND", `no player has uid ${JSON.stringify(invitee)}: check the uid`);
+      const expiresAt = Date.now() + st.settings.inviteTtlSeconds * 1000;
+      const { teamId, name } = await st.store.invite(uid, invitee, expiresAt);
+      const fromUsername = (await usernamesOf(st.redis, [uid])).get(uid) ?? "";
+      const invitation: team.Invitation = { teamId, teamName: name, fromUid: uid, fromUsername, expiresAt };
+      const delivered = await ctx.module.pushToUid(invitee, TeamPush.invitation, TeamPush.invitation, invitation);
+      return { delivered, expiresAt };
+    },
+    async Join(ctx, req) {
+      const uid = ctx.requireUid();
+      const st = state.of(ctx);
+      const id = checkTeamId(req.teamId);
+      const r = await st.store.join(uid, id);
+      await ctx.joinChannel(teamChannel(id));
+      const info = await describeById(ctx, st, id);
+      if (!r.already) publishEvent(ctx.module, { teamId: id, kind: team.EventKind.EVENT_JOINED, uid, leader: info.leader ?? "", members: r.members });
+      return info;
+    },
+    async Leave(ctx) {
+      const uid = ctx.requireUid();
+      const r = await state.of(ctx).store.leave(uid);
+      await removeFromChannel(ctx, uid, r.teamId);
+      if (!r.disbanded) {
+        publishEvent(ctx.module, { teamId: r.teamId, kind: team.EventKind.EVENT_LEFT, uid, leader: r.leader, members: r.members });
+        if (r.handedOver) publishEvent(ctx.module, { teamId: r.teamId, kind: team.EventKind.EVENT_LEADER_CHANGED, uid: r.leader, leader: r.leader, members: r.members });
+      }
+      return { teamId: r.teamId, newLeader: r.handedOver ? r.leader : "", disbanded: r.disbanded };
+    },
+    async Kick(ctx, req) {
+      const uid = ctx.requireUid();
+      const st = state.of(ctx);
+      const target = checkTarget(ctx, req.uid, "kick");
+      const r = await st.store.kick(uid, target);
+      const ev = { teamId: r.teamId, kind: team.EventKind.EVENT_KICKED, uid: target, leader: uid, members: r.members };
+      publishEvent(ctx.module, ev, [target]);
+      // The kicked player hears it directly, whatever the state of its channel membership.
+      await ctx.module.pushToUid(target, TeamPush.event, TeamPush.event, ev);
+      await removeFromChannel(ctx, target, r.teamId);
+      return describeById(ctx, st, r.teamId);
+    },
+    async TransferLeader(ctx, req) {
+      const uid = ctx.requireUid();
+      const st = state.of(ctx);
+      const target = checkTarget(ctx, req.uid, "transfer the leadership to");
+      const r = await st.store.transfer(uid, target);
+      publishEvent(ctx.module, { teamId: r.teamId, kind: team.EventKind.EVENT_LEADER_CHANGED, uid: target, leader: target, members: r.members });
+      return describeById(ctx, st, r.teamId);
+    },
+    async Disband(ctx) {
+      const uid = ctx.requireUid();
+      const r = await state.of(ctx).store.disband(uid);
+      publishEvent(ctx.module, { teamId: r.teamId, kind: team.EventKind.EVENT_DISBANDED, uid, leader: "", members: 0 });
+      await Promise.all(r.members.map((m) => removeFromChannel(ctx, m, r.teamId)));
+      return {};
+    },
+    async Info(ctx, req) {
+      const uid = ctx.requireUid();
+      const st = state.of(ctx);
+      const id = req.teamId ? checkTeamId(req.teamId) : await st.store.teamOf(uid);
+      if (id === null) throw new SwitchyardError("NOT_FOUND", "you are not in a team: create one (team.Create), join one (team.Join), or pass a team_id");
+      const info = await describeById(ctx, st, id);
+      // A member's call (re)joins the team channel: this is how a reconnected client gets chat back.
+      if (info.members?.some((m) => m.uid === uid)) await ctx.joinChannel(teamChannel(id));
+      return info;
+    },
+    async Chat(ctx, req) {
+      const uid = ctx.requireUid();
+      const st = state.of(ctx);
+      const text = req.text.trim();
+      if (text.length === 0 || text.length > MAX_CHAT) throw new SwitchyardError("BAD_REQUEST", `chat text must be 1-${MAX_CHAT} characters`);
+      const id = await st.store.teamOf(uid);
+      if (id === null) throw new SwitchyardError("NOT_FOUND", "you are not in a team, so there is no team chat: create one (team.Create) or join one (team.Join)");
+      const fromUsername = (await usernamesOf(st.redis, [uid])).get(uid) ?? "";
+      const msg: team.ChatMessage = { teamId: id, fromUid: uid, fromUsername, text, sentAt: Date.now() };
+      ctx.module.publish(teamChannel(id), TeamPush.chat, TeamPush.chat, msg);
+      return {};
+    },
+  },
+});

@@ -1,0 +1,37 @@
+/** Prefix of every team key in Redis. */
+const PREFIX = "sy:team:";
+
+/**
+ * Redis keys of the team module, spelled once (the Lua prelude below builds the same names).
+ *
+ * - `team(id)`: hash name, leader, capacity, open ("1"/"0"), created (ms), seq (join counter)
+ * - `members(id)`: sorted set uid → join sequence (lowest = longest-standing)
+ * - `joined(id)`: hash uid → joined-at (ms)
+ * - `invites(id)`: hash uid → invitation expiry (ms)
+ * - `of(uid)`: the uid's team id; its existence is what makes "at most one team" hold
+ */
+export const TeamKeys = {
+  team: (id: string) => `${PREFIX}{${id}}`,
+  members: (id: string) => `${PREFIX}{${id}}:members`,
+  joined: (id: string) => `${PREFIX}{${id}}:joined`,
+  invites: (id: string) => `${PREFIX}{${id}}:invites`,
+  of: (uid: string) => `${PREFIX}of:${uid}`,
+} as const;
+
+/**
+ * Lua functions naming the same keys. A script changes a team and its members' `of` keys in one
+ * atomic step, so it derives member keys from uids it reads; that needs every key on one Redis
+ * primary (Switchyard's deployment), not spread over Redis Cluster slots.
+ */
+export const LUA_KEYS = `
+local function tkey(id) return '${PREFIX}{' .. id .. '}' end
+local function mkey(id) return tkey(id) .. ':members' end
+local function jkey(id) return tkey(id) .. ':joined' end
+local function ikey(id) return tkey(id) .. ':invites' end
+local function ofkey(uid) return '${PREFIX}of:' .. uid end
+`;
+
+/** Name of a team's channel: team events and chat are published there. */
+export function teamChannel(id: string): string {
+  return `team-${id}`;
+}

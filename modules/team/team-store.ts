@@ -1,0 +1,137 @@
+import type { Redis } from "ioredis";
+import { SwitchyardError } from "../../src/bus/errors.js";
+import type { LuaScript } from "../shared/lua-script.js";
+import { TeamKeys } from "./team-keys.js";
+import { CREATE, DISBAND, INVITE, JOIN, KICK, LEAVE, TRANSFER } from "./team-scripts.js";
+
+/** A team as stored. */
+export interface TeamRecord {
+  id: string;
+  name: string;
+  leader: string;
+  capacity: number;
+  open: boolean;
+  /** Longest-standing first. */
+  members: { uid: string; joinedAt: number }[];
+}
+
+/** Result of a leave. */
+export interface LeaveResult {
+  teamId: string;
+  /** The leader after the leave ("" when disbanded). */
+  leader: string;
+  /** True when the leaving player was the leader and handed over to `leader`. */
+  handedOver: boolean;
+  members: number;
+  disbanded: boolean;
+}
+
+type Reply = [string, ...(string | number)[]];
+
+/** Turns a script's refusal into an error that tells the player what to do. */
+function refuse(reply: Reply, action: string): never {
+  const [status, id, extra] = reply;
+  switch (status) {
+    case "in_team":
+      throw new SwitchyardError("CONFLICT", `you are already in team ${id}: a player is in at most one team, leave it first (team.Leave)`);
+    case "no_team":
+      throw new SwitchyardError("NOT_FOUND", `you are not in a team, so you cannot ${action}: create one (team.Create) or join one (team.Join)`);
+    case "not_found":
+      throw new SwitchyardError("NOT_FOUND", `team ${id} does not exist (it may have been disbanded): check the team id`);
+    case "not_invited":
+      throw new SwitchyardError("FORBIDDEN", `team ${id} is invite-only: ask one of its members to invite you (team.Invite)`);
+    case "full":
+      throw new SwitchyardError("CONFLICT", `team ${id} is full (${extra} members): try another team, or ask a member to make room`);
+    case "not_leader":
+      throw new SwitchyardError("FORBIDDEN", `only the leader of team ${id} (${extra}) may ${action}: ask them`);
+    case "not_member":
+      throw new SwitchyardError("NOT_FOUND", `that player is not a member of your team ${id}: check the uid (team.Info lists members)`);
+    case "self":
+      throw new SwitchyardError("BAD_REQUEST", "you cannot kick yourself: use team.Leave (a leader leaving hands over to the longest-standing member)");
+    case "member":
+      throw new SwitchyardError("CONFLICT", `that player is already a member of team ${id}`);
+    default:
+      throw new Error(`team script answered an unknown status ${JSON.stringify(status)}`);
+  }
+}
+
+/**
+ * Teams in Redis. Every change is one Lua script, so it is atomic across all team instances:
+ * membership, capacity and leadership are checked and changed in the same step.
+ */
+export class TeamStore {
+  constructor(private readonly redis: Redis) {}
+
+  private async run(script: LuaScript, args: (string | number)[], action: string): Promise<Reply> {
+    const reply = (await script.run(this.redis, [], args)) as Reply;
+    if (reply[0] !== "ok") refuse(reply, action);
+    return reply;
+  }
+
+  /** Creates a team led by `uid`; CONFLICT when `uid` is already in one. */
+  async create(uid: string, id: string, name: string, capacity: number, open: boolean): Promise<void> {
+    await this.run(CREATE, [uid, id, name, capacity, open ? "1" : "0", Date.now()], "create a team");
+  }
+
+  /** Adds `uid` to team `id`; idempotent for a member of that team. Returns the member count. */
+  async join(uid: string, id: string): Promise<{ members: number; already: boolean }> {
+    const reply = (await JOIN.run(this.redis, [], [uid, id, Date.now()])) as Reply;
+    if (reply[0] === "member") return { members: 0, already: true };
+    if (reply[0] !== "ok") refuse(reply, "join");
+    return { members: Number(reply[2]), already: false };
+  }
+
+  /** Removes `uid` from their team (handing over leadership, or deleting an emptied team). */
+  async leave(uid: string): Promise<LeaveResult> {
+    const [, id, leader, members, disbanded, handedOver] = await this.run(LEAVE, [uid], "leave one");
+    return { teamId: String(id), leader: String(leader), members: Number(members), disbanded: disbanded === 1, handedOver: handedOver === 1 };
+  }
+
+  /** Leader only: removes `target`. Returns the team id and member count. */
+  async kick(leader: string, target: string): Promise<{ teamId: string; members: number }> {
+    const [, id, members] = await this.run(KICK, [leader, target], "kick members");
+    return { teamId: String(id), members: Number(members) };
+  }
+
+  /** Leader only: makes `target` the leader. */
+  async transfer(leader: string, target: string): Promise<{ teamId: string; members: number }> {
+    const [, id, members] = await this.run(TRANSFER, [leader, target], "transfer the leadership");
+    return { teamId: String(id), members: Number(members) };
+  }
+
+  /** Leader only: deletes the team; returns its id and former members. */
+  async disband(leader: string): Promise<{ teamId: string; members: string[] }> {
+    const [, id, ...members] = await this.run(DISBAND, [leader], "disband the team");
+    return { teamId: String(id), members: members.map(String) };
+  }
+
+  /** Records an invitation of `invitee` to the inviter's team, valid until `expiresAt`. */
+  async invite(inviter: string, invitee: string, expiresAt: number): Promise<{ teamId: string; name: string }> {
+    const [, id, name] = await this.run(INVITE, [inviter, invitee, expiresAt], "invite players");
+    return { teamId: String(id), name: String(name) };
+  }
+
+  /** The team id of `uid`, or null. */
+  async teamOf(uid: string): Promise<string | null> {
+    return this.redis.get(TeamKeys.of(uid));
+  }
+
+  /** A consistent snapshot of a team (one MULTI), or null when it does not exist. */
+  async read(id: string): Promise<TeamRecord | null> {
+    const res = await this.redis.multi().hgetall(TeamKeys.team(id)).zrange(TeamKeys.members(id), 0, -1).hgetall(TeamKeys.joined(id)).exec();
+    if (res === null) throw new Error("team: MULTI aborted");
+    for (const [err] of res) if (err) throw err;
+    const h = res[0]![1] as Record<string, string>;
+    if (!h.leader) return null;
+    const uids = res[1]![1] as string[];
+    const joined = res[2]![1] as Record<string, string>;
+    return {
+      id,
+      name: h.name ?? "",
+      leader: h.leader,
+      capacity: Number(h.capacity),
+      open: h.open === "1",
+      members: uids.map((uid) => ({ uid, joinedAt: Number(joined[uid] ?? 0) })),
+    };
+  }
+}
