@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { basename, join } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.js";
@@ -41,36 +41,54 @@ export function isListening(host: string, port: number, timeoutMs = 500): Promis
 
 /**
  * Makes sure NATS and Redis answer at the configured URLs: for each one marked `embedded` that
- * does not answer, starts a local server (data, pid files and logs under runtimeDir). Returns
- * the servers it started, NATS first.
+ * does not answer, starts a local server (data, pid files and logs under runtimeDir), and
+ * restarts it should it die. A server that answers and that an earlier master started (its pid
+ * file names it) is adopted, so a clean stop leaves no orphan. Returns the servers this master
+ * owns, NATS first.
  */
 export async function ensureEmbeddedServers(cfg: ClusterConfig, log: Logger): Promise<EmbeddedServer[]> {
-  const started: EmbeddedServer[] = [];
+  const owned: EmbeddedServer[] = [];
   try {
     const nats = hostPort(cfg.nats.url, 4222);
-    if (!(await isListening(nats.host, nats.port))) {
-      if (!cfg.nats.embedded) {
-        throw new Error(`nothing answers at NATS ${cfg.nats.url} and nats.embedded is false: start your NATS server, or set nats.embedded to true`);
-      }
-      started.push(await startServer("nats-server", nats, natsArgs(cfg, nats), cfg.runtimeDir, log));
-    } else {
-      log.info({ url: cfg.nats.url }, "using the NATS server already running");
-    }
+    const natsServer = await ensureServer("nats-server", cfg.nats.url, nats, cfg.nats.embedded, cfg.runtimeDir, log, () => natsArgs(cfg, nats));
+    if (natsServer) owned.push(natsServer);
     const redis = hostPort(cfg.redis.url, 6379);
-    if (!(await isListening(redis.host, redis.port))) {
-      if (!cfg.redis.embedded) {
-        throw new Error(`nothing answers at Redis ${cfg.redis.url} and redis.embedded is false: start your Redis server, or set redis.embedded to true`);
-      }
-      const dataDir = join(cfg.runtimeDir, `redis-${redis.port}`);
-      started.push(await startServer("redis-server", redis, redisArgs(cfg, redis, dataDir), cfg.runtimeDir, log, dataDir));
-    } else {
-      log.info({ url: cfg.redis.url }, "using the Redis server already running");
-    }
+    const dataDir = join(cfg.runtimeDir, `redis-${redis.port}`);
+    const redisServer = await ensureServer("redis-server", cfg.redis.url, redis, cfg.redis.embedded, cfg.runtimeDir, log, () => redisArgs(cfg, redis, dataDir), dataDir);
+    if (redisServer) owned.push(redisServer);
   } catch (err) {
-    await Promise.all(started.map((s) => s.stop()));
+    await Promise.all(owned.map((s) => s.stop()));
     throw err;
   }
-  return started;
+  return owned;
+}
+
+async function ensureServer(
+  name: EmbeddedServer["name"],
+  url: string,
+  at: { host: string; port: number },
+  embedded: boolean,
+  runtimeDir: string,
+  log: Logger,
+  args: () => string[],
+  dataDir?: string,
+): Promise<EmbeddedServer | null> {
+  const what = name === "nats-server" ? "NATS" : "Redis";
+  const pidFile = pidFilePath(runtimeDir, name, at.port);
+  if (await isListening(at.host, at.port)) {
+    const pid = readPidFile(pidFile);
+    if (embedded && pid !== null && isRunningProgram(pid, name)) {
+      log.info({ server: name, serverPid: pid, url }, `adopting the ${what} server an earlier master started`);
+      return adoptServer(name, pid, `${at.host}:${at.port}`, pidFile);
+    }
+    log.info({ url }, `using the ${what} server already running`);
+    return null;
+  }
+  if (!embedded) {
+    const key = name === "nats-server" ? "nats" : "redis";
+    throw new Error(`nothing answers at ${what} ${url} and ${key}.embedded is false: start your ${what} server, or set ${key}.embedded to true`);
+  }
+  return startServer(name, at, args(), runtimeDir, log, dataDir);
 }
 
 function natsArgs(cfg: ClusterConfig, at: { host: string; port: number }): string[] {
@@ -107,33 +125,102 @@ async function startServer(
   mkdirSync(join(runtimeDir, "logs"), { recursive: true });
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const logFile = join(runtimeDir, "logs", `${name}-${at.port}.log`);
-  const fd = openSync(logFile, "a");
-  // Own process group: a Ctrl-C in the terminal reaches only the master, which stops the
-  // servers last, after every process using them has drained.
-  const child = spawn(binary, args, { stdio: ["ignore", fd, fd], detached: true });
-  closeSync(fd);
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`cannot start ${binary}`);
-  writeFileSync(pidFile, `${pid}\n`);
   const address = `${at.host}:${at.port}`;
+  let child: ChildProcess;
+  let stopping: Promise<void> | null = null;
+
+  const launch = async (): Promise<void> => {
+    const fd = openSync(logFile, "a");
+    // Own process group: a Ctrl-C in the terminal reaches only the master, which stops the
+    // servers last, after every process using them has drained.
+    const proc = spawn(binary, args, { stdio: ["ignore", fd, fd], detached: true });
+    closeSync(fd);
+    child = proc;
+    if (proc.pid === undefined) throw new Error(`cannot start ${binary}`);
+    writeFileSync(pidFile, `${proc.pid}\n`);
+    proc.once("exit", (code, signal) => {
+      if (stopping) return;
+      // The cluster cannot work without it: start it again on the same port (Redis reloads its
+      // append-only file); processes reconnect on their own.
+      log.error({ server: name, serverPid: proc.pid, code, signal, logFile }, "embedded server exited unexpectedly; restarting it in 1 s");
+      setTimeout(() => {
+        if (stopping) return;
+        launch().then(
+          () => log.info({ server: name, serverPid: child.pid, address }, "embedded server restarted"),
+          (err: unknown) => log.error({ server: name, err }, "embedded server failed to restart; retrying"),
+        );
+      }, 1_000).unref();
+    });
+    try {
+      await waitListening(proc, at, 10_000, logFile);
+    } catch (err) {
+      proc.kill("SIGKILL");
+      throw err;
+    }
+  };
+
   try {
-    await waitListening(child, at, 10_000, logFile);
+    await launch();
   } catch (err) {
-    child.kill("SIGKILL");
+    stopping = Promise.resolve();
     rmSync(pidFile, { force: true });
     throw err;
   }
-  log.info({ server: name, serverPid: pid, address, logFile }, "started embedded server");
-  let stopping: Promise<void> | null = null;
+  log.info({ server: name, serverPid: child!.pid, address, logFile }, "started embedded server");
   return {
     name,
-    pid,
+    get pid() {
+      return child.pid ?? 0;
+    },
     address,
     stop(graceMs = 5_000) {
       stopping ??= stopChild(child, graceMs).then(() => rmSync(pidFile, { force: true }));
       return stopping;
     },
   };
+}
+
+/** A server an earlier master started: stopped by pid, since it is not our child. */
+function adoptServer(name: EmbeddedServer["name"], pid: number, address: string, pidFile: string): EmbeddedServer {
+  let stopping: Promise<void> | null = null;
+  return {
+    name,
+    pid,
+    address,
+    stop(graceMs = 5_000) {
+      stopping ??= killPid(pid, graceMs).then(() => rmSync(pidFile, { force: true }));
+      return stopping;
+    },
+  };
+}
+
+function readPidFile(pidFile: string): number | null {
+  try {
+    const pid = Number(readFileSync(pidFile, "utf8").trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+async function killPid(pid: number, graceMs: number): Promise<void> {
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
+  if (!isAlive(pid)) return;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    return;
+  }
+  // Bounded: an unreaped zombie (no init reaping in some containers) stays "alive" forever.
+  const killDeadline = Date.now() + 2_000;
+  while (Date.now() < killDeadline && isAlive(pid)) await new Promise((r) => setTimeout(r, 20));
 }
 
 async function waitListening(child: ChildProcess, at: { host: string; port: number }, timeoutMs: number, logFile: string): Promise<void> {
@@ -174,25 +261,11 @@ function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
  * kill it so the port and data folder are ours.
  */
 async function killStale(pidFile: string, name: string, log: Logger): Promise<void> {
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  const pid = readPidFile(pidFile);
   rmSync(pidFile, { force: true });
-  if (!Number.isInteger(pid) || pid <= 1 || !isRunningProgram(pid, name)) return;
+  if (pid === null || !isRunningProgram(pid, name)) return;
   log.warn({ server: name, serverPid: pid }, "killing a server an earlier master started, which no longer answers");
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + 3_000;
-  while (Date.now() < deadline && isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
-  if (isAlive(pid)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone meanwhile
-    }
-  }
+  await killPid(pid, 3_000);
 }
 
 function isAlive(pid: number): boolean {
