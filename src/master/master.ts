@@ -7,6 +7,7 @@ import { connectBus } from "../bus/connection.js";
 import { SwitchyardError } from "../bus/errors.js";
 import { loadClusterConfig, projectRoot } from "../config/cluster-config.js";
 import { createLogger, type Logger } from "../log/logger.js";
+import { requestMaster } from "./ctl-client.js";
 import { startCtlServer, type CtlServer } from "./ctl-server.js";
 import { ensureEmbeddedServers, type EmbeddedServer } from "./embedded-servers.js";
 import type { SpawnProcess } from "./instance-process.js";
@@ -46,6 +47,14 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   } catch (err) {
     await Promise.all(embedded.map((s) => s.stop()));
     throw err;
+  }
+
+  // Two masters of one cluster would each spawn a full set of processes.
+  const other = await requestMaster<MasterStatus>(nc, "status", undefined, 1_000).catch(() => null);
+  if (other) {
+    await nc.close();
+    await Promise.all(embedded.map((s) => s.stop()));
+    throw new Error(`a master already runs this cluster (pid ${other.pid} on ${other.host}, config ${other.configPath}): use it, or stop it with \`npx switchyard ctl stop\``);
   }
 
   const supervisor = new Supervisor({ policy: cfg.master, spawn: spawnChild(opts.configPath), log, nc });
