@@ -69,7 +69,14 @@ export class LocalRooms {
     const { seat: member, rejoined } = room.attach(uid, seat.seat, session);
     this.byUid.set(uid, room);
     member.inChannel = this.rt.joinChannel(session, room.channel);
-    await member.inChannel;
+    try {
+      await member.inChannel;
+    } catch (err) {
+      // The session ended meanwhile (its gateway no longer knows it): keep the seat for the
+      // reconnect window, as if it had disconnected after joining.
+      if (member.session === session) this.disconnect(room, member, "the session ended while joining");
+      throw err;
+    }
     this.emit(room, rejoined ? RoomEventKind.rejoined : RoomEventKind.joined, uid);
     if (room.startIfFull()) {
       // Everyone must be in the channel before "started", or a member could miss it.
@@ -136,8 +143,14 @@ export class LocalRooms {
     const member = room?.members.get(closed.uid);
     if (room === undefined || member === undefined || member.session === null) return;
     if (member.session.gatewayId !== closed.gatewayId || member.session.sid !== closed.sid) return; // an older session
+    this.disconnect(room, member, closed.reason);
+  }
+
+  /** Marks a member disconnected and starts its reconnect window. */
+  private disconnect(room: Room, member: Seat, reason: string): void {
     member.session = null;
-    this.emit(room, RoomEventKind.disconnected, closed.uid, { reason: closed.reason });
+    this.emit(room, RoomEventKind.disconnected, member.uid, { reason });
+    if (member.timer !== null) clearTimeout(member.timer);
     member.timer = setTimeout(() => this.expire(room, member), this.settings.reconnectWindowMs);
     member.timer.unref();
   }
