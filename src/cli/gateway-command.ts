@@ -1,4 +1,4 @@
-import { loadClusterConfig, defaultConfigPath } from "../config/cluster-config.js";
+import { loadClusterConfig, defaultConfigPath, unorderedModules } from "../config/cluster-config.js";
 import { createGateway } from "../gateway/index.js";
 import { createLogger } from "../log/logger.js";
 import { optInt, optString, parseArgs } from "./args.js";
@@ -33,6 +33,7 @@ export async function runGatewayCommand(args: string[]): Promise<void> {
     nats: { ...config.nats, url: natsUrl },
     version: process.env.npm_package_version ?? "0.1.0",
     logger: log,
+    unorderedModules: unorderedModules(config),
   });
   const onSignal = (signal: NodeJS.Signals): void => {
     log.info({ signal }, "signal received: draining");

@@ -56,6 +56,13 @@ export interface ModuleConfig {
   drainTimeoutMs?: number;
   /** Free-form settings handed to the module's hooks as `ctx.settings`. */
   settings?: Record<string, unknown>;
+  /**
+   * Default true: the gateways forward the requests of one session to this module one at a
+   * time, in the order the client sent them (the next goes out once the previous is answered
+   * or timed out). Set false for a module whose requests are independent (reads, echo): a
+   * session's requests are then handled concurrently and may be answered in any order.
+   */
+  ordered?: boolean;
 }
 
 /** Supervision knobs of the master. */
@@ -144,6 +151,13 @@ export function loadClusterConfig(path = defaultConfigPath()): ClusterConfig {
   return parseClusterConfig(raw, path);
 }
 
+/** Modules whose config says `ordered: false` (what a gateway needs to know of the modules). */
+export function unorderedModules(cfg: ClusterConfig): string[] {
+  return Object.entries(cfg.modules)
+    .filter(([, m]) => m.ordered === false)
+    .map(([name]) => name);
+}
+
 /** Merges a parsed JSON object over the defaults and checks it. */
 export function parseClusterConfig(raw: unknown, source = "config"): ClusterConfig {
   if (!isObject(raw)) throw new Error(`${source}: expected a JSON object`);
@@ -179,6 +193,7 @@ export function parseClusterConfig(raw: unknown, source = "config"): ClusterConf
     if (!isObject(m) || !Number.isInteger(m.instances) || m.instances < 0) {
       throw new Error(`${source}: modules.${name}.instances must be a whole number >= 0`);
     }
+    if (m.ordered !== undefined && typeof m.ordered !== "boolean") throw new Error(`${source}: modules.${name}.ordered must be true or false`);
   }
   return cfg;
 }

@@ -5,7 +5,8 @@ import { Header } from "../bus/headers.js";
 import type { ReplyMux } from "../bus/reply-mux.js";
 import type { Logger } from "../log/logger.js";
 import { PacketKind, encodeFrame, type Packet } from "../protocol/packet.js";
-import { RouteCache } from "./route-cache.js";
+import { RequestLane } from "./request-lane.js";
+import { RouteCache, type RouteInfo } from "./route-cache.js";
 import type { Session } from "./session.js";
 
 /** Settings the forwarder reads (a subset of GatewaySettings). */
@@ -13,6 +14,12 @@ export interface ForwarderSettings {
   publicRoutes: string[];
   requestTimeoutMs: number;
   maxInFlightPerSession: number;
+  /**
+   * Modules whose requests of one session may be handled concurrently and answered in any
+   * order (cluster config `modules.<name>.ordered: false`). Every other module gets the
+   * requests of a session one at a time, in the order sent.
+   */
+  unorderedModules?: readonly string[];
 }
 
 /** Counters reported in the gateway's load. */
@@ -32,6 +39,8 @@ interface PendingRequest {
   id: number;
   module: string;
   pinned: boolean;
+  /** The ordered lane this request holds, or null for an unordered module. */
+  lane: RequestLane | null;
 }
 
 /** Reply callback shared by every request: the request's state travels as `ctx`, no closure. */
@@ -44,7 +53,8 @@ const SHUTTING_DOWN = "gateway is shutting down, reconnect";
 
 /**
  * Forwards client REQUESTs and NOTIFYs to module subjects and turns replies into RESPONSE or
- * ERROR frames: the auth gate (public routes before bind), per-session in-flight limit, pins.
+ * ERROR frames: the auth gate (public routes before bind), per-session in-flight limit, pins,
+ * and per-session ordering (one request at a time per session and module, see RequestLane).
  * Bodies are never decoded.
  */
 export class Forwarder {
@@ -57,6 +67,8 @@ export class Forwarder {
   private readonly routes: RouteCache;
   private readonly timeoutMs: number;
   private readonly maxInFlight: number;
+  /** Modules that opted out of per-session ordering. */
+  private readonly unordered: ReadonlySet<string>;
   private readonly log: Logger;
   private readonly debug: boolean;
   /** `<gwId>-<random>-`: request ids stay unique across restarts of a gateway with the same id. */
@@ -69,6 +81,7 @@ export class Forwarder {
     this.routes = new RouteCache(settings.publicRoutes);
     this.timeoutMs = settings.requestTimeoutMs;
     this.maxInFlight = settings.maxInFlightPerSession;
+    this.unordered = new Set(settings.unorderedModules ?? []);
     this.log = log;
     this.debug = log.isLevelEnabled("debug");
     this.ridPrefix = `${gatewayId}-${randomBytes(3).toString("hex")}-`;
@@ -104,14 +117,45 @@ export class Forwarder {
       );
       return;
     }
+    session.inflight++;
+    let lane: RequestLane | null = null;
+    if (!this.unordered.has(info.module)) {
+      lane = session.lane(info.module);
+      if (lane.busy) {
+        // The previous request of this session to this module is still out: wait behind it.
+        lane.push(id, info, p.body);
+        return;
+      }
+      lane.busy = true;
+    }
+    this.send(session, id, info, p.body, lane);
+  }
+
+  /** Publishes one request (pinned subject resolved now: an earlier reply may have set a pin). */
+  private send(session: Session, id: number, info: RouteInfo, body: Uint8Array, lane: RequestLane | null): void {
     const pinned = session.pinnedSubject(info.module, info.method);
     const subject = pinned ?? info.subject;
     const rid = this.ridPrefix + (++this.ridCounter).toString(36);
     if (this.debug) this.log.debug({ sid: session.sid, uid: session.uid, route: info.route, subject, rid }, "forward request");
-    session.inflight++;
     this.stats.served++;
-    const pending: PendingRequest = { forwarder: this, session, id, module: info.module, pinned: pinned !== null };
-    this.mux.send(subject, p.body, session.headersFor(rid), this.timeoutMs, pending, onReply);
+    const pending: PendingRequest = { forwarder: this, session, id, module: info.module, pinned: pinned !== null, lane };
+    this.mux.send(subject, body, session.headersFor(rid), this.timeoutMs, pending, onReply);
+  }
+
+  /** Forwards the next request waiting in `lane`, or marks the lane idle. */
+  private advance(session: Session, module: string, lane: RequestLane): void {
+    if (session.closed) {
+      session.inflight -= lane.clear();
+      return;
+    }
+    const next = lane.shift();
+    if (next === null) {
+      lane.busy = false;
+      session.laneIdle(module);
+      return;
+    }
+    // Forwarded even while draining: it was accepted before, and the drain waits for it.
+    this.send(session, next.id, next.info, next.body, lane);
   }
 
   /** Handles a NOTIFY packet: publishes it with the session's headers; no reply. */
@@ -145,6 +189,11 @@ export class Forwarder {
 
   /** Called once per forwarded request with its outcome (see ReplyMux). */
   complete(p: PendingRequest, code: number, message: string, msg: Msg | null): void {
+    this.answer(p, code, message, msg);
+    if (p.lane !== null) this.advance(p.session, p.module, p.lane);
+  }
+
+  private answer(p: PendingRequest, code: number, message: string, msg: Msg | null): void {
     const session = p.session;
     session.inflight--;
     if (session.closed) return; // the client is gone: the reply is dropped

@@ -39,6 +39,12 @@ export interface GatewayOptions {
   proto?: ProtoRegistry;
   /** Register with the NATS services API (`ctl status`); default true. */
   announce?: boolean;
+  /**
+   * Modules that opted out of per-session ordering (`modules.<name>.ordered: false`, see
+   * `unorderedModules(config)`). Requests of one session to any other module are forwarded one
+   * at a time, in the order sent. Default: none.
+   */
+  unorderedModules?: readonly string[];
 }
 
 /** A running gateway. */
@@ -124,7 +130,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     this.debug = log.isLevelEnabled("debug");
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
     this.mux = new ReplyMux(nc, options.id);
-    this.forwarder = new Forwarder(nc, this.mux, options.id, this.settings, log);
+    this.forwarder = new Forwarder(nc, this.mux, options.id, { ...this.settings, unorderedModules: options.unorderedModules ?? [] }, log);
     this.channels = new ChannelHub(nc, proto.message<cluster.ChannelMessage>("cluster.ChannelMessage"), log);
     this.commands = new CommandHandler(
       this,

@@ -4,6 +4,7 @@ import { Header } from "../bus/headers.js";
 import { instanceSubject } from "../bus/subjects.js";
 import { FrameDecoder, type FramingError } from "../protocol/framing.js";
 import { RateLimiter } from "./rate-limit.js";
+import { RequestLane } from "./request-lane.js";
 import { SocketWriter, type WriteScheduler } from "./socket-writer.js";
 
 /** What a session reports to the gateway that holds it (one object, no closure per frame). */
@@ -22,6 +23,9 @@ export interface SessionLimits {
   maxPendingOutputBytes: number;
   rateLimit: { perSecond: number; burst: number };
 }
+
+/** Idle request lanes a session keeps for reuse; the usual client talks to a handful of modules. */
+const MAX_KEPT_LANES = 16;
 
 /** Where a session's requests to one module go while it is pinned to an instance. */
 interface Pin {
@@ -56,6 +60,8 @@ export class Session {
   /** Channels this session is a member of (null until the first join). */
   channels: Set<string> | null = null;
   private pins: Map<string, Pin> | null = null;
+  /** Ordered request lanes by module, created on the first request to that module. */
+  private lanes: Map<string, RequestLane> | null = null;
   private readonly gatewayId: string;
   private hdrs: MsgHdrs;
 
@@ -98,6 +104,25 @@ export class Session {
       pin.subjects.set(method, subject);
     }
     return subject;
+  }
+
+  /** The ordered lane of this session's requests to `module` (created on first use). */
+  lane(module: string): RequestLane {
+    if (this.lanes === null) this.lanes = new Map();
+    let lane = this.lanes.get(module);
+    if (lane === undefined) {
+      lane = new RequestLane();
+      this.lanes.set(module, lane);
+    }
+    return lane;
+  }
+
+  /**
+   * Called when `module`'s lane has nothing out: past a few modules the idle lane is dropped,
+   * so a client calling many (or made-up) modules cannot grow the session's memory.
+   */
+  laneIdle(module: string): void {
+    if (this.lanes !== null && this.lanes.size > MAX_KEPT_LANES) this.lanes.delete(module);
   }
 
   /** Instance this session is pinned to for `module`, or null. */

@@ -1,5 +1,5 @@
 import { connect as connectClient, type Client, type ClientOptions } from "../../src/client/index.js";
-import type { ClusterConfig } from "../../src/config/cluster-config.js";
+import { unorderedModules, type ClusterConfig } from "../../src/config/cluster-config.js";
 import { createGateway, type Gateway } from "../../src/gateway/index.js";
 import { startModule, type ModuleDefinition, type ModuleHost } from "../../src/module/index.js";
 import { createLogger } from "../../src/log/logger.js";
@@ -38,7 +38,7 @@ export async function startTestCluster(spec: TestClusterSpec): Promise<TestClust
   const clients: Client[] = [];
   const gatewayCount = spec.gateways ?? 1;
   for (let i = 0; i < gatewayCount; i++) {
-    gateways.push(await createGateway({ id: `gw-${i + 1}`, port: 0, settings: config.gateway, nats: config.nats, logger: createLogger("gateway", `gw-${i + 1}`, config.log.level) }));
+    gateways.push(await createGateway({ id: `gw-${i + 1}`, port: 0, settings: config.gateway, nats: config.nats, logger: createLogger("gateway", `gw-${i + 1}`, config.log.level), unorderedModules: unorderedModules(config) }));
   }
   config.gateways = gateways.map((g) => ({ id: g.id, ...g.address() }));
   const cluster: TestCluster = {

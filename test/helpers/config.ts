@@ -13,7 +13,9 @@ export function testConfig(natsUrl: string, redisUrl: string, overrides: Partial
     log: { level: process.env.SWITCHYARD_TEST_LOG ?? "silent" },
     gateways: [{ id: "gw-1", host: "127.0.0.1", port: 0 }],
     gateway: { ...DEFAULT_CONFIG.gateway },
-    modules: { login: { instances: 1, settings: { scryptN: 1024 } }, echo: { instances: 1 } },
+    // echo is stateless and tests pipeline it (e.g. many Sleeps in flight at once): opt it out
+    // of per-session ordering, as a deployment would.
+    modules: { login: { instances: 1, settings: { scryptN: 1024 } }, echo: { instances: 1, ordered: false } },
     master: { ...DEFAULT_CONFIG.master },
     ...overrides,
   };
