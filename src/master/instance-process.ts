@@ -51,6 +51,7 @@ export class SupervisedProcess {
     return this.child?.pid ?? null;
   }
 
+  /** Where the slot is in its life (starting, ready, backoff …). */
   get currentState(): ProcessState {
     return this.state;
   }
