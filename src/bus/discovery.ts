@@ -94,10 +94,16 @@ export async function announceInstance(
 export async function listInstances(nc: NatsConnection, maxWaitMs = 750): Promise<InstanceStatus[]> {
   const client = nc.services.client({ strategy: RequestStrategy.Timer, maxWait: maxWaitMs });
   const out: InstanceStatus[] = [];
-  const iter = await client.stats();
-  for await (const s of iter) {
-    const status = toStatus(s);
-    if (status) out.push(status);
+  try {
+    const iter = await client.stats();
+    for await (const s of iter) {
+      const status = toStatus(s);
+      if (status) out.push(status);
+    }
+  } catch (err) {
+    // No responders at all: nothing of the cluster is running, which is an answer, not a failure.
+    if ((err as { code?: string }).code === "503") return [];
+    throw err;
   }
   out.sort((a, b) => (a.module === b.module ? a.instance.localeCompare(b.instance) : a.module.localeCompare(b.module)));
   return out;
