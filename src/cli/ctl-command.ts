@@ -1,10 +1,14 @@
 import type { NatsConnection, NatsError } from "nats";
 import type { NatsSettings } from "../bus/connection.js";
 import { listInstances, type InstanceStatus } from "../bus/discovery.js";
+import { ErrorCode } from "../bus/errors.js";
+import { gatewayCommandSubject } from "../bus/subjects.js";
 import { defaultConfigPath, loadClusterConfig } from "../config/cluster-config.js";
 import { connectOnce, requestMaster } from "../master/ctl-client.js";
 import type { ScaleResult } from "../master/scale.js";
 import type { MasterStatus } from "../master/status.js";
+import type { cluster } from "../generated/proto.js";
+import { loadProto } from "../proto/registry.js";
 import { optFlag, optString, parseArgs, type ParsedArgs } from "./args.js";
 import { formatUptime, mergeStatus, renderStatusTable } from "./status-view.js";
 import { UsageError } from "./usage-error.js";
@@ -14,6 +18,7 @@ export const CTL_USAGE = [
   "switchyard ctl status [--json]     list every instance (with the master's supervision when one runs)",
   "switchyard ctl stop                stop the whole cluster gracefully (asks the master)",
   "switchyard ctl scale MODULE N      run N instances of MODULE (adds a built module the config lacks)",
+  "switchyard ctl kick UID [--reason R]  close every session of UID (on whichever gateway holds it) with reason R",
   "  common options: --nats URL (default: from the config)  --config PATH",
 ].join("\n");
 
@@ -36,6 +41,11 @@ export async function runCtlCommand(argv: string[]): Promise<void> {
         throw new UsageError(`ctl scale needs a module and a whole number\nusage:\n${CTL_USAGE}`);
       }
       return withBus(args, (nc) => ctlScale(nc, module, instances));
+    }
+    case "kick": {
+      const uid = args.positional[1];
+      if (uid === undefined || uid === "") throw new UsageError(`ctl kick needs a uid\nusage:\n${CTL_USAGE}`);
+      return withBus(args, (nc) => ctlKick(nc, uid, optString(args, "reason") ?? DEFAULT_KICK_REASON));
     }
     case undefined:
       throw new UsageError(`ctl needs a verb\nusage:\n${CTL_USAGE}`);
@@ -94,6 +104,37 @@ async function ctlScale(nc: NatsConnection, module: string, instances: number): 
   if (!res) throw new Error("no master answers: scaling needs a running master (`npm start`)");
   const changed = [...res.started.map((k) => `+${k}`), ...res.stopped.map((k) => `-${k}`)];
   process.stdout.write(`${res.module}: ${res.from} -> ${res.to} instances${changed.length ? ` (${changed.join(" ")})` : ""}\n`);
+}
+
+const DEFAULT_KICK_REASON = "kicked by an operator";
+
+/**
+ * Asks every gateway that answers discovery to kick the sessions of `uid` (a gateway holding
+ * none answers "no session"), so it needs neither the master nor Redis. The client gets
+ * KICK(FORBIDDEN, reason), then the connection closes.
+ */
+async function ctlKick(nc: NatsConnection, uid: string, reason: string): Promise<void> {
+  const gateways = (await listAll(nc)).filter((i) => i.kind === "gateway").map((i) => i.instance);
+  if (gateways.length === 0) throw new Error("no gateway answers discovery: is the cluster running?");
+  const proto = loadProto();
+  const command = proto.message<cluster.GatewayCommand>("cluster.GatewayCommand");
+  const ack = proto.message<cluster.CommandAck>("cluster.CommandAck");
+  const body = command.encode({ kick: { sid: 0, uid, code: ErrorCode.FORBIDDEN, reason } });
+  const answers = await Promise.all(
+    gateways.map(async (id) => {
+      try {
+        const a = ack.decode((await nc.request(gatewayCommandSubject(id), body, { timeout: 2_000 })).data);
+        return { id, ok: a.ok, error: a.error };
+      } catch (err) {
+        return { id, ok: false, error: `no answer: ${(err as Error).message}` };
+      }
+    }),
+  );
+  const kickedOn = answers.filter((a) => a.ok).map((a) => a.id);
+  if (kickedOn.length === 0) {
+    throw new Error(`no session of uid ${JSON.stringify(uid)} on any gateway (asked ${gateways.join(", ")})`);
+  }
+  process.stdout.write(`kicked uid ${uid} on ${kickedOn.join(", ")}: ${reason}\n`);
 }
 
 async function ctlStop(nc: NatsConnection): Promise<void> {

@@ -9,6 +9,7 @@ export const USAGE = `usage: switchyard <command> [options]
   ctl status [--json] [--nats URL]           list every instance of a running cluster
   ctl stop [--nats URL]                      stop a running cluster gracefully
   ctl scale MODULE N [--nats URL]            run N instances of MODULE
+  ctl kick UID [--reason R] [--nats URL]     close the sessions of a user, with a reason
   client [--host H] [--port P]               interactive client (REPL) against a gateway
   help                                       this text
 

@@ -83,9 +83,12 @@ async function startProcess(binary: string, args: (port: number, dir: string) =>
   };
 }
 
-/** Starts a real nats-server on a free loopback port. */
-export function startNats(): Promise<RunningServer> {
-  return startProcess(findBinary("nats-server"), (port) => ["-a", "127.0.0.1", "-p", String(port)], "nats");
+/**
+ * Starts a real nats-server on a free loopback port. `extraArgs` go to nats-server as they are,
+ * e.g. `["--user", "u", "--pass", "p"]` or `["--auth", "token"]`.
+ */
+export function startNats(extraArgs: readonly string[] = []): Promise<RunningServer> {
+  return startProcess(findBinary("nats-server"), (port) => ["-a", "127.0.0.1", "-p", String(port), ...extraArgs], "nats");
 }
 
 /** Starts a real redis-server on a free loopback port (appendonly, so a restart keeps data). */
