@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "nats";
+import { instanceControlSubject } from "../../src/bus/discovery.js";
 import { projectRoot } from "../../src/config/cluster-config.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import loginModule from "../../modules/login/index.js";
@@ -10,7 +12,7 @@ const root = projectRoot();
 const bin = join(root, "bin", "switchyard.js");
 
 /** Resolves once the child's pino output contains `text`. */
-function waitForOutput(child: ChildProcess, text: string, timeoutMs = 15_000): Promise<void> {
+function waitForOutput(child: ChildProcess, text: string, timeoutMs = 30_000): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = "";
     const timer = setTimeout(() => reject(new Error(`no "${text}" in output after ${timeoutMs} ms:\n${seen}`)), timeoutMs);
@@ -49,8 +51,18 @@ describe("a module process on SIGTERM", () => {
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     await waitForOutput(child, "module ready");
     const { client } = await cluster.loggedInClient("sleeper");
-    const inflight = Array.from({ length: 25 }, (_, i) => client.request("echo.Sleep", { ms: 400 + i * 10 }));
-    await new Promise((r) => setTimeout(r, 100));
+    const inflight = Array.from({ length: 25 }, (_, i) => client.request("echo.Sleep", { ms: 1_000 + i * 10 }));
+    // SIGTERM only once all 25 reached the module: "in flight" means delivered, not still in transit
+    const nc = await connect({ servers: cluster.nats.url });
+    try {
+      for (let seen = 0; seen < 25; ) {
+        const reply = await nc.request(instanceControlSubject("echo-sigterm", "status"), "", { timeout: 2_000 });
+        seen = (JSON.parse(new TextDecoder().decode(reply.data)) as { inflight: number }).inflight;
+        if (seen < 25) await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await nc.close();
+    }
     child.kill("SIGTERM");
     const results = await Promise.allSettled(inflight);
     const failed = results.filter((r) => r.status === "rejected");
