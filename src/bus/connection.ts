@@ -11,6 +11,27 @@ export interface NatsSettings {
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
+/** The NATS server refused this process's credentials (or wants some and got none). */
+export class NatsAuthError extends Error {
+  override readonly name = "NatsAuthError";
+  readonly url: string;
+
+  constructor(url: string, options?: { cause?: unknown }) {
+    const detail = options?.cause instanceof Error ? ` (${options.cause.message})` : "";
+    super(
+      `NATS at ${url} refused the credentials${detail}: set nats.user and nats.pass, or nats.token, in the cluster config to what the server expects`,
+      options,
+    );
+    this.url = url;
+  }
+}
+
+/** True for the errors nats.js reports when the server rejects a connection's credentials. */
+export function isNatsAuthError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "AUTHORIZATION_VIOLATION" || code === "AUTHENTICATION_EXPIRED" || code === "AUTHENTICATION_TIMEOUT" || code === "ACCOUNT_EXPIRED";
+}
+
 /**
  * Connects to NATS with the options every Switchyard process uses: reconnect forever (a
  * restarted nats-server must not take processes down with it) and no async stack traces per
@@ -38,5 +59,11 @@ export async function connectBus(settings: NatsSettings, name: string): Promise<
     if (settings.tls.certFile) opts.tls.certFile = settings.tls.certFile;
     if (settings.tls.keyFile) opts.tls.keyFile = settings.tls.keyFile;
   }
-  return connect(opts);
+  try {
+    return await connect(opts);
+  } catch (err) {
+    // nats.js gives up on a server that rejects the credentials twice: say which setting to fix.
+    if (isNatsAuthError(err)) throw new NatsAuthError(settings.url, { cause: err });
+    throw err;
+  }
 }

@@ -1,4 +1,5 @@
 import { connect as netConnect, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { SwitchyardError } from "../bus/errors.js";
 import { FrameDecoder } from "../protocol/framing.js";
 import { PacketKind, decodePacket, encodeFrame, type Packet } from "../protocol/packet.js";
@@ -125,7 +126,10 @@ export class Connection {
 export function openConnection(opts: ResolvedClientOptions, events: ConnectionEvents): Promise<Connection> {
   const where = `${opts.host}:${opts.port}`;
   return new Promise<Connection>((resolve, reject) => {
-    const socket = netConnect({ host: opts.host, port: opts.port, noDelay: true });
+    const socket =
+      opts.tls === null
+        ? netConnect({ host: opts.host, port: opts.port, noDelay: true })
+        : tlsConnect({ servername: isIp(opts.host) ? undefined : opts.host, ...opts.tls, host: opts.host, port: opts.port }).setNoDelay(true);
     const timer =
       opts.timeoutMs > 0
         ? setTimeout(() => {
@@ -140,14 +144,21 @@ export function openConnection(opts: ResolvedClientOptions, events: ConnectionEv
           ? "is the cluster running? start it with `npm start`"
           : err.code === "ENOTFOUND" || err.code === "EAI_AGAIN"
             ? `unknown host "${opts.host}"`
-            : err.message;
+            : opts.tls !== null
+              ? `TLS handshake failed (${err.message}): check the gateway's certificate, and the client's tls.ca when it is self-signed`
+              : err.message;
       reject(new SwitchyardError("UNAVAILABLE", `cannot connect to ${where}: ${hint}`, { cause: err }));
     };
     socket.once("error", onError);
-    socket.once("connect", () => {
+    socket.once(opts.tls === null ? "connect" : "secureConnect", () => {
       if (timer !== null) clearTimeout(timer);
       socket.off("error", onError);
       resolve(new Connection(socket, opts, events));
     });
   });
+}
+
+/** SNI takes host names only. */
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(":");
 }

@@ -1,3 +1,5 @@
+import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
+
 /** How to reach a gateway and how the client behaves on its connection. */
 export interface ClientOptions {
   /** Gateway host; default "127.0.0.1". */
@@ -17,6 +19,12 @@ export interface ClientOptions {
   protoDir?: string;
   /** Largest frame accepted from the gateway; a bigger one closes the connection. Default 16 MiB. */
   maxFrameBytes?: number;
+  /**
+   * Connect with TLS (the gateway has `tls` in its config): true verifies the gateway's
+   * certificate against the system CAs; pass node:tls options for more, e.g. `{ ca }` for a
+   * private CA or self-signed certificate, `servername`. Default: plain TCP.
+   */
+  tls?: boolean | TlsConnectionOptions;
 }
 
 /** {@link ClientOptions} with every default applied. */
@@ -28,6 +36,8 @@ export interface ResolvedClientOptions {
   requestTimeoutMs: number;
   protoDir: string | undefined;
   maxFrameBytes: number;
+  /** TLS options, or null for plain TCP. */
+  tls: TlsConnectionOptions | null;
 }
 
 /** Defaults of {@link ClientOptions}, spelled once. */
@@ -50,6 +60,7 @@ export function resolveClientOptions(opts: ClientOptions = {}): ResolvedClientOp
     requestTimeoutMs: opts.requestTimeoutMs ?? CLIENT_DEFAULTS.requestTimeoutMs,
     protoDir: opts.protoDir,
     maxFrameBytes: opts.maxFrameBytes ?? CLIENT_DEFAULTS.maxFrameBytes,
+    tls: opts.tls === true ? {} : opts.tls ? opts.tls : null,
   };
   if (!Number.isInteger(r.port) || r.port <= 0 || r.port > 65535) throw new RangeError(`port must be 1-65535, got ${r.port}`);
   for (const key of ["timeoutMs", "heartbeatMs", "requestTimeoutMs", "maxFrameBytes"] as const) {

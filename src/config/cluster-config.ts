@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,11 +17,21 @@ export interface RedisConfig {
   embedded: boolean;
 }
 
+/** TLS for a gateway's client listener: PEM files, read when the gateway starts. */
+export interface GatewayTls {
+  /** Certificate chain (PEM), e.g. "/etc/switchyard/gw.crt". */
+  certFile: string;
+  /** Private key of the certificate (PEM). */
+  keyFile: string;
+}
+
 /** One gateway process: where clients connect. */
 export interface GatewayEndpoint {
   id: string;
   host: string;
   port: number;
+  /** When set, clients connect with TLS (the frames inside are unchanged). */
+  tls?: GatewayTls;
 }
 
 /** Limits and behaviour shared by every gateway. */
@@ -180,6 +190,17 @@ export function parseClusterConfig(raw: unknown, source = "config"): ClusterConf
   };
   if (typeof cfg.nats.url !== "string" || cfg.nats.url === "") throw new Error(`${source}: nats.url must be a non-empty string`);
   if (typeof cfg.redis.url !== "string" || cfg.redis.url === "") throw new Error(`${source}: redis.url must be a non-empty string`);
+  for (const key of ["user", "pass", "token"] as const) {
+    if (cfg.nats[key] !== undefined && typeof cfg.nats[key] !== "string") throw new Error(`${source}: nats.${key} must be a string`);
+  }
+  if (cfg.nats.pass !== undefined && cfg.nats.user === undefined) throw new Error(`${source}: nats.pass is set but nats.user is not`);
+  if (cfg.nats.tls !== undefined) {
+    if (!isObject(cfg.nats.tls)) throw new Error(`${source}: nats.tls must be an object { caFile?, certFile?, keyFile? }`);
+    for (const [key, file] of Object.entries(cfg.nats.tls)) {
+      if (!["caFile", "certFile", "keyFile"].includes(key)) throw new Error(`${source}: unknown key nats.tls.${key} (expected caFile, certFile, keyFile)`);
+      checkFile(file, `nats.tls.${key}`, source);
+    }
+  }
   const ids = new Set<string>();
   for (const g of cfg.gateways) {
     if (typeof g.id !== "string" || !/^[A-Za-z0-9_-]+$/.test(g.id)) throw new Error(`${source}: gateways[].id must be a subject token, got ${JSON.stringify(g.id)}`);
@@ -187,6 +208,11 @@ export function parseClusterConfig(raw: unknown, source = "config"): ClusterConf
     ids.add(g.id);
     if (!Number.isInteger(g.port) || g.port < 0 || g.port > 65535) throw new Error(`${source}: gateway ${g.id}: port must be 0-65535`);
     if (typeof g.host !== "string") g.host = "127.0.0.1";
+    if (g.tls !== undefined) {
+      if (!isObject(g.tls)) throw new Error(`${source}: gateway ${g.id}: tls must be an object { certFile, keyFile }`);
+      checkFile(g.tls.certFile, `gateways[${g.id}].tls.certFile`, source);
+      checkFile(g.tls.keyFile, `gateways[${g.id}].tls.keyFile`, source);
+    }
   }
   for (const [name, m] of Object.entries(cfg.modules)) {
     if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`${source}: module name "${name}" must be lower-case letters, digits and '_'`);
@@ -196,6 +222,12 @@ export function parseClusterConfig(raw: unknown, source = "config"): ClusterConf
     if (m.ordered !== undefined && typeof m.ordered !== "boolean") throw new Error(`${source}: modules.${name}.ordered must be true or false`);
   }
   return cfg;
+}
+
+/** A file a setting names must exist now, not fail later inside a TLS handshake. */
+function checkFile(file: unknown, key: string, source: string): void {
+  if (typeof file !== "string" || file === "") throw new Error(`${source}: ${key} must be a file path`);
+  if (!existsSync(file)) throw new Error(`${source}: ${key}: no file ${file} (paths are relative to the working directory)`);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

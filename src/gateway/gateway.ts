@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import type { NatsConnection, Service, Subscription } from "nats";
 import { connectBus, type NatsSettings } from "../bus/connection.js";
 import { announceInstance, makeIdentity, type InstanceLoad } from "../bus/discovery.js";
@@ -6,7 +8,7 @@ import { ErrorCode } from "../bus/errors.js";
 import { LifecycleState } from "../bus/lifecycle.js";
 import { ReplyMux } from "../bus/reply-mux.js";
 import { SystemSubject, gatewayCommandSubject, isSubjectToken } from "../bus/subjects.js";
-import type { GatewaySettings } from "../config/cluster-config.js";
+import type { GatewaySettings, GatewayTls } from "../config/cluster-config.js";
 import type { cluster } from "../generated/proto.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
@@ -45,6 +47,8 @@ export interface GatewayOptions {
    * at a time, in the order sent. Default: none.
    */
   unorderedModules?: readonly string[];
+  /** Serve clients over TLS with this certificate and key (PEM files); default plain TCP. */
+  tls?: GatewayTls;
 }
 
 /** A running gateway. */
@@ -143,7 +147,28 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     this.closedCodec = proto.message<cluster.SessionClosed>("cluster.SessionClosed");
     const rl = this.settings.rateLimit;
     this.rateMessage = `more than ${rl.perSecond} frames per second (burst ${rl.burst}) on this connection: slow down`;
-    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server = options.tls ? this.createTlsListener(options.tls) : createServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  /**
+   * A TLS listener: sessions start once the handshake is done. A handshake that does not finish
+   * within the idle timeout (at most 10 s) is dropped, so half-open handshakes cannot pile up.
+   */
+  private createTlsListener(tls: GatewayTls): Server {
+    const server = createTlsServer(
+      {
+        cert: readFileSync(tls.certFile),
+        key: readFileSync(tls.keyFile),
+        noDelay: true,
+        handshakeTimeout: Math.min(this.settings.idleTimeoutMs, 10_000),
+      },
+      (socket) => this.accept(socket),
+    );
+    server.on("tlsClientError", (err, socket) => {
+      if (this.debug) this.log.debug({ err: err.message, remote: socket.remoteAddress }, "TLS handshake failed");
+      socket.destroy();
+    });
+    return server;
   }
 
   get sessionCount(): number {
@@ -199,7 +224,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     });
     this.state = LifecycleState.ready;
     const addr = this.address();
-    this.log.info({ host: addr.host, port: addr.port, address: `${addr.host}:${addr.port}` }, "gateway listening");
+    this.log.info({ host: addr.host, port: addr.port, address: `${addr.host}:${addr.port}`, tls: this.options.tls !== undefined }, "gateway listening");
   }
 
   // ---- connections ---------------------------------------------------------------------------

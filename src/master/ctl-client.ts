@@ -1,5 +1,5 @@
 import { connect, type ConnectionOptions, type NatsConnection, type NatsError } from "nats";
-import type { NatsSettings } from "../bus/connection.js";
+import { NatsAuthError, isNatsAuthError, type NatsSettings } from "../bus/connection.js";
 import { SwitchyardError } from "../bus/errors.js";
 import { Header } from "../bus/headers.js";
 import { masterSubject } from "../bus/subjects.js";
@@ -41,6 +41,7 @@ export async function connectOnce(settings: NatsSettings, name: string, timeoutM
   try {
     return await connect(opts);
   } catch (err) {
+    if (isNatsAuthError(err)) throw new NatsAuthError(settings.url, { cause: err });
     throw new NatsUnreachableError(settings.url, { cause: err });
   }
 }
