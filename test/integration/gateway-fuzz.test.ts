@@ -1,0 +1,292 @@
+import { connect, type Socket } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect as connectClient, type Client } from "../../src/client/index.js";
+import { DEFAULT_CONFIG, type GatewaySettings } from "../../src/config/cluster-config.js";
+import type { echo } from "../../src/generated/proto.js";
+import { createGateway, type Gateway } from "../../src/gateway/index.js";
+import { createLogger } from "../../src/log/logger.js";
+import { startModule, type ModuleHost } from "../../src/module/index.js";
+import { loadProto } from "../../src/proto/registry.js";
+import { FrameDecoder } from "../../src/protocol/framing.js";
+import { PacketKind, decodePacket, encodeFrame } from "../../src/protocol/packet.js";
+import { testConfig } from "../helpers/config.js";
+import { startNats, type RunningServer } from "../helpers/servers.js";
+import echoModule from "../../modules/echo/index.js";
+
+const level = process.env.SWITCHYARD_TEST_LOG ?? "silent";
+const TARGET_FRAMES = 100_000;
+/** Fuzz connections open at once. */
+const PARALLEL = 40;
+const MAX_FRAME = 4 * 1024;
+const echoCodec = loadProto().message<echo.EchoMessage>("echo.EchoMessage");
+
+/** A small seeded PRNG (mulberry32): a failing run can be replayed with FUZZ_SEED. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
+const rnd = prng(seed);
+const int = (n: number): number => Math.floor(rnd() * n);
+const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+const bytes = (n: number): Buffer => {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = int(256);
+  return b;
+};
+
+/** A frame around an arbitrary body (length prefix + body). */
+function frame(body: Buffer): Buffer {
+  const f = Buffer.allocUnsafe(4 + body.length);
+  f.writeUInt32BE(body.length, 0);
+  body.copy(f, 4);
+  return f;
+}
+
+const ROUTES = ["echo.Echo", "echo.WhoAmI", "echo.Sleep", "nosuch.Route", "echo.Nope", "login.Login", "a..b", ".x", "x.", "ünïcode.Røute", "echo.Echo.Extra", "", "a".repeat(300) + ".B"];
+
+/** Frames that do not end the connection by themselves (answers, errors, or nothing). */
+function benignFrame(): Buffer {
+  switch (int(8)) {
+    case 0:
+    case 1: // a valid-looking request with a random body (echo decodes it, or answers BAD_REQUEST)
+      return encodeFrame(PacketKind.REQUEST, 1 + int(1_000_000), pick(["echo.Echo", "echo.WhoAmI"]), bytes(int(64)));
+    case 2: // a well-formed request for echo
+      return encodeFrame(PacketKind.REQUEST, 1 + int(1_000_000), "echo.Echo", echoCodec.encode({ text: "fuzz", data: bytes(int(32)) }));
+    case 3: // unknown or malformed routes
+      return encodeFrame(PacketKind.REQUEST, 1 + int(1_000_000), pick(ROUTES), bytes(int(16)));
+    case 4: // a request without an id
+      return encodeFrame(PacketKind.REQUEST, 0, "echo.Echo", null);
+    case 5:
+      return encodeFrame(PacketKind.NOTIFY, 0, pick(ROUTES), bytes(int(32)));
+    case 6:
+      return encodeFrame(PacketKind.HEARTBEAT, 0, "", null);
+    default: // a request whose error/message fields are set (ignored by the gateway)
+      return encodeFrame(PacketKind.REQUEST, 1 + int(1_000_000), "echo.Echo", null, int(20), "x".repeat(int(40)));
+  }
+}
+
+/** Frames (or byte sequences) after which the gateway must close the connection. */
+function fatalFrame(): Buffer {
+  switch (int(9)) {
+    case 0: // garbage body
+      return frame(bytes(1 + int(200)));
+    case 1: // oversized length prefix, body never sent
+      return Buffer.from([...u32(MAX_FRAME + 1 + int(0x7fffffff)), ...bytes(int(16))]);
+    case 2: // empty frame
+      return u32(0);
+    case 3: // kinds a client may not send
+      return encodeFrame(pick([PacketKind.RESPONSE, PacketKind.PUSH, PacketKind.KICK, PacketKind.ERROR, 0, 7, 99, 0x7fffffff]), int(100), "echo.Echo", bytes(int(8)));
+    case 4: // garbage protobuf: a truncated varint / a length running past the end / bad wire type
+      return frame(pick([Buffer.from([0x08, 0xff, 0xff]), Buffer.from([0x1a, 0x7f, 0x41]), Buffer.from([0x0f, 0x01]), Buffer.from([0x22, 0xff, 0xff, 0xff, 0xff, 0x0f])]));
+    case 5: // a valid frame with random bytes flipped (often still fatal; if not, a later one is)
+      return mutate(encodeFrame(PacketKind.REQUEST, 1 + int(1000), "echo.Echo", bytes(int(32))));
+    case 6: // raw text: a NATS or HTTP line read as a length prefix
+      return Buffer.from(pick(["PUB svc.echo.Echo 5\r\nhello\r\n", "GET / HTTP/1.1\r\n\r\n", "SUB > 1\r\n"]));
+    case 7: // truncated: a frame announcing more bytes than ever come (then the idle timeout)
+      return encodeFrame(PacketKind.REQUEST, 5, "echo.Echo", bytes(100)).subarray(0, 4 + int(50));
+    default: // field number 0
+      return frame(Buffer.from([0x00, 0x01]));
+  }
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(n >>> 0, 0);
+  return b;
+}
+
+/** Flips 1-4 bytes of a frame (prefix included), sometimes cuts or extends it. */
+function mutate(f: Buffer): Buffer {
+  const out = Buffer.from(f);
+  for (let i = 1 + int(4); i > 0; i--) out[int(out.length)] = int(256);
+  const r = int(4);
+  if (r === 0) return out.subarray(0, int(out.length));
+  if (r === 1) return Buffer.concat([out, bytes(1 + int(8))]);
+  return out;
+}
+
+/** Id of the last request of a stream that does not end with a fatal frame. */
+const MARKER_ID = 0xfffffff0;
+
+/**
+ * One hostile connection's stream: 20-150 benign-but-hostile frames (each one is processed: no
+ * earlier frame ends the connection), then either a fatal item (the gateway must close) or a
+ * marker request (the gateway must answer it, after everything before it).
+ */
+function hostileStream(): { data: Buffer; frames: number; fatal: boolean } {
+  const parts: Buffer[] = [];
+  const n = 20 + int(130);
+  for (let i = 0; i < n; i++) parts.push(benignFrame());
+  const fatal = rnd() < 0.6;
+  parts.push(fatal ? fatalFrame() : encodeFrame(PacketKind.REQUEST, MARKER_ID, "echo.Echo", echoCodec.encode({ text: "marker" })));
+  return { data: Buffer.concat(parts), frames: parts.length, fatal };
+}
+
+/** Outcome of one hostile connection. */
+interface Outcome {
+  errors: number;
+  kicks: number;
+  responses: number;
+  closedByGateway: boolean;
+  markerAnswered: boolean;
+}
+
+/**
+ * Sends a stream in random chunks; resolves when the gateway closes the connection, or (for a
+ * stream ending with the marker) once the marker is answered: then everything before it was handled.
+ */
+function runHostile(port: number, data: Buffer): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const o: Outcome = { errors: 0, kicks: 0, responses: 0, closedByGateway: false, markerAnswered: false };
+    const socket: Socket = connect(port, "127.0.0.1");
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(o);
+    };
+    const timer = setTimeout(() => {
+      done = true;
+      socket.destroy();
+      reject(new Error(`a hostile connection got neither an error nor a close within 15 s (seed ${seed})`));
+    }, 15_000);
+    const decoder = new FrameDecoder(
+      1 << 20,
+      (f) => {
+        const p = decodePacket(f);
+        if (p === null) return reject(new Error("the gateway sent a malformed packet"));
+        if (p.kind === PacketKind.ERROR) o.errors++;
+        else if (p.kind === PacketKind.KICK) o.kicks++;
+        else if (p.kind === PacketKind.RESPONSE) o.responses++;
+        if (p.id === MARKER_ID) {
+          o.markerAnswered = true;
+          finish();
+        }
+      },
+      () => reject(new Error("the gateway broke the framing")),
+    );
+    socket.on("data", (c: Buffer) => decoder.push(c));
+    socket.on("error", () => undefined); // a reset after a kick is fine
+    socket.on("close", () => {
+      o.closedByGateway = true;
+      finish();
+    });
+    socket.on("connect", () => {
+      // Random chunking, so frames are split across reads at arbitrary points.
+      let off = 0;
+      while (off < data.length) {
+        const len = rnd() < 0.7 ? data.length - off : 1 + int(64);
+        socket.write(data.subarray(off, off + len));
+        off += len;
+      }
+    });
+  });
+}
+
+describe("gateway fuzz (real nats-server and echo module)", () => {
+  let nats: RunningServer;
+  let gw: Gateway;
+  let mod: ModuleHost;
+  let good: Client;
+
+  beforeAll(async () => {
+    nats = await startNats();
+    const config = testConfig(nats.url, "redis://127.0.0.1:1");
+    const settings: GatewaySettings = {
+      ...DEFAULT_CONFIG.gateway,
+      publicRoutes: ["echo.Echo", "echo.WhoAmI", "echo.Sleep", "nosuch.Route", "echo.Nope"],
+      maxFrameBytes: MAX_FRAME,
+      idleTimeoutMs: 1_500,
+      requestTimeoutMs: 2_000,
+      // the well-behaved client paces itself below this; hostile streams stay under the burst
+      rateLimit: { perSecond: 2_000, burst: 400 },
+    };
+    gw = await createGateway({ id: "gw-fuzz", port: 0, settings, nats: { url: nats.url }, logger: createLogger("gateway", "gw-fuzz", level), announce: false });
+    mod = await startModule({ definition: echoModule, config, log: createLogger("echo", "echo-fuzz", level) });
+    good = await connectClient({ ...gw.address(), heartbeatMs: 1_000 });
+  });
+
+  afterAll(async () => {
+    await good?.close();
+    await mod?.drain();
+    await gw?.stop();
+    await nats?.stop();
+  });
+
+  it(`survives ≥ ${TARGET_FRAMES} hostile frames while a well-behaved client gets every reply`, { timeout: 120_000 }, async () => {
+    const port = gw.address().port;
+    let fuzzing = true;
+    let sent = 0;
+    let answered = 0;
+    const goodLoop = (async () => {
+      while (fuzzing) {
+        const batch = Array.from({ length: 10 }, () => {
+          const n = sent++;
+          return good.request("echo.Echo", { text: `good-${n}` }).then((r) => {
+            if (r.text === `good-${n}`) answered++;
+          });
+        });
+        await Promise.all(batch);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+
+    let frames = 0;
+    let connections = 0;
+    const totals = { errors: 0, kicks: 0, responses: 0, closed: 0, answeredOrClosed: 0, fatal: 0, fatalClosed: 0, markers: 0, markersAnswered: 0 };
+    const started = Date.now();
+    const worker = async (): Promise<void> => {
+      while (frames < TARGET_FRAMES) {
+        const { data, frames: n, fatal } = hostileStream();
+        frames += n;
+        connections++;
+        const o = await runHostile(port, data);
+        totals.errors += o.errors;
+        totals.kicks += o.kicks;
+        totals.responses += o.responses;
+        if (o.closedByGateway) totals.closed++;
+        if (o.errors + o.kicks > 0 || o.closedByGateway) totals.answeredOrClosed++;
+        if (fatal) {
+          totals.fatal++;
+          if (o.closedByGateway) totals.fatalClosed++;
+        } else {
+          totals.markers++;
+          if (o.markerAnswered) totals.markersAnswered++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, worker));
+    fuzzing = false;
+    await goodLoop;
+    const seconds = (Date.now() - started) / 1000;
+    console.log(
+      `gateway fuzz (seed ${seed}): ${frames} frames over ${connections} connections in ${seconds.toFixed(1)} s; ` +
+        `hostile connections got ${totals.errors} ERROR, ${totals.kicks} KICK, ${totals.responses} RESPONSE; ` +
+        `${totals.fatalClosed}/${totals.fatal} ending in a fatal frame closed, ${totals.markersAnswered}/${totals.markers} others answered to the end; ` +
+        `gateway load ${JSON.stringify(gw.load())}; ` +
+        `well-behaved client: ${answered}/${sent} replies`,
+    );
+
+    expect(frames).toBeGreaterThanOrEqual(TARGET_FRAMES);
+    expect(totals.answeredOrClosed).toBe(connections);
+    expect(totals.fatalClosed).toBe(totals.fatal);
+    expect(totals.markersAnswered).toBe(totals.markers);
+    expect(answered).toBe(sent);
+    expect(sent).toBeGreaterThan(0);
+    expect(gw.state).toBe("ready");
+    // Every hostile session is gone; only the well-behaved one is left.
+    for (let i = 0; i < 200 && gw.sessionCount > 1; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(gw.sessionCount).toBe(1);
+    expect((await good.request("echo.Echo", { text: "after" })).text).toBe("after");
+  });
+});
