@@ -6,6 +6,7 @@ import { loadProto } from "../../src/proto/registry.js";
 import { AccessPolicy, DEFAULT_FAILURE_LIMIT } from "./access.js";
 import { AccountStore } from "./accounts.js";
 import { GatewayDirectory } from "./gateway-directory.js";
+import { InstanceState } from "../shared/instance-state.js";
 import { DEFAULT_PASSWORD_PARAMS, hashPassword, verifyPassword, type PasswordParams } from "./passwords.js";
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
@@ -23,7 +24,7 @@ interface LoginState {
   admins: Set<string>;
 }
 
-let state: LoginState;
+const instances = new InstanceState<LoginState>();
 
 /** Removes a closed session from the online table (only if it is still that uid's session). */
 function releaseOnClose(rt: ModuleRuntime): void {
@@ -46,14 +47,14 @@ function releaseOnClose(rt: ModuleRuntime): void {
 }
 
 /** Admin routes: internal callers (no client session, e.g. ctl) or uids in settings.admins. */
-function requireAdmin(ctx: HandlerContext): void {
+function requireAdmin(ctx: HandlerContext, state: LoginState): void {
   if (ctx.session === null) return;
   if (ctx.session.uid !== null && state.admins.has(ctx.session.uid)) return;
   throw new SwitchyardError("FORBIDDEN", "this is an admin route: only operators (ctl) and uids in login settings.admins may call it");
 }
 
 /** Binds the session (evicting any older session of the uid) and builds the reply. */
-async function completeLogin(ctx: HandlerContext, uid: string, token: string, expiresAt: number) {
+async function completeLogin(ctx: HandlerContext, state: LoginState, uid: string, token: string, expiresAt: number) {
   if (ctx.session !== null) await ctx.bind(uid);
   return { uid, token, expiresAt, gateway: state.gateways.leastLoaded() };
 }
@@ -68,7 +69,7 @@ export default defineModule({
       attempts: typeof s.maxFailedLogins === "number" ? s.maxFailedLogins : DEFAULT_FAILURE_LIMIT.attempts,
       windowSeconds: typeof s.failedLoginWindowSeconds === "number" ? s.failedLoginWindowSeconds : DEFAULT_FAILURE_LIMIT.windowSeconds,
     };
-    state = {
+    const state: LoginState = {
       accounts: new AccountStore(rt.redis()),
       access: new AccessPolicy(rt.redis(), limit),
       gateways: new GatewayDirectory(rt),
@@ -76,14 +77,16 @@ export default defineModule({
       tokenTtlS: typeof s.tokenTtlSeconds === "number" ? s.tokenTtlSeconds : DEFAULT_TOKEN_TTL_S,
       admins: new Set(Array.isArray(s.admins) ? s.admins.map(String) : []),
     };
+    instances.set(rt, state);
     state.gateways.start();
     releaseOnClose(rt);
   },
-  onStop() {
-    state.gateways.stop();
+  onStop(rt) {
+    instances.get(rt)?.gateways.stop();
   },
   handlers: {
-    async Register(_ctx, req) {
+    async Register(ctx, req) {
+      const state = instances.of(ctx);
       if (!USERNAME.test(req.username)) {
         throw new SwitchyardError("BAD_REQUEST", "username must be 3-32 characters: letters, digits, '_', '-' or '.'");
       }
@@ -96,6 +99,7 @@ export default defineModule({
     },
 
     async Login(ctx, req) {
+      const state = instances.of(ctx);
       await state.access.assertNotLockedOut(req.username);
       const account = await state.accounts.findByName(req.username);
       // Same answer for an unknown user and a wrong password: do not reveal which names exist.
@@ -106,17 +110,19 @@ export default defineModule({
       await state.access.clearFailures(req.username);
       await state.access.assertMayLogIn(account.uid);
       const { token, expiresAt } = await state.accounts.issueToken(account.uid, state.tokenTtlS);
-      return completeLogin(ctx, account.uid, token, expiresAt);
+      return completeLogin(ctx, state, account.uid, token, expiresAt);
     },
 
     async Resume(ctx, req) {
+      const state = instances.of(ctx);
       const found = await state.accounts.checkToken(req.token);
       if (found === null) throw new SwitchyardError("UNAUTHENTICATED", "token expired or revoked: log in with username and password");
       await state.access.assertMayLogIn(found.uid);
-      return completeLogin(ctx, found.uid, req.token, found.expiresAt);
+      return completeLogin(ctx, state, found.uid, req.token, found.expiresAt);
     },
 
     async Logout(ctx, req) {
+      const state = instances.of(ctx);
       const uid = ctx.requireUid();
       await state.accounts.revoke(uid, req.token);
       const s = ctx.session!;
@@ -126,7 +132,8 @@ export default defineModule({
     },
 
     async Ban(ctx, req) {
-      requireAdmin(ctx);
+      const state = instances.of(ctx);
+      requireAdmin(ctx, state);
       if (!req.uid) throw new SwitchyardError("BAD_REQUEST", "uid is required");
       await state.access.ban(req.uid);
       await state.accounts.revoke(req.uid, "");
@@ -137,13 +144,15 @@ export default defineModule({
     },
 
     async Unban(ctx, req) {
-      requireAdmin(ctx);
+      const state = instances.of(ctx);
+      requireAdmin(ctx, state);
       await state.access.unban(req.uid);
       return {};
     },
 
     async SetMaintenance(ctx, req) {
-      requireAdmin(ctx);
+      const state = instances.of(ctx);
+      requireAdmin(ctx, state);
       const result = await state.access.setMaintenance(req.enabled, req.whitelist);
       ctx.log.info(result, "maintenance mode set");
       return result;

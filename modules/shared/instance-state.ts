@@ -13,6 +13,11 @@ export class InstanceState<S> {
     this.byRuntime.set(rt, state);
   }
 
+  /** The state attached to a runtime, if any (for hooks such as onStop). */
+  get(rt: ModuleRuntime): S | undefined {
+    return this.byRuntime.get(rt);
+  }
+
   /** The state of the instance serving `ctx`. */
   of(ctx: HandlerContext): S {
     const s = this.byRuntime.get(ctx.module);
