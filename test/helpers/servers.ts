@@ -12,8 +12,11 @@ export interface RunningServer {
   readonly process: ChildProcess;
   /** Stops the process (SIGTERM, then SIGKILL) and removes its data folder. */
   stop(): Promise<void>;
-  /** Starts the same server again on the same port (after stop or a crash). */
-  restart(): Promise<void>;
+  /**
+   * Starts the same server again on the same port (after stop or a crash); with `downMs`, it
+   * stays down that long first (Redis keeps its data: the folder is kept).
+   */
+  restart(downMs?: number): Promise<void>;
 }
 
 /** Returns a TCP port that was free a moment ago. */
@@ -76,8 +79,9 @@ async function startProcess(binary: string, args: (port: number, dir: string) =>
       await stopProc();
       rmSync(dir, { recursive: true, force: true });
     },
-    async restart() {
+    async restart(downMs = 0) {
       await stopProc();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       await launch();
     },
   };
