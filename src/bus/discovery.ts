@@ -15,8 +15,15 @@ export interface InstanceIdentity {
   /** Semver of the module code. */
   version: string;
   pid: number;
+  /** Host id: $SWITCHYARD_HOST_ID (set by a host agent), else the machine's hostname. */
   host: string;
   startedAt: number;
+  /**
+   * The master slot this process fills (JSON of the slot, set by the master or an agent through
+   * $SWITCHYARD_SLOT); absent for instances started by hand. A restarted master adopts the
+   * instances that carry one instead of starting duplicates.
+   */
+  slot?: string;
 }
 
 /** Live figures an instance reports with its identity. */
@@ -43,7 +50,8 @@ const SERVICE_NAME_PREFIX = "sy-";
 
 /** Builds this process's identity. */
 export function makeIdentity(kind: InstanceKind, module: string, instance: string, version: string): InstanceIdentity {
-  return { kind, module, instance, version, pid: process.pid, host: hostname(), startedAt: Date.now() };
+  const slot = process.env.SWITCHYARD_SLOT;
+  return { kind, module, instance, version, pid: process.pid, host: process.env.SWITCHYARD_HOST_ID || hostname(), startedAt: Date.now(), ...(slot ? { slot } : {}) };
 }
 
 /**
@@ -69,6 +77,7 @@ export async function announceInstance(
       pid: String(id.pid),
       host: id.host,
       startedAt: String(id.startedAt),
+      ...(id.slot !== undefined ? { slot: id.slot } : {}),
     },
     statsHandler: () => Promise.resolve(load()),
   });
@@ -122,6 +131,7 @@ function toStatus(s: ServiceStats): InstanceStatus | null {
     pid: Number(md.pid ?? 0),
     host: md.host ?? "?",
     startedAt: Number(md.startedAt ?? 0),
+    ...(md.slot !== undefined ? { slot: md.slot } : {}),
     state: load.state ?? "ready",
     served: load.served ?? 0,
     errors: load.errors ?? 0,

@@ -78,3 +78,13 @@ export const SystemSubject = {
 export function masterSubject(verb: string): string {
   return `${SystemSubject.masterPrefix}.${verb}`;
 }
+
+/** Prefix of a host agent's verbs (spawn, stop, list), e.g. "sys.agent.host-b." */
+export function agentPrefix(hostId: string): string {
+  return `sys.agent.${hostId}.`;
+}
+
+/** Where a host agent announces that one of its processes exited (payload JSON AgentExit). */
+export function agentExitSubject(hostId: string): string {
+  return `sys.agent.${hostId}.exited`;
+}

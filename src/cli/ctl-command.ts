@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { NatsConnection, NatsError } from "nats";
 import type { NatsSettings } from "../bus/connection.js";
 import { listInstances, type InstanceStatus } from "../bus/discovery.js";
@@ -5,11 +6,12 @@ import { ErrorCode } from "../bus/errors.js";
 import { gatewayCommandSubject } from "../bus/subjects.js";
 import { defaultConfigPath, loadClusterConfig } from "../config/cluster-config.js";
 import { connectOnce, requestMaster } from "../master/ctl-client.js";
+import type { AddResult, InstanceRef, RemoveResult, RolloutResult } from "../master/operations.js";
 import type { ScaleResult } from "../master/scale.js";
 import type { MasterStatus } from "../master/status.js";
 import type { cluster } from "../generated/proto.js";
 import { loadProto } from "../proto/registry.js";
-import { optFlag, optString, parseArgs, type ParsedArgs } from "./args.js";
+import { optFlag, optInt, optString, parseArgs, type ParsedArgs } from "./args.js";
 import { formatUptime, mergeStatus, renderStatusTable } from "./status-view.js";
 import { UsageError } from "./usage-error.js";
 
@@ -17,7 +19,12 @@ import { UsageError } from "./usage-error.js";
 export const CTL_USAGE = [
   "switchyard ctl status [--json]     list every instance (with the master's supervision when one runs)",
   "switchyard ctl stop                stop the whole cluster gracefully (asks the master)",
-  "switchyard ctl scale MODULE N      run N instances of MODULE (adds a built module the config lacks)",
+  "switchyard ctl scale MODULE N [--host ID]  run N instances of MODULE (new ones on the agent of host ID)",
+  "switchyard ctl add MODULE [--instances N] [--from FILE] [--proto FILE] [--host ID]",
+  "                                   start a module type the cluster does not run yet (code written after launch)",
+  "switchyard ctl remove MODULE       drain every instance of MODULE (in-flight requests finish), then stop them",
+  "switchyard ctl rollout MODULE [--from FILE] [--proto FILE]",
+  "                                   replace each instance: start the new one, wait until it answers, drain the old one",
   "switchyard ctl kick UID [--reason R]  close every session of UID (on whichever gateway holds it) with reason R",
   "  common options: --nats URL (default: from the config)  --config PATH",
 ].join("\n");
@@ -40,7 +47,24 @@ export async function runCtlCommand(argv: string[]): Promise<void> {
       if (module === undefined || count === undefined || !Number.isInteger(instances) || instances < 0) {
         throw new UsageError(`ctl scale needs a module and a whole number\nusage:\n${CTL_USAGE}`);
       }
-      return withBus(args, (nc) => ctlScale(nc, module, instances));
+      const host = optString(args, "host");
+      return withBus(args, (nc) => ctlScale(nc, module, instances, host));
+    }
+    case "add": {
+      const module = args.positional[1];
+      if (module === undefined) throw new UsageError(`ctl add needs a module name\nusage:\n${CTL_USAGE}`);
+      const body = { module, instances: optInt(args, "instances", 1), ...sourceOptions(args), ...(optString(args, "host") ? { host: optString(args, "host") } : {}) };
+      return withBus(args, (nc) => ctlAdd(nc, body));
+    }
+    case "remove": {
+      const module = args.positional[1];
+      if (module === undefined) throw new UsageError(`ctl remove needs a module name\nusage:\n${CTL_USAGE}`);
+      return withBus(args, (nc) => ctlRemove(nc, module));
+    }
+    case "rollout": {
+      const module = args.positional[1];
+      if (module === undefined) throw new UsageError(`ctl rollout needs a module name\nusage:\n${CTL_USAGE}`);
+      return withBus(args, (nc) => ctlRollout(nc, { module, ...sourceOptions(args) }));
     }
     case "kick": {
       const uid = args.positional[1];
@@ -98,9 +122,44 @@ async function listAll(nc: NatsConnection): Promise<InstanceStatus[]> {
   }
 }
 
-async function ctlScale(nc: NatsConnection, module: string, instances: number): Promise<void> {
+/** --from/--proto as absolute paths (the master may run in another folder). */
+function sourceOptions(args: ParsedArgs): { from?: string; proto?: string } {
+  const from = optString(args, "from");
+  const proto = optString(args, "proto");
+  return { ...(from !== undefined ? { from: resolve(from) } : {}), ...(proto !== undefined ? { proto: resolve(proto) } : {}) };
+}
+
+/** How long ctl waits for verbs that drain instances: a stateful drain may take its whole drainTimeoutMs. */
+const LONG_VERB_TIMEOUT_MS = 15 * 60_000;
+
+const NO_MASTER = "no master answers: this needs a running master (`npm start`)";
+
+function ref(r: InstanceRef): string {
+  return `${r.instance} (${r.key}, v${r.version}, host ${r.host})`;
+}
+
+async function ctlAdd(nc: NatsConnection, body: object): Promise<void> {
+  const res = await requestMaster<AddResult>(nc, "add", body, LONG_VERB_TIMEOUT_MS);
+  if (!res) throw new Error(NO_MASTER);
+  process.stdout.write(`added ${res.module}: ${res.started.length} instance${res.started.length === 1 ? "" : "s"} answering\n${res.started.map((r) => `  + ${ref(r)}\n`).join("")}`);
+}
+
+async function ctlRemove(nc: NatsConnection, module: string): Promise<void> {
+  const res = await requestMaster<RemoveResult>(nc, "remove", { module }, LONG_VERB_TIMEOUT_MS);
+  if (!res) throw new Error(NO_MASTER);
+  process.stdout.write(`removed ${res.module}: ${res.stopped.length} instance${res.stopped.length === 1 ? "" : "s"} drained and stopped\n${res.stopped.map((r) => `  - ${ref(r)}\n`).join("")}`);
+}
+
+async function ctlRollout(nc: NatsConnection, body: { module: string; from?: string; proto?: string }): Promise<void> {
+  const res = await requestMaster<RolloutResult>(nc, "rollout", body, LONG_VERB_TIMEOUT_MS);
+  if (!res) throw new Error(NO_MASTER);
+  const lines = res.replaced.map((r) => `  ${r.old.instance} v${r.old.version} -> ${r.new.instance} v${r.new.version} (${r.new.key}, host ${r.new.host}); old one drained\n`);
+  process.stdout.write(`rolled out ${res.module}: ${res.replaced.length} instance${res.replaced.length === 1 ? "" : "s"} replaced in ${(res.durationMs / 1000).toFixed(1)} s\n${lines.join("")}`);
+}
+
+async function ctlScale(nc: NatsConnection, module: string, instances: number, host: string | undefined): Promise<void> {
   // The master answers once new instances are ready (up to its readyTimeoutMs) or old ones drained.
-  const res = await requestMaster<ScaleResult>(nc, "scale", { module, instances }, 60_000);
+  const res = await requestMaster<ScaleResult>(nc, "scale", { module, instances, ...(host !== undefined ? { host } : {}) }, LONG_VERB_TIMEOUT_MS);
   if (!res) throw new Error("no master answers: scaling needs a running master (`npm start`)");
   const changed = [...res.started.map((k) => `+${k}`), ...res.stopped.map((k) => `-${k}`)];
   process.stdout.write(`${res.module}: ${res.from} -> ${res.to} instances${changed.length ? ` (${changed.join(" ")})` : ""}\n`);

@@ -6,9 +6,15 @@ export const USAGE = `usage: switchyard <command> [options]
   start [--config PATH]                      start the whole cluster in the foreground (Ctrl-C stops it)
   module NAME [--instance ID] [--config PATH]  run one module instance
   gateway [--id ID] [--config PATH]          run one gateway
+  agent [--nats URL] [--host-id ID]          host agent: the master starts/stops instances on this host
   ctl status [--json] [--nats URL]           list every instance of a running cluster
   ctl stop [--nats URL]                      stop a running cluster gracefully
-  ctl scale MODULE N [--nats URL]            run N instances of MODULE
+  ctl scale MODULE N [--host ID] [--nats URL]  run N instances of MODULE (new ones on agent host ID)
+  ctl add MODULE [--instances N] [--from FILE] [--proto FILE] [--host ID]
+                                             start a module type the cluster does not run yet
+  ctl remove MODULE [--nats URL]             drain every instance of MODULE, then stop them
+  ctl rollout MODULE [--from FILE] [--proto FILE]
+                                             replace every instance by one of the new code, no request lost
   ctl kick UID [--reason R] [--nats URL]     close the sessions of a user, with a reason
   client [--host H] [--port P]               interactive client (REPL) against a gateway
   help                                       this text
@@ -30,6 +36,8 @@ export async function main(argv: string[]): Promise<void> {
         return await (await import("./module-command.js")).runModuleCommand(rest);
       case "gateway":
         return await (await import("./gateway-command.js")).runGatewayCommand(rest);
+      case "agent":
+        return await (await import("./agent-command.js")).runAgentCommand(rest);
       case "ctl":
         return await (await import("./ctl-command.js")).runCtlCommand(rest);
       case "client":

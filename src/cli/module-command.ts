@@ -1,18 +1,22 @@
+import { existsSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { loadClusterConfig, defaultConfigPath } from "../config/cluster-config.js";
 import { createLogger } from "../log/logger.js";
 import { loadModuleDefinition } from "../module/loader.js";
 import { startModule } from "../module/host.js";
+import { defaultProtoDir, loadProto, type ProtoRegistry } from "../proto/registry.js";
 import { optString, parseArgs } from "./args.js";
 
 /**
- * `switchyard module NAME [--instance ID] [--config PATH] [--nats URL] [--redis URL] [--from FILE]`:
- * runs one module instance until SIGTERM/SIGINT, then drains and exits 0.
+ * `switchyard module NAME [--instance ID] [--config PATH] [--nats URL] [--redis URL] [--from FILE] [--proto FILE]`:
+ * runs one module instance until SIGTERM/SIGINT, then drains and exits 0. A module written after
+ * the build brings its own .proto: `--proto FILE`, or `NAME.proto` next to the `--from` file.
  */
 export async function runModuleCommand(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
   const name = args.positional[0];
   if (!name) {
-    process.stderr.write("usage: switchyard module NAME [--instance ID] [--config PATH] [--nats URL] [--redis URL] [--from FILE]\n");
+    process.stderr.write("usage: switchyard module NAME [--instance ID] [--config PATH] [--nats URL] [--redis URL] [--from FILE] [--proto FILE]\n");
     process.exitCode = 2;
     return;
   }
@@ -25,8 +29,10 @@ export async function runModuleCommand(argv: string[]): Promise<void> {
   const log = createLogger(name, instanceId ?? name, config.log.level);
   let host;
   try {
-    const definition = await loadModuleDefinition(name, config, optString(args, "from"));
-    host = await startModule({ definition, config, log, ...(instanceId ? { instanceId } : {}) });
+    const from = optString(args, "from");
+    const definition = await loadModuleDefinition(name, config, from);
+    const registry = moduleRegistry(name, from, optString(args, "proto"));
+    host = await startModule({ definition, config, log, ...(instanceId ? { instanceId } : {}), ...(registry ? { registry } : {}) });
   } catch (err) {
     log.fatal({ err }, `module ${name} failed to start: ${(err as Error).message}`);
     process.exitCode = 1;
@@ -40,4 +46,20 @@ export async function runModuleCommand(argv: string[]): Promise<void> {
   process.once("SIGINT", () => stop("SIGINT"));
   const failure = await host.stopped;
   process.exit(failure ? 1 : 0);
+}
+
+/**
+ * proto/ plus the module's own .proto when it has one (`--proto`, else `<name>.proto` beside the
+ * `--from` file, unless proto/ already holds a file of that name); undefined: proto/ alone.
+ */
+function moduleRegistry(name: string, from: string | undefined, proto: string | undefined): ProtoRegistry | undefined {
+  const dir = defaultProtoDir();
+  let file = proto === undefined ? undefined : resolve(proto);
+  if (file === undefined && from !== undefined) {
+    const beside = join(dirname(resolve(from)), `${name}.proto`);
+    if (existsSync(beside) && !existsSync(join(dir, basename(beside)))) file = beside;
+  }
+  if (file === undefined) return undefined;
+  if (!existsSync(file)) throw new Error(`module ${name}: no proto file at ${file}`);
+  return loadProto(dir, [file]);
 }

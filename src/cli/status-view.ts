@@ -60,7 +60,7 @@ export function mergeStatus(instances: readonly InstanceStatus[], master: Master
       version: "-",
       state: p.crashLooping ? "crash-loop" : p.state,
       pid: p.pid,
-      host: master!.host,
+      host: p.host ?? master!.host,
       startedAt: p.startedAt,
       served: null,
       errors: null,

@@ -18,11 +18,11 @@ export interface CtlServer {
 /**
  * Answers `sys.master.<verb>` requests with the handler registered for `verb`: JSON in, JSON
  * out, errors as `sy-err`/`sy-msg` headers like every other reply in the cluster. New verbs
- * (add, remove, scale, rollout) are one more entry in `handlers`.
+ * are one more entry in `handlers`. A host agent answers `sys.agent.<hostId>.<verb>` the same
+ * way (`prefix`).
  */
-export function startCtlServer(nc: NatsConnection, handlers: Readonly<Record<string, CtlHandler>>, log: Logger): CtlServer {
-  const prefix = masterSubject("");
-  const sub: Subscription = nc.subscribe(masterSubject("*"), {
+export function startCtlServer(nc: NatsConnection, handlers: Readonly<Record<string, CtlHandler>>, log: Logger, prefix = masterSubject("")): CtlServer {
+  const sub: Subscription = nc.subscribe(`${prefix}*`, {
     callback: (_err, msg) => void answer(msg),
   });
 

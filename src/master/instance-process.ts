@@ -1,11 +1,23 @@
-import type { ChildProcess } from "node:child_process";
 import type { Logger } from "../log/logger.js";
 import { CrashHistory, type RestartPolicy } from "./backoff.js";
 import type { ProcessSlot } from "./process-plan.js";
 import { ProcessState, type ExitInfo, type SupervisedStatus } from "./status.js";
 
+/**
+ * What the master holds of a process it supervises: a ChildProcess it spawned, or a
+ * RemoteProcess (adopted from an earlier master, or run by a host agent).
+ */
+export interface ProcessHandle {
+  readonly pid?: number | undefined;
+  readonly exitCode: number | null;
+  readonly signalCode: NodeJS.Signals | null;
+  kill(signal?: NodeJS.Signals): boolean;
+  once(event: "exit", listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  once(event: "error", listener: (err: Error) => void): unknown;
+}
+
 /** Starts the process of a slot with the given instance id. */
-export type SpawnProcess = (slot: ProcessSlot, instanceId: string) => ChildProcess;
+export type SpawnProcess = (slot: ProcessSlot, instanceId: string) => ProcessHandle;
 
 /** What a supervised slot needs from its supervisor. */
 export interface SlotDeps {
@@ -24,7 +36,8 @@ export class SupervisedProcess {
   readonly slot: ProcessSlot;
   private readonly deps: SlotDeps;
   private readonly crashes: CrashHistory;
-  private child: ChildProcess | null = null;
+  private child: ProcessHandle | null = null;
+  private adopted = false;
   private instance = "";
   private state: ProcessState = ProcessState.stopped;
   private startedAt = 0;
@@ -60,6 +73,20 @@ export class SupervisedProcess {
   start(): void {
     if (this.stopping || this.child) return;
     this.spawnNow();
+  }
+
+  /**
+   * Takes over a process that already runs (started by an earlier master): no spawn, the slot
+   * is ready at once and is restarted like any other when that process goes away.
+   */
+  adopt(handle: ProcessHandle, instanceId: string, startedAt: number): void {
+    if (this.stopping || this.child) return;
+    this.instance = instanceId;
+    this.startedAt = startedAt;
+    this.state = ProcessState.ready;
+    this.adopted = true;
+    this.attach(handle);
+    this.deps.log.info({ slot: this.slot.key, childInstance: instanceId, childPid: handle.pid }, "process adopted");
   }
 
   /** Called when the process answered its status request with state "ready". */
@@ -100,6 +127,8 @@ export class SupervisedProcess {
       crashLooping: recentCrashes > this.deps.policy.crashLoopCount,
       lastExit: this.lastExit,
       nextStartAt: this.nextStartAt,
+      host: this.slot.host ?? null,
+      adopted: this.adopted,
     };
   }
 
@@ -109,7 +138,8 @@ export class SupervisedProcess {
     this.instance = this.deps.nextInstanceId(this.slot);
     this.startedAt = Date.now();
     this.state = ProcessState.starting;
-    let child: ChildProcess;
+    this.adopted = false;
+    let child: ProcessHandle;
     try {
       child = this.deps.spawn(this.slot, this.instance);
     } catch (err) {
@@ -117,6 +147,11 @@ export class SupervisedProcess {
       this.onExit(null, null);
       return;
     }
+    this.attach(child);
+    this.deps.log.info({ slot: this.slot.key, childInstance: this.instance, childPid: child.pid, host: this.slot.host }, "process spawned");
+  }
+
+  private attach(child: ProcessHandle): void {
     this.child = child;
     let done = false;
     const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
@@ -131,7 +166,6 @@ export class SupervisedProcess {
       this.deps.log.error({ slot: this.slot.key, childInstance: this.instance, err }, "process error");
       if (child.pid === undefined) finish(null, null);
     });
-    this.deps.log.info({ slot: this.slot.key, childInstance: this.instance, childPid: child.pid }, "process spawned");
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {

@@ -4,20 +4,34 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { NatsConnection } from "nats";
 import { connectBus } from "../bus/connection.js";
-import { SwitchyardError } from "../bus/errors.js";
+import { listInstances, type InstanceStatus } from "../bus/discovery.js";
 import { loadClusterConfig, projectRoot } from "../config/cluster-config.js";
 import { createLogger, type Logger } from "../log/logger.js";
+import { RemoteProcesses } from "./agent-client.js";
 import { requestMaster } from "./ctl-client.js";
 import { startCtlServer, type CtlServer } from "./ctl-server.js";
 import { ensureEmbeddedServers, type EmbeddedServer } from "./embedded-servers.js";
 import type { SpawnProcess } from "./instance-process.js";
-import { commandArgs, planProcesses, readyLine } from "./process-plan.js";
-import { parseScaleRequest, scaleModule } from "./scale.js";
+import {
+  addModule,
+  parseAddRequest,
+  parseRemoveRequest,
+  parseRolloutRequest,
+  removeModule,
+  rolloutModule,
+  scaleWithPlacement,
+  type ModuleSource,
+  type Operations,
+} from "./operations.js";
+import { commandArgs, parseAnnouncedSlot, planProcesses, ProcessKind, readyLine, type ProcessSlot } from "./process-plan.js";
+import { parseScaleRequest } from "./scale.js";
 import type { MasterStatus } from "./status.js";
 import { NotReadyError, Supervisor } from "./supervisor.js";
 
-/** How long a child may take to drain after SIGTERM before it gets SIGKILL. */
+/** How long a child may take to drain after SIGTERM before it gets SIGKILL (at least). */
 export const STOP_GRACE_MS = 10_000;
+/** drainTimeoutMs of a module that sets none (the module host's default). */
+const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 /** Options of `runMaster`. */
 export interface MasterOptions {
@@ -57,10 +71,14 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     throw new Error(`a master already runs this cluster (pid ${other.pid} on ${other.host}, config ${other.configPath}): use it, or stop it with \`npx switchyard ctl stop\``);
   }
 
-  const supervisor = new Supervisor({ policy: cfg.master, spawn: spawnChild(opts.configPath), log, nc });
+  const selfHost = process.env.SWITCHYARD_HOST_ID || hostname();
+  const remote = new RemoteProcesses(nc, log);
+  const local = spawnChild(opts.configPath);
+  const spawn: SpawnProcess = (slot, id) => (slot.host !== undefined && slot.host !== selfHost ? remote.spawnOnAgent(slot, id, cfg.redis.url) : local(slot, id));
+  const supervisor = new Supervisor({ policy: cfg.master, spawn, log, nc });
   const status = (): MasterStatus => ({
     pid: process.pid,
-    host: hostname(),
+    host: selfHost,
     startedAt,
     uptimeMs: Date.now() - startedAt,
     configPath: opts.configPath,
@@ -68,9 +86,25 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     embedded: embedded.map((s) => ({ name: s.name, pid: s.pid, address: s.address })),
     processes: supervisor.snapshot(),
   });
+  const ops: Operations = {
+    supervisor,
+    config: cfg,
+    nc,
+    agents: remote,
+    selfHost,
+    log,
+    sources: new Map<string, ModuleSource>(),
+    graceFor: (module) => Math.max(STOP_GRACE_MS, (cfg.modules[module]?.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS) + 5_000),
+  };
 
-  const stop = stopSequence(supervisor, embedded, nc, log);
+  const stop = stopSequence(supervisor, embedded, nc, log, remote);
   let changes: Promise<unknown> = Promise.resolve();
+  // One change at a time: two overlapping scales/rollouts of a module would pick the same slots.
+  const serial = <T>(run: () => Promise<T>): Promise<T> => {
+    const result = changes.then(run);
+    changes = result.catch(() => undefined);
+    return result;
+  };
   // Keeps answering while the children stop, so `ctl status` shows them stopping; closed after.
   stop.afterChildren(
     startCtlServer(
@@ -83,13 +117,19 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
         },
         scale: (body) => {
           const req = parseScaleRequest(body);
-          // One change at a time: two overlapping scales of a module would pick the same slots.
-          const result = changes.then(() => scaleModule(supervisor, req, STOP_GRACE_MS, cfg.master.readyTimeoutMs));
-          changes = result.catch(() => undefined);
-          return result.catch((err: unknown) => {
-            if (err instanceof NotReadyError) throw new SwitchyardError("TIMEOUT", `scale ${req.module}: ${err.message}`);
-            throw err;
-          });
+          return serial(() => scaleWithPlacement(ops, req));
+        },
+        add: (body) => {
+          const req = parseAddRequest(body);
+          return serial(() => addModule(ops, req));
+        },
+        remove: (body) => {
+          const req = parseRemoveRequest(body);
+          return serial(() => removeModule(ops, req));
+        },
+        rollout: (body) => {
+          const req = parseRolloutRequest(body);
+          return serial(() => rolloutModule(ops, req));
         },
       },
       log,
@@ -100,9 +140,17 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  const slots = planProcesses(cfg);
-  for (const slot of slots) supervisor.add(slot);
-  log.info({ processes: slots.length, config: opts.configPath }, "master started; waiting for every process to answer");
+  const adopted = adoptRunning(await runningInstances(nc, log), { supervisor, remote, selfHost, sources: ops.sources, log });
+  if (adopted > 0) out(`switchyard: adopted ${adopted} running instance${adopted === 1 ? "" : "s"} started by an earlier master`);
+  // The config is the starting shape; a module that already runs keeps the shape it has now
+  // (scaled, rolled out, hot-added) instead of getting duplicates.
+  const runningModules = new Set(supervisor.allSlots().filter((s) => s.kind === ProcessKind.module).map((s) => s.module));
+  for (const slot of planProcesses(cfg)) {
+    if (supervisor.slot(slot.key) || (slot.kind === ProcessKind.module && runningModules.has(slot.module))) continue;
+    supervisor.add(slot);
+  }
+  const slots = supervisor.allSlots();
+  log.info({ processes: slots.length, adopted, config: opts.configPath }, "master started; waiting for every process to answer");
 
   let code = 0;
   const ready = supervisor.waitReady(cfg.master.readyTimeoutMs).then(
@@ -125,6 +173,44 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   return code;
 }
 
+/** Instances of the cluster that announce a master slot; none when discovery fails. */
+async function runningInstances(nc: NatsConnection, log: Logger): Promise<InstanceStatus[]> {
+  try {
+    return (await listInstances(nc, 1_000)).filter((i) => i.slot !== undefined);
+  } catch (err) {
+    log.warn({ err }, "discovery failed: starting every process of the config");
+    return [];
+  }
+}
+
+/**
+ * Adopts the instances an earlier master started (they announce their slot): this master
+ * supervises them as if it had spawned them, instead of starting duplicates. Returns how many.
+ */
+function adoptRunning(
+  found: readonly InstanceStatus[],
+  deps: { supervisor: Supervisor; remote: RemoteProcesses; selfHost: string; sources: Map<string, ModuleSource>; log: Logger },
+): number {
+  let n = 0;
+  // Oldest first: of two claiming one slot (a rollout cut short), the older keeps it.
+  for (const inst of [...found].sort((a, b) => a.startedAt - b.startedAt)) {
+    const slot: ProcessSlot | null = parseAnnouncedSlot(inst.slot);
+    if (!slot || inst.state === "draining" || inst.state === "stopped") continue;
+    if (deps.supervisor.slot(slot.key)) {
+      deps.log.warn({ slot: slot.key, childInstance: inst.instance }, "a second instance claims this slot: left unsupervised (drain it with `ctl rollout` or by hand)");
+      continue;
+    }
+    const onAgent = slot.host !== undefined && slot.host !== deps.selfHost;
+    const handle = deps.remote.adopt(inst.instance, inst.pid, { local: !onAgent && inst.host === deps.selfHost, agentHost: onAgent ? slot.host! : null });
+    deps.supervisor.adopt(slot, handle, inst.instance, inst.startedAt);
+    if (slot.kind === ProcessKind.module && (slot.from !== undefined || slot.proto !== undefined)) {
+      deps.sources.set(slot.module, { ...(slot.from ? { from: slot.from } : {}), ...(slot.proto ? { proto: slot.proto } : {}) });
+    }
+    n++;
+  }
+  return n;
+}
+
 /** Spawns `node bin/switchyard.js <command>` for a slot, in its own process group. */
 function spawnChild(configPath: string): SpawnProcess {
   const bin = join(projectRoot(), "bin", "switchyard.js");
@@ -136,7 +222,8 @@ function spawnChild(configPath: string): SpawnProcess {
       // Own process group: a terminal Ctrl-C reaches only the master, which stops children in
       // order; and a master that dies does not take the cluster down with it.
       detached: true,
-      env: { ...process.env, SWITCHYARD_CONFIG: configPath },
+      // SWITCHYARD_SLOT: announced through discovery, so a restarted master adopts the process.
+      env: { ...process.env, SWITCHYARD_CONFIG: configPath, SWITCHYARD_SLOT: JSON.stringify(slot) },
     });
 }
 
@@ -155,7 +242,7 @@ interface StopSequence {
 }
 
 /** Children first (they drain), then the ctl server and master's connection, then the servers it started. */
-function stopSequence(supervisor: Supervisor, embedded: EmbeddedServer[], nc: NatsConnection, log: Logger): StopSequence {
+function stopSequence(supervisor: Supervisor, embedded: EmbeddedServer[], nc: NatsConnection, log: Logger, remote: RemoteProcesses): StopSequence {
   let ctl: CtlServer | null = null;
   let signalRequested!: () => void;
   let signalDone!: () => void;
@@ -186,6 +273,7 @@ function stopSequence(supervisor: Supervisor, embedded: EmbeddedServer[], nc: Na
         try {
           await supervisor.stopAll(STOP_GRACE_MS);
           ctl?.close();
+          remote.close();
           await nc.close().catch(() => undefined);
           await Promise.all([...embedded].reverse().map((s) => s.stop()));
           log.info("cluster stopped");

@@ -22,6 +22,12 @@ export interface ProcessSlot {
   gatewayId?: string;
   /** Where clients connect (gateways only). */
   listen?: { host: string; port: number };
+  /** Module code file (hot-added or rolled-out code); default: the config's entry or dist/modules/<name>. */
+  from?: string;
+  /** Extra .proto file of a hot-added module (default: <name>.proto next to `from`, if any). */
+  proto?: string;
+  /** Host id of the agent that runs it; absent: the master's own host. */
+  host?: string;
 }
 
 /** The processes a config asks for: every gateway, then every module instance, in config order. */
@@ -36,9 +42,48 @@ export function planProcesses(cfg: ClusterConfig): ProcessSlot[] {
   return slots;
 }
 
+/** Where a module's code comes from and where it runs: the optional parts of a module slot. */
+export type SlotPlacement = Pick<ProcessSlot, "from" | "proto" | "host">;
+
 /** The slot of the `index`-th instance of module `name`. */
-export function moduleSlot(name: string, index: number): ProcessSlot {
-  return { key: `${name}/${index}`, kind: ProcessKind.module, module: name };
+export function moduleSlot(name: string, index: number, placement: SlotPlacement = {}): ProcessSlot {
+  const slot: ProcessSlot = { key: `${name}/${index}`, kind: ProcessKind.module, module: name };
+  if (placement.from !== undefined) slot.from = placement.from;
+  if (placement.proto !== undefined) slot.proto = placement.proto;
+  if (placement.host !== undefined) slot.host = placement.host;
+  return slot;
+}
+
+/** The lowest index `i` whose key "<module>/<i>" is not in `taken`. */
+export function freeSlotIndex(module: string, taken: ReadonlySet<string>): number {
+  let i = 0;
+  while (taken.has(`${module}/${i}`)) i++;
+  return i;
+}
+
+/**
+ * Reads back a slot a process announced ($SWITCHYARD_SLOT, JSON); null when it is not one
+ * (an instance started by hand, or garbage).
+ */
+export function parseAnnouncedSlot(text: string | undefined): ProcessSlot | null {
+  if (!text) return null;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const r = raw as Partial<Record<keyof ProcessSlot, unknown>>;
+  if (typeof r.key !== "string" || typeof r.module !== "string" || (r.kind !== ProcessKind.gateway && r.kind !== ProcessKind.module)) return null;
+  const slot: ProcessSlot = { key: r.key, kind: r.kind, module: r.module };
+  if (typeof r.gatewayId === "string") slot.gatewayId = r.gatewayId;
+  const l = r.listen as { host?: unknown; port?: unknown } | undefined;
+  if (l && typeof l.host === "string" && typeof l.port === "number") slot.listen = { host: l.host, port: l.port };
+  if (typeof r.from === "string") slot.from = r.from;
+  if (typeof r.proto === "string") slot.proto = r.proto;
+  if (typeof r.host === "string") slot.host = r.host;
+  if (slot.kind === ProcessKind.gateway && slot.gatewayId === undefined) return null;
+  return slot;
 }
 
 /** A fresh instance id for a module, "<name>-<4 hex>", not in `taken`. */
@@ -57,7 +102,10 @@ export function instanceIdFor(slot: ProcessSlot, taken: ReadonlySet<string> = ne
 /** Arguments of `bin/switchyard.js` that start a slot's process. */
 export function commandArgs(slot: ProcessSlot, instanceId: string, configPath: string): string[] {
   if (slot.kind === ProcessKind.gateway) return ["gateway", "--id", slot.gatewayId!, "--config", configPath];
-  return ["module", slot.module, "--instance", instanceId, "--config", configPath];
+  const args = ["module", slot.module, "--instance", instanceId, "--config", configPath];
+  if (slot.from !== undefined) args.push("--from", slot.from);
+  if (slot.proto !== undefined) args.push("--proto", slot.proto);
+  return args;
 }
 
 /** Address to print for a gateway: a wildcard bind is reachable on loopback. */

@@ -1,11 +1,14 @@
 import { SwitchyardError } from "../bus/errors.js";
-import { moduleSlot } from "./process-plan.js";
+import { isSubjectToken } from "../bus/subjects.js";
+import { moduleSlot, type SlotPlacement } from "./process-plan.js";
 import type { Supervisor } from "./supervisor.js";
 
 /** Request of the `scale` ctl verb. */
 export interface ScaleRequest {
   module: string;
   instances: number;
+  /** Host id of the agent that runs new instances (default: the master's host). */
+  host?: string;
 }
 
 /** Answer of the `scale` ctl verb. */
@@ -26,15 +29,19 @@ export function parseScaleRequest(body: unknown): ScaleRequest {
   if (typeof b.instances !== "number" || !Number.isInteger(b.instances) || b.instances < 0 || b.instances > 256) {
     throw new SwitchyardError("BAD_REQUEST", "scale: instances must be a whole number from 0 to 256");
   }
-  return { module: b.module, instances: b.instances };
+  if (b.host !== undefined && (typeof b.host !== "string" || !isSubjectToken(b.host))) {
+    throw new SwitchyardError("BAD_REQUEST", "scale: host must be a host id (letters, digits, '-', '_')");
+  }
+  return { module: b.module, instances: b.instances, ...(b.host !== undefined ? { host: b.host } : {}) };
 }
 
 /**
  * Sets the number of instances of a module: new slots take the lowest free indices and are
  * awaited until they answer; surplus slots (highest indices first) drain and exit. A module the
  * config does not list is added this way (its code must be built under dist/modules/<name>).
+ * New slots get `placement` (code file and host).
  */
-export async function scaleModule(supervisor: Supervisor, req: ScaleRequest, graceMs: number, readyTimeoutMs: number): Promise<ScaleResult> {
+export async function scaleModule(supervisor: Supervisor, req: ScaleRequest, graceMs: number, readyTimeoutMs: number, placement: SlotPlacement = {}): Promise<ScaleResult> {
   const keys = supervisor.moduleKeys(req.module);
   const from = keys.length;
   const started: string[] = [];
@@ -42,7 +49,7 @@ export async function scaleModule(supervisor: Supervisor, req: ScaleRequest, gra
   if (req.instances > from) {
     const taken = new Set(keys);
     for (let i = 0; started.length < req.instances - from; i++) {
-      const slot = moduleSlot(req.module, i);
+      const slot = moduleSlot(req.module, i, placement);
       if (taken.has(slot.key)) continue;
       supervisor.add(slot);
       started.push(slot.key);

@@ -41,6 +41,10 @@ export interface SupervisedStatus {
   lastExit: ExitInfo | null;
   /** Next start (ms since epoch) while in backoff. */
   nextStartAt: number | null;
+  /** Host id of the agent running it; null: the master's host. */
+  host: string | null;
+  /** True when this master took the process over from an earlier master instead of spawning it. */
+  adopted: boolean;
 }
 
 /** Reply of `sys.master.status`. */

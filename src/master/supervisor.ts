@@ -2,7 +2,7 @@ import type { NatsConnection } from "nats";
 import { instanceControlSubject } from "../bus/discovery.js";
 import type { Logger } from "../log/logger.js";
 import type { RestartPolicy } from "./backoff.js";
-import { SupervisedProcess, type SpawnProcess } from "./instance-process.js";
+import { SupervisedProcess, type ProcessHandle, type SpawnProcess } from "./instance-process.js";
 import { instanceIdFor, type ProcessSlot } from "./process-plan.js";
 import { ProcessState, type SupervisedStatus } from "./status.js";
 
@@ -63,6 +63,33 @@ export class Supervisor {
 
   /** Adds a slot and starts its process. Throws when the key is taken. */
   add(slot: ProcessSlot): void {
+    this.create(slot).start();
+  }
+
+  /**
+   * Adds a slot filled by a process that already runs (an earlier master started it): it is
+   * ready at once, and respawned like any other when it goes away. Throws when the key is taken.
+   */
+  adopt(slot: ProcessSlot, handle: ProcessHandle, instanceId: string, startedAt: number): void {
+    this.create(slot).adopt(handle, instanceId, startedAt);
+  }
+
+  /** The slot under `key`, or undefined. */
+  slot(key: string): ProcessSlot | undefined {
+    return this.slots.get(key)?.slot;
+  }
+
+  /** Instance id of the current process of slot `key` ("" before the first spawn). */
+  instanceOf(key: string): string {
+    return this.slots.get(key)?.instanceId ?? "";
+  }
+
+  /** Every slot, in insertion order. */
+  allSlots(): ProcessSlot[] {
+    return [...this.slots.values()].map((p) => p.slot);
+  }
+
+  private create(slot: ProcessSlot): SupervisedProcess {
     if (this.closed) throw new Error("the supervisor is stopping");
     if (this.slots.has(slot.key)) throw new Error(`slot ${slot.key} already exists`);
     const proc = new SupervisedProcess(slot, {
@@ -72,7 +99,7 @@ export class Supervisor {
       nextInstanceId: (s) => instanceIdFor(s, this.instanceIds()),
     });
     this.slots.set(slot.key, proc);
-    proc.start();
+    return proc;
   }
 
   /** Stops one slot's process and forgets the slot. */
