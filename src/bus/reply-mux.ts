@@ -20,6 +20,22 @@ interface Pending {
 /** Default request timeout, enforced for every call. */
 export const DEFAULT_TIMEOUT_MS = 5_000;
 const SWEEP_MS = 10;
+/** A batch this long is handed to nats.js at once instead of waiting for the end of the turn. */
+const MAX_BATCH = 1024;
+const NO_REPLY = -1;
+
+/** How a ReplyMux publishes. */
+export interface ReplyMuxOptions {
+  /**
+   * Gather the publishes of one event-loop turn and hand them to nats.js together from one
+   * `setImmediate` (default false: publish at once). nats.js writes to its socket once per
+   * microtask checkpoint, i.e. once per I/O callback: a gateway reading 100 client sockets in
+   * one turn made 100 socket writes to NATS; batched it makes one. Order is kept: every
+   * publish of this mux (requests and `publish()`) goes through the same queue.
+   * Data passed in must stay unchanged until the end of the turn (socket chunks do).
+   */
+  batch?: boolean;
+}
 
 /**
  * One wildcard reply subscription, a token → pending-request table and one timeout sweep,
@@ -36,9 +52,19 @@ export class ReplyMux {
   private readonly sweeper: NodeJS.Timeout;
   private next = 1;
   private closed = false;
+  private readonly batch: boolean;
+  /** Queued publishes (batch mode), as parallel arrays: no object per message. */
+  private qSubjects: string[] = [];
+  private qData: Uint8Array[] = [];
+  private qHeaders: (MsgHdrs | undefined)[] = [];
+  /** Reply token of each queued publish, or NO_REPLY. */
+  private qTokens: number[] = [];
+  private flushScheduled = false;
+  private readonly flushBound = (): void => this.flush();
 
-  constructor(nc: NatsConnection, ownerId: string) {
+  constructor(nc: NatsConnection, ownerId: string, options: ReplyMuxOptions = {}) {
     this.nc = nc;
+    this.batch = options.batch === true;
     this.prefix = replyPrefix(ownerId) + ".";
     this.sub = nc.subscribe(this.prefix + "*", { callback: (_err, msg) => this.onMessage(msg) });
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
@@ -75,12 +101,60 @@ export class ReplyMux {
     const p: Pending = { ctx, onReply: onReply as ReplyHandler<unknown>, deadline: Date.now() + timeoutMs, subject };
     bucket.set(token, p);
     this.where.set(token, bucket);
-    try {
-      this.nc.publish(subject, data, headers ? { reply: this.prefix + token, headers } : { reply: this.prefix + token });
-    } catch (err) {
-      this.settle(token, ErrorCode.UNAVAILABLE, `cannot reach the cluster: ${(err as Error).message}`, null);
-    }
+    if (this.batch) this.enqueue(subject, data, headers, token);
+    else this.publishNow(subject, data, headers, token);
     return token;
+  }
+
+  /**
+   * Publishes a message that expects no reply, in order with this mux's requests (batch mode
+   * queues it behind them). Throws when the connection is closed, like `nc.publish`.
+   */
+  publish(subject: string, data: Uint8Array, headers?: MsgHdrs): void {
+    if (!this.batch || this.closed) {
+      this.nc.publish(subject, data, headers ? { headers } : undefined);
+      return;
+    }
+    if (this.nc.isClosed()) this.nc.publish(subject, data); // throws the connection's error
+    this.enqueue(subject, data, headers, NO_REPLY);
+  }
+
+  /** Hands every queued publish to nats.js now (batch mode; also run from setImmediate). */
+  flush(): void {
+    this.flushScheduled = false;
+    const n = this.qSubjects.length;
+    if (n === 0) return;
+    const subjects = this.qSubjects;
+    const data = this.qData;
+    const headers = this.qHeaders;
+    const tokens = this.qTokens;
+    this.qSubjects = [];
+    this.qData = [];
+    this.qHeaders = [];
+    this.qTokens = [];
+    for (let i = 0; i < n; i++) this.publishNow(subjects[i]!, data[i]!, headers[i], tokens[i]!);
+  }
+
+  private enqueue(subject: string, data: Uint8Array, headers: MsgHdrs | undefined, token: number): void {
+    this.qSubjects.push(subject);
+    this.qData.push(data);
+    this.qHeaders.push(headers);
+    this.qTokens.push(token);
+    if (this.qSubjects.length >= MAX_BATCH) {
+      this.flush();
+    } else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushBound);
+    }
+  }
+
+  private publishNow(subject: string, data: Uint8Array, headers: MsgHdrs | undefined, token: number): void {
+    try {
+      if (token === NO_REPLY) this.nc.publish(subject, data, headers ? { headers } : undefined);
+      else this.nc.publish(subject, data, headers ? { reply: this.prefix + token, headers } : { reply: this.prefix + token });
+    } catch (err) {
+      if (token !== NO_REPLY) this.settle(token, ErrorCode.UNAVAILABLE, `cannot reach the cluster: ${(err as Error).message}`, null);
+    }
   }
 
   /** Promise form of `send`: resolves with the reply or rejects with a SwitchyardError. */
@@ -98,6 +172,11 @@ export class ReplyMux {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
+    // Queued requests are failed below with the others; queued notifies are dropped.
+    this.qSubjects = [];
+    this.qData = [];
+    this.qHeaders = [];
+    this.qTokens = [];
     for (const token of [...this.where.keys()]) {
       this.settle(token, ErrorCode.UNAVAILABLE, "the connection to the cluster closed", null);
     }

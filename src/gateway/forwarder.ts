@@ -174,7 +174,8 @@ export class Forwarder {
     const rid = this.ridPrefix + (++this.ridCounter).toString(36);
     if (this.debug) this.log.debug({ sid: session.sid, uid: session.uid, route: info.route, subject, rid }, "forward notify");
     try {
-      this.nc.publish(subject, p.body, { headers: session.headersFor(rid) });
+      // Through the mux, so a notify never overtakes the session's earlier requests.
+      this.mux.publish(subject, p.body, session.headersFor(rid));
       this.stats.notified++;
     } catch (err) {
       this.log.warn({ err, sid: session.sid, route: info.route }, "notify could not be published");

@@ -133,7 +133,8 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     this.log = log;
     this.debug = log.isLevelEnabled("debug");
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
-    this.mux = new ReplyMux(nc, options.id);
+    // Batched: the requests read from every client socket in one turn go to NATS in one write.
+    this.mux = new ReplyMux(nc, options.id, { batch: true });
     this.forwarder = new Forwarder(nc, this.mux, options.id, { ...this.settings, unorderedModules: options.unorderedModules ?? [] }, log);
     this.channels = new ChannelHub(nc, proto.message<cluster.ChannelMessage>("cluster.ChannelMessage"), log);
     this.commands = new CommandHandler(

@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
-import { headers as natsHeaders, type MsgHdrs } from "nats";
+import type { MsgHdrs } from "nats";
+import { HeaderTemplate } from "../bus/encoded-headers.js";
 import { Header } from "../bus/headers.js";
 import { instanceSubject } from "../bus/subjects.js";
 import { FrameDecoder, type FramingError } from "../protocol/framing.js";
@@ -36,9 +37,8 @@ interface Pin {
 
 /**
  * One client connection: its id, bound user, decoder, batched writer, rate limiter, pins and
- * channels. The NATS headers stamped on its requests are built once and rebuilt only when the
- * uid changes; only `sy-rid` is set per request (nats.js encodes headers synchronously inside
- * `publish`, so reusing one headers object is safe).
+ * channels. The NATS headers stamped on its requests are encoded once and again only when the
+ * uid changes; per request only the `sy-rid` value is copied into the cached bytes.
  */
 export class Session {
   /** Session id, unique within the gateway. */
@@ -63,7 +63,8 @@ export class Session {
   /** Ordered request lanes by module, created on the first request to that module. */
   private lanes: Map<string, RequestLane> | null = null;
   private readonly gatewayId: string;
-  private hdrs: MsgHdrs;
+  /** Built on the first forwarded request: an idle connection does not pay for it. */
+  private hdrs: HeaderTemplate | null = null;
 
   constructor(sid: number, socket: Socket, gatewayId: string, limits: SessionLimits, scheduler: WriteScheduler, host: SessionHost, now: number) {
     this.sid = sid;
@@ -78,20 +79,19 @@ export class Session {
       (err) => host.onFramingError(this, err),
     );
     this.writer = new SocketWriter(socket, scheduler, limits.maxPendingOutputBytes, (pending) => host.onSlowReader(this, pending));
-    this.hdrs = this.buildHeaders();
   }
 
   /** Sets (or clears) the bound uid and rebuilds the cached headers. */
   setUid(uid: string | null): void {
     if (uid === this.uid) return;
     this.uid = uid;
-    this.hdrs = this.buildHeaders();
+    this.hdrs = null;
   }
 
-  /** The session's headers with `sy-rid` set to `rid`; valid until the next call. */
+  /** The session's headers with `sy-rid` set to `rid` (ASCII), encoded; for `nc.publish` only. */
   headersFor(rid: string): MsgHdrs {
-    this.hdrs.set(Header.requestId, rid);
-    return this.hdrs;
+    this.hdrs ??= this.buildHeaders();
+    return this.hdrs.with(rid);
   }
 
   /** Subject of `method` on the instance this session is pinned to for `module`, or null. */
@@ -142,11 +142,12 @@ export class Session {
     this.pins.set(module, { instance, subjects: new Map() });
   }
 
-  private buildHeaders(): MsgHdrs {
-    const h = natsHeaders();
-    h.set(Header.gateway, this.gatewayId);
-    h.set(Header.session, String(this.sid));
-    if (this.uid !== null) h.set(Header.uid, this.uid);
-    return h;
+  private buildHeaders(): HeaderTemplate {
+    const fixed: [string, string][] = [
+      [Header.gateway, this.gatewayId],
+      [Header.session, String(this.sid)],
+    ];
+    if (this.uid !== null) fixed.push([Header.uid, this.uid]);
+    return new HeaderTemplate(fixed, Header.requestId);
   }
 }
