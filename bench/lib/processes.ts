@@ -1,0 +1,248 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { findBinary } from "../../src/master/binaries.js";
+
+/** Root of the project (dist/bench/lib → three levels up). */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+/** The compiled bench/lib folder (helper processes live here). */
+export const LIB_DIR = dirname(fileURLToPath(import.meta.url));
+/**
+ * The switchyard CLI the gateways and modules run; BENCH_SWITCHYARD_ROOT points at another built
+ * checkout (a worktree of an older commit) to compare before/after on the same machine state.
+ */
+const CLI = join(process.env.BENCH_SWITCHYARD_ROOT ?? ROOT, "bin", "switchyard.js");
+
+/** A child process of a benchmark. */
+export interface BenchProcess {
+  readonly name: string;
+  readonly proc: ChildProcess;
+  readonly pid: number;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once it exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Every process one scenario started, stopped together (also on error, Ctrl-C, or when the
+ * bench process exits: no orphans). Logs of each child go to `<dir>/<name>.log`.
+ */
+export class ProcessGroup {
+  readonly dir = mkdtempSync(join(tmpdir(), "sy-bench-"));
+  private readonly procs: BenchProcess[] = [];
+  private readonly killAll = (): void => {
+    for (const p of this.procs) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill("SIGKILL");
+  };
+  private readonly onSignal = (): void => {
+    this.killAll();
+    process.exit(130);
+  };
+
+  constructor() {
+    process.on("exit", this.killAll);
+    process.once("SIGINT", this.onSignal);
+    process.once("SIGTERM", this.onSignal);
+  }
+
+  /** Spawns `cmd args`; when `readyLine` is given, resolves once a stdout line contains it. */
+  async spawn(name: string, cmd: string, args: string[], opts: { readyLine?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<BenchProcess> {
+    const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env }, cwd: ROOT });
+    const log = createWriteStream(join(this.dir, `${name}.log`));
+    proc.stdout!.pipe(log, { end: false });
+    proc.stderr!.pipe(log, { end: false });
+    const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+    const bp: BenchProcess = {
+      name,
+      proc,
+      pid: proc.pid ?? 0,
+      async stop(graceMs = 5_000) {
+        if (proc.exitCode !== null || proc.signalCode !== null) return;
+        proc.kill("SIGTERM");
+        const t = setTimeout(() => proc.kill("SIGKILL"), graceMs);
+        await exited;
+        clearTimeout(t);
+      },
+    };
+    this.procs.push(bp);
+    if (opts.readyLine !== undefined) {
+      const line = opts.readyLine;
+      await new Promise<void>((resolve, reject) => {
+        let seen = "";
+        const timer = setTimeout(() => reject(new Error(`${name} not ready after ${opts.timeoutMs ?? 20_000} ms (log: ${join(this.dir, name + ".log")})`)), opts.timeoutMs ?? 20_000);
+        const onData = (chunk: Buffer): void => {
+          seen = (seen + chunk.toString("utf8")).slice(-4096);
+          if (seen.includes(line)) {
+            clearTimeout(timer);
+            proc.stdout!.off("data", onData);
+            resolve();
+          }
+        };
+        proc.stdout!.on("data", onData);
+        proc.once("exit", (code) => {
+          clearTimeout(timer);
+          reject(new Error(`${name} exited with ${code} before it was ready (log: ${join(this.dir, name + ".log")})`));
+        });
+      });
+    }
+    return bp;
+  }
+
+  /** A nats-server on a free loopback port. */
+  async nats(): Promise<{ url: string; proc: BenchProcess }> {
+    const port = await freePort();
+    const proc = await this.spawn("nats-server", findBinary("nats-server"), ["-a", "127.0.0.1", "-p", String(port)]);
+    await waitForPort(port);
+    return { url: `nats://127.0.0.1:${port}`, proc };
+  }
+
+  /** A redis-server on a free loopback port, no persistence (a benchmark keeps nothing). */
+  async redis(): Promise<{ url: string; proc: BenchProcess }> {
+    const port = await freePort();
+    const proc = await this.spawn("redis-server", findBinary("redis-server"), ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.dir]);
+    await waitForPort(port);
+    return { url: `redis://127.0.0.1:${port}`, proc };
+  }
+
+  /** Writes a cluster config for this run and returns its path. */
+  config(name: string, cfg: object): string {
+    const path = join(this.dir, `${name}.json`);
+    writeFileSync(path, JSON.stringify(cfg, null, 2));
+    return path;
+  }
+
+  /** `switchyard gateway --id ID --config PATH`, resolved once it listens. */
+  gateway(id: string, configPath: string, nodeArgs: string[] = []): Promise<BenchProcess> {
+    return this.spawn(id, process.execPath, [...nodeArgs, ...profileArgs(this.dir), CLI, "gateway", "--id", id, "--config", configPath], { readyLine: "gateway listening" });
+  }
+
+  /** `switchyard module NAME --config PATH`, resolved once it is ready. */
+  module(name: string, instance: string, configPath: string, nodeArgs: string[] = []): Promise<BenchProcess> {
+    return this.spawn(instance, process.execPath, [...nodeArgs, ...profileArgs(this.dir), CLI, "module", name, "--instance", instance, "--config", configPath], {
+      readyLine: "module ready",
+    });
+  }
+
+  /** A compiled helper script of bench/lib run with node, resolved once it prints `ready`. */
+  helper(name: string, script: string, args: string[], nodeArgs: string[] = []): Promise<BenchProcess> {
+    return this.spawn(name, process.execPath, [...nodeArgs, join(LIB_DIR, script), ...args], { readyLine: "ready" });
+  }
+
+  /** Stops every process (reverse start order) and removes the run folder unless BENCH_KEEP is set. */
+  async stopAll(): Promise<void> {
+    for (const p of [...this.procs].reverse()) await p.stop();
+    process.off("exit", this.killAll);
+    process.off("SIGINT", this.onSignal);
+    process.off("SIGTERM", this.onSignal);
+    if (!process.env.BENCH_KEEP) rmSync(this.dir, { recursive: true, force: true });
+    else process.stderr.write(`bench: logs kept in ${this.dir}\n`);
+  }
+}
+
+/** `--cpu-prof` flags when BENCH_CPU_PROF names a folder (profiles of gateways and modules). */
+function profileArgs(_dir: string): string[] {
+  const out = process.env.BENCH_CPU_PROF;
+  return out ? ["--cpu-prof", `--cpu-prof-dir=${out}`] : [];
+}
+
+/** Runs `fn` with a fresh ProcessGroup and always stops it. */
+export async function withProcesses<T>(fn: (g: ProcessGroup) => Promise<T>): Promise<T> {
+  const g = new ProcessGroup();
+  try {
+    return await fn(g);
+  } finally {
+    await g.stopAll();
+  }
+}
+
+/** A TCP port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on the port. */
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+/** A cluster config for benchmarks: limits that do not throttle the load, quiet logs. */
+export function benchClusterConfig(natsUrl: string, redisUrl: string, gateways: { id: string; port: number }[], modules: Record<string, object>): object {
+  return {
+    nats: { url: natsUrl, embedded: false },
+    redis: { url: redisUrl, embedded: false },
+    log: { level: "info" },
+    gateways: gateways.map((g) => ({ id: g.id, host: "127.0.0.1", port: g.port })),
+    gateway: {
+      publicRoutes: ["login.Register", "login.Login", "login.Resume", "echo.Echo", "echo.WhoAmI"],
+      maxInFlightPerSession: 256,
+      maxConnections: 30_000,
+      idleTimeoutMs: 600_000,
+      maxPendingOutputBytes: 16 * 1024 * 1024,
+      rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+    },
+    modules,
+  };
+}
+
+/** Seconds each measurement lasts (env BENCH_SECONDS, default 5). */
+export function benchSeconds(): number {
+  const n = Number(process.env.BENCH_SECONDS ?? 5);
+  return Number.isFinite(n) && n > 0 ? n : 5;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Resident set size of a process in KiB, from /proc/<pid>/status (VmRSS). */
+export async function rssKiB(pid: number): Promise<number> {
+  const { readFile } = await import("node:fs/promises");
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(m[1]);
+}
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // fields[11] = utime, fields[12] = stime (clock ticks; 100 per second on Linux)
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** Measures the CPU ms that `pids` use between window start and end. */
+export class CpuMeter {
+  private readonly start = new Map<number, number>();
+  readonly used = new Map<number, number>();
+  constructor(private readonly pids: number[]) {}
+  edge(e: "start" | "end"): void {
+    for (const pid of this.pids) {
+      if (e === "start") this.start.set(pid, cpuMs(pid));
+      else this.used.set(pid, cpuMs(pid) - (this.start.get(pid) ?? 0));
+    }
+  }
+}

@@ -1,0 +1,20 @@
+// Baseline process for broadcast: one Node process holding every member connection and writing
+// the same pre-encoded PUSH frame to all of them (what a single gateway with all members would
+// do at best, no NATS). Each byte received from any connection triggers one broadcast.
+import { createServer, type Socket } from "node:net";
+import { PacketKind, encodeFrame } from "../../src/protocol/packet.js";
+
+const port = Number(process.argv[2] ?? 0);
+const frame = encodeFrame(PacketKind.PUSH, 0, "bench.Tick", Buffer.alloc(16, 1));
+const sockets = new Set<Socket>();
+const server = createServer({ noDelay: true }, (socket) => {
+  sockets.add(socket);
+  socket.on("data", (chunk: Buffer) => {
+    for (let i = 0; i < chunk.length; i++) for (const s of sockets) s.write(frame);
+  });
+  socket.on("error", () => socket.destroy());
+  socket.on("close", () => sockets.delete(socket));
+});
+server.maxConnections = 30_000;
+server.listen(port, "127.0.0.1", () => process.stdout.write("ready\n"));
+process.once("SIGTERM", () => process.exit(0));

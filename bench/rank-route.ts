@@ -1,0 +1,122 @@
+// Scenario: a realistic route. Logged-in clients call rank.Submit and rank.Top (half each)
+// through a gateway to the rank module, which works against Redis; same loads as echo-e2e.
+// Baselines in the same run: raw `nc.request()` at 256 in flight (1 responder process) and raw
+// ioredis at 256 in flight doing the same kind of work (ZADD / ZREVRANGE 0 9, half each).
+import { Redis } from "ioredis";
+import { performance } from "node:perf_hooks";
+import { loadProto } from "../src/proto/registry.js";
+import { PacketKind } from "../src/protocol/packet.js";
+import { ECHO_BODY } from "./echo-e2e.js";
+import { Histogram, runWireLoad, type LoadResult } from "./lib/load.js";
+import { runNatsRequestLoad } from "./lib/nats-load.js";
+import { benchClusterConfig, benchSeconds, freePort, sleep, withProcesses } from "./lib/processes.js";
+import { isMain, publish, step, type Figure } from "./lib/report.js";
+
+const SCENARIO = "rank-route";
+const BOARD = "bench";
+const LOADS = [
+  { connections: 100, inflight: 16 },
+  { connections: 100, inflight: 1 },
+] as const;
+
+/** 256 loops of ZADD / ZREVRANGE through one ioredis connection, as the raw Redis baseline. */
+async function runRedisLoad(url: string, warmupMs: number, measureMs: number): Promise<LoadResult> {
+  const redis = new Redis(url, { lazyConnect: false });
+  const hist = new Histogram();
+  let ok = 0;
+  let measuring = false;
+  let stopping = false;
+  const loop = async (i: number): Promise<void> => {
+    let n = 0;
+    while (!stopping) {
+      const t = performance.now();
+      if ((n++ + i) % 2 === 0) await redis.zadd("raw:board", Math.random() * 1000, `u${i}`);
+      else await redis.zrevrange("raw:board", 0, 9, "WITHSCORES");
+      if (measuring) {
+        ok++;
+        hist.record(performance.now() - t);
+      }
+    }
+  };
+  const loops = Array.from({ length: 256 }, (_, i) => loop(i));
+  await sleep(warmupMs);
+  hist.reset();
+  ok = 0;
+  measuring = true;
+  const t0 = performance.now();
+  await sleep(measureMs);
+  measuring = false;
+  const seconds = (performance.now() - t0) / 1000;
+  stopping = true;
+  await Promise.all(loops);
+  redis.disconnect();
+  return { rps: ok / seconds, p50: hist.percentile(0.5), p99: hist.percentile(0.99), ok, errors: {}, seconds };
+}
+
+/** Runs the scenario and returns its figures. */
+export async function run(): Promise<Figure[]> {
+  const measureMs = benchSeconds() * 1000;
+  const warmupMs = Math.min(2_000, measureMs / 2);
+  const ordered = process.env.BENCH_RANK_ORDERED !== "0";
+  const proto = loadProto();
+  const submit = proto.message<object>("rank.SubmitRequest");
+  const top = proto.message<object>("rank.TopRequest");
+  const register = proto.message<object>("login.RegisterRequest");
+  const login = proto.message<object>("login.LoginRequest");
+  return withProcesses(async (g) => {
+    const [nats, redis] = await Promise.all([g.nats(), g.redis()]);
+    const figures: Figure[] = [];
+
+    step("raw baselines: nc.request() 256 in flight, ioredis 256 in flight");
+    const responder = await g.helper("nats-responder", "nats-responder.js", [nats.url, "bench.echo"]);
+    const raw = await runNatsRequestLoad({ url: nats.url, subject: "bench.echo", payload: ECHO_BODY, inflight: 256, warmupMs, measureMs, noAsyncTraces: false });
+    await responder.stop();
+    const rawRedis = await runRedisLoad(redis.url, warmupMs, measureMs);
+
+    step(`gateway + login + rank module (ordered: ${ordered})`);
+    const gwPort = await freePort();
+    const cfg = g.config(
+      "cluster",
+      benchClusterConfig(nats.url, redis.url, [{ id: "gw-b1", port: gwPort }], {
+        login: { instances: 1, settings: { scryptN: 1024 } },
+        rank: { instances: 1, ordered },
+      }),
+    );
+    await g.module("login", "login-b1", cfg);
+    await g.module("rank", "rank-b1", cfg);
+    await g.gateway("gw-b1", cfg);
+    let users = 0;
+    for (const l of LOADS) {
+      const res = await runWireLoad({
+        port: gwPort,
+        ...l,
+        request: (slot) =>
+          slot % 2 === 0
+            ? { route: "rank.Submit", body: submit.encode({ board: BOARD, score: 1 + ((slot * 7919) % 1000) }) }
+            : { route: "rank.Top", body: top.encode({ board: BOARD, n: 10 }) },
+        warmupMs,
+        measureMs,
+        async prepare(call) {
+          const creds = { username: `bench-${process.pid}-${users++}`, password: "bench-password-1" };
+          const r = await call("login.Register", register.encode(creds));
+          if (r.kind !== PacketKind.RESPONSE) throw new Error(`register failed: ${r.code} ${r.message}`);
+          const li = await call("login.Login", login.encode(creds));
+          if (li.kind !== PacketKind.RESPONSE) throw new Error(`login failed: ${li.code} ${li.message}`);
+        },
+      });
+      const errs = Object.entries(res.errors);
+      if (errs.length > 0) step(`errors at ${l.connections}×${l.inflight}: ${errs.map(([c, n]) => `code ${c}: ${n}`).join(", ")}`);
+      const label = `${l.connections}×${l.inflight}`;
+      figures.push({ scenario: SCENARIO, name: `Submit+Top rps ${label} vs raw nc.request() 256`, value: res.rps, unit: "rps", baseline: { name: "nc.request()", value: raw.rps } });
+      figures.push({ scenario: SCENARIO, name: `Submit+Top rps ${label} vs raw ioredis 256`, value: res.rps, unit: "rps", baseline: { name: "ioredis ZADD/ZREVRANGE", value: rawRedis.rps } });
+      figures.push({ scenario: SCENARIO, name: `Submit+Top p50 ${label}`, value: res.p50, unit: "ms", baseline: { name: "ioredis", value: rawRedis.p50 } });
+      figures.push({ scenario: SCENARIO, name: `Submit+Top p99 ${label}`, value: res.p99, unit: "ms", baseline: { name: "ioredis", value: rawRedis.p99 } });
+      if (errs.length > 0) figures.push({ scenario: SCENARIO, name: `errors ${label}`, value: errs.reduce((a, [, n]) => a + n, 0), unit: "" });
+    }
+    return figures;
+  });
+}
+
+if (isMain(import.meta.url)) {
+  publish(SCENARIO, await run());
+}
