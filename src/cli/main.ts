@@ -17,6 +17,8 @@ export const USAGE = `usage: switchyard <command> [options]
                                              replace every instance by one of the new code, no request lost
   ctl kick UID [--reason R] [--nats URL]     close the sessions of a user, with a reason
   client [--host H] [--port P]               interactive client (REPL) against a gateway
+  bots --scenario FILE --bots N --ramp S [--duration S] [--host H] [--port P] [--json OUT]
+                                             load-test bots: scripted players against a running cluster
   help                                       this text
 
 The config defaults to $SWITCHYARD_CONFIG, else config/cluster.json.`;
@@ -42,6 +44,8 @@ export async function main(argv: string[]): Promise<void> {
         return await (await import("./ctl-command.js")).runCtlCommand(rest);
       case "client":
         return await (await import("./client-command.js")).runClientCommand(rest);
+      case "bots":
+        return await (await import("./bots-command.js")).runBotsCommand(rest);
       case "help":
       case "--help":
       case "-h":
