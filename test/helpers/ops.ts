@@ -137,6 +137,8 @@ export async function writeOpsConfig(dir: string, name: string, extra: Record<st
     runtimeDir: join(dir, `${name}-run`),
     log: { level: "warn" },
     gateways: [{ id: "gw-1", host: "127.0.0.1", port: gwPort }],
+    // The load of these tests is not abuse: no rate-limit kick.
+    gateway: { rateLimit: { perSecond: 100_000, burst: 100_000 }, requestTimeoutMs: 2_000 },
     ...extra,
   };
   writeFileSync(path, JSON.stringify(cfg));
@@ -210,6 +212,9 @@ export function startEchoLoad(client: Client, workers: number): EchoLoad {
         samples.push({ sentAt, doneAt: Date.now(), ok: true, version: r.version, servedBy: r.servedBy });
       } catch (err) {
         samples.push({ sentAt, doneAt: Date.now(), ok: false, code: err instanceof SwitchyardError ? err.code : String(err) });
+        // A closed client rejects at once: stop instead of spinning on microtasks.
+        if (client.isClosed) running = false;
+        await new Promise((r) => setImmediate(r));
       } finally {
         inflight--;
       }
