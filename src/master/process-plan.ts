@@ -73,6 +73,7 @@ export function parseAnnouncedSlot(text: string | undefined): ProcessSlot | null
   } catch {
     return null;
   }
+  if (raw === null || typeof raw !== "object") return null;
   const r = raw as Partial<Record<keyof ProcessSlot, unknown>>;
   if (typeof r.key !== "string" || typeof r.module !== "string" || (r.kind !== ProcessKind.gateway && r.kind !== ProcessKind.module)) return null;
   const slot: ProcessSlot = { key: r.key, kind: r.kind, module: r.module };
