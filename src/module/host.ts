@@ -5,6 +5,7 @@ import { connectBus } from "../bus/connection.js";
 import { announceInstance, makeIdentity } from "../bus/discovery.js";
 import { SwitchyardError } from "../bus/errors.js";
 import { Header } from "../bus/headers.js";
+import { readRequestHeaders } from "../bus/request-headers.js";
 import { LifecycleState } from "../bus/lifecycle.js";
 import { ReplyMux } from "../bus/reply-mux.js";
 import { instanceWildcard, serviceWildcard } from "../bus/subjects.js";
@@ -146,47 +147,73 @@ class ModuleHostImpl implements ModuleHost {
 
   private onMessage(msg: Msg): void {
     const subject = msg.subject;
-    const method = this.methods.get(subject.slice(subject.lastIndexOf(".") + 1));
+    const name = subject.slice(subject.lastIndexOf(".") + 1);
+    const method = this.methods.get(name);
     if (method === undefined) {
       const known = [...this.methods.keys()].join(", ");
-      this.replyError(msg, new SwitchyardError("NOT_FOUND", `module ${this.def.name} has no method "${subject.slice(subject.lastIndexOf(".") + 1)}"; its methods are: ${known}`));
+      this.replyError(msg, new SwitchyardError("NOT_FOUND", `module ${this.def.name} has no method "${name}"; its methods are: ${known}`));
+      return;
+    }
+    const h = readRequestHeaders(msg);
+    const requestId = h?.requestId || `${this.instanceId}-${this.served + this.errors + 1}`;
+    const session: SessionRef | null = h?.gateway ? { gatewayId: h.gateway, sid: Number(h.sid), uid: h.uid || null } : null;
+    const ctx = new HandlerContextImpl(this.runtime, requestId, session);
+    let out: ReturnType<Method["handler"]>;
+    try {
+      out = method.handler(ctx, method.request.decode(msg.data));
+    } catch (err) {
+      this.fail(msg, method, ctx, err);
+      return;
+    }
+    // Synchronous handlers are answered right here: no promise, no microtask, no closure.
+    if (!(out instanceof Promise)) {
+      this.reply(msg, method, ctx, out);
       return;
     }
     this.counters.inflight++;
-    void this.handle(method, msg).finally(() => {
-      this.counters.inflight--;
-      if (this.counters.inflight === 0 && this.idleWaiters.length > 0) {
-        for (const w of this.idleWaiters.splice(0)) w();
-      }
-    });
+    out.then(
+      (res) => {
+        this.reply(msg, method, ctx, res);
+        this.settled();
+      },
+      (err: unknown) => {
+        this.fail(msg, method, ctx, err);
+        this.settled();
+      },
+    );
   }
 
-  private async handle(method: Method, msg: Msg): Promise<void> {
-    const h = msg.headers;
-    const requestId = h?.get(Header.requestId) || `${this.instanceId}-${this.served + this.errors + 1}`;
-    let session: SessionRef | null = null;
-    const gatewayId = h?.get(Header.gateway);
-    if (gatewayId) session = { gatewayId, sid: Number(h!.get(Header.session)), uid: h!.get(Header.uid) || null };
-    const ctx = new HandlerContextImpl(this.runtime, requestId, session);
+  private reply(msg: Msg, method: Method, ctx: HandlerContextImpl, res: unknown): void {
+    let body: Uint8Array;
     try {
-      const req = method.request.decode(msg.data);
-      const res = await method.handler(ctx, req);
-      const body = method.response.encode(res ?? {});
-      this.served++;
-      if (!msg.reply) return;
-      if (ctx.pinChange === null) {
-        msg.respond(body);
-      } else {
-        const rh = natsHeaders();
-        rh.set(Header.pin, ctx.pinChange === "pin" ? (ctx.pinTarget ?? this.instanceId) : "");
-        msg.respond(body, { headers: rh });
-      }
+      body = method.response.encode(res ?? {});
     } catch (err) {
-      this.errors++;
-      const e = toSwitchyardError(err);
-      if (e.code === "INTERNAL") ctx.log.error({ err, method: method.name }, "handler failed");
-      else ctx.log.debug({ code: e.code, msg: e.message, method: method.name }, "handler refused");
-      this.replyError(msg, e.code === "INTERNAL" ? new SwitchyardError("INTERNAL", `internal error in ${this.def.name}.${method.name}: report request id ${requestId}`) : e);
+      this.fail(msg, method, ctx, err);
+      return;
+    }
+    this.served++;
+    if (!msg.reply) return;
+    if (ctx.pinChange === null) {
+      msg.respond(body);
+    } else {
+      const rh = natsHeaders();
+      rh.set(Header.pin, ctx.pinChange === "pin" ? (ctx.pinTarget ?? this.instanceId) : "");
+      msg.respond(body, { headers: rh });
+    }
+  }
+
+  private fail(msg: Msg, method: Method, ctx: HandlerContextImpl, err: unknown): void {
+    this.errors++;
+    const e = toSwitchyardError(err);
+    if (e.code === "INTERNAL") ctx.log.error({ err, method: method.name }, "handler failed");
+    else ctx.log.debug({ code: e.code, msg: e.message, method: method.name }, "handler refused");
+    this.replyError(msg, e.code === "INTERNAL" ? new SwitchyardError("INTERNAL", `internal error in ${this.def.name}.${method.name}: report request id ${ctx.requestId}`) : e);
+  }
+
+  private settled(): void {
+    this.counters.inflight--;
+    if (this.counters.inflight === 0 && this.idleWaiters.length > 0) {
+      for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, headers, type Msg, type NatsConnection } from "nats";
+import { readRequestHeaders } from "../../src/bus/request-headers.js";
+import { HeaderTemplate } from "../../src/bus/encoded-headers.js";
+import { startNats, type RunningServer } from "../helpers/servers.js";
+
+describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding", () => {
+  let nats: RunningServer;
+  let nc: NatsConnection;
+
+  beforeAll(async () => {
+    nats = await startNats();
+    nc = await connect({ servers: nats.url });
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+    await nats?.stop();
+  });
+
+  function roundTrip(publish: (subject: string) => void): Promise<Msg> {
+    return new Promise((resolve) => {
+      const subject = `hdr.${Math.random().toString(36).slice(2)}`;
+      const sub = nc.subscribe(subject, {
+        max: 1,
+        callback: (_e, m) => resolve(m),
+      });
+      void nc.flush().then(() => publish(subject));
+      void sub;
+    });
+  }
+
+  const cases: [string, Record<string, string>][] = [
+    ["all four", { "sy-gw": "gw-1", "sy-sid": "42", "sy-uid": "u7", "sy-rid": "gw-1-abc-1" }],
+    ["no uid (before login)", { "sy-gw": "gw-2", "sy-sid": "1", "sy-rid": "r" }],
+    ["other headers around ours", { "x-trace": "t", "sy-gw": "g", "sy-gwx": "nope", "sy-sid": "9", "sy-uid": "üser-✓" }],
+    ["none of ours", { "content-type": "application/octet-stream" }],
+  ];
+
+  for (const [name, fields] of cases) {
+    it(name, async () => {
+      const msg = await roundTrip((subject) => {
+        const h = headers();
+        for (const [k, v] of Object.entries(fields)) h.set(k, v);
+        nc.publish(subject, new Uint8Array([1, 2, 3]), { headers: h });
+      });
+      const fast = readRequestHeaders(msg);
+      expect(fast).toEqual({
+        gateway: msg.headers!.get("sy-gw"),
+        sid: msg.headers!.get("sy-sid"),
+        uid: msg.headers!.get("sy-uid"),
+        requestId: msg.headers!.get("sy-rid"),
+        status: 0,
+      });
+      expect(Buffer.from(msg.data)).toEqual(Buffer.from([1, 2, 3]));
+    });
+  }
+
+  it("reads headers published through the gateway's pre-encoded template", async () => {
+    const template = new HeaderTemplate([["sy-gw", "gw-9"], ["sy-sid", "77"], ["sy-uid", "u1"]], "sy-rid");
+    const msg = await roundTrip((subject) => nc.publish(subject, new Uint8Array(0), { headers: template.with("gw-9-x-5") }));
+    expect(readRequestHeaders(msg)).toEqual({ gateway: "gw-9", sid: "77", uid: "u1", requestId: "gw-9-x-5", status: 0 });
+  });
+
+  it("returns null for a message without headers", async () => {
+    const msg = await roundTrip((subject) => nc.publish(subject, new Uint8Array([9])));
+    expect(readRequestHeaders(msg)).toBeNull();
+  });
+
+  it("reads the status of a no-responders reply", async () => {
+    const inbox = `nr.${Math.random().toString(36).slice(2)}`;
+    const got = new Promise<Msg>((resolve) => nc.subscribe(inbox, { max: 1, callback: (_e, m) => resolve(m) }));
+    await nc.flush();
+    nc.publish("nobody.listens.here", new Uint8Array(0), { reply: inbox });
+    const msg = await got;
+    expect(readRequestHeaders(msg)?.status).toBe(503);
+  });
+});
