@@ -1,7 +1,4 @@
-import { SystemSubject } from "../../src/bus/subjects.js";
-import type { cluster } from "../../src/generated/proto.js";
 import { defineModule, type ModuleRuntime } from "../../src/module/index.js";
-import { loadProto } from "../../src/proto/registry.js";
 import { GameService } from "./game-service.js";
 import { RoomDirectory } from "./room-directory.js";
 import { LocalRooms } from "./rooms.js";
@@ -26,18 +23,7 @@ function running(rt: ModuleRuntime): Instance {
 
 /** Every instance hears every closed session: only the one holding the member's room acts. */
 function watchSessions(rt: ModuleRuntime, rooms: LocalRooms): void {
-  const codec = loadProto().message<cluster.SessionClosed>("cluster.SessionClosed");
-  rt.nc.subscribe(SystemSubject.sessionClosed, {
-    callback: (_err, msg) => {
-      let closed: cluster.SessionClosed;
-      try {
-        closed = codec.decode(msg.data);
-      } catch {
-        return;
-      }
-      rooms.onSessionClosed(closed);
-    },
-  });
+  rt.onSessionClosed("every", (closed) => rooms.onSessionClosed(closed));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { SwitchyardError } from "../../src/bus/errors.js";
-import type { cluster, game } from "../../src/generated/proto.js";
-import type { ModuleRuntime, SessionRef } from "../../src/module/index.js";
+import type { game } from "../../src/generated/proto.js";
+import type { ModuleRuntime, SessionClosedEvent, SessionRef } from "../../src/module/index.js";
 import { Phase, Room, type Seat } from "./room.js";
 import type { RoomDirectory, SeatInfo } from "./room-directory.js";
 import type { GameSettings } from "./settings.js";
@@ -137,7 +137,7 @@ export class LocalRooms {
   }
 
   /** A session ended somewhere: if it held a seat here, keep the seat for the reconnect window. */
-  onSessionClosed(closed: cluster.SessionClosed): void {
+  onSessionClosed(closed: SessionClosedEvent): void {
     if (!closed.uid) return;
     const room = this.byUid.get(closed.uid);
     const member = room?.members.get(closed.uid);

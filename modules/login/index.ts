@@ -1,8 +1,6 @@
 import { SwitchyardError } from "../../src/bus/errors.js";
-import { SystemSubject } from "../../src/bus/subjects.js";
-import { wire, type cluster } from "../../src/generated/proto.js";
+import { wire } from "../../src/generated/proto.js";
 import { defineModule, type HandlerContext, type ModuleRuntime } from "../../src/module/index.js";
-import { loadProto } from "../../src/proto/registry.js";
 import { AccessPolicy, DEFAULT_FAILURE_LIMIT } from "./access.js";
 import { AccountStore } from "./accounts.js";
 import { GatewayDirectory } from "./gateway-directory.js";
@@ -28,21 +26,11 @@ const instances = new InstanceState<LoginState>();
 
 /** Removes a closed session from the online table (only if it is still that uid's session). */
 function releaseOnClose(rt: ModuleRuntime): void {
-  const codec = loadProto().message<cluster.SessionClosed>("cluster.SessionClosed");
-  rt.nc.subscribe(SystemSubject.sessionClosed, {
-    queue: rt.name,
-    callback: (_err, msg) => {
-      let closed: cluster.SessionClosed;
-      try {
-        closed = codec.decode(msg.data);
-      } catch {
-        return;
-      }
-      if (!closed.uid) return;
-      rt.onlineTable()
-        .release(closed.uid, { gatewayId: closed.gatewayId, sid: closed.sid })
-        .catch((err: Error) => rt.log.warn({ err: err.message }, "online table release failed"));
-    },
+  rt.onSessionClosed("one", (closed) => {
+    if (!closed.uid) return;
+    rt.onlineTable()
+      .release(closed.uid, { gatewayId: closed.gatewayId, sid: closed.sid })
+      .catch((err: Error) => rt.log.warn({ err: err.message }, "online table release failed"));
   });
 }
 

@@ -14,6 +14,15 @@ export interface SessionRef {
   readonly uid: string | null;
 }
 
+/** A client session that ended on a gateway. */
+export interface SessionClosedEvent {
+  readonly gatewayId: string;
+  readonly sid: number;
+  /** The uid that was bound, or "" when the session never logged in. */
+  readonly uid: string;
+  readonly reason: string;
+}
+
 /** Options of a call to another module. */
 export interface CallOptions {
   /** Default: the module's callTimeoutMs (5 s). */
@@ -54,6 +63,12 @@ export interface ModuleRuntime {
   /** Adds a session to a channel (acknowledged by its gateway). */
   joinChannel(session: SessionRef, channel: string): Promise<void>;
   leaveChannel(session: SessionRef, channel: string): Promise<void>;
+  /**
+   * Calls `handler` when a client session ends on any gateway. `"one"`: one instance of this
+   * module hears each event (queue group, e.g. cleaning shared state); `"every"`: every instance
+   * does (each checks whether it holds something of that session, e.g. a room seat).
+   */
+  onSessionClosed(delivery: "one" | "every", handler: (closed: SessionClosedEvent) => void): void;
   /** Number of handlers running now. */
   readonly inflight: number;
   /** True once the instance is draining: stop accepting new long-lived work (rooms). */

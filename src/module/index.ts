@@ -7,6 +7,7 @@ export {
   type MessageInit,
   type ModuleDefinition,
   type ModuleRuntime,
+  type SessionClosedEvent,
   type SessionRef,
 } from "./define.js";
 export { startModule, type ModuleHost, type ModuleHostOptions } from "./host.js";

@@ -6,9 +6,9 @@ import type { Logger } from "../log/logger.js";
 import { SwitchyardError } from "../bus/errors.js";
 import { Header } from "../bus/headers.js";
 import { DEFAULT_TIMEOUT_MS, type ReplyMux } from "../bus/reply-mux.js";
-import { channelSubject, gatewayCommandSubject, instanceSubject, parseRoute, serviceSubject } from "../bus/subjects.js";
+import { SystemSubject, channelSubject, gatewayCommandSubject, instanceSubject, parseRoute, serviceSubject } from "../bus/subjects.js";
 import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
-import type { CallOptions, MessageInit, ModuleRuntime, SessionRef } from "./define.js";
+import type { CallOptions, MessageInit, ModuleRuntime, SessionClosedEvent, SessionRef } from "./define.js";
 import { OnlineTable } from "./online-table.js";
 
 /** How long a gateway has to acknowledge a bind/kick/join/leave. */
@@ -56,6 +56,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private readonly commandCodec: MessageCodec<cluster.GatewayCommand>;
   private readonly ackCodec: MessageCodec<cluster.CommandAck>;
   private readonly channelCodec: MessageCodec<cluster.ChannelMessage>;
+  private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
   private redisClient: Redis | null = null;
   private online: OnlineTable | null = null;
 
@@ -74,6 +75,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     this.commandCodec = parts.registry.message("cluster.GatewayCommand");
     this.ackCodec = parts.registry.message("cluster.CommandAck");
     this.channelCodec = parts.registry.message("cluster.ChannelMessage");
+    this.closedCodec = parts.registry.message("cluster.SessionClosed");
   }
 
   get inflight(): number {
@@ -135,6 +137,27 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     for (const [gatewayId, sids] of byGateway) {
       this.nc.publish(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids, route, body } }));
     }
+  }
+
+  onSessionClosed(delivery: "one" | "every", handler: (closed: SessionClosedEvent) => void): void {
+    const codec = this.closedCodec;
+    this.nc.subscribe(SystemSubject.sessionClosed, {
+      ...(delivery === "one" ? { queue: this.name } : {}),
+      callback: (_err, msg) => {
+        let closed: cluster.SessionClosed;
+        try {
+          closed = codec.decode(msg.data);
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message }, "undecodable session-closed event ignored");
+          return;
+        }
+        try {
+          handler(closed);
+        } catch (err) {
+          this.log.error({ err }, "session-closed handler failed");
+        }
+      },
+    });
   }
 
   async pushToUid(uid: string, route: string, typeName: string, msg: object): Promise<boolean> {
