@@ -1,19 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SwitchyardError, type Client } from "../../src/client/index.js";
+import type { Client } from "../../src/client/index.js";
 import { DEFAULT_CONFIG } from "../../src/config/cluster-config.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import echoModule from "../../modules/echo/index.js";
 import loginModule from "../../modules/login/index.js";
-
-async function failure(p: Promise<unknown>): Promise<SwitchyardError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SwitchyardError) return err;
-    throw err;
-  }
-  throw new Error("expected the request to fail");
-}
+import { failure } from "../helpers/failure.js";
 
 describe("client → gateway → NATS → module, end to end", () => {
   let cluster: TestCluster;

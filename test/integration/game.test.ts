@@ -1,22 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SwitchyardError, type Client } from "../../src/client/index.js";
+import type { Client } from "../../src/client/index.js";
 import type { game } from "../../src/generated/proto.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import gameModule from "../../modules/game/index.js";
 import loginModule from "../../modules/login/index.js";
 import rankModule from "../../modules/rank/index.js";
+import { failure } from "../helpers/failure.js";
 
 const WINDOW_MS = 1_200;
-
-async function failure(p: Promise<unknown>): Promise<SwitchyardError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SwitchyardError) return err;
-    throw err;
-  }
-  throw new Error("expected the request to fail");
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect as natsConnect, type NatsConnection } from "nats";
-import { SwitchyardError, type Client } from "../../src/client/index.js";
+import type { Client } from "../../src/client/index.js";
 import { DEFAULT_CONFIG } from "../../src/config/cluster-config.js";
 import { ReplyMux } from "../../src/bus/reply-mux.js";
 import { loadProto } from "../../src/proto/registry.js";
@@ -8,16 +8,7 @@ import type { login } from "../../src/generated/proto.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import echoModule from "../../modules/echo/index.js";
 import loginModule from "../../modules/login/index.js";
-
-async function failure(p: Promise<unknown>): Promise<SwitchyardError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SwitchyardError) return err;
-    throw err;
-  }
-  throw new Error("expected the request to fail");
-}
+import { failure } from "../helpers/failure.js";
 
 /** Resolves with the kick a client receives (code and message). */
 function nextKick(c: Client): Promise<{ code: string; message: string }> {

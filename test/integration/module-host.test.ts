@@ -4,10 +4,10 @@ import { startNats, startRedis, type RunningServer } from "../helpers/servers.js
 import { testConfig } from "../helpers/config.js";
 import { startModule, type ModuleHost } from "../../src/module/index.js";
 import { ReplyMux } from "../../src/bus/reply-mux.js";
-import { SwitchyardError } from "../../src/bus/errors.js";
 import { loadProto } from "../../src/proto/registry.js";
 import type { echo } from "../../src/generated/proto.js";
 import echoModule from "../../modules/echo/index.js";
+import { failure } from "../helpers/failure.js";
 
 const registry = loadProto();
 const echoCodec = registry.route<echo.EchoMessage, echo.EchoMessage>("echo.Echo")!;
@@ -30,16 +30,6 @@ describe("module host (real nats-server and redis-server)", () => {
     await nc?.close();
     await Promise.all([nats?.stop(), redis?.stop()]);
   });
-
-  async function errorOf(p: Promise<unknown>): Promise<SwitchyardError> {
-    try {
-      await p;
-    } catch (err) {
-      if (err instanceof SwitchyardError) return err;
-      throw err;
-    }
-    throw new Error(`expected the call to fail: ${String(p)}`);
-  }
 
   it("answers through its queue group, decodes and encodes with the proto types, sees the stamped session", async () => {
     const host = await startModule({ definition: echoModule, config: testConfig(nats.url, redis.url) });
@@ -68,18 +58,18 @@ describe("module host (real nats-server and redis-server)", () => {
   it("maps failures to codes: unknown method NOT_FOUND, bad body BAD_REQUEST, slow handler TIMEOUT, no module UNAVAILABLE", async () => {
     const host = await startModule({ definition: echoModule, config: testConfig(nats.url, redis.url) });
     try {
-      const notFound = await errorOf(mux.request("svc.echo.Nope", new Uint8Array(0)));
+      const notFound = await failure(mux.request("svc.echo.Nope", new Uint8Array(0)));
       expect(notFound.code).toBe("NOT_FOUND");
       expect(notFound.message).toContain("Echo");
 
-      const bad = await errorOf(mux.request("svc.echo.Echo", new Uint8Array([0x0a, 0xff, 0x01])));
+      const bad = await failure(mux.request("svc.echo.Echo", new Uint8Array([0x0a, 0xff, 0x01])));
       expect(bad.code).toBe("BAD_REQUEST");
 
-      const slow = await errorOf(mux.request("svc.echo.Sleep", sleepCodec.request.encode({ ms: 500 }), undefined, 100));
+      const slow = await failure(mux.request("svc.echo.Sleep", sleepCodec.request.encode({ ms: 500 }), undefined, 100));
       expect(slow.code).toBe("TIMEOUT");
 
       const t0 = Date.now();
-      const none = await errorOf(mux.request("svc.nosuchmodule.Do", new Uint8Array(0)));
+      const none = await failure(mux.request("svc.nosuchmodule.Do", new Uint8Array(0)));
       expect(none.code).toBe("UNAVAILABLE");
       expect(none.message).toContain("nosuchmodule");
       expect(Date.now() - t0).toBeLessThan(1_000); // answered by no-responders, not by the 5 s timeout
@@ -100,7 +90,7 @@ describe("module host (real nats-server and redis-server)", () => {
     await drained;
     expect(await host.stopped).toBeNull();
     expect(host.state).toBe("stopped");
-    const after = await errorOf(mux.request("svc.echo.Echo", echoCodec.request.encode({ text: "late" })));
+    const after = await failure(mux.request("svc.echo.Echo", echoCodec.request.encode({ text: "late" })));
     expect(after.code).toBe("UNAVAILABLE");
   });
 });

@@ -1,22 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect as natsConnect, type NatsConnection } from "nats";
-import { SwitchyardError, type Client } from "../../src/client/index.js";
+import type { Client } from "../../src/client/index.js";
 import { ReplyMux } from "../../src/bus/reply-mux.js";
 import { rank } from "../../src/generated/proto.js";
 import { loadProto } from "../../src/proto/registry.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import loginModule from "../../modules/login/index.js";
 import rankModule from "../../modules/rank/index.js";
-
-async function failure(p: Promise<unknown>): Promise<SwitchyardError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SwitchyardError) return err;
-    throw err;
-  }
-  throw new Error("expected the request to fail");
-}
+import { failure } from "../helpers/failure.js";
 
 const ranksOf = (l: rank.EntryList) => l.entries.map((e) => e.rank);
 const namesOf = (l: rank.EntryList) => l.entries.map((e) => e.username);

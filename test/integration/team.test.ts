@@ -8,16 +8,7 @@ import { TeamKeys } from "../../modules/team/team-keys.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import loginModule from "../../modules/login/index.js";
 import teamModule from "../../modules/team/index.js";
-
-async function failure(p: Promise<unknown>): Promise<SwitchyardError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof SwitchyardError) return err;
-    throw err;
-  }
-  throw new Error("expected the request to fail");
-}
+import { failure } from "../helpers/failure.js";
 
 interface Player {
   client: Client;
