@@ -68,11 +68,10 @@ describe("module host (real nats-server and redis-server)", () => {
       const slow = await failure(mux.request("svc.echo.Sleep", sleepCodec.request.encode({ ms: 500 }), undefined, 100));
       expect(slow.code).toBe("TIMEOUT");
 
-      const t0 = Date.now();
+      // no-responders, not the 5 s deadline (which would have answered TIMEOUT)
       const none = await failure(mux.request("svc.nosuchmodule.Do", new Uint8Array(0)));
       expect(none.code).toBe("UNAVAILABLE");
       expect(none.message).toContain("nosuchmodule");
-      expect(Date.now() - t0).toBeLessThan(1_000); // answered by no-responders, not by the 5 s timeout
     } finally {
       await host.drain();
     }
