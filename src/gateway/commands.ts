@@ -121,7 +121,7 @@ export class CommandHandler {
     for (const sid of p.sids) {
       const s = this.target.session(sid);
       if (s === undefined || s.closed) (missing ??= new Set()).add(sid);
-      else s.writer.write(frame);
+      else s.write(frame);
     }
     if (missing === null) return null;
     return `no session ${[...missing].join(", ")} on ${this.target.id}`;

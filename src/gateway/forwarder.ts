@@ -185,7 +185,7 @@ export class Forwarder {
   /** Sends ERROR(id, code, message) to the session and counts it. */
   fail(session: Session, id: number, code: number, message: string): void {
     this.stats.errors++;
-    session.writer.write(encodeFrame(PacketKind.ERROR, id, "", null, code, message));
+    session.write(encodeFrame(PacketKind.ERROR, id, "", null, code, message));
   }
 
   /** Called once per forwarded request with its outcome (see ReplyMux). */
@@ -201,7 +201,7 @@ export class Forwarder {
     if (code === 0 && msg !== null) {
       const h = msg.headers;
       if (h !== undefined && h.has(Header.pin)) session.setPin(p.module, h.get(Header.pin));
-      session.writer.write(encodeFrame(PacketKind.RESPONSE, p.id, "", msg.data));
+      session.write(encodeFrame(PacketKind.RESPONSE, p.id, "", msg.data));
       return;
     }
     if (code === ErrorCode.UNAVAILABLE && p.pinned) session.setPin(p.module, "");

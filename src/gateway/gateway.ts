@@ -19,7 +19,7 @@ import { CommandHandler, type CommandTarget } from "./commands.js";
 import { Forwarder } from "./forwarder.js";
 import { RateVerdict } from "./rate-limit.js";
 import { SessionTable } from "./session-table.js";
-import { Session, type SessionHost } from "./session.js";
+import { Session, sessionOf, type SessionContext, type SessionHost } from "./session.js";
 import { WriteScheduler } from "./socket-writer.js";
 
 /** How to start a gateway. */
@@ -113,6 +113,10 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
   private readonly commands: CommandHandler;
   private readonly sessions = new SessionTable<Session>();
   private readonly scheduler = new WriteScheduler();
+  private readonly sessionCtx: SessionContext;
+  /** Listeners every client socket shares (`this` is the socket). */
+  private readonly onSocketError: (this: Socket, err: Error) => void;
+  private readonly onSocketClose: (this: Socket) => void;
   private readonly server: Server;
   private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
   private readonly heartbeatFrame = encodeFrame(PacketKind.HEARTBEAT, 0, "", null);
@@ -145,6 +149,16 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
       },
       log,
     );
+    this.sessionCtx = { gatewayId: options.id, limits: this.settings, scheduler: this.scheduler, host: this };
+    const gw = this;
+    this.onSocketError = function (this: Socket, err: Error): void {
+      const session = sessionOf(this);
+      if (session !== undefined) gw.close(session, `socket error: ${err.message}`);
+    };
+    this.onSocketClose = function (this: Socket): void {
+      const session = sessionOf(this);
+      if (session !== undefined) gw.close(session, "client closed the connection");
+    };
     this.closedCodec = proto.message<cluster.SessionClosed>("cluster.SessionClosed");
     const rl = this.settings.rateLimit;
     this.rateMessage = `more than ${rl.perSecond} frames per second (burst ${rl.burst}) on this connection: slow down`;
@@ -241,14 +255,12 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
       return;
     }
     socket.setNoDelay(true);
-    const session = new Session(this.sessions.allocateSid(), socket, this.id, this.settings, this.scheduler, this, Date.now());
+    const session = new Session(this.sessions.allocateSid(), socket, this.sessionCtx, Date.now());
     this.sessions.add(session);
-    socket.on("data", (chunk: Buffer) => {
-      session.lastActive = Date.now();
-      session.decoder.push(chunk);
-    });
-    socket.on("error", (err) => this.close(session, `socket error: ${err.message}`));
-    socket.on("close", () => this.close(session, "client closed the connection"));
+    // Shared listeners: the session is found from the socket, no closure per connection.
+    socket.on("data", onSocketData);
+    socket.on("error", this.onSocketError);
+    socket.on("close", this.onSocketClose);
     if (this.debug) this.log.debug({ sid: session.sid, remote: session.remote }, "session opened");
   }
 
@@ -264,7 +276,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
       this.kick(session, ErrorCode.PROTOCOL, `packet kind ${kind} may not be sent by a client: send REQUEST (1), NOTIFY (3) or HEARTBEAT (5)`);
       return;
     }
-    const verdict = session.limiter.take(session.lastActive);
+    const verdict = session.rate(session.lastActive);
     if (verdict !== RateVerdict.allowed) {
       if (verdict === RateVerdict.abusive) {
         this.kick(session, ErrorCode.RATE_LIMITED, `${this.rateMessage}; closed after too many refused frames`);
@@ -279,7 +291,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     } else if (kind === PacketKind.NOTIFY) {
       this.forwarder.notify(session, p);
     } else {
-      session.writer.write(this.heartbeatFrame);
+      session.write(this.heartbeatFrame);
     }
   }
 
@@ -324,7 +336,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
   kick(session: Session, code: number, reason: string): void {
     if (session.closed) return;
     this.kicked++;
-    session.writer.write(encodeFrame(PacketKind.KICK, 0, "", null, code, reason));
+    session.write(encodeFrame(PacketKind.KICK, 0, "", null, code, reason));
     this.close(session, reason);
   }
 
@@ -349,7 +361,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
       socket.destroy();
       return;
     }
-    session.writer.stop();
+    session.stopWriting();
     if (!socket.destroyed) {
       socket.end();
       setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
@@ -404,6 +416,11 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     this.log.info({ served: this.forwarder.stats.served, errors: this.forwarder.stats.errors }, "gateway stopped");
     this.resolveStopped(failure);
   }
+}
+
+/** The `data` listener of every client socket. */
+function onSocketData(this: Socket, chunk: Buffer): void {
+  sessionOf(this)?.receive(chunk, Date.now());
 }
 
 function setUid(session: Session, uid: string | null): void {

@@ -3,10 +3,10 @@ import type { MsgHdrs } from "nats";
 import { HeaderTemplate } from "../bus/encoded-headers.js";
 import { Header } from "../bus/headers.js";
 import { instanceSubject } from "../bus/subjects.js";
-import { FrameDecoder, type FramingError } from "../protocol/framing.js";
-import { RateLimiter } from "./rate-limit.js";
+import { FrameDecoder, type FrameSink, type FramingError } from "../protocol/framing.js";
+import { RateLimiter, type RateVerdict } from "./rate-limit.js";
 import { RequestLane } from "./request-lane.js";
-import { SocketWriter, type WriteScheduler } from "./socket-writer.js";
+import { SocketWriter, type OverflowSink, type WriteScheduler } from "./socket-writer.js";
 
 /** What a session reports to the gateway that holds it (one object, no closure per frame). */
 export interface SessionHost {
@@ -25,6 +25,28 @@ export interface SessionLimits {
   rateLimit: { perSecond: number; burst: number };
 }
 
+/** What every session of one gateway shares: one object, referenced by each session. */
+export interface SessionContext {
+  readonly gatewayId: string;
+  readonly limits: SessionLimits;
+  readonly scheduler: WriteScheduler;
+  readonly host: SessionHost;
+}
+
+/** The session a gateway socket belongs to, kept on the socket (see `sessionOf`). */
+const SESSION = Symbol("switchyard.session");
+
+/** A socket that carries its session under the SESSION symbol. */
+type SessionSocket = Socket & { [SESSION]?: Session };
+
+/**
+ * The session of a socket accepted by a gateway, or undefined. Lets the gateway register one
+ * shared listener per socket event instead of a closure per socket.
+ */
+export function sessionOf(socket: Socket): Session | undefined {
+  return (socket as SessionSocket)[SESSION];
+}
+
 /** Idle request lanes a session keeps for reuse; the usual client talks to a handful of modules. */
 const MAX_KEPT_LANES = 16;
 
@@ -37,18 +59,15 @@ interface Pin {
 
 /**
  * One client connection: its id, bound user, decoder, batched writer, rate limiter, pins and
- * channels. The NATS headers stamped on its requests are encoded once and again only when the
- * uid changes; per request only the `sy-rid` value is copied into the cached bytes.
+ * channels. An idle connection holds only this object: the decoder is made on the first bytes
+ * received, the rate limiter on the first frame, the writer on the first frame sent, lanes,
+ * pins, channels and headers on first use. The NATS headers stamped on its requests are encoded
+ * once and again only when the uid changes; per request only the `sy-rid` value is copied.
  */
-export class Session {
+export class Session implements FrameSink, OverflowSink {
   /** Session id, unique within the gateway. */
   readonly sid: number;
   readonly socket: Socket;
-  readonly decoder: FrameDecoder;
-  readonly writer: SocketWriter;
-  readonly limiter: RateLimiter;
-  /** Peer address for logs. */
-  readonly remote: string;
   /** Bound user id, null before login. */
   uid: string | null = null;
   /** Requests forwarded and not yet answered. */
@@ -59,26 +78,75 @@ export class Session {
   closed = false;
   /** Channels this session is a member of (null until the first join). */
   channels: Set<string> | null = null;
+  private readonly ctx: SessionContext;
+  private decoder: FrameDecoder | null = null;
+  private writer: SocketWriter | null = null;
+  private limiter: RateLimiter | null = null;
   private pins: Map<string, Pin> | null = null;
   /** Ordered request lanes by module, created on the first request to that module. */
   private lanes: Map<string, RequestLane> | null = null;
-  private readonly gatewayId: string;
   /** Built on the first forwarded request: an idle connection does not pay for it. */
   private hdrs: HeaderTemplate | null = null;
 
-  constructor(sid: number, socket: Socket, gatewayId: string, limits: SessionLimits, scheduler: WriteScheduler, host: SessionHost, now: number) {
+  /** Creates the session of `socket` and marks the socket with it (see `sessionOf`). */
+  constructor(sid: number, socket: Socket, ctx: SessionContext, now: number) {
     this.sid = sid;
     this.socket = socket;
-    this.gatewayId = gatewayId;
-    this.remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}`;
+    this.ctx = ctx;
     this.lastActive = now;
-    this.limiter = new RateLimiter(limits.rateLimit.perSecond, limits.rateLimit.burst, now);
-    this.decoder = new FrameDecoder(
-      limits.maxFrameBytes,
-      (frame) => host.onFrame(this, frame),
-      (err) => host.onFramingError(this, err),
-    );
-    this.writer = new SocketWriter(socket, scheduler, limits.maxPendingOutputBytes, (pending) => host.onSlowReader(this, pending));
+    (socket as SessionSocket)[SESSION] = this;
+  }
+
+  /** Peer address for logs (read on demand: caching it costs every idle socket an object). */
+  get remote(): string {
+    return `${this.socket.remoteAddress ?? "?"}:${this.socket.remotePort ?? 0}`;
+  }
+
+  /** Feeds bytes received at `now` from the client; frames go to the host's `onFrame`. */
+  receive(chunk: Buffer, now: number): void {
+    this.lastActive = now;
+    (this.decoder ??= new FrameDecoder(this.ctx.limits.maxFrameBytes, this)).push(chunk);
+  }
+
+  /** Takes one token of the session's rate limit at `now` (see RateLimiter.take). */
+  rate(now: number): RateVerdict {
+    if (this.limiter === null) {
+      const rl = this.ctx.limits.rateLimit;
+      this.limiter = new RateLimiter(rl.perSecond, rl.burst, now);
+    }
+    return this.limiter.take(now);
+  }
+
+  /**
+   * Queues one complete frame for the client (see SocketWriter.write: the same Buffer may go to
+   * many sessions). False once the session's writer stopped or the session closed.
+   */
+  write(frame: Buffer): boolean {
+    if (this.writer === null) {
+      if (this.closed) return false;
+      this.writer = new SocketWriter(this.socket, this.ctx.scheduler, this.ctx.limits.maxPendingOutputBytes, this);
+    }
+    return this.writer.write(frame);
+  }
+
+  /** Writes what is queued and accepts nothing more (before a KICK's close). */
+  stopWriting(): void {
+    this.writer?.stop();
+  }
+
+  /** @internal FrameSink: one frame from the client. */
+  onFrame(frame: Buffer): void {
+    this.ctx.host.onFrame(this, frame);
+  }
+
+  /** @internal FrameSink: the client broke the framing rules. */
+  onFramingError(err: FramingError): void {
+    this.ctx.host.onFramingError(this, err);
+  }
+
+  /** @internal OverflowSink: the client reads too slowly. */
+  onOverflow(pendingBytes: number): void {
+    this.ctx.host.onSlowReader(this, pendingBytes);
   }
 
   /** Sets (or clears) the bound uid and rebuilds the cached headers. */
@@ -144,7 +212,7 @@ export class Session {
 
   private buildHeaders(): HeaderTemplate {
     const fixed: [string, string][] = [
-      [Header.gateway, this.gatewayId],
+      [Header.gateway, this.ctx.gatewayId],
       [Header.session, String(this.sid)],
     ];
     if (this.uid !== null) fixed.push([Header.uid, this.uid]);

@@ -51,6 +51,12 @@ export class WriteScheduler {
   }
 }
 
+/** Told when a writer's reader falls behind (the gateway's sessions implement it: no closure per socket). */
+export interface OverflowSink {
+  /** More than the limit is pending; the writer has stopped. */
+  onOverflow(pendingBytes: number): void;
+}
+
 /**
  * Gathers the frames written to one socket during a tick and hands them to the socket in one
  * write at the end of the tick (5-6× the throughput of one write per frame). Tracks the bytes
@@ -60,17 +66,18 @@ export class SocketWriter {
   private readonly socket: WritableSocket;
   private readonly scheduler: WriteScheduler;
   private readonly maxPendingBytes: number;
-  private readonly onOverflow: (pendingBytes: number) => void;
+  private readonly overflow: OverflowSink;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
   private scheduled = false;
   private stopped = false;
 
-  constructor(socket: WritableSocket, scheduler: WriteScheduler, maxPendingBytes: number, onOverflow: (pendingBytes: number) => void) {
+  /** `onOverflow` is called once when more than `maxPendingBytes` are pending (a function or an OverflowSink). */
+  constructor(socket: WritableSocket, scheduler: WriteScheduler, maxPendingBytes: number, onOverflow: OverflowSink | ((pendingBytes: number) => void)) {
     this.socket = socket;
     this.scheduler = scheduler;
     this.maxPendingBytes = maxPendingBytes;
-    this.onOverflow = onOverflow;
+    this.overflow = typeof onOverflow === "function" ? { onOverflow } : onOverflow;
   }
 
   /** Bytes written but not yet sent: in the socket's buffer plus queued for this tick. */
@@ -97,7 +104,7 @@ export class SocketWriter {
       this.stopped = true;
       this.queue.length = 0;
       this.queuedBytes = 0;
-      this.onOverflow(pending);
+      this.overflow.onOverflow(pending);
       return false;
     }
     if (!this.scheduled) {

@@ -7,6 +7,14 @@ export interface FramingError {
   declaredBytes: number;
 }
 
+/** Receives what a FrameDecoder finds: one object instead of two closures per stream. */
+export interface FrameSink {
+  /** One complete frame; `frame` is valid only during the call. */
+  onFrame(frame: Buffer): void;
+  /** The stream broke the framing rules; no further frame follows. */
+  onFramingError(err: FramingError): void;
+}
+
 /**
  * Splits a TCP byte stream into frames (4-byte big-endian length + body) without copying when a
  * chunk holds whole frames: each frame handed to `onFrame` is a view into the chunk, valid only
@@ -15,19 +23,21 @@ export interface FramingError {
  */
 export class FrameDecoder {
   private readonly maxFrameBytes: number;
-  private readonly onFrame: (frame: Buffer) => void;
-  private readonly onError: (err: FramingError) => void;
-  /** Pending bytes of an incomplete prefix or body. */
-  private parts: Buffer[] = [];
+  private readonly sink: FrameSink;
+  /** Pending bytes of an incomplete prefix or body; null while nothing is pending (no array per idle stream). */
+  private parts: Buffer[] | null = null;
   private partsBytes = 0;
   /** Body length of the frame being gathered, or -1 while the prefix itself is incomplete. */
   private need = -1;
   private failed = false;
 
-  constructor(maxFrameBytes: number, onFrame: (frame: Buffer) => void, onError: (err: FramingError) => void) {
+  /** Frames and errors go to `sink` (the gateway's sessions implement FrameSink: no closures). */
+  constructor(maxFrameBytes: number, sink: FrameSink);
+  /** Frames go to `onFrame`, a framing error to `onError`. */
+  constructor(maxFrameBytes: number, onFrame: (frame: Buffer) => void, onError: (err: FramingError) => void);
+  constructor(maxFrameBytes: number, sinkOrOnFrame: FrameSink | ((frame: Buffer) => void), onError?: (err: FramingError) => void) {
     this.maxFrameBytes = maxFrameBytes;
-    this.onFrame = onFrame;
-    this.onError = onError;
+    this.sink = typeof sinkOrOnFrame === "function" ? { onFrame: sinkOrOnFrame, onFramingError: onError ?? (() => undefined) } : sinkOrOnFrame;
   }
 
   /** Bytes held for an incomplete frame. */
@@ -50,7 +60,7 @@ export class FrameDecoder {
       const start = offset + LENGTH_PREFIX_BYTES;
       if (start + size > len) break;
       offset = start + size;
-      this.onFrame(chunk.subarray(start, offset));
+      this.sink.onFrame(chunk.subarray(start, offset));
       if (this.failed) return;
     }
     if (offset < len) this.keep(chunk.subarray(offset));
@@ -65,26 +75,26 @@ export class FrameDecoder {
         this.keep(chunk);
         return -1;
       }
-      const prefix = Buffer.concat([...this.parts, chunk.subarray(0, missing)], LENGTH_PREFIX_BYTES);
+      const prefix = Buffer.concat([...this.parts!, chunk.subarray(0, missing)], LENGTH_PREFIX_BYTES);
       offset = missing;
       const size = prefix.readUInt32BE(0);
       if (!this.checkSize(size)) return -1;
-      this.parts = [];
+      this.parts = null;
       this.partsBytes = 0;
       this.need = size;
     }
     const have = this.partsBytes;
     const missing = this.need - have;
     if (chunk.length - offset < missing) {
-      this.parts.push(Buffer.from(chunk.subarray(offset)));
+      (this.parts ??= []).push(Buffer.from(chunk.subarray(offset)));
       this.partsBytes += chunk.length - offset;
       return -1;
     }
-    const frame = have === 0 ? chunk.subarray(offset, offset + missing) : Buffer.concat([...this.parts, chunk.subarray(offset, offset + missing)], this.need);
-    this.parts = [];
+    const frame = have === 0 ? chunk.subarray(offset, offset + missing) : Buffer.concat([...this.parts!, chunk.subarray(offset, offset + missing)], this.need);
+    this.parts = null;
     this.partsBytes = 0;
     this.need = -1;
-    this.onFrame(frame);
+    this.sink.onFrame(frame);
     if (this.failed) return -1;
     return offset + missing;
   }
@@ -93,16 +103,16 @@ export class FrameDecoder {
   private keep(tail: Buffer): void {
     if (this.need < 0 && this.partsBytes + tail.length >= LENGTH_PREFIX_BYTES) {
       // A complete prefix is in here: read it now so the body can be size-checked first.
-      const prefix = Buffer.concat([...this.parts, tail], this.partsBytes + tail.length);
+      const prefix = Buffer.concat(this.parts === null ? [tail] : [...this.parts, tail], this.partsBytes + tail.length);
       const size = prefix.readUInt32BE(0);
       if (!this.checkSize(size)) return;
       this.need = size;
       const body = prefix.subarray(LENGTH_PREFIX_BYTES);
-      this.parts = body.length > 0 ? [Buffer.from(body)] : [];
+      this.parts = body.length > 0 ? [Buffer.from(body)] : null;
       this.partsBytes = body.length;
       return;
     }
-    this.parts.push(Buffer.from(tail));
+    (this.parts ??= []).push(Buffer.from(tail));
     this.partsBytes += tail.length;
   }
 
@@ -120,8 +130,8 @@ export class FrameDecoder {
 
   private fail(err: FramingError): void {
     this.failed = true;
-    this.parts = [];
+    this.parts = null;
     this.partsBytes = 0;
-    this.onError(err);
+    this.sink.onFramingError(err);
   }
 }

@@ -80,3 +80,19 @@ describe("FrameDecoder", () => {
     expect(errors[0]?.reason).toBe("empty");
   });
 });
+
+describe("FrameDecoder with a FrameSink", () => {
+  it("hands frames and errors to the sink object", () => {
+    const frames: Buffer[] = [];
+    const errors: FramingError[] = [];
+    const dec = new FrameDecoder(16, { onFrame: (f) => frames.push(Buffer.from(f)), onFramingError: (e) => errors.push(e) });
+    const f = encodeFrame(5, 0, "", null);
+    dec.push(Buffer.concat([f, f.subarray(0, 2)]));
+    dec.push(f.subarray(2));
+    expect(frames.length).toBe(2);
+    const big = Buffer.alloc(4);
+    big.writeUInt32BE(17);
+    dec.push(big);
+    expect(errors).toEqual([{ reason: "oversized", declaredBytes: 17 }]);
+  });
+});
