@@ -9,7 +9,7 @@ import { PacketKind } from "../src/protocol/packet.js";
 import { ECHO_BODY } from "./echo-e2e.js";
 import { Histogram, runWireLoad, type LoadResult } from "./lib/load.js";
 import { runNatsRequestLoad } from "./lib/nats-load.js";
-import { benchClusterConfig, benchSeconds, freePort, sleep, withProcesses } from "./lib/processes.js";
+import { CpuMeter, benchClusterConfig, benchSeconds, freePort, sleep, withProcesses } from "./lib/processes.js";
 import { isMain, publish, step, type Figure } from "./lib/report.js";
 
 const SCENARIO = "rank-route";
@@ -83,19 +83,23 @@ export async function run(): Promise<Figure[]> {
       }),
     );
     await g.module("login", "login-b1", cfg);
-    await g.module("rank", "rank-b1", cfg);
-    await g.gateway("gw-b1", cfg);
+    const rankProc = await g.module("rank", "rank-b1", cfg);
+    const gw = await g.gateway("gw-b1", cfg);
     let users = 0;
     for (const l of LOADS) {
+      const cpu = new CpuMeter([gw.pid, rankProc.pid]);
       const res = await runWireLoad({
         port: gwPort,
         ...l,
-        request: (slot) =>
-          slot % 2 === 0
-            ? { route: "rank.Submit", body: submit.encode({ board: BOARD, score: 1 + ((slot * 7919) % 1000) }) }
+        // Half Submit, half Top at every load: by slot and connection (at 1 in flight per
+        // connection the slot is always 0; by slot alone 100×1 would be all Submits).
+        request: (slot, conn) =>
+          (slot + conn) % 2 === 0
+            ? { route: "rank.Submit", body: submit.encode({ board: BOARD, score: 1 + (((slot + 16 * conn) * 7919) % 1000) }) }
             : { route: "rank.Top", body: top.encode({ board: BOARD, n: 10 }) },
         warmupMs,
         measureMs,
+        onWindow: (e) => cpu.edge(e),
         async prepare(call) {
           const creds = { username: `bench-${process.pid}-${users++}`, password: "bench-password-1" };
           const r = await call("login.Register", register.encode(creds));
@@ -111,6 +115,9 @@ export async function run(): Promise<Figure[]> {
       figures.push({ scenario: SCENARIO, name: `Submit+Top rps ${label} vs raw ioredis 256`, value: res.rps, unit: "rps", baseline: { name: "ioredis ZADD/ZREVRANGE", value: rawRedis.rps } });
       figures.push({ scenario: SCENARIO, name: `Submit+Top p50 ${label}`, value: res.p50, unit: "ms", baseline: { name: "ioredis", value: rawRedis.p50 } });
       figures.push({ scenario: SCENARIO, name: `Submit+Top p99 ${label}`, value: res.p99, unit: "ms", baseline: { name: "ioredis", value: rawRedis.p99 } });
+      const requests = res.ok + errs.reduce((a, [, n]) => a + n, 0);
+      figures.push({ scenario: SCENARIO, name: `rank module CPU per request ${label}`, value: (cpu.used.get(rankProc.pid)! * 1000) / requests, unit: "µs" });
+      figures.push({ scenario: SCENARIO, name: `gateway CPU per request ${label}`, value: (cpu.used.get(gw.pid)! * 1000) / requests, unit: "µs" });
       if (errs.length > 0) figures.push({ scenario: SCENARIO, name: `errors ${label}`, value: errs.reduce((a, [, n]) => a + n, 0), unit: "" });
     }
     return figures;

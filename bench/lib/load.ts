@@ -58,10 +58,11 @@ export interface WireLoadSpec {
   /** Requests kept in flight per connection. */
   inflight: number;
   /**
-   * The request frames' route and body for in-flight slot `slot` (ids are slot+1, reused:
-   * each slot has one request in flight at a time).
+   * The request frames' route and body for in-flight slot `slot` of connection `connection`
+   * (ids are slot+1, reused: each slot has one request in flight at a time). A mix of routes
+   * should depend on both: at 1 in flight per connection, `slot` is always 0.
    */
-  request(slot: number): { route: string; body: Uint8Array };
+  request(slot: number, connection: number): { route: string; body: Uint8Array };
   warmupMs: number;
   measureMs: number;
   /** Called when the measurement window opens and when it closes (e.g. to read CPU times). */
@@ -84,11 +85,6 @@ export async function runWireLoad(spec: WireLoadSpec): Promise<LoadResult> {
   let stopping = false;
   let ok = 0;
   let outstanding = 0;
-  const frames: Buffer[] = [];
-  for (let s = 0; s < spec.inflight; s++) {
-    const r = spec.request(s);
-    frames.push(encodeFrame(PacketKind.REQUEST, s + 1, r.route, r.body));
-  }
   const conns: Socket[] = [];
   const starts: Promise<void>[] = [];
   const senders: (() => void)[] = [];
@@ -97,6 +93,11 @@ export async function runWireLoad(spec: WireLoadSpec): Promise<LoadResult> {
       (async () => {
         const socket = await openSocket(spec.host ?? "127.0.0.1", spec.port);
         conns.push(socket);
+        const frames: Buffer[] = [];
+        for (let s = 0; s < spec.inflight; s++) {
+          const r = spec.request(s, c);
+          frames.push(encodeFrame(PacketKind.REQUEST, s + 1, r.route, r.body));
+        }
         const sentAt = new Float64Array(spec.inflight);
         let prepWaiter: ((p: Packet) => void) | null = null;
         let batch: Buffer[] = [];

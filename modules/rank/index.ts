@@ -3,7 +3,7 @@ import { SwitchyardError } from "../../src/bus/errors.js";
 import { rank } from "../../src/generated/proto.js";
 import { defineModule, type HandlerContext } from "../../src/module/index.js";
 import { InstanceState } from "../shared/instance-state.js";
-import { usernamesOf } from "../shared/usernames.js";
+import { UsernameCache } from "../shared/username-cache.js";
 import { BoardStore, type BoardEntry, type Which } from "./board-store.js";
 import { BOARD_NAME, parsePolicies, policyOf, type BoardPolicies } from "./policy.js";
 
@@ -16,6 +16,7 @@ const MAX_AROUND = 50;
 interface RankState {
   redis: Redis;
   store: BoardStore;
+  names: UsernameCache;
   policies: BoardPolicies;
   admins: ReadonlySet<string>;
 }
@@ -45,9 +46,9 @@ function countOf(n: number, fallback: number, max: number): number {
   return n === 0 ? fallback : Math.min(n, max);
 }
 
-/** Rows with usernames, looked up in one pipeline. */
+/** Rows with usernames (cached in the instance; misses read in one pipeline). */
 async function withNames(st: RankState, rows: BoardEntry[], season: number): Promise<rank.Entry[]> {
-  const names = await usernamesOf(st.redis, rows.map((r) => r.uid));
+  const names = await st.names.lookup(rows.map((r) => r.uid));
   return rows.map((r) => ({ ...r, username: names.get(r.uid) ?? "", season }));
 }
 
@@ -81,7 +82,7 @@ export default defineModule({
       throw new Error("rank settings: admins must be a list of uids, e.g. [\"u1\"]");
     }
     const redis = rt.redis();
-    state.set(rt, { redis, store: new BoardStore(redis), policies, admins: new Set(list) });
+    state.set(rt, { redis, store: new BoardStore(redis), names: new UsernameCache(redis), policies, admins: new Set(list) });
   },
   handlers: {
     Submit(ctx, req) {
