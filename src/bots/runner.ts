@@ -100,6 +100,7 @@ export async function runBots(opts: BotsRunOptions): Promise<BotsReport> {
     };
     const bot: Bot = {
       index,
+      bots: opts.bots,
       username: `bot-${runId}-${index}`,
       password: PASSWORD,
       client,

@@ -8,6 +8,8 @@ import type { Client, ReplyOf, RequestOf, Route } from "../client/index.js";
 export interface Bot {
   /** 0-based index of this bot in the run. */
   readonly index: number;
+  /** How many bots the run has (e.g. to pair bots: the last one of an odd count has no partner). */
+  readonly bots: number;
   /** A username unique to this bot and run (3-32 chars), e.g. for login.Register. */
   readonly username: string;
   /** The password this bot registers with. */

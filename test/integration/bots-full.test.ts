@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fullScenario, { fullScenario as fullWith } from "../../bench/scenarios/full.js";
+import { runBots, type BotsReport } from "../../src/bots/index.js";
+import { DEFAULT_CONFIG } from "../../src/config/cluster-config.js";
+import gameModule from "../../modules/game/index.js";
+import loginModule from "../../modules/login/index.js";
+import rankModule from "../../modules/rank/index.js";
+import teamModule from "../../modules/team/index.js";
+import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
+
+function count(r: BotsReport, route: string, what: "count" | "ok" = "ok"): number {
+  return r.routes.find((x) => x.route === route)?.[what] ?? 0;
+}
+
+describe("bots of the full scenario (login, team, game, rank; 2 instances each)", () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    const modules = [loginModule, teamModule, gameModule, rankModule].map((def) => ({ def, instances: 2 }));
+    cluster = await startTestCluster({
+      modules,
+      config: {
+        gateway: { ...DEFAULT_CONFIG.gateway },
+        modules: {
+          login: { instances: 2, settings: { scryptN: 1024 } },
+          team: { instances: 2 },
+          game: { instances: 2, settings: { modes: { tictactoe: 2 } } },
+          rank: { instances: 2, settings: { boards: { tictactoe: "accumulate" } } },
+        },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("10 bots register, pair up in 5 teams, play 5 games to the end, read rank and leave", async () => {
+    const report = await runBots({ scenario: fullScenario, scenarioName: "full", bots: 10, rampSeconds: 0.5, durationSeconds: null, client: { port: cluster.gateways[0]!.address().port, heartbeatMs: 0 } });
+    expect(report.failures).toEqual([]);
+    expect(report).toMatchObject({ connected: 10, finished: 10, failed: 0 });
+    expect(report.errorsByCode).toEqual({});
+    expect(count(report, "login.Register")).toBe(10);
+    expect(count(report, "login.Login")).toBe(10);
+    expect(count(report, "team.Create")).toBe(5);
+    expect(count(report, "team.Invite")).toBe(5);
+    expect(count(report, "team.Join")).toBe(5);
+    expect(count(report, "team.Leave")).toBe(10);
+    expect(count(report, "game.QuickJoin")).toBeGreaterThanOrEqual(10);
+    // 5 games of 5 to 9 moves each
+    expect(count(report, "game.Move")).toBeGreaterThanOrEqual(25);
+    expect(count(report, "game.Move")).toBeLessThanOrEqual(45);
+    expect(count(report, "rank.Me")).toBe(10);
+    expect(count(report, "rank.Top")).toBe(10);
+
+    // every win was credited: the board's total score is the number of games not drawn
+    const c = await cluster.client();
+    await c.request("login.Register", { username: "bots-full-reader", password: "password-1" });
+    await c.request("login.Login", { username: "bots-full-reader", password: "password-1" });
+    const top = await c.request("rank.Top", { board: "tictactoe", n: 100 });
+    expect(top.total).toBeGreaterThanOrEqual(0);
+    expect(top.total).toBeLessThanOrEqual(5);
+    expect(top.entries.reduce((a, e) => a + e.score, 0)).toBe(top.total);
+    expect(top.entries.every((e) => e.username.startsWith("bot-"))).toBe(true);
+  });
+
+  it("a lone bot (odd count) teams up alone, gives up on an opponent that never comes, leaves the room and says why", async () => {
+    const scenario = fullWith({ partnerMs: 2_000, opponentMs: 300, turnMs: 2_000 });
+    const report = await runBots({ scenario, scenarioName: "full", bots: 1, rampSeconds: 0, durationSeconds: null, client: { port: cluster.gateways[0]!.address().port, heartbeatMs: 0 } });
+    expect(report).toMatchObject({ connected: 1, finished: 0, failed: 1 });
+    expect(report.failures).toHaveLength(1);
+    expect(report.failures[0]!.reason).toMatch(/^CLIENT: bot #0: timed out after 0\.3 s waiting for an opponent in room /);
+    expect(count(report, "team.Create")).toBe(1);
+    expect(count(report, "team.Invite", "count")).toBe(0);
+    expect(count(report, "game.QuickJoin")).toBe(1);
+    expect(count(report, "game.Leave")).toBe(1);
+  });
+});
