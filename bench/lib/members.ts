@@ -1,5 +1,4 @@
 import type { Socket } from "node:net";
-import { performance } from "node:perf_hooks";
 import { FrameDecoder } from "../../src/protocol/framing.js";
 import { PacketKind, decodePacket, encodeFrame } from "../../src/protocol/packet.js";
 import { openSocket } from "./load.js";
@@ -12,39 +11,9 @@ export interface Member {
   gatewayId: string;
 }
 
-/** Counts arrivals of one broadcast across many members; resolves when all have it. */
-export class ArrivalCounter {
-  private expected = 0;
-  private got = 0;
-  private resolve: ((lastAt: number) => void) | null = null;
-
-  /**
-   * Arms the counter for `n` arrivals; the promise resolves with the time of the last one, or
-   * rejects after `timeoutMs` saying how many arrived (a benchmark never hangs).
-   */
-  expect(n: number, timeoutMs = 30_000): Promise<number> {
-    this.expected = n;
-    this.got = 0;
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.resolve = null;
-        reject(new Error(`only ${Math.floor(this.got)} of ${n} deliveries arrived within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.resolve = (at) => {
-        clearTimeout(t);
-        resolve(at);
-      };
-    });
-  }
-
-  arrived(count = 1): void {
-    this.got += count;
-    if (this.resolve !== null && this.got >= this.expected) {
-      const r = this.resolve;
-      this.resolve = null;
-      r(performance.now());
-    }
-  }
+/** Whatever counts the PUSH frames arriving on members (a receiver process's tally). */
+export interface Arrivals {
+  arrived(count?: number): void;
 }
 
 /** Decodes an echo.Identity (uid = 1, sid = 2, gateway_id = 3) by hand. */
@@ -78,7 +47,7 @@ function decodeIdentity(b: Uint8Array): { sid: number; gatewayId: string } {
  * its session id with echo.WhoAmI (a public route in the bench config), then counts every PUSH
  * frame that arrives on them in `counter`.
  */
-export async function openMembers(port: number, n: number, counter: ArrivalCounter, parallel = 200): Promise<Member[]> {
+export async function openMembers(port: number, n: number, counter: Arrivals, parallel = 200): Promise<Member[]> {
   const members: Member[] = [];
   const whoami = encodeFrame(PacketKind.REQUEST, 1, "echo.WhoAmI", null);
   let next = 0;

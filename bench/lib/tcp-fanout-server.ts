@@ -1,6 +1,7 @@
 // Baseline process for broadcast: one Node process holding every member connection and writing
 // the same pre-encoded PUSH frame to all of them (what a single gateway with all members would
-// do at best, no NATS). Each byte received from any connection triggers one broadcast.
+// do at best, no NATS). Each byte received from any connection triggers one broadcast; the
+// broadcasts of one chunk go to each socket in one write (as the gateway batches per tick).
 import { createServer, type Socket } from "node:net";
 import { PacketKind, encodeFrame } from "../../src/protocol/packet.js";
 
@@ -10,7 +11,8 @@ const sockets = new Set<Socket>();
 const server = createServer({ noDelay: true }, (socket) => {
   sockets.add(socket);
   socket.on("data", (chunk: Buffer) => {
-    for (let i = 0; i < chunk.length; i++) for (const s of sockets) s.write(frame);
+    const out = chunk.length === 1 ? frame : Buffer.concat(Array.from({ length: chunk.length }, () => frame));
+    for (const s of sockets) s.write(out);
   });
   socket.on("error", () => socket.destroy());
   socket.on("close", () => sockets.delete(socket));
