@@ -6,7 +6,8 @@ import { waitFor } from "./wait.js";
 /** How one game ended for this bot. */
 export interface GameResult {
   roomId: string;
-  outcome: "won" | "lost" | "draw";
+  /** "abandoned": the run ended (--duration) before an opponent sat down; the bot left. */
+  outcome: "won" | "lost" | "draw" | "abandoned";
   /** Moves this bot made. */
   moves: number;
 }
@@ -20,7 +21,7 @@ export interface PlayTimeouts {
 }
 
 const MODE = "tictactoe";
-/** QuickJoin answered with the room of the game just finished: ask again after this. */
+/** QuickJoin answered with the finished room, or CONFLICT (seat released meanwhile): again after this. */
 const REJOIN_RETRY_MS = 50;
 const REJOIN_ATTEMPTS = 20;
 
@@ -35,7 +36,9 @@ function progress(s: game.RoomState): number {
  * Quick-joins a tic-tac-toe room and plays it to its end: the bot follows its room's
  * `game.RoomEvent` pushes and the replies it gets, and moves (a random empty cell) only when
  * the room is playing and `turnUid` is its own. Both bots of a room run this, so they move
- * alternately. Every wait is bounded; without an opponent the bot leaves the room and throws.
+ * alternately. Every wait is bounded; without an opponent the bot leaves the room and throws,
+ * unless the round started while the run was on (`bot.running`) and the run ended meanwhile:
+ * then it leaves and answers "abandoned".
  */
 export async function playTicTacToe(bot: Bot, uid: string, timeouts: PlayTimeouts, previousRoom: string | null): Promise<GameResult> {
   const latest = new Map<string, game.RoomState>();
@@ -50,14 +53,22 @@ export async function playTicTacToe(bot: Bot, uid: string, timeouts: PlayTimeout
     if (e.kind === "closed" && e.room) closed.add(e.room.roomId);
   });
   try {
+    const looping = bot.running;
     const roomId = await quickJoin(bot, absorb, previousRoom);
     const state = (): game.RoomState => latest.get(roomId)!;
     const ended = (): string | undefined => (closed.has(roomId) && state().phase !== "over" ? `room ${roomId} closed before the game ended` : undefined);
+    let seated: "opponent" | "run over";
     try {
-      await waitFor(bot, `an opponent in room ${roomId}`, timeouts.opponentMs, () => (state().phase !== "waiting" || closed.has(roomId) ? true : undefined));
+      seated = await waitFor(bot, `an opponent in room ${roomId}`, timeouts.opponentMs, () =>
+        state().phase !== "waiting" || closed.has(roomId) ? "opponent" : looping && !bot.running ? "run over" : undefined,
+      );
     } catch (err) {
       await bot.request("game.Leave", { roomId }).catch(() => undefined);
       throw err;
+    }
+    if (seated === "run over") {
+      await bot.request("game.Leave", { roomId });
+      return { roomId, outcome: "abandoned", moves: 0 };
     }
     let moves = 0;
     let movedAt = -1;
@@ -90,14 +101,21 @@ export async function playTicTacToe(bot: Bot, uid: string, timeouts: PlayTimeout
 /** QuickJoin, asked again while it still answers with the room of the previous game. */
 async function quickJoin(bot: Bot, absorb: (s: game.RoomState | null | undefined) => void, previousRoom: string | null): Promise<string> {
   for (let attempt = 1; ; attempt++) {
-    const reply = await bot.request("game.QuickJoin", { mode: MODE });
-    const room = reply.room;
-    if (!room) throw new Error(`bot #${bot.index}: game.QuickJoin answered without a room`);
-    if (room.roomId !== previousRoom && room.phase !== "over") {
-      absorb(room);
-      return room.roomId;
+    let why: string;
+    try {
+      const room = (await bot.request("game.QuickJoin", { mode: MODE })).room;
+      if (!room) throw new Error(`bot #${bot.index}: game.QuickJoin answered without a room`);
+      if (room.roomId !== previousRoom && room.phase !== "over") {
+        absorb(room);
+        return room.roomId;
+      }
+      why = `still answers the finished room ${room.roomId}`;
+    } catch (err) {
+      // The previous room released the seat while this QuickJoin ran; the server says: again.
+      if (!(err instanceof SwitchyardError) || err.code !== "CONFLICT") throw err;
+      why = `answers CONFLICT (${err.message})`;
     }
-    if (attempt >= REJOIN_ATTEMPTS) throw new Error(`bot #${bot.index}: game.QuickJoin still answers the finished room ${room.roomId} after ${attempt} attempts`);
+    if (attempt >= REJOIN_ATTEMPTS) throw new Error(`bot #${bot.index}: game.QuickJoin ${why} after ${attempt} attempts`);
     await new Promise((r) => setTimeout(r, REJOIN_RETRY_MS));
   }
 }
