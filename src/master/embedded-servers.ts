@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { basename, join } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.js";
 import type { Logger } from "../log/logger.js";
 import { findBinary } from "./binaries.js";
+import { isListening } from "./ports.js";
 
 /** A nats-server or redis-server this master started; it stops it on a clean shutdown. */
 export interface EmbeddedServer {
@@ -22,21 +22,6 @@ export function hostPort(url: string, defaultPort: number): { host: string; port
   const u = new URL(first.includes("://") ? first : `x://${first}`);
   const host = u.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
   return { host, port: u.port ? Number(u.port) : defaultPort };
-}
-
-/** True when something accepts a TCP connection at host:port within `timeoutMs`. */
-export function isListening(host: string, port: number, timeoutMs = 500): Promise<boolean> {
-  const target = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-  return new Promise((resolve) => {
-    const s = connect({ host: target, port });
-    const done = (ok: boolean): void => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once("connect", () => done(true));
-    s.once("error", () => done(false));
-  });
 }
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isListening } from "../../src/master/embedded-servers.js";
+import { isListening } from "../../src/master/ports.js";
 import { BIN, ROOT, alive, ctlStatus, startCli, until, type CliProcess } from "../helpers/ops.js";
 import { freePort } from "../helpers/servers.js";
 
