@@ -7,6 +7,7 @@ import { SwitchyardError } from "../../src/bus/errors.js";
 import type { StatusRow } from "../../src/cli/status-view.js";
 import type { MasterStatus } from "../../src/master/status.js";
 import { freePort } from "./servers.js";
+import { pidAlive } from "../../src/master/remote-process.js";
 
 /** Root of the project; the tests run the built CLI (dist/) as separate processes. */
 export const ROOT = join(import.meta.dirname, "..", "..");
@@ -108,12 +109,8 @@ export async function ctlStatus(configPath: string): Promise<{ master: MasterSta
 
 /** True while a process with that pid exists. */
 export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  // a dead orphan may linger as a zombie where pid 1 does not reap: pidAlive tells them apart
+  return pidAlive(pid);
 }
 
 /** Polls `probe` until it returns a value (not undefined); fails after `timeoutMs`. */
