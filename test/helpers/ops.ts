@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { connect, type Client } from "../../src/client/index.js";
@@ -228,4 +229,50 @@ export function startEchoLoad(client: Client, workers: number): EchoLoad {
       return samples;
     },
   };
+}
+
+/** A master-run cluster of a test: its folder, config and gateway port, and the master process. */
+export interface OpsCluster {
+  dir: string;
+  config: string;
+  gwPort: number;
+  natsUrl: string;
+  master: CliProcess;
+}
+
+/**
+ * Writes a config (embedded nats/redis on free ports, one gateway, `extra` merged in) in a new
+ * temp folder, starts `switchyard start` on it and waits for its ready line. The master's pid
+ * goes into `pids`, the set `stopOpsCluster` kills whatever is left of.
+ */
+export async function startOpsCluster(prefix: string, extra: Record<string, unknown>, pids: Set<number>): Promise<OpsCluster> {
+  requireBuild();
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const cfg = await writeOpsConfig(dir, "cluster", extra);
+  const master = startCli(["start", "--config", cfg.path]);
+  if (master.proc.pid) pids.add(master.proc.pid);
+  await master.waitLine(/^switchyard ready:/, 30_000);
+  return { dir, config: cfg.path, gwPort: cfg.gwPort, natsUrl: cfg.natsUrl, master };
+}
+
+/** What a test started around its cluster, for `stopOpsCluster`. */
+export interface OpsLeftovers {
+  dir: string | undefined;
+  master: CliProcess | undefined;
+  pids: Set<number>;
+  clients?: (Client | undefined)[];
+  /** Other CLI processes (agents, hand-started modules): sent SIGTERM first. */
+  others?: (CliProcess | undefined)[];
+}
+
+/** Closes the clients, stops the master with SIGINT (as Ctrl-C), kills any pid left, removes the folder. */
+export async function stopOpsCluster(left: OpsLeftovers): Promise<void> {
+  await Promise.allSettled((left.clients ?? []).map((c) => c?.close()));
+  for (const p of left.others ?? []) if (p && p.proc.exitCode === null) p.proc.kill("SIGTERM");
+  if (left.master && left.master.proc.exitCode === null) {
+    left.master.proc.kill("SIGINT");
+    await left.master.exited;
+  }
+  for (const pid of left.pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+  if (left.dir) rmSync(left.dir, { recursive: true, force: true });
 }

@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "../../src/client/index.js";
-import { alive, ctl, ctlStatus, loggedIn, requireBuild, startCli, until, writeOpsConfig, type CliProcess } from "../helpers/ops.js";
+import { alive, type CliProcess, ctl, ctlStatus, loggedIn, startCli, startOpsCluster, stopOpsCluster, until } from "../helpers/ops.js";
 
 describe("multi-host: a host agent and an instance started by hand", () => {
   let dir: string;
@@ -16,30 +13,18 @@ describe("multi-host: a host agent and an instance started by hand", () => {
   const pids = new Set<number>();
 
   beforeAll(async () => {
-    requireBuild();
-    dir = mkdtempSync(join(tmpdir(), "sy-ops-agent-"));
-    const cfg = await writeOpsConfig(dir, "cluster", {
+    const ops = await startOpsCluster("sy-ops-agent-", {
       modules: { login: { instances: 1, settings: { scryptN: 1024 } }, echo: { instances: 1, ordered: false } },
       master: { restartBackoffMinMs: 200, restartBackoffMaxMs: 2_000 },
-    });
-    config = cfg.path;
-    natsUrl = cfg.natsUrl;
-    master = startCli(["start", "--config", config]);
-    if (master.proc.pid) pids.add(master.proc.pid);
-    await master.waitLine(/^switchyard ready:/, 30_000);
-    client = await loggedIn(cfg.gwPort, "traveller");
+    }, pids);
+    dir = ops.dir;
+    master = ops.master;
+    config = ops.config;
+    natsUrl = ops.natsUrl;
+    client = await loggedIn(ops.gwPort, "traveller");
   });
 
-  afterAll(async () => {
-    await client?.close();
-    for (const p of [hand, agent]) if (p && p.proc.exitCode === null) p.proc.kill("SIGTERM");
-    if (master && master.proc.exitCode === null) {
-      master.proc.kill("SIGINT");
-      await master.exited;
-    }
-    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopOpsCluster({ dir, master, pids, clients: [client], others: [hand, agent] }));
 
   it("places, respawns and stops instances on the agent's host; a hand-started instance joins and shows unsupervised", async () => {
     const noAgent = await ctl(config, ["scale", "echo", "2", "--host", "host-b"]);

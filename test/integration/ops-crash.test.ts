@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "../../src/client/index.js";
 import type { StatusRow } from "../../src/cli/status-view.js";
-import { alive, ctl, ctlStatus, loggedIn, requireBuild, startCli, startEchoLoad, until, writeOpsConfig, type CliProcess } from "../helpers/ops.js";
+import { alive, type CliProcess, ctl, ctlStatus, loggedIn, startCli, startEchoLoad, startOpsCluster, stopOpsCluster, until } from "../helpers/ops.js";
 
 const ids = (rows: StatusRow[]): string[] => rows.map((r) => r.instance).sort();
 
@@ -17,29 +14,18 @@ describe("faults: an instance and the master killed with -9 under load", () => {
   const pids = new Set<number>();
 
   beforeAll(async () => {
-    requireBuild();
-    dir = mkdtempSync(join(tmpdir(), "sy-ops-crash-"));
-    const cfg = await writeOpsConfig(dir, "cluster", {
+    const ops = await startOpsCluster("sy-ops-crash-", {
       modules: { login: { instances: 1, settings: { scryptN: 1024 } }, echo: { instances: 2, ordered: false } },
       master: { restartBackoffMinMs: 200, restartBackoffMaxMs: 2_000 },
-    });
-    config = cfg.path;
-    gwPort = cfg.gwPort;
-    master = startCli(["start", "--config", config]);
-    if (master.proc.pid) pids.add(master.proc.pid);
-    await master.waitLine(/^switchyard ready:/, 30_000);
+    }, pids);
+    dir = ops.dir;
+    master = ops.master;
+    config = ops.config;
+    gwPort = ops.gwPort;
     client = await loggedIn(gwPort, "crasher");
   });
 
-  afterAll(async () => {
-    await client?.close();
-    if (master && master.proc.exitCode === null) {
-      master.proc.kill("SIGINT");
-      await master.exited;
-    }
-    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopOpsCluster({ dir, master, pids, clients: [client] }));
 
   it("kill -9 of an echo instance: only requests in flight fail (UNAVAILABLE/TIMEOUT); the master respawns it", async () => {
     const before = await ctlStatus(config);

@@ -1,10 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "../../src/client/index.js";
 import { defaultProtoDir, loadProto } from "../../src/proto/registry.js";
-import { alive, ctl, ctlStatus, defineModuleUrl, loggedIn, requireBuild, startCli, writeOpsConfig, type CliProcess } from "../helpers/ops.js";
+import { alive, type CliProcess, ctl, ctlStatus, defineModuleUrl, loggedIn, startOpsCluster, stopOpsCluster } from "../helpers/ops.js";
 
 const MAIL_PROTO = `syntax = "proto3";
 package mail;
@@ -40,28 +39,17 @@ describe("ctl add / scale / remove: a module type written after launch", () => {
   const pids = new Set<number>();
 
   beforeAll(async () => {
-    requireBuild();
-    dir = mkdtempSync(join(tmpdir(), "sy-ops-add-"));
-    const cfg = await writeOpsConfig(dir, "cluster", {
+    const ops = await startOpsCluster("sy-ops-add-", {
       modules: { login: { instances: 1, settings: { scryptN: 1024 } } },
       master: { restartBackoffMinMs: 100, restartBackoffMaxMs: 400, crashLoopCount: 2, readyTimeoutMs: 6_000 },
-    });
-    config = cfg.path;
-    master = startCli(["start", "--config", config]);
-    if (master.proc.pid) pids.add(master.proc.pid);
-    await master.waitLine(/^switchyard ready:/, 30_000);
-    client = await loggedIn(cfg.gwPort, "postman");
+    }, pids);
+    dir = ops.dir;
+    master = ops.master;
+    config = ops.config;
+    client = await loggedIn(ops.gwPort, "postman");
   });
 
-  afterAll(async () => {
-    await client?.close();
-    if (master && master.proc.exitCode === null) {
-      master.proc.kill("SIGINT");
-      await master.exited;
-    }
-    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopOpsCluster({ dir, master, pids, clients: [client] }));
 
   it("adds mail through the running gateway, scales it, removes it, and explains every refusal", async () => {
     writeFileSync(join(dir, "mail.proto"), MAIL_PROTO);

@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "../../src/client/index.js";
 import type { game } from "../../src/generated/proto.js";
-import { alive, ctl, ctlStatus, loggedIn, requireBuild, startCli, until, writeOpsConfig, type CliProcess } from "../helpers/ops.js";
+import { alive, type CliProcess, ctl, ctlStatus, loggedIn, startOpsCluster, stopOpsCluster, until } from "../helpers/ops.js";
 
 /** The room events a client receives. */
 function events(c: Client): game.RoomEvent[] {
@@ -22,31 +19,20 @@ describe("ctl rollout of a stateful module (game rooms)", () => {
   const pids = new Set<number>();
 
   beforeAll(async () => {
-    requireBuild();
-    dir = mkdtempSync(join(tmpdir(), "sy-ops-stateful-"));
-    const cfg = await writeOpsConfig(dir, "cluster", {
+    const ops = await startOpsCluster("sy-ops-stateful-", {
       modules: {
         login: { instances: 1, settings: { scryptN: 1024 } },
         rank: { instances: 1, settings: { boards: { tictactoe: "accumulate" } } },
         game: { instances: 1, drainTimeoutMs: 60_000, settings: { modes: { tictactoe: 2 } } },
       },
-    });
-    config = cfg.path;
-    gwPort = cfg.gwPort;
-    master = startCli(["start", "--config", config]);
-    if (master.proc.pid) pids.add(master.proc.pid);
-    await master.waitLine(/^switchyard ready:/, 30_000);
+    }, pids);
+    dir = ops.dir;
+    master = ops.master;
+    config = ops.config;
+    gwPort = ops.gwPort;
   });
 
-  afterAll(async () => {
-    await Promise.allSettled(clients.map((c) => c.close()));
-    if (master && master.proc.exitCode === null) {
-      master.proc.kill("SIGINT");
-      await master.exited;
-    }
-    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopOpsCluster({ dir, master, pids, clients }));
 
   async function player(name: string): Promise<Client> {
     const c = await loggedIn(gwPort, name);

@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "../../src/client/index.js";
-import { alive, ctl, ctlStatus, loggedIn, requireBuild, startCli, startEchoLoad, until, writeEchoVersion, writeOpsConfig, type CliProcess } from "../helpers/ops.js";
+import { alive, type CliProcess, ctl, ctlStatus, loggedIn, startEchoLoad, startOpsCluster, stopOpsCluster, until, writeEchoVersion } from "../helpers/ops.js";
 
 describe("ctl rollout under continuous load", () => {
   let dir: string;
@@ -13,27 +11,16 @@ describe("ctl rollout under continuous load", () => {
   const pids = new Set<number>();
 
   beforeAll(async () => {
-    requireBuild();
-    dir = mkdtempSync(join(tmpdir(), "sy-ops-rollout-"));
-    const cfg = await writeOpsConfig(dir, "cluster", {
+    const ops = await startOpsCluster("sy-ops-rollout-", {
       modules: { login: { instances: 1, settings: { scryptN: 1024 } }, echo: { instances: 2, ordered: false } },
-    });
-    config = cfg.path;
-    master = startCli(["start", "--config", config]);
-    if (master.proc.pid) pids.add(master.proc.pid);
-    await master.waitLine(/^switchyard ready:/, 30_000);
-    client = await loggedIn(cfg.gwPort, "roller");
+    }, pids);
+    dir = ops.dir;
+    master = ops.master;
+    config = ops.config;
+    client = await loggedIn(ops.gwPort, "roller");
   });
 
-  afterAll(async () => {
-    await client?.close();
-    if (master && master.proc.exitCode === null) {
-      master.proc.kill("SIGINT");
-      await master.exited;
-    }
-    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopOpsCluster({ dir, master, pids, clients: [client] }));
 
   it("replaces both echo instances by 2.0.0 with zero failed requests", async () => {
     const before = (await ctlStatus(config)).instances.filter((r) => r.module === "echo");
