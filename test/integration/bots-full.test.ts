@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fullScenario, { fullScenario as fullWith } from "../../bench/scenarios/full.js";
 import { runBots, type BotsReport } from "../../src/bots/index.js";
-import { DEFAULT_CONFIG } from "../../src/config/cluster-config.js";
-import gameModule from "../../modules/game/index.js";
-import loginModule from "../../modules/login/index.js";
-import rankModule from "../../modules/rank/index.js";
-import teamModule from "../../modules/team/index.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
+import { gameStackSpec } from "../helpers/game-cluster.js";
 
 function count(r: BotsReport, route: string, what: "count" | "ok" = "ok"): number {
   return r.routes.find((x) => x.route === route)?.[what] ?? 0;
@@ -16,19 +12,7 @@ describe("bots of the full scenario (login, team, game, rank; 2 instances each)"
   let cluster: TestCluster;
 
   beforeAll(async () => {
-    const modules = [loginModule, teamModule, gameModule, rankModule].map((def) => ({ def, instances: 2 }));
-    cluster = await startTestCluster({
-      modules,
-      config: {
-        gateway: { ...DEFAULT_CONFIG.gateway },
-        modules: {
-          login: { instances: 2, settings: { scryptN: 1024 } },
-          team: { instances: 2 },
-          game: { instances: 2, settings: { modes: { tictactoe: 2 } } },
-          rank: { instances: 2, settings: { boards: { tictactoe: "accumulate" } } },
-        },
-      },
-    });
+    cluster = await startTestCluster(gameStackSpec());
   });
 
   afterAll(async () => {

@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "../../src/client/index.js";
 import type { game } from "../../src/generated/proto.js";
-import { DEFAULT_CONFIG } from "../../src/config/cluster-config.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
-import loginModule from "../../modules/login/index.js";
-import teamModule from "../../modules/team/index.js";
-import gameModule from "../../modules/game/index.js";
-import rankModule from "../../modules/rank/index.js";
+import { gameStackSpec } from "../helpers/game-cluster.js";
 
 /** Collects the room events a client receives. */
 function roomEvents(c: Client): game.RoomEvent[] {
@@ -27,24 +23,7 @@ describe("scripted scenario: register, log in, team up, quick-join, play to the 
   let cluster: TestCluster;
 
   beforeAll(async () => {
-    cluster = await startTestCluster({
-      gateways: 2,
-      modules: [
-        { def: loginModule, instances: 2 },
-        { def: teamModule, instances: 2 },
-        { def: gameModule, instances: 2 },
-        { def: rankModule, instances: 2 },
-      ],
-      config: {
-        gateway: { ...DEFAULT_CONFIG.gateway },
-        modules: {
-          login: { instances: 2, settings: { scryptN: 1024 } },
-          team: { instances: 2 },
-          game: { instances: 2, settings: { modes: { tictactoe: 2 } } },
-          rank: { instances: 2, settings: { boards: { tictactoe: "accumulate" } } },
-        },
-      },
-    });
+    cluster = await startTestCluster(gameStackSpec(2));
   });
 
   afterAll(async () => {
