@@ -1,9 +1,10 @@
 import { resolve } from "node:path";
-import type { NatsConnection, NatsError } from "nats";
+import type { NatsConnection } from "nats";
 import type { NatsSettings } from "../bus/connection.js";
-import { listInstances, type InstanceStatus } from "../bus/discovery.js";
+import { listInstances } from "../bus/discovery.js";
 import { ErrorCode } from "../bus/errors.js";
-import { gatewayCommandSubject } from "../bus/subjects.js";
+import { DEFAULT_TIMEOUT_MS, ReplyMux } from "../bus/reply-mux.js";
+import { gatewayCommandSubject, parseRoute, serviceSubject } from "../bus/subjects.js";
 import { defaultConfigPath, loadClusterConfig } from "../config/cluster-config.js";
 import { connectOnce, requestMaster } from "../master/ctl-client.js";
 import type { AddResult, InstanceRef, RemoveResult, RolloutResult } from "../master/operations.js";
@@ -12,6 +13,7 @@ import type { MasterStatus } from "../master/status.js";
 import type { cluster } from "../generated/proto.js";
 import { loadProto } from "../proto/registry.js";
 import { optFlag, optInt, optString, parseArgs, type ParsedArgs } from "./args.js";
+import { errorLine, messageFromJsonText, messageToJsonText, routeCodec } from "./client-text.js";
 import { formatUptime, mergeStatus, renderStatusTable } from "./status-view.js";
 import { UsageError } from "./usage-error.js";
 
@@ -26,6 +28,8 @@ export const CTL_USAGE = [
   "switchyard ctl rollout MODULE [--from FILE] [--proto FILE]",
   "                                   replace each instance: start the new one, wait until it answers, drain the old one",
   "switchyard ctl kick UID [--reason R]  close every session of UID (on whichever gateway holds it) with reason R",
+  "switchyard ctl call ROUTE ['JSON'] [--timeout MS]  call a module route from inside the cluster (operator",
+  "                                   rights: admin routes such as login.Ban, login.SetMaintenance, rank.ResetSeason)",
   "  common options: --nats URL (default: from the config)  --config PATH",
 ].join("\n");
 
@@ -71,6 +75,11 @@ export async function runCtlCommand(argv: string[]): Promise<void> {
       if (uid === undefined || uid === "") throw new UsageError(`ctl kick needs a uid\nusage:\n${CTL_USAGE}`);
       return withBus(args, (nc) => ctlKick(nc, uid, optString(args, "reason") ?? DEFAULT_KICK_REASON));
     }
+    case "call": {
+      const [, route, json = "{}"] = args.positional;
+      if (route === undefined) throw new UsageError(`ctl call needs a route, e.g. ctl call login.Ban '{"uid":"u3"}'\nusage:\n${CTL_USAGE}`);
+      return withBus(args, (nc) => ctlCall(nc, route, json, optInt(args, "timeout", DEFAULT_TIMEOUT_MS)!));
+    }
     case undefined:
       throw new UsageError(`ctl needs a verb\nusage:\n${CTL_USAGE}`);
     default:
@@ -96,7 +105,7 @@ async function withBus(args: ParsedArgs, run: (nc: NatsConnection) => Promise<vo
 }
 
 async function ctlStatus(nc: NatsConnection, json: boolean): Promise<void> {
-  const [instances, master] = await Promise.all([listAll(nc), requestMaster<MasterStatus>(nc, "status")]);
+  const [instances, master] = await Promise.all([listInstances(nc), requestMaster<MasterStatus>(nc, "status")]);
   const rows = mergeStatus(instances, master);
   if (json) {
     process.stdout.write(JSON.stringify({ master, instances: rows }, null, 2) + "\n");
@@ -112,15 +121,6 @@ async function ctlStatus(nc: NatsConnection, json: boolean): Promise<void> {
   process.stdout.write(lines.join("\n") + "\n");
 }
 
-/** listInstances, with "no instance at all" (no responders to $SRV.STATS) as an empty list. */
-async function listAll(nc: NatsConnection): Promise<InstanceStatus[]> {
-  try {
-    return await listInstances(nc);
-  } catch (err) {
-    if ((err as NatsError).code === "503") return [];
-    throw err;
-  }
-}
 
 /** --from/--proto as absolute paths (the master may run in another folder). */
 function sourceOptions(args: ParsedArgs): { from?: string; proto?: string } {
@@ -173,7 +173,7 @@ const DEFAULT_KICK_REASON = "kicked by an operator";
  * KICK(FORBIDDEN, reason), then the connection closes.
  */
 async function ctlKick(nc: NatsConnection, uid: string, reason: string): Promise<void> {
-  const gateways = (await listAll(nc)).filter((i) => i.kind === "gateway").map((i) => i.instance);
+  const gateways = (await listInstances(nc)).filter((i) => i.kind === "gateway").map((i) => i.instance);
   if (gateways.length === 0) throw new Error("no gateway answers discovery: is the cluster running?");
   const proto = loadProto();
   const command = proto.message<cluster.GatewayCommand>("cluster.GatewayCommand");
@@ -194,6 +194,26 @@ async function ctlKick(nc: NatsConnection, uid: string, reason: string): Promise
     throw new Error(`no session of uid ${JSON.stringify(uid)} on any gateway (asked ${gateways.join(", ")})`);
   }
   process.stdout.write(`kicked uid ${uid} on ${kickedOn.join(", ")}: ${reason}\n`);
+}
+
+/**
+ * Calls a route over NATS with no client session: modules treat such calls as coming from inside
+ * the cluster (operator rights). Prints the reply as JSON, or `CODE: message` and exit code 1.
+ */
+async function ctlCall(nc: NatsConnection, route: string, json: string, timeoutMs: number): Promise<void> {
+  const mux = new ReplyMux(nc, `ctl-${process.pid}`);
+  try {
+    const codec = routeCodec(loadProto(), route);
+    const { module, method } = parseRoute(route)!;
+    const req = messageFromJsonText(codec.request, json);
+    const reply = await mux.request(serviceSubject(module, method), codec.request.encode(req), undefined, timeoutMs);
+    process.stdout.write(messageToJsonText(codec.response, codec.response.decode(reply.data)) + "\n");
+  } catch (err) {
+    process.stderr.write(errorLine(err) + "\n");
+    process.exitCode = 1;
+  } finally {
+    mux.close();
+  }
 }
 
 async function ctlStop(nc: NatsConnection): Promise<void> {
