@@ -1,4 +1,6 @@
-export { connectBus, type NatsSettings } from "./connection.js";
+export { NatsAuthError, connectBus, isNatsAuthError, natsOptions, type NatsSettings } from "./connection.js";
+export { HeaderTemplate } from "./encoded-headers.js";
+export { readRequestHeaders, type RequestHeaders } from "./request-headers.js";
 export {
   SwitchyardError,
   ErrorCode,
