@@ -20,3 +20,12 @@ describe("generated proto types", () => {
     expect(() => codec.request.fromJson({ username: "a", pasword: "x" })).toThrow(/no field "pasword".*username, password/);
   });
 });
+
+describe("README stays in step with proto/", () => {
+  it("documents every route declared by a service", async () => {
+    const { readFileSync } = await import("node:fs");
+    const readme = readFileSync(join(projectRoot(), "README.md"), "utf8");
+    const missing = ROUTES.filter((r) => !readme.includes("`" + r + "`"));
+    expect(missing).toEqual([]);
+  });
+});
