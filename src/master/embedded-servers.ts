@@ -84,6 +84,8 @@ function natsArgs(cfg: ClusterConfig, at: { host: string; port: number }): strin
 }
 
 function redisArgs(cfg: ClusterConfig, at: { host: string; port: number }, dataDir: string): string[] {
+  // Append-only file: Redis writes each command to it before replying, so a kill -9 of
+  // redis-server loses no acknowledged write (the once-a-second fsync matters only if the OS dies).
   const args = ["--port", String(at.port), "--bind", at.host, "--dir", dataDir, "--appendonly", "yes", "--save", ""];
   const password = decodeURIComponent(new URL(cfg.redis.url.includes("://") ? cfg.redis.url : `redis://${cfg.redis.url}`).password);
   if (password) args.push("--requirepass", password);
