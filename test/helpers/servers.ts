@@ -71,7 +71,7 @@ export function startNats(extraArgs: readonly string[] = []): Promise<RunningSer
 export function startRedis(): Promise<RunningServer> {
   return startProcess(
     findBinary("redis-server"),
-    (port, dir) => ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"],
+    (port, dir) => ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes"],
     "redis",
   );
 }
