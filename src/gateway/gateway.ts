@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
@@ -111,7 +112,10 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
   private readonly mux: ReplyMux;
   private readonly forwarder: Forwarder;
   private readonly commands: CommandHandler;
-  private readonly sessions = new SessionTable<Session>();
+  // Sids start at a random point: a gateway restarted after kill -9 (same id, no "session
+  // closed" sent) must not hand a new client the sid that a stale online-table entry still
+  // names, or a later login would evict the wrong player.
+  private readonly sessions = new SessionTable<Session>(1 + randomInt(0x7fffffff));
   private readonly scheduler = new WriteScheduler();
   private readonly sessionCtx: SessionContext;
   /** Listeners every client socket shares (`this` is the socket). */
