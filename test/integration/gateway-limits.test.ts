@@ -44,6 +44,18 @@ describe("gateway limits (real nats-server)", () => {
     return c;
   }
 
+  /** The sid the gateway gave a client, read from the headers of a NOTIFY it sends. */
+  async function sidOf(c: RawClient): Promise<number> {
+    const tag = `whoami-${Math.random().toString(36).slice(2)}`;
+    c.send(PacketKind.NOTIFY, 0, "echo.Note", Buffer.from(tag));
+    for (let i = 0; i < 200; i++) {
+      const seen = notes.find((n) => n.data === tag);
+      if (seen) return Number(seen.sid);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error("the gateway did not forward the NOTIFY");
+  }
+
   beforeAll(async () => {
     nats = await startNats();
     nc = await connect({ servers: nats.url });
@@ -130,14 +142,14 @@ describe("gateway limits (real nats-server)", () => {
     const gw = await start("gw-slow", { maxPendingOutputBytes: 64 * 1024 });
     const c = await client(gw);
     const other = await client(gw);
-    // a fresh gateway numbers its sessions from 1: `c` is sid 1, `other` sid 2
+    const sid = await sidOf(c);
     const push = (sids: number[], body: Buffer): Promise<cluster.CommandAck> =>
       nc.request(gatewayCommandSubject("gw-slow"), commandCodec.encode({ push: { sids, route: "t.Big", body } })).then((m) => ackCodec.decode(m.data));
-    expect(await push([1], Buffer.from("x"))).toMatchObject({ ok: true });
+    expect(await push([sid], Buffer.from("x"))).toMatchObject({ ok: true });
     await c.nextKind(PacketKind.PUSH);
-    // 8 × 16 KiB queued for sid 1 in one tick: past the 64 KiB limit, the session is closed mid-push
-    const ack = await push(Array(8).fill(1), Buffer.alloc(16 * 1024, 7));
-    expect(ack).toEqual({ ok: false, error: "no session 1 on gw-slow" });
+    // 8 × 16 KiB queued for one sid in one tick: past the 64 KiB limit, the session is closed mid-push
+    const ack = await push(Array(8).fill(sid), Buffer.alloc(16 * 1024, 7));
+    expect(ack).toEqual({ ok: false, error: `no session ${sid} on gw-slow` });
     await c.closed;
     expect((await other.request(1, "echo.Echo")).kind).toBe(PacketKind.RESPONSE);
   });
