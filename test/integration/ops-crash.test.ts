@@ -49,7 +49,10 @@ describe("faults: an instance and the master killed with -9 under load", () => {
     for (const f of failed) expect(["UNAVAILABLE", "TIMEOUT"]).toContain(f.code);
     // Each load worker has one request in flight: at most those were lost with the victim.
     expect(failed.length).toBeLessThanOrEqual(inflightAtKill);
-    expect(samples.slice(-100).every((s) => s.ok)).toBe(true);
+    // The 100 requests sent last all succeeded. (Sorted by send time: a request lost with the
+    // victim completes only at its TIMEOUT, after requests sent later.)
+    const lastSent = [...samples].sort((a, b) => a.sentAt - b.sentAt).slice(-100);
+    expect(lastSent.filter((s) => !s.ok)).toEqual([]);
     const slot = replaced.master!.processes.find((p) => p.instance !== victim.instance && p.restarts === 1);
     expect(slot?.module).toBe("echo");
     expect(slot?.lastExit?.signal).toBe("SIGKILL");
