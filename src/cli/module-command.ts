@@ -38,9 +38,11 @@ export async function runModuleCommand(argv: string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  // SIGTERM (rollout, scale-down): drain fully, stateful work included. SIGINT (the master
+  // stopping the whole cluster, or Ctrl-C): finish in-flight requests but not rooms.
   const stop = (signal: string): void => {
-    log.info({ signal }, "stop requested");
-    void host.drain();
+    log.info({ signal }, signal === "SIGINT" ? "stop requested" : "drain requested");
+    void (signal === "SIGINT" ? host.stop() : host.drain());
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));

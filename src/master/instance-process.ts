@@ -98,11 +98,11 @@ export class SupervisedProcess {
   }
 
   /**
-   * Sends SIGTERM (the process drains and exits), then SIGKILL after `graceMs`. Never restarts
-   * it afterwards. Returns the same promise on every call.
+   * Sends `signal` (SIGTERM: drain fully; SIGINT: stop without waiting for stateful work), then
+   * SIGKILL after `graceMs`. Never restarts it afterwards. Returns the same promise on every call.
    */
-  stop(graceMs: number): Promise<void> {
-    this.stopping ??= this.stopNow(graceMs);
+  stop(graceMs: number, signal: "SIGTERM" | "SIGINT" = "SIGTERM"): Promise<void> {
+    this.stopping ??= this.stopNow(graceMs, signal);
     return this.stopping;
   }
 
@@ -196,7 +196,7 @@ export class SupervisedProcess {
     this.timer = setTimeout(() => this.spawnNow(), decision.delayMs);
   }
 
-  private async stopNow(graceMs: number): Promise<void> {
+  private async stopNow(graceMs: number, signal: "SIGTERM" | "SIGINT"): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.nextStartAt = null;
@@ -209,9 +209,9 @@ export class SupervisedProcess {
     const exited = new Promise<void>((resolve) => {
       this.exited = resolve;
     });
-    child.kill("SIGTERM");
+    child.kill(signal);
     const killer = setTimeout(() => {
-      this.deps.log.warn({ slot: this.slot.key, childInstance: this.instance, childPid: child.pid, graceMs }, "process did not exit after SIGTERM; sending SIGKILL");
+      this.deps.log.warn({ slot: this.slot.key, childInstance: this.instance, childPid: child.pid, graceMs, signal }, "process did not exit in time; sending SIGKILL");
       child.kill("SIGKILL");
     }, graceMs);
     await exited;

@@ -150,11 +150,14 @@ export class Supervisor {
     }
   }
 
-  /** Stops every process (SIGTERM, SIGKILL after `graceMs`) and never restarts them. */
+  /**
+   * Stops every process for good (the whole cluster stops): SIGINT, so stateful instances finish
+   * their in-flight requests without waiting for their rooms to end; SIGKILL after `graceMs`.
+   */
   async stopAll(graceMs: number): Promise<void> {
     this.closed = true;
     clearInterval(this.probe);
-    await Promise.all([...this.slots.values()].map((p) => p.stop(graceMs)));
+    await Promise.all([...this.slots.values()].map((p) => p.stop(graceMs, "SIGINT")));
   }
 
   /** SIGKILL every process at once. */

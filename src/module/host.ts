@@ -35,6 +35,13 @@ export interface ModuleHost {
    * or drainTimeoutMs), runs onStop and closes connections. Same promise on every call.
    */
   drain(): Promise<void>;
+  /**
+   * Like drain(), but does not wait for long-lived stateful work (`drained()`): stop taking
+   * requests, finish the in-flight ones, run onStop, exit. For stopping the whole cluster, where
+   * no other instance will take over the rooms. Callable during a drain to cut it short; same
+   * promise as drain().
+   */
+  stop(): Promise<void>;
   /** Resolves once stopped: null after a clean drain, the Error otherwise. */
   readonly stopped: Promise<Error | null>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -106,6 +113,9 @@ class ModuleHostImpl implements ModuleHost {
   private announcement: Service | null = null;
   private draining: Promise<void> | null = null;
   private idleWaiters: (() => void)[] = [];
+  /** Resolves when stop() asks not to wait for stateful work any longer. */
+  private readonly stopRequested: Promise<void>;
+  private cutShort!: () => void;
   private resolveStopped!: (v: Error | null) => void;
 
   constructor(def: ModuleDefinition, config: ClusterConfig, instanceId: string, log: Logger, nc: NatsConnection, registry: ProtoRegistry, methods: Map<string, Method>) {
@@ -118,6 +128,7 @@ class ModuleHostImpl implements ModuleHost {
     this.mux = new ReplyMux(nc, instanceId);
     this.runtime = new ModuleRuntimeImpl({ name: def.name, instanceId, version: def.version, config, log, nc, mux: this.mux, registry, counters: this.counters });
     this.stopped = new Promise((r) => (this.resolveStopped = r));
+    this.stopRequested = new Promise((r) => (this.cutShort = r));
   }
 
   async start(): Promise<void> {
@@ -139,6 +150,11 @@ class ModuleHostImpl implements ModuleHost {
   drain(): Promise<void> {
     if (this.draining === null) this.draining = this.runDrain();
     return this.draining;
+  }
+
+  stop(): Promise<void> {
+    this.cutShort();
+    return this.drain();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -238,7 +254,7 @@ class ModuleHostImpl implements ModuleHost {
       await this.serviceSub?.drain();
       await this.def.onDrain?.(this.runtime);
       if (this.def.drained) {
-        await withTimeout(this.def.drained(this.runtime), timeoutMs, "drained() did not resolve");
+        await Promise.race([withTimeout(this.def.drained(this.runtime), timeoutMs, "drained() did not resolve"), this.stopRequested]);
       }
       await this.instanceSub?.drain();
       await withTimeout(this.whenIdle(), timeoutMs, `${this.counters.inflight} requests still running`);

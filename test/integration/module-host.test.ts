@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, headers, type NatsConnection } from "nats";
 import { startNats, startRedis, type RunningServer } from "../helpers/servers.js";
 import { testConfig } from "../helpers/config.js";
-import { startModule, type ModuleHost } from "../../src/module/index.js";
+import { startModule, type ModuleDefinition, type ModuleHost } from "../../src/module/index.js";
 import { ReplyMux } from "../../src/bus/reply-mux.js";
 import { loadProto } from "../../src/proto/registry.js";
 import type { echo } from "../../src/generated/proto.js";
@@ -91,5 +91,45 @@ describe("module host (real nats-server and redis-server)", () => {
     expect(host.state).toBe("stopped");
     const after = await failure(mux.request("svc.echo.Echo", echoCodec.request.encode({ text: "late" })));
     expect(after.code).toBe("UNAVAILABLE");
+  });
+});
+
+describe("stop() versus drain() of a stateful module", () => {
+  let nats: RunningServer;
+  let redis: RunningServer;
+
+  beforeAll(async () => {
+    [nats, redis] = await Promise.all([startNats(), startRedis()]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([nats?.stop(), redis?.stop()]);
+  });
+
+  /** echo with a room that never ends: drained() never resolves. */
+  function statefulEcho(events: string[]): ModuleDefinition {
+    return {
+      ...echoModule,
+      onDrain: () => void events.push("onDrain"),
+      drained: () => new Promise<void>(() => undefined),
+      onStop: () => void events.push("onStop"),
+    } as ModuleDefinition;
+  }
+
+  it("drain() waits for drained(); stop() during the drain cuts that wait short and still runs onStop", async () => {
+    const events: string[] = [];
+    const host = await startModule({ definition: statefulEcho(events), config: testConfig(nats.url, redis.url) });
+    const drained = host.drain();
+    let settled = false;
+    void drained.then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false); // still waiting for the never-ending room
+    expect(host.state).toBe("draining");
+    expect(events).toEqual(["onDrain"]);
+    expect(host.stop()).toBe(drained);
+    await drained;
+    expect(events).toEqual(["onDrain", "onStop"]);
+    expect(host.state).toBe("stopped");
+    expect(await host.stopped).toBeNull();
   });
 });
