@@ -65,7 +65,7 @@ export async function startTestCluster(spec: TestClusterSpec): Promise<TestClust
     },
     async stop() {
       await Promise.allSettled(clients.map((c) => c.close()));
-      await Promise.allSettled(modules.map((m) => m.drain()));
+      await Promise.allSettled(modules.map((m) => m.stop()));
       await Promise.allSettled(gateways.map((g) => g.stop()));
       await Promise.allSettled([nats.stop(), redis.stop()]);
     },
