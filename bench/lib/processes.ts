@@ -172,6 +172,8 @@ export function benchClusterConfig(natsUrl: string, redisUrl: string, gateways: 
       maxInFlightPerSession: 256,
       maxConnections: 30_000,
       idleTimeoutMs: 600_000,
+      // benchmark members and idle connections may stay silent: no first-packet deadline
+      firstPacketTimeoutMs: 600_000,
       maxPendingOutputBytes: 16 * 1024 * 1024,
       rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
     },

@@ -44,6 +44,8 @@ export interface GatewaySettings {
   requestTimeoutMs: number;
   /** A connection with no traffic (not even a heartbeat) for this long is closed. */
   idleTimeoutMs: number;
+  /** A new connection that has not sent one complete packet within this time is closed. */
+  firstPacketTimeoutMs: number;
   /** Most requests a session may have waiting for replies at once. */
   maxInFlightPerSession: number;
   /** Most client connections one gateway holds. */
@@ -111,6 +113,7 @@ export const DEFAULT_CONFIG: ClusterConfig = {
     maxFrameBytes: 64 * 1024,
     requestTimeoutMs: 5_000,
     idleTimeoutMs: 60_000,
+    firstPacketTimeoutMs: 30_000,
     maxInFlightPerSession: 64,
     maxConnections: 20_000,
     maxPendingOutputBytes: 1024 * 1024,

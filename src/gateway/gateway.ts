@@ -232,8 +232,8 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     });
     this.listening = true;
     this.server.on("error", (err) => this.log.error({ err }, "listener error"));
-    const idle = this.settings.idleTimeoutMs;
-    this.idleTimer = setInterval(() => this.sweepIdle(), Math.min(Math.max(Math.floor(idle / 4), 20), 5_000));
+    const shortest = Math.min(this.settings.idleTimeoutMs, this.settings.firstPacketTimeoutMs);
+    this.idleTimer = setInterval(() => this.sweepIdle(), Math.min(Math.max(Math.floor(shortest / 4), 20), 5_000));
     this.idleTimer.unref();
     void this.nc.closed().then((err) => {
       if (this.state === LifecycleState.ready) {
@@ -314,9 +314,13 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
 
   private sweepIdle(): void {
     const limit = this.settings.idleTimeoutMs;
+    const first = this.settings.firstPacketTimeoutMs;
     const now = Date.now();
     for (const s of this.sessions.values()) {
-      if (now - s.lastActive > limit) {
+      if (!s.greeted && now - s.connectedAt > first) {
+        // connected but never sent a whole frame (a port scan, a stuck handshake, a slowloris)
+        this.kick(s, ErrorCode.TIMEOUT, `no complete packet within ${first} ms of connecting: send a request or a HEARTBEAT first`);
+      } else if (now - s.lastActive > limit) {
         this.kick(s, ErrorCode.TIMEOUT, `idle: nothing received for ${limit} ms; send a HEARTBEAT at least every ${Math.floor(limit / 2)} ms`);
       }
     }

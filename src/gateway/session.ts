@@ -74,6 +74,10 @@ export class Session implements FrameSink, OverflowSink {
   inflight = 0;
   /** Last time (ms) bytes arrived from the client. */
   lastActive: number;
+  /** When the connection was accepted (ms). */
+  readonly connectedAt: number;
+  /** True once a complete frame arrived: until then the first-packet timeout applies. */
+  greeted = false;
   /** Set once when the session starts closing; nothing is sent after. */
   closed = false;
   /** Channels this session is a member of (null until the first join). */
@@ -94,6 +98,7 @@ export class Session implements FrameSink, OverflowSink {
     this.socket = socket;
     this.ctx = ctx;
     this.lastActive = now;
+    this.connectedAt = now;
     (socket as SessionSocket)[SESSION] = this;
   }
 
@@ -136,6 +141,7 @@ export class Session implements FrameSink, OverflowSink {
 
   /** @internal FrameSink: one frame from the client. */
   onFrame(frame: Buffer): void {
+    this.greeted = true;
     this.ctx.host.onFrame(this, frame);
   }
 

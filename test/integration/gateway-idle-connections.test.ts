@@ -43,7 +43,7 @@ describe("10,000 idle connections on one gateway process", () => {
     const config = testConfig(nats.url, "redis://127.0.0.1:1", {
       gateways: [{ id: "gw-idle", host: "127.0.0.1", port }],
       // idle here means no traffic at all: keep the idle sweep out of the way
-      gateway: { ...DEFAULT_CONFIG.gateway, idleTimeoutMs: 600_000 },
+      gateway: { ...DEFAULT_CONFIG.gateway, idleTimeoutMs: 600_000, firstPacketTimeoutMs: 600_000 },
     });
     const configPath = join(config.runtimeDir, "cluster.json");
     writeFileSync(configPath, JSON.stringify({ ...config, log: { level: "warn" } }));

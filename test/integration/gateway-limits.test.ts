@@ -138,6 +138,25 @@ describe("gateway limits (real nats-server)", () => {
     expect((await alive.request(1, "echo.Echo")).kind).toBe(PacketKind.RESPONSE);
   });
 
+  it("closes a connection that sends no complete packet in time (also one trickling a partial frame)", async () => {
+    const gw = await start("gw-first", { firstPacketTimeoutMs: 150, idleTimeoutMs: 60_000 });
+    const silent = await client(gw);
+    const trickler = await client(gw);
+    const greeted = await client(gw);
+    greeted.send(PacketKind.HEARTBEAT, 0, "");
+    await greeted.nextKind(PacketKind.HEARTBEAT);
+    // a length prefix announcing 200 bytes, then one byte now and then: no whole frame in time
+    trickler.socket.write(Buffer.from([0, 0, 0, 200]));
+    const drip = setInterval(() => trickler.socket.write(Buffer.from([8])), 30);
+    const [a, b] = await Promise.all([silent.nextKind(PacketKind.KICK, 2_000), trickler.nextKind(PacketKind.KICK, 2_000)]);
+    clearInterval(drip);
+    for (const k of [a, b]) {
+      expect(k.code).toBe(ErrorCode.TIMEOUT);
+      expect(k.message).toMatch(/^no complete packet within 150 ms of connecting/);
+    }
+    expect((await greeted.request(1, "echo.Echo")).kind).toBe(PacketKind.RESPONSE);
+  });
+
   it("closes a reader whose pending output passes maxPendingOutputBytes", async () => {
     const gw = await start("gw-slow", { maxPendingOutputBytes: 64 * 1024 });
     const c = await client(gw);
