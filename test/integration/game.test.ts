@@ -106,15 +106,15 @@ describe("game module through a real gateway (2 game instances, 2 login, 2 rank)
     }
     expect(new Set(listed.rooms.map((r) => r.instanceId)).size).toBe(2);
 
-    // Some QuickJoins landed on the other instance and were forwarded; their reply pinned the
-    // session to the room's instance, so the next request goes there directly.
+    // A QuickJoin that lands on the instance without the room is forwarded to the room's
+    // instance, and its reply pins the session there, so the next request goes there directly.
     const forwarded = replies.map((r, i) => ({ r, p: players[i]! })).filter(({ r }) => r.via !== r.room!.instanceId);
-    expect(forwarded.length).toBeGreaterThan(0);
     for (const { r, p } of forwarded.slice(0, 10)) {
       const again = await p.client.request("game.Rejoin", {});
       expect(again.room?.roomId).toBe(r.room!.roomId);
       expect(again.via).toBe(r.room!.instanceId);
     }
+    console.log(`200 QuickJoins: ${forwarded.length} forwarded to the room's instance`);
 
     // Join on a full room: CONFLICT with what to do; an unknown room: NOT_FOUND.
     const late = await player("late");
@@ -144,6 +144,24 @@ describe("game module through a real gateway (2 game instances, 2 login, 2 rank)
     await Promise.all(seated.map((p) => p.client.request("game.Leave", {})));
     expect((await late.client.request("game.ListRooms", { mode: "quad" })).rooms).toEqual([]);
   }, 40_000);
+
+  it("forwards a QuickJoin that lands on the other instance and pins the session to the room's instance", async () => {
+    // Each QuickJoin goes to a random instance of the queue group; the fullest open room may live
+    // on the other one. Join players one by one until that happens (bounded: 1 in 2 per join).
+    const joined: Player[] = [];
+    let hit: { p: Player; reply: game.RoomReply } | null = null;
+    for (let i = 0; i < 40 && hit === null; i++) {
+      const p = await player("fw");
+      joined.push(p);
+      const reply = await p.client.request("game.QuickJoin", { mode: "lobby" });
+      if (reply.via !== reply.room!.instanceId) hit = { p, reply };
+    }
+    expect(hit, "no QuickJoin of 40 was forwarded: is the queue group spreading requests?").not.toBeNull();
+    const again = await hit!.p.client.request("game.Rejoin", {});
+    expect(again.room?.roomId).toBe(hit!.reply.room!.roomId);
+    expect(again.via).toBe(hit!.reply.room!.instanceId);
+    await Promise.all(joined.map((p) => p.client.request("game.Leave", {})));
+  });
 
   it("plays tic-tac-toe to the end: sticky moves, turn validation, game over pushed to both, the winner credited in rank", async () => {
     const x = await player("x");
