@@ -3,7 +3,7 @@ import { defineModule } from "../../src/module/index.js";
 /** A diagnostic module: round trips, controlled delays and "who am I" for tests and benchmarks. */
 export default defineModule({
   name: "echo",
-  version: process.env.ECHO_VERSION ?? "1.0.0",
+  version: "1.0.0",
   handlers: {
     Echo(ctx, req) {
       return { text: req.text, data: req.data, servedBy: ctx.module.instanceId, version: ctx.module.version };
