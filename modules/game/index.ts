@@ -1,4 +1,5 @@
 import { defineModule, type ModuleRuntime } from "../../src/module/index.js";
+import { InstanceState } from "../shared/instance-state.js";
 import { GameService } from "./game-service.js";
 import { RoomDirectory } from "./room-directory.js";
 import { LocalRooms } from "./rooms.js";
@@ -12,13 +13,11 @@ interface Instance {
   heartbeat: NodeJS.Timeout;
 }
 
-/** Per runtime, so several instances can share one process (tests); hooks get no ctx, hence not InstanceState. */
-const instances = new WeakMap<ModuleRuntime, Instance>();
+/** Per runtime, so several instances can share one process (tests). */
+const instances = new InstanceState<Instance>();
 
 function running(rt: ModuleRuntime): Instance {
-  const i = instances.get(rt);
-  if (i === undefined) throw new Error(`game instance ${rt.instanceId} used before onStart`);
-  return i;
+  return instances.ofRuntime(rt);
 }
 
 /** Every instance hears every closed session: only the one holding the member's room acts. */

@@ -70,7 +70,7 @@ export default defineModule({
     releaseOnClose(rt);
   },
   onStop(rt) {
-    instances.get(rt)?.gateways.stop();
+    instances.ofRuntime(rt).gateways.stop();
   },
   handlers: {
     async Register(ctx, req) {

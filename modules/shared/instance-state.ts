@@ -13,15 +13,15 @@ export class InstanceState<S> {
     this.byRuntime.set(rt, state);
   }
 
-  /** The state attached to a runtime, if any (for hooks such as onStop). */
-  get(rt: ModuleRuntime): S | undefined {
-    return this.byRuntime.get(rt);
-  }
-
   /** The state of the instance serving `ctx`. */
   of(ctx: HandlerContext): S {
-    const s = this.byRuntime.get(ctx.module);
-    if (s === undefined) throw new Error(`module ${ctx.module.name}: handler ran before onStart`);
+    return this.ofRuntime(ctx.module);
+  }
+
+  /** The state of an instance, for hooks (which get the runtime, not a context). */
+  ofRuntime(rt: ModuleRuntime): S {
+    const s = this.byRuntime.get(rt);
+    if (s === undefined) throw new Error(`module ${rt.name} (${rt.instanceId}): used before onStart`);
     return s;
   }
 }

@@ -3,6 +3,7 @@ import { SwitchyardError } from "../bus/errors.js";
 import { connect, type Client } from "../client/index.js";
 import { defaultConfigPath, loadClusterConfig } from "../config/cluster-config.js";
 import { loadProto, type ProtoRegistry } from "../proto/registry.js";
+import { dialableHost } from "../master/ports.js";
 import { optInt, optString, parseArgs, type ParsedArgs } from "./args.js";
 import { callWithJson, errorLine, formatRoutes, messageFromJsonText, routeCodec } from "./client-text.js";
 import { runClientRepl } from "./client-repl.js";
@@ -26,9 +27,6 @@ interface Endpoint {
   port: number;
   timeoutMs: number | undefined;
 }
-
-/** Hosts a gateway listens on that a client cannot dial: connect to loopback instead. */
-const WILDCARD_HOSTS = new Set(["", "0.0.0.0", "::", "[::]"]);
 
 /**
  * `switchyard client …`: `call`, `routes`, or (no subcommand / `repl`) the interactive client.
@@ -147,7 +145,7 @@ function resolveEndpoint(args: ParsedArgs): Endpoint {
     host ??= configured?.host;
     if (configured !== null && configured.port > 0) port ??= configured.port;
   }
-  host = host === undefined || WILDCARD_HOSTS.has(host) ? "127.0.0.1" : host;
+  host = dialableHost(host);
   port ??= 3250;
   if (port <= 0 || port > 65535) throw new UsageError(`--port expects 1-65535, got ${port}\n\n${CLIENT_USAGE}`);
   return { host, port, timeoutMs };

@@ -1,12 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
 import type { NatsConnection } from "nats";
 import { SwitchyardError } from "../bus/errors.js";
 import { agentExitSubject, agentPrefix, isSubjectToken } from "../bus/subjects.js";
-import { projectRoot } from "../config/cluster-config.js";
 import type { Logger } from "../log/logger.js";
 import { startCtlServer, type CtlServer } from "./ctl-server.js";
-import { parseAnnouncedSlot, ProcessKind, type ProcessSlot } from "./process-plan.js";
+import { commandArgs, parseAnnouncedSlot, ProcessKind, switchyardBin, type ProcessSlot } from "./process-plan.js";
 
 /** Request of `sys.agent.<hostId>.spawn`. */
 export interface AgentSpawnRequest {
@@ -66,7 +64,7 @@ export interface HostAgent {
  */
 export function startHostAgent(opts: AgentOptions): HostAgent {
   if (!isSubjectToken(opts.hostId)) throw new Error(`host id "${opts.hostId}" must be one NATS subject token (letters, digits, '-', '_')`);
-  const bin = join(projectRoot(), "bin", "switchyard.js");
+  const bin = switchyardBin();
   const children = new Map<string, { child: ChildProcess; info: AgentProcessInfo }>();
   const enc = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));
 
@@ -78,11 +76,8 @@ export function startHostAgent(opts: AgentOptions): HostAgent {
       spawn(body) {
         const req = parseSpawnRequest(body);
         if (children.has(req.instance)) throw new SwitchyardError("CONFLICT", `instance ${req.instance} already runs on ${opts.hostId}`);
-        const args = [bin, "module", req.slot.module, "--instance", req.instance, "--nats", opts.natsUrl];
-        if (opts.configPath !== undefined) args.push("--config", opts.configPath);
+        const args = [bin, ...commandArgs(req.slot, req.instance, opts.configPath), "--nats", opts.natsUrl];
         if (req.redisUrl !== undefined) args.push("--redis", req.redisUrl);
-        if (req.slot.from !== undefined) args.push("--from", req.slot.from);
-        if (req.slot.proto !== undefined) args.push("--proto", req.slot.proto);
         const child = spawn(process.execPath, args, {
           stdio: ["ignore", "inherit", "inherit"],
           detached: true,

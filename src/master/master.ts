@@ -1,11 +1,10 @@
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
 import type { NatsConnection } from "nats";
 import { connectBus } from "../bus/connection.js";
 import { listInstances, type InstanceStatus } from "../bus/discovery.js";
-import { loadClusterConfig, projectRoot } from "../config/cluster-config.js";
+import { loadClusterConfig } from "../config/cluster-config.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { RemoteProcesses } from "./agent-client.js";
 import { requestMaster } from "./ctl-client.js";
@@ -23,7 +22,7 @@ import {
   type ModuleSource,
   type Operations,
 } from "./operations.js";
-import { commandArgs, parseAnnouncedSlot, planProcesses, ProcessKind, readyLine, type ProcessSlot } from "./process-plan.js";
+import { commandArgs, parseAnnouncedSlot, planProcesses, ProcessKind, readyLine, switchyardBin, type ProcessSlot } from "./process-plan.js";
 import { parseScaleRequest } from "./scale.js";
 import type { MasterStatus } from "./status.js";
 import { NotReadyError, Supervisor } from "./supervisor.js";
@@ -213,7 +212,7 @@ function adoptRunning(
 
 /** Spawns `node bin/switchyard.js <command>` for a slot, in its own process group. */
 function spawnChild(configPath: string): SpawnProcess {
-  const bin = join(projectRoot(), "bin", "switchyard.js");
+  const bin = switchyardBin();
   return (slot, instanceId) =>
     spawn(process.execPath, [bin, ...commandArgs(slot, instanceId, configPath)], {
       // Logs (pino JSON) go straight to the master's stdout/stderr: no pipe through the master,

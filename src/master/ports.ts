@@ -14,9 +14,16 @@ export function freePort(): Promise<number> {
   });
 }
 
+const WILDCARD_HOSTS = new Set(["", "0.0.0.0", "::", "[::]"]);
+
+/** The address to dial for a listen address: a wildcard bind ("0.0.0.0", "::") is reached on loopback. */
+export function dialableHost(host: string | undefined): string {
+  return host === undefined || WILDCARD_HOSTS.has(host) ? "127.0.0.1" : host;
+}
+
 /** True when something accepts a TCP connection at host:port within `timeoutMs`. */
 export function isListening(host: string, port: number, timeoutMs = 500): Promise<boolean> {
-  const target = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  const target = dialableHost(host);
   return new Promise((resolve) => {
     const s = connect({ host: target, port });
     const done = (ok: boolean): void => {

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
-import type { ClusterConfig } from "../config/cluster-config.js";
+import { join } from "node:path";
+import { projectRoot, type ClusterConfig } from "../config/cluster-config.js";
+import { dialableHost } from "./ports.js";
 
 /** What kind of process a slot holds. */
 export const ProcessKind = {
@@ -100,10 +102,16 @@ export function instanceIdFor(slot: ProcessSlot, taken: ReadonlySet<string> = ne
   return slot.kind === ProcessKind.gateway ? slot.gatewayId! : newInstanceId(slot.module, taken);
 }
 
-/** Arguments of `bin/switchyard.js` that start a slot's process. */
-export function commandArgs(slot: ProcessSlot, instanceId: string, configPath: string): string[] {
-  if (slot.kind === ProcessKind.gateway) return ["gateway", "--id", slot.gatewayId!, "--config", configPath];
-  const args = ["module", slot.module, "--instance", instanceId, "--config", configPath];
+/** The `switchyard` entry point that master and agents start children with. */
+export function switchyardBin(): string {
+  return join(projectRoot(), "bin", "switchyard.js");
+}
+
+/** Arguments of `bin/switchyard.js` that start a slot's process (without --config: the child's default). */
+export function commandArgs(slot: ProcessSlot, instanceId: string, configPath: string | undefined): string[] {
+  const config = configPath === undefined ? [] : ["--config", configPath];
+  if (slot.kind === ProcessKind.gateway) return ["gateway", "--id", slot.gatewayId!, ...config];
+  const args = ["module", slot.module, "--instance", instanceId, ...config];
   if (slot.from !== undefined) args.push("--from", slot.from);
   if (slot.proto !== undefined) args.push("--proto", slot.proto);
   return args;
@@ -111,7 +119,7 @@ export function commandArgs(slot: ProcessSlot, instanceId: string, configPath: s
 
 /** Address to print for a gateway: a wildcard bind is reachable on loopback. */
 export function displayAddress(listen: { host: string; port: number }): string {
-  const host = listen.host === "0.0.0.0" || listen.host === "::" || listen.host === "" ? "127.0.0.1" : listen.host;
+  const host = dialableHost(listen.host);
   return `${host.includes(":") ? `[${host}]` : host}:${listen.port}`;
 }
 

@@ -2,7 +2,7 @@ import type { NatsConnection } from "nats";
 import type { Redis } from "ioredis";
 import type { Logger } from "../log/logger.js";
 import type { ClusterConfig } from "../config/cluster-config.js";
-import type { ModuleMethods, Routes } from "../generated/proto.js";
+import type { cluster, ModuleMethods, Routes } from "../generated/proto.js";
 import type { OnlineTable } from "./online-table.js";
 
 /** The client session a request came from, as stamped by its gateway. */
@@ -14,14 +14,8 @@ export interface SessionRef {
   readonly uid: string | null;
 }
 
-/** A client session that ended on a gateway. */
-export interface SessionClosedEvent {
-  readonly gatewayId: string;
-  readonly sid: number;
-  /** The uid that was bound, or "" when the session never logged in. */
-  readonly uid: string;
-  readonly reason: string;
-}
+/** A client session that ended on a gateway (`uid` is "" when it never logged in). */
+export type SessionClosedEvent = Readonly<cluster.SessionClosed>;
 
 /** Options of a call to another module. */
 export interface CallOptions {
