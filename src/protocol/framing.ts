@@ -1,6 +1,13 @@
 /** Bytes of the length prefix in front of every frame (unsigned 32-bit, big-endian). */
 export const LENGTH_PREFIX_BYTES = 4;
 
+/**
+ * First reservation for a frame body split across chunks. The body buffer grows by doubling up
+ * to the declared length, so memory follows the bytes received, not the length a peer declares
+ * (a peer announcing maxFrameBytes and sending one byte must not cost maxFrameBytes).
+ */
+const FIRST_RESERVE_BYTES = 1024;
+
 /** Why a stream was rejected by the frame decoder. */
 export interface FramingError {
   reason: "oversized" | "empty";
@@ -18,18 +25,23 @@ export interface FrameSink {
 /**
  * Splits a TCP byte stream into frames (4-byte big-endian length + body) without copying when a
  * chunk holds whole frames: each frame handed to `onFrame` is a view into the chunk, valid only
- * during the call. A partial frame is gathered across chunks and copied once when complete.
- * The length prefix is checked against `maxFrameBytes` before anything of the body is buffered.
+ * during the call. A frame split across chunks is copied into one body buffer as it arrives
+ * (no buffer kept per chunk, however small the chunks). The length prefix is checked against
+ * `maxFrameBytes` before anything of the body is buffered.
  */
 export class FrameDecoder {
   private readonly maxFrameBytes: number;
   private readonly sink: FrameSink;
-  /** Pending bytes of an incomplete prefix or body; null while nothing is pending (no array per idle stream). */
-  private parts: Buffer[] | null = null;
-  private partsBytes = 0;
-  /** Body length of the frame being gathered, or -1 while the prefix itself is incomplete. */
+  /** The bytes of a length prefix split across chunks (made on the first split prefix). */
+  private prefix: Buffer | null = null;
+  private prefixBytes = 0;
+  /** Body of the frame being gathered; null until its first byte arrives. */
+  private body: Buffer | null = null;
+  private bodyBytes = 0;
+  /** Body length of the frame being gathered, or -1 while no prefix is complete. */
   private need = -1;
   private failed = false;
+  private decoded = 0;
 
   /** Frames and errors go to `sink` (the gateway's sessions implement FrameSink: no closures). */
   constructor(maxFrameBytes: number, sink: FrameSink);
@@ -40,16 +52,26 @@ export class FrameDecoder {
     this.sink = typeof sinkOrOnFrame === "function" ? { onFrame: sinkOrOnFrame, onFramingError: onError ?? (() => undefined) } : sinkOrOnFrame;
   }
 
-  /** Bytes held for an incomplete frame. */
+  /** Bytes held for an incomplete frame (0 between frames: then no frame is started). */
   get buffered(): number {
-    return this.partsBytes;
+    return this.prefixBytes + this.bodyBytes + (this.need >= 0 ? LENGTH_PREFIX_BYTES : 0);
+  }
+
+  /** Bytes reserved for the body of the incomplete frame (at most twice what arrived, or 1 KiB). */
+  get reserved(): number {
+    return this.body === null ? 0 : this.body.length;
+  }
+
+  /** Frames decoded so far: a change tells a caller that the pending frame is a new one. */
+  get framesDecoded(): number {
+    return this.decoded;
   }
 
   /** Feeds the next chunk of the stream. After an error, further input is ignored. */
   push(chunk: Buffer): void {
     if (this.failed) return;
     let offset = 0;
-    if (this.partsBytes > 0 || this.need >= 0) {
+    if (this.prefixBytes > 0 || this.need >= 0) {
       offset = this.completePending(chunk);
       if (offset < 0) return;
     }
@@ -58,62 +80,72 @@ export class FrameDecoder {
       const size = chunk.readUInt32BE(offset);
       if (!this.checkSize(size)) return;
       const start = offset + LENGTH_PREFIX_BYTES;
-      if (start + size > len) break;
+      if (start + size > len) {
+        this.need = size;
+        this.append(chunk, start, len);
+        return;
+      }
       offset = start + size;
-      this.sink.onFrame(chunk.subarray(start, offset));
+      this.deliver(chunk.subarray(start, offset));
       if (this.failed) return;
     }
-    if (offset < len) this.keep(chunk.subarray(offset));
+    if (offset < len) {
+      chunk.copy((this.prefix ??= Buffer.alloc(LENGTH_PREFIX_BYTES)), 0, offset, len);
+      this.prefixBytes = len - offset;
+    }
   }
 
   /** Uses the start of `chunk` to finish a pending frame; returns the offset after it, or -1. */
   private completePending(chunk: Buffer): number {
     let offset = 0;
     if (this.need < 0) {
-      const missing = LENGTH_PREFIX_BYTES - this.partsBytes;
-      if (chunk.length < missing) {
-        this.keep(chunk);
-        return -1;
-      }
-      const prefix = Buffer.concat([...this.parts!, chunk.subarray(0, missing)], LENGTH_PREFIX_BYTES);
-      offset = missing;
+      const prefix = this.prefix!;
+      offset = Math.min(LENGTH_PREFIX_BYTES - this.prefixBytes, chunk.length);
+      chunk.copy(prefix, this.prefixBytes, 0, offset);
+      this.prefixBytes += offset;
+      if (this.prefixBytes < LENGTH_PREFIX_BYTES) return -1;
+      this.prefixBytes = 0;
       const size = prefix.readUInt32BE(0);
       if (!this.checkSize(size)) return -1;
-      this.parts = null;
-      this.partsBytes = 0;
       this.need = size;
     }
-    const have = this.partsBytes;
-    const missing = this.need - have;
-    if (chunk.length - offset < missing) {
-      (this.parts ??= []).push(Buffer.from(chunk.subarray(offset)));
-      this.partsBytes += chunk.length - offset;
+    const end = offset + this.need - this.bodyBytes;
+    if (chunk.length < end) {
+      this.append(chunk, offset, chunk.length);
       return -1;
     }
-    const frame = have === 0 ? chunk.subarray(offset, offset + missing) : Buffer.concat([...this.parts!, chunk.subarray(offset, offset + missing)], this.need);
-    this.parts = null;
-    this.partsBytes = 0;
+    let frame: Buffer;
+    if (this.bodyBytes === 0) {
+      frame = chunk.subarray(offset, end);
+    } else {
+      this.append(chunk, offset, end);
+      frame = this.body!; // exactly `need` bytes long once complete (see append)
+    }
+    this.body = null;
+    this.bodyBytes = 0;
     this.need = -1;
-    this.sink.onFrame(frame);
+    this.deliver(frame);
     if (this.failed) return -1;
-    return offset + missing;
+    return end;
   }
 
-  /** Keeps the tail of a chunk that starts an incomplete frame (copied: the chunk may be reused). */
-  private keep(tail: Buffer): void {
-    if (this.need < 0 && this.partsBytes + tail.length >= LENGTH_PREFIX_BYTES) {
-      // A complete prefix is in here: read it now so the body can be size-checked first.
-      const prefix = Buffer.concat(this.parts === null ? [tail] : [...this.parts, tail], this.partsBytes + tail.length);
-      const size = prefix.readUInt32BE(0);
-      if (!this.checkSize(size)) return;
-      this.need = size;
-      const body = prefix.subarray(LENGTH_PREFIX_BYTES);
-      this.parts = body.length > 0 ? [Buffer.from(body)] : null;
-      this.partsBytes = body.length;
-      return;
+  /** Copies `chunk[from, to)` to the body being gathered, growing it by doubling up to `need`. */
+  private append(chunk: Buffer, from: number, to: number): void {
+    if (to === from) return;
+    const want = this.bodyBytes + to - from;
+    let body = this.body;
+    if (body === null || body.length < want) {
+      const grown = Buffer.allocUnsafeSlow(Math.min(this.need, Math.max(want, body === null ? FIRST_RESERVE_BYTES : body.length * 2)));
+      if (body !== null) body.copy(grown, 0, 0, this.bodyBytes);
+      this.body = body = grown;
     }
-    (this.parts ??= []).push(Buffer.from(tail));
-    this.partsBytes += tail.length;
+    chunk.copy(body, this.bodyBytes, from, to);
+    this.bodyBytes = want;
+  }
+
+  private deliver(frame: Buffer): void {
+    this.decoded++;
+    this.sink.onFrame(frame);
   }
 
   private checkSize(size: number): boolean {
@@ -130,8 +162,10 @@ export class FrameDecoder {
 
   private fail(err: FramingError): void {
     this.failed = true;
-    this.parts = null;
-    this.partsBytes = 0;
+    this.body = null;
+    this.bodyBytes = 0;
+    this.prefixBytes = 0;
+    this.need = -1;
     this.sink.onFramingError(err);
   }
 }

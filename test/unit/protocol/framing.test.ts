@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FrameDecoder, type FramingError } from "../../../src/protocol/framing.js";
 import { decodePacket, encodeFrame } from "../../../src/protocol/packet.js";
 
@@ -50,6 +50,62 @@ describe("FrameDecoder", () => {
       expect(got.length, `seed ${seed}`).toBe(expected.length);
       got.forEach((f, i) => expect(decodePacket(f)?.id, `seed ${seed} frame ${i}`).toBe(i + 1));
     }
+  });
+
+  it("keeps no buffer per chunk: a frame trickled byte by byte costs a few growing copies, bounded by what arrived", () => {
+    const body = Buffer.alloc(60_000, 7);
+    const f = Buffer.alloc(4 + body.length);
+    f.writeUInt32BE(body.length, 0);
+    body.copy(f, 4);
+    const { dec, frames: got } = collect(64 * 1024);
+    const made = [vi.spyOn(Buffer, "from"), vi.spyOn(Buffer, "concat"), vi.spyOn(Buffer, "alloc"), vi.spyOn(Buffer, "allocUnsafe"), vi.spyOn(Buffer, "allocUnsafeSlow")];
+    const allocations = (): number => made.reduce((n, spy) => n + spy.mock.calls.length, 0);
+    try {
+      for (let i = 0; i < 10_004; i++) dec.push(f.subarray(i, i + 1));
+      // 10,000 body bytes in 10,000 chunks: the body buffer grew 1 KiB → 2 → 4 → 8 → 16 KiB
+      expect(allocations()).toBeLessThanOrEqual(8);
+      expect(dec.buffered).toBe(10_004);
+      expect(dec.reserved).toBeLessThanOrEqual(2 * 10_000);
+      for (let i = 10_004; i < f.length; i++) dec.push(f.subarray(i, i + 1));
+      expect(allocations()).toBeLessThanOrEqual(16);
+    } finally {
+      for (const spy of made) spy.mockRestore();
+    }
+    expect(got).toEqual([body]);
+    expect(dec.buffered).toBe(0);
+    expect(dec.reserved).toBe(0);
+  });
+
+  it("reserves by what arrived, not by the declared length", () => {
+    const { dec } = collect(64 * 1024);
+    const prefix = Buffer.alloc(5, 1);
+    prefix.writeUInt32BE(64 * 1024, 0);
+    dec.push(prefix);
+    expect(dec.reserved).toBeLessThanOrEqual(1024);
+  });
+
+  it("copies what it keeps: a chunk reused by the caller after push does not change the frame", () => {
+    const f = encodeFrame(1, 9, "m.R", Buffer.alloc(100, 3));
+    const { dec, frames: got } = collect();
+    const scratch = Buffer.alloc(1);
+    for (let i = 0; i < f.length; i++) {
+      scratch[0] = f[i]!;
+      dec.push(scratch);
+    }
+    expect(got).toEqual([f.subarray(4)]);
+  });
+
+  it("counts decoded frames and reports a started frame as buffered (prefix included)", () => {
+    const { dec } = collect();
+    const f = encodeFrame(5, 0, "", null);
+    dec.push(Buffer.concat([f, f.subarray(0, 2)]));
+    expect(dec.framesDecoded).toBe(1);
+    expect(dec.buffered).toBe(2);
+    dec.push(f.subarray(2, 4));
+    expect(dec.buffered).toBe(4);
+    dec.push(f.subarray(4));
+    expect(dec.framesDecoded).toBe(2);
+    expect(dec.buffered).toBe(0);
   });
 
   it("rejects an oversized frame from its length prefix, before its body arrives", () => {
