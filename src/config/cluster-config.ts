@@ -46,6 +46,8 @@ export interface GatewaySettings {
   idleTimeoutMs: number;
   /** A new connection that has not sent one complete packet within this time is closed. */
   firstPacketTimeoutMs: number;
+  /** A frame whose first bytes arrived this long ago and that is still incomplete closes its connection. */
+  frameTimeoutMs: number;
   /** Most requests a session may have waiting for replies at once. */
   maxInFlightPerSession: number;
   /** Most client connections one gateway holds. */
@@ -114,6 +116,7 @@ export const DEFAULT_CONFIG: ClusterConfig = {
     requestTimeoutMs: 5_000,
     idleTimeoutMs: 60_000,
     firstPacketTimeoutMs: 30_000,
+    frameTimeoutMs: 5_000,
     maxInFlightPerSession: 64,
     maxConnections: 20_000,
     maxPendingOutputBytes: 1024 * 1024,

@@ -232,7 +232,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     });
     this.listening = true;
     this.server.on("error", (err) => this.log.error({ err }, "listener error"));
-    const shortest = Math.min(this.settings.idleTimeoutMs, this.settings.firstPacketTimeoutMs);
+    const shortest = Math.min(this.settings.idleTimeoutMs, this.settings.firstPacketTimeoutMs, this.settings.frameTimeoutMs);
     this.idleTimer = setInterval(() => this.sweepIdle(), Math.min(Math.max(Math.floor(shortest / 4), 20), 5_000));
     this.idleTimer.unref();
     void this.nc.closed().then((err) => {
@@ -315,11 +315,15 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
   private sweepIdle(): void {
     const limit = this.settings.idleTimeoutMs;
     const first = this.settings.firstPacketTimeoutMs;
+    const frame = this.settings.frameTimeoutMs;
     const now = Date.now();
     for (const s of this.sessions.values()) {
       if (!s.greeted && now - s.connectedAt > first) {
         // connected but never sent a whole frame (a port scan, a stuck handshake, a slowloris)
         this.kick(s, ErrorCode.TIMEOUT, `no complete packet within ${first} ms of connecting: send a request or a HEARTBEAT first`);
+      } else if (s.frameStartedAt !== 0 && now - s.frameStartedAt > frame) {
+        // a frame trickled in (each byte resets the idle clock): bound the frame, not the silence
+        this.kick(s, ErrorCode.TIMEOUT, `slow frame: a started frame did not complete within ${frame} ms; send each frame whole`);
       } else if (now - s.lastActive > limit) {
         this.kick(s, ErrorCode.TIMEOUT, `idle: nothing received for ${limit} ms; send a HEARTBEAT at least every ${Math.floor(limit / 2)} ms`);
       }

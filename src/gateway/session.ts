@@ -78,6 +78,8 @@ export class Session implements FrameSink, OverflowSink {
   readonly connectedAt: number;
   /** True once a complete frame arrived: until then the first-packet timeout applies. */
   greeted = false;
+  /** When the first bytes of the incomplete frame arrived (ms), 0 between frames (frame timeout). */
+  frameStartedAt = 0;
   /** Set once when the session starts closing; nothing is sent after. */
   closed = false;
   /** Channels this session is a member of (null until the first join). */
@@ -110,7 +112,11 @@ export class Session implements FrameSink, OverflowSink {
   /** Feeds bytes received at `now` from the client; frames go to the host's `onFrame`. */
   receive(chunk: Buffer, now: number): void {
     this.lastActive = now;
-    (this.decoder ??= new FrameDecoder(this.ctx.limits.maxFrameBytes, this)).push(chunk);
+    const decoder = (this.decoder ??= new FrameDecoder(this.ctx.limits.maxFrameBytes, this));
+    const decoded = decoder.framesDecoded;
+    decoder.push(chunk);
+    if (decoder.buffered === 0) this.frameStartedAt = 0;
+    else if (this.frameStartedAt === 0 || decoder.framesDecoded !== decoded) this.frameStartedAt = now;
   }
 
   /** Takes one token of the session's rate limit at `now` (see RateLimiter.take). */
