@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fullScenario, { fullScenario as fullWith } from "../../bench/scenarios/full.js";
-import { runBots, type BotsReport } from "../../src/bots/index.js";
+import { runBots, type BotsReport, type Scenario } from "../../src/bots/index.js";
+import type { game } from "../../src/generated/proto.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import { gameStackSpec } from "../helpers/game-cluster.js";
 
@@ -20,7 +21,15 @@ describe("bots of the full scenario (login, team, game, rank; 2 instances each)"
   });
 
   it("10 bots register, pair up in 5 teams, play 5 games to the end, read rank and leave", async () => {
-    const report = await runBots({ scenario: fullScenario, scenarioName: "full", bots: 10, rampSeconds: 0.5, durationSeconds: null, client: { port: cluster.gateways[0]!.address().port, heartbeatMs: 0 } });
+    // how each game ended, as its players were told (roomId → winner uid, "" for a draw)
+    const outcomes = new Map<string, string>();
+    const observed: Scenario = async (bot) => {
+      bot.client.on<game.RoomEvent>("game.RoomEvent", (e) => {
+        if (e.kind === "over" && e.room) outcomes.set(e.room.roomId, e.room.winnerUid);
+      });
+      await fullScenario(bot);
+    };
+    const report = await runBots({ scenario: observed, scenarioName: "full", bots: 10, rampSeconds: 0.5, durationSeconds: null, client: { port: cluster.gateways[0]!.address().port, heartbeatMs: 0 } });
     expect(report.failures).toEqual([]);
     expect(report).toMatchObject({ connected: 10, finished: 10, failed: 0 });
     expect(report.errorsByCode).toEqual({});
@@ -42,9 +51,10 @@ describe("bots of the full scenario (login, team, game, rank; 2 instances each)"
     await c.request("login.Register", { username: "bots-full-reader", password: "password-1" });
     await c.request("login.Login", { username: "bots-full-reader", password: "password-1" });
     const top = await c.request("rank.Top", { board: "tictactoe", n: 100 });
-    expect(top.total).toBeGreaterThanOrEqual(0);
-    expect(top.total).toBeLessThanOrEqual(5);
-    expect(top.entries.reduce((a, e) => a + e.score, 0)).toBe(top.total);
+    expect(outcomes.size).toBe(5);
+    const wins = [...outcomes.values()].filter((w) => w !== "").length;
+    expect(top.entries.reduce((a, e) => a + e.score, 0)).toBe(wins);
+    expect(top.total).toBe(wins);
     expect(top.entries.every((e) => e.username.startsWith("bot-"))).toBe(true);
   });
 
