@@ -39,7 +39,12 @@ function collect<T>(c: Client, route: string): T[] {
   return out;
 }
 
-const settle = (ms = 150) => new Promise((r) => setTimeout(r, ms));
+/**
+ * A round trip from `c` through its gateway, NATS and a team instance (a NOT_FOUND answer): a push
+ * published before it has reached `c` by the time it resolves, since NATS keeps the order of each
+ * connection and the gateway writes pushes and replies to a session in order.
+ */
+const settle = (c: Client) => c.request("team.Info", { teamId: "000000000000" }).catch(() => undefined);
 
 describe("team module through real gateways (2 team instances, 2 login instances, 2 gateways)", () => {
   let cluster: TestCluster;
@@ -211,7 +216,7 @@ describe("team module through real gateways (2 team instances, 2 login instances
     const m1Chat = nextPush<team.ChatMessage>(m1.client, "team.ChatMessage");
     await lead.client.request("team.Chat", { text: "without m2" });
     expect((await m1Chat).text).toBe("without m2");
-    await settle();
+    await settle(m2.client);
     expect(m2Chat).toEqual([]);
     // the kicked player is free to team up elsewhere
     await create(m2);
@@ -255,14 +260,14 @@ describe("team module through real gateways (2 team instances, 2 login instances
     await b2.request("login.Login", { username: b.name, password: "password-1" });
     const beforeInfo = collect<team.ChatMessage>(b2, "team.ChatMessage");
     await a.client.request("team.Chat", { text: "are you there?" });
-    await settle();
+    await settle(b2);
     expect(beforeInfo).toEqual([]);
     const info = await b2.request("team.Info", {});
     expect(info.members.map((m) => m.uid)).toEqual([a.uid, b.uid]);
     const gotB2 = nextPush<team.ChatMessage>(b2, "team.ChatMessage");
     await a.client.request("team.Chat", { text: "welcome back" });
     expect((await gotB2).text).toBe("welcome back");
-    await settle();
+    await settle(outsider.client);
     expect(outsiderChat).toEqual([]);
   });
 
