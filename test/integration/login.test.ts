@@ -82,10 +82,14 @@ describe("login module: sessions, tokens, bans, maintenance (2 login instances, 
     // load gw-1 with clearly more sessions, then let the login instances' directories refresh
     for (let i = 0; i < 6; i++) await cluster.client(0);
     const { client } = await cluster.loggedInClient("lb-user");
-    await new Promise((r) => setTimeout(r, 2_500));
     expect(cluster.gateways[0]!.sessionCount).toBeGreaterThan(cluster.gateways[1]!.sessionCount + 4);
-    const r = await client.request("login.Login", { username: "lb-user", password: "password-1" });
     const gw2 = cluster.config.gateways[1]!;
+    // until the login instances' gateway directories refreshed (bounded: they refresh every 2 s)
+    let r = await client.request("login.Login", { username: "lb-user", password: "password-1" });
+    for (let i = 0; i < 50 && r.gateway?.id !== gw2.id; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      r = await client.request("login.Login", { username: "lb-user", password: "password-1" });
+    }
     expect(r.gateway).toEqual({ id: gw2.id, host: gw2.host, port: gw2.port });
   });
 
@@ -110,7 +114,8 @@ describe("login module: sessions, tokens, bans, maintenance (2 login instances, 
         a.request("login.Login", { username: "racer", password: "password-1" }),
         b.request("login.Login", { username: "racer", password: "password-1" }),
       ]);
-      await new Promise((r) => setTimeout(r, 100));
+      // until the losing connection is closed (bounded), so the count below is final
+      for (let i = 0; i < 100 && !a.isClosed && !b.isClosed; i++) await new Promise((r) => setTimeout(r, 20));
       const alive = [a, b].filter((c) => !c.isClosed);
       expect(alive.length, `round ${round}: ${JSON.stringify(results.map((r) => r.status))}`).toBe(1);
       const me = await alive[0]!.request("echo.WhoAmI", {});

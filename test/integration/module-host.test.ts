@@ -80,7 +80,7 @@ describe("module host (real nats-server and redis-server)", () => {
   it("drain answers every request already in flight, then stops taking new ones", async () => {
     const host = await startModule({ definition: echoModule, config: testConfig(nats.url, redis.url) });
     const inflight = Array.from({ length: 20 }, () => mux.request("svc.echo.Sleep", sleepCodec.request.encode({ ms: 300 })));
-    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && host.runtime.inflight < 20; i++) await new Promise((r) => setTimeout(r, 5)); // until all 20 arrived
     expect(host.runtime.inflight).toBe(20);
     const drained = host.drain();
     expect(host.drain()).toBe(drained);
