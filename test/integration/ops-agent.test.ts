@@ -66,9 +66,10 @@ describe("multi-host: a host agent and an instance started by hand", () => {
     // Started by hand with only the NATS url: serves, shows in status, but no master supervises it.
     hand = startCli(["module", "echo", "--nats", natsUrl, "--instance", "echo-by-hand", "--config", config]);
     pids.add(hand.proc.pid!);
-    const withHand = await until("the hand-started instance in status", 15_000, async () => {
+    const withHand = await until("the hand-started instance ready in status", 15_000, async () => {
       const s = await ctlStatus(config);
-      return s.instances.find((r) => r.instance === "echo-by-hand");
+      const r = s.instances.find((x) => x.instance === "echo-by-hand");
+      return r?.state === "ready" ? r : undefined; // listed from "starting" on
     });
     expect(withHand).toMatchObject({ module: "echo", state: "ready", supervised: false, answering: true, restarts: null });
 
