@@ -1,4 +1,5 @@
 import { connect, type ConnectionOptions, type NatsConnection } from "nats";
+import { checkNatsFastPaths } from "./nats-internals.js";
 
 /** How a process reaches NATS; every field but `url` is optional. */
 export interface NatsSettings {
@@ -53,9 +54,10 @@ export function natsOptions(settings: NatsSettings, name: string, behaviour: Par
 /**
  * Connects to NATS with the options every Switchyard process uses: reconnect forever (a
  * restarted nats-server must not take processes down with it) and no async stack traces per
- * request (they cost 25-35 % of request throughput).
+ * request (they cost 25-35 % of request throughput). The first connection of a process runs the
+ * header fast-path self-check (`warn` hears when a path is off).
  */
-export async function connectBus(settings: NatsSettings, name: string): Promise<NatsConnection> {
+export async function connectBus(settings: NatsSettings, name: string, warn?: (message: string) => void): Promise<NatsConnection> {
   const opts = natsOptions(settings, name, {
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
@@ -66,7 +68,10 @@ export async function connectBus(settings: NatsSettings, name: string): Promise<
     timeout: 5_000,
   });
   try {
-    return await connect(opts);
+    const nc = await connect(opts);
+    // once per process: proves the header fast paths (nats-internals.ts) or turns them off
+    await checkNatsFastPaths(nc, warn);
+    return nc;
   } catch (err) {
     // nats.js gives up on a server that rejects the credentials twice: say which setting to fix.
     if (isNatsAuthError(err)) throw new NatsAuthError(settings.url, { cause: err });

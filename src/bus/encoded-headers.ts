@@ -1,21 +1,7 @@
 import { headers as natsHeaders, type MsgHdrs } from "nats";
+import { libraryHeaderBytes, natsFastPaths, preEncodedHeaders } from "./nats-internals.js";
 
 const MARKER = "SYREQUESTIDMARKER";
-
-/**
- * The one thing nats.js' `publish` asks of a headers object (it calls `encode()` once and
- * sends the bytes). Bytes encoded by a {@link HeaderTemplate}; no per-publish string building,
- * key canonicalisation or validation. Read-only: pass it to `publish`, nothing else.
- */
-class EncodedHeaders {
-  private readonly bytes: Uint8Array;
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
-  }
-  encode(): Uint8Array {
-    return this.bytes;
-  }
-}
 
 /**
  * Headers that are the same on every message of a sender but one field, encoded once: the
@@ -27,13 +13,14 @@ class EncodedHeaders {
 export class HeaderTemplate {
   private readonly prefix: Buffer;
   private readonly suffix: Buffer;
+  private readonly fixed: readonly (readonly [string, string])[];
+  private readonly varying: string;
 
   /** `fixed`: the constant headers; `varying`: the name of the one header set per message. */
   constructor(fixed: readonly (readonly [string, string])[], varying: string) {
-    const h = natsHeaders();
-    for (const [k, v] of fixed) h.set(k, v);
-    h.set(varying, MARKER);
-    const text = Buffer.from((h as unknown as EncodedHeaders).encode());
+    this.fixed = fixed;
+    this.varying = varying;
+    const text = Buffer.from(libraryHeaderBytes(this.library(MARKER)));
     const at = text.indexOf(MARKER, 0, "latin1");
     this.prefix = text.subarray(0, at);
     this.suffix = text.subarray(at + MARKER.length);
@@ -44,11 +31,20 @@ export class HeaderTemplate {
    * Typed as MsgHdrs for `nc.publish`; only `encode()` may be called on it.
    */
   with(value: string): MsgHdrs {
+    if (!natsFastPaths.write) return this.library(value);
     const p = this.prefix.length;
     const out = Buffer.allocUnsafe(p + value.length + this.suffix.length);
     this.prefix.copy(out, 0);
     out.write(value, p, "latin1");
     this.suffix.copy(out, p + value.length);
-    return new EncodedHeaders(out) as unknown as MsgHdrs;
+    return preEncodedHeaders(out);
+  }
+
+  /** The same headers built by nats.js (the slow path, when the self-check turned the fast one off). */
+  private library(value: string): MsgHdrs {
+    const h = natsHeaders();
+    for (const [k, v] of this.fixed) h.set(k, v);
+    h.set(this.varying, value);
+    return h;
   }
 }

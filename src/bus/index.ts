@@ -1,5 +1,6 @@
 export { NatsAuthError, connectBus, isNatsAuthError, natsOptions, type NatsSettings } from "./connection.js";
 export { HeaderTemplate } from "./encoded-headers.js";
+export { checkNatsFastPaths, natsFastPaths, type NatsFastPaths } from "./nats-internals.js";
 export { readRequestHeaders, type RequestHeaders } from "./request-headers.js";
 export {
   SwitchyardError,

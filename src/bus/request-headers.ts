@@ -1,5 +1,6 @@
 import type { Msg } from "nats";
 import { Header } from "./headers.js";
+import { natsFastPaths, rawHeaderLength, rawMessageBytes } from "./nats-internals.js";
 
 /** The identity fields a module reads from a forwarded request ("" when absent). */
 export interface RequestHeaders {
@@ -9,12 +10,6 @@ export interface RequestHeaders {
   requestId: string;
   /** Set when the message carries a status line (e.g. 503 no responders) instead of our headers. */
   status: number;
-}
-
-/** nats.js 2.x keeps the raw header bytes of a message; reading them directly skips its generic decode. */
-interface RawMsg {
-  _msg?: { hdr?: number };
-  _rdata?: Uint8Array;
 }
 
 const CR = 13;
@@ -33,14 +28,15 @@ const KEY_BYTES = KEYS.map(([k]) => Buffer.from(k, "latin1"));
  * Reads the session headers stamped by a gateway. Every module request pays for this, and
  * nats.js' `msg.headers` builds a Map of arrays of every header, lower-cases and trims them:
  * about a tenth of a module's CPU per request. This scans the header bytes once for the four
- * keys we stamp, falling back to `msg.headers` if the client library's layout ever differs.
+ * keys we stamp (raw bytes from nats-internals.ts), falling back to `msg.headers` when the
+ * startup self-check turned the fast path off or the library's layout differs.
  * Returns null when the message has no headers.
  */
 export function readRequestHeaders(msg: Msg): RequestHeaders | null {
-  const raw = msg as unknown as RawMsg;
-  const hdrLen = raw._msg?.hdr;
-  const data = raw._rdata;
-  if (typeof hdrLen !== "number" || !(data instanceof Uint8Array)) return viaLibrary(msg);
+  if (!natsFastPaths.read) return viaLibrary(msg);
+  const hdrLen = rawHeaderLength(msg);
+  const data = rawMessageBytes(msg);
+  if (hdrLen === -2 || data === undefined) return viaLibrary(msg);
   if (hdrLen < 0) return null;
   const out: RequestHeaders = { gateway: "", sid: "", uid: "", requestId: "", status: 0 };
   // first line: "NATS/1.0" optionally followed by " <status> <description>"

@@ -87,7 +87,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   if (!isSubjectToken(options.id)) throw new Error(`gateway id ${JSON.stringify(options.id)} must be a subject token (letters, digits, '_', '-')`);
   const log = options.logger ?? createLogger("gateway", options.id);
   const proto = options.proto ?? loadProto();
-  const nc = await connectBus(options.nats, `switchyard gateway ${options.id}`);
+  const nc = await connectBus(options.nats, `switchyard gateway ${options.id}`, (m) => log.warn(m));
   const gw = new GatewayImpl(options, nc, proto, log);
   try {
     await gw.start();

@@ -65,7 +65,7 @@ export async function startModule(opts: ModuleHostOptions): Promise<ModuleHost> 
   const registry = opts.registry ?? loadProto();
   const methods = resolveMethods(def, registry);
   log.info({ nats: opts.config.nats.url }, "connecting to NATS (waits until it answers)");
-  const nc = await connectBus(opts.config.nats, instanceId);
+  const nc = await connectBus(opts.config.nats, instanceId, (m) => log.warn(m));
   const host = new ModuleHostImpl(def, opts.config, instanceId, log, nc, registry, methods);
   try {
     await host.start();

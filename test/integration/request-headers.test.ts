@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, headers, type Msg, type NatsConnection } from "nats";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { readRequestHeaders } from "../../src/bus/request-headers.js";
 import { HeaderTemplate } from "../../src/bus/encoded-headers.js";
+import { checkNatsFastPaths, natsFastPaths } from "../../src/bus/nats-internals.js";
 import { startNats, type RunningServer } from "../helpers/servers.js";
 
 describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding", () => {
@@ -60,6 +63,44 @@ describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding
     const template = new HeaderTemplate([["sy-gw", "gw-9"], ["sy-sid", "77"], ["sy-uid", "u1"]], "sy-rid");
     const msg = await roundTrip((subject) => nc.publish(subject, new Uint8Array(0), { headers: template.with("gw-9-x-5") }));
     expect(readRequestHeaders(msg)).toEqual({ gateway: "gw-9", sid: "77", uid: "u1", requestId: "gw-9-x-5", status: 0 });
+  });
+
+  it("the startup self-check finds both fast paths active with the pinned nats.js", async () => {
+    const pkg = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("nats/package.json"), "utf8")) as { version: string };
+    expect(pkg.version).toBe("2.29.3"); // a new nats.js: re-check nats-internals.ts, then update this pin
+    const warnings: string[] = [];
+    expect(await checkNatsFastPaths(nc, (m) => warnings.push(m))).toEqual({ read: true, write: true, checked: true, reason: "" });
+    expect(warnings).toEqual([]);
+  });
+
+  it("reads through the fast path (never touches msg.headers) and writes pre-encoded headers", async () => {
+    await checkNatsFastPaths(nc);
+    const template = new HeaderTemplate([["sy-gw", "gw-3"], ["sy-sid", "5"], ["sy-uid", "u5"]], "sy-rid");
+    const out = template.with("gw-3-y-1");
+    expect(typeof (out as unknown as { get?: unknown }).get).toBe("undefined"); // not a library MsgHdrs
+    const msg = await roundTrip((subject) => nc.publish(subject, new Uint8Array(0), { headers: out }));
+    const guarded = new Proxy(msg, {
+      get(target, key, receiver) {
+        if (key === "headers") throw new Error("the slow path read msg.headers");
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    expect(readRequestHeaders(guarded)).toEqual({ gateway: "gw-3", sid: "5", uid: "u5", requestId: "gw-3-y-1", status: 0 });
+  });
+
+  it("with a path turned off, falls back to the library and gives the same answers", async () => {
+    const template = new HeaderTemplate([["sy-gw", "gw-4"], ["sy-sid", "6"]], "sy-rid");
+    const saved = { ...natsFastPaths };
+    try {
+      natsFastPaths.read = false;
+      natsFastPaths.write = false;
+      const out = template.with("gw-4-z-2");
+      expect(typeof (out as unknown as { get?: unknown }).get).toBe("function"); // built by nats.js
+      const msg = await roundTrip((subject) => nc.publish(subject, new Uint8Array(0), { headers: out }));
+      expect(readRequestHeaders(msg)).toEqual({ gateway: "gw-4", sid: "6", uid: "", requestId: "gw-4-z-2", status: 0 });
+    } finally {
+      Object.assign(natsFastPaths, saved);
+    }
   });
 
   it("returns null for a message without headers", async () => {
