@@ -74,27 +74,34 @@ function benignFrame(): Buffer {
   }
 }
 
-/** Frames (or byte sequences) after which the gateway must close the connection. */
-function fatalFrame(): Buffer {
+/**
+ * How the gateway must end a connection after a fatal item: KICK PROTOCOL at once, KICK TIMEOUT
+ * "slow frame" (an incomplete frame, after frameTimeoutMs), or any close (a mutated frame may
+ * still be valid or incomplete; random bytes may parse).
+ */
+type Ending = "protocol" | "slow frame" | "any";
+
+/** Frames (or byte sequences) after which the gateway must close the connection, and how. */
+function fatalFrame(): { data: Buffer; ending: Ending } {
   switch (int(9)) {
     case 0: // garbage body
-      return frame(bytes(1 + int(200)));
+      return { data: frame(bytes(1 + int(200))), ending: "any" };
     case 1: // oversized length prefix, body never sent
-      return Buffer.from([...u32(MAX_FRAME + 1 + int(0x7fffffff)), ...bytes(int(16))]);
+      return { data: Buffer.from([...u32(MAX_FRAME + 1 + int(0x7fffffff)), ...bytes(int(16))]), ending: "protocol" };
     case 2: // empty frame
-      return u32(0);
+      return { data: u32(0), ending: "protocol" };
     case 3: // kinds a client may not send
-      return encodeFrame(pick([PacketKind.RESPONSE, PacketKind.PUSH, PacketKind.KICK, PacketKind.ERROR, 0, 7, 99, 0x7fffffff]), int(100), "echo.Echo", bytes(int(8)));
+      return { data: encodeFrame(pick([PacketKind.RESPONSE, PacketKind.PUSH, PacketKind.KICK, PacketKind.ERROR, 0, 7, 99, 0x7fffffff]), int(100), "echo.Echo", bytes(int(8))), ending: "protocol" };
     case 4: // garbage protobuf: a truncated varint / a length running past the end / bad wire type
-      return frame(pick([Buffer.from([0x08, 0xff, 0xff]), Buffer.from([0x1a, 0x7f, 0x41]), Buffer.from([0x0f, 0x01]), Buffer.from([0x22, 0xff, 0xff, 0xff, 0xff, 0x0f])]));
-    case 5: // a valid frame with random bytes flipped (often still fatal; if not, a later one is)
-      return mutate(encodeFrame(PacketKind.REQUEST, 1 + int(1000), "echo.Echo", bytes(int(32))));
+      return { data: frame(pick([Buffer.from([0x08, 0xff, 0xff]), Buffer.from([0x1a, 0x7f, 0x41]), Buffer.from([0x0f, 0x01]), Buffer.from([0x22, 0xff, 0xff, 0xff, 0xff, 0x0f])])), ending: "protocol" };
+    case 5: // a valid frame with random bytes flipped (often still fatal, sometimes valid or cut)
+      return { data: mutate(encodeFrame(PacketKind.REQUEST, 1 + int(1000), "echo.Echo", bytes(int(32)))), ending: "any" };
     case 6: // raw text: a NATS or HTTP line read as a length prefix
-      return Buffer.from(pick(["PUB svc.echo.Echo 5\r\nhello\r\n", "GET / HTTP/1.1\r\n\r\n", "SUB > 1\r\n"]));
-    case 7: // truncated: a frame announcing more bytes than ever come (then the idle timeout)
-      return encodeFrame(PacketKind.REQUEST, 5, "echo.Echo", bytes(100)).subarray(0, 4 + int(50));
+      return { data: Buffer.from(pick(["PUB svc.echo.Echo 5\r\nhello\r\n", "GET / HTTP/1.1\r\n\r\n", "SUB > 1\r\n"])), ending: "protocol" };
+    case 7: // truncated: a frame announcing more bytes than ever come (then the frame timeout)
+      return { data: encodeFrame(PacketKind.REQUEST, 5, "echo.Echo", bytes(100)).subarray(0, 4 + int(50)), ending: "slow frame" };
     default: // field number 0
-      return frame(Buffer.from([0x00, 0x01]));
+      return { data: frame(Buffer.from([0x00, 0x01])), ending: "protocol" };
   }
 }
 
@@ -122,13 +129,14 @@ const MARKER_ID = 0xfffffff0;
  * earlier frame ends the connection), then either a fatal item (the gateway must close) or a
  * marker request (the gateway must answer it, after everything before it).
  */
-function hostileStream(): { data: Buffer; frames: number; fatal: boolean } {
+function hostileStream(): { data: Buffer; frames: number; fatal: boolean; ending: Ending } {
   const parts: Buffer[] = [];
   const n = 20 + int(130);
   for (let i = 0; i < n; i++) parts.push(benignFrame());
   const fatal = rnd() < 0.6;
-  parts.push(fatal ? fatalFrame() : encodeFrame(PacketKind.REQUEST, MARKER_ID, "echo.Echo", echoCodec.encode({ text: "marker" })));
-  return { data: Buffer.concat(parts), frames: parts.length, fatal };
+  const last = fatal ? fatalFrame() : { data: encodeFrame(PacketKind.REQUEST, MARKER_ID, "echo.Echo", echoCodec.encode({ text: "marker" })), ending: "any" as const };
+  parts.push(last.data);
+  return { data: Buffer.concat(parts), frames: parts.length, fatal, ending: last.ending };
 }
 
 /** Outcome of one hostile connection. */
@@ -140,6 +148,8 @@ interface Outcome {
   markerAnswered: boolean;
   /** Closed by the idle sweep (KICK TIMEOUT): a long queue kept the client silent too long. */
   idleKicked: boolean;
+  /** Code and message of the KICK received, if any. */
+  kick: { code: number; message: string } | null;
 }
 
 /**
@@ -148,7 +158,7 @@ interface Outcome {
  */
 function runHostile(port: number, data: Buffer): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const o: Outcome = { errors: 0, kicks: 0, responses: 0, closedByGateway: false, markerAnswered: false, idleKicked: false };
+    const o: Outcome = { errors: 0, kicks: 0, responses: 0, closedByGateway: false, markerAnswered: false, idleKicked: false, kick: null };
     const socket: Socket = connect(port, "127.0.0.1");
     let done = false;
     const finish = (): void => {
@@ -171,7 +181,8 @@ function runHostile(port: number, data: Buffer): Promise<Outcome> {
         if (p.kind === PacketKind.ERROR) o.errors++;
         else if (p.kind === PacketKind.KICK) {
           o.kicks++;
-          if (p.code === ErrorCode.TIMEOUT) o.idleKicked = true;
+          o.kick = { code: p.code, message: p.message };
+          if (p.code === ErrorCode.TIMEOUT && p.message.startsWith("idle")) o.idleKicked = true;
         }
         else if (p.kind === PacketKind.RESPONSE) o.responses++;
         if (p.id === MARKER_ID) {
@@ -213,6 +224,7 @@ describe("gateway fuzz (real nats-server and echo module)", () => {
       publicRoutes: ["echo.Echo", "echo.WhoAmI", "echo.Sleep", "nosuch.Route", "echo.Nope"],
       maxFrameBytes: MAX_FRAME,
       idleTimeoutMs: 3_000,
+      frameTimeoutMs: 1_000,
       requestTimeoutMs: 2_000,
       // the well-behaved client paces itself below this; hostile streams stay under the burst
       rateLimit: { perSecond: 2_000, burst: 400 },
@@ -250,10 +262,12 @@ describe("gateway fuzz (real nats-server and echo module)", () => {
     let frames = 0;
     let connections = 0;
     const totals = { errors: 0, kicks: 0, responses: 0, closed: 0, answeredOrClosed: 0, fatal: 0, fatalClosed: 0, markers: 0, markersAnswered: 0, markersIdle: 0 };
+    /** Fatal items the gateway did not end as they must be ended (e.g. left to the idle sweep). */
+    const wrongEndings: string[] = [];
     const started = Date.now();
     const worker = async (): Promise<void> => {
       while (frames < TARGET_FRAMES) {
-        const { data, frames: n, fatal } = hostileStream();
+        const { data, frames: n, fatal, ending } = hostileStream();
         frames += n;
         connections++;
         const o = await runHostile(port, data);
@@ -265,6 +279,9 @@ describe("gateway fuzz (real nats-server and echo module)", () => {
         if (fatal) {
           totals.fatal++;
           if (o.closedByGateway) totals.fatalClosed++;
+          const ended =
+            ending === "protocol" ? o.kick?.code === ErrorCode.PROTOCOL : ending === "slow frame" ? o.kick?.code === ErrorCode.TIMEOUT && o.kick.message.startsWith("slow frame") : o.closedByGateway;
+          if (!ended && wrongEndings.length < 5) wrongEndings.push(`${ending}: got ${JSON.stringify(o.kick)}`);
         } else {
           totals.markers++;
           if (o.markerAnswered) totals.markersAnswered++;
@@ -287,6 +304,7 @@ describe("gateway fuzz (real nats-server and echo module)", () => {
     expect(frames).toBeGreaterThanOrEqual(TARGET_FRAMES);
     expect(totals.answeredOrClosed).toBe(connections);
     expect(totals.fatalClosed).toBe(totals.fatal);
+    expect(wrongEndings).toEqual([]);
     // A stream ending in a marker is answered to the end, or (on a loaded machine, when its queue
     // of ordered echo requests keeps the client silent past idleTimeoutMs) closed by the idle sweep.
     expect(totals.markersAnswered + totals.markersIdle).toBe(totals.markers);
