@@ -4,7 +4,8 @@ import { formatBotsReport, loadScenario, progressPrinter, runBots } from "../bot
 import { optInt, optString, parseArgs } from "./args.js";
 import { UsageError } from "./usage-error.js";
 
-const USAGE =
+/** Usage of `switchyard bots`. */
+export const BOTS_USAGE =
   "usage: switchyard bots --scenario FILE --bots N --ramp SECONDS [--duration SECONDS] [--host H] [--port P] [--json OUT]";
 
 /**
@@ -16,14 +17,14 @@ const USAGE =
 export async function runBotsCommand(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
   const scenarioPath = optString(args, "scenario");
-  if (scenarioPath === undefined) throw new UsageError(`--scenario is required. ${USAGE}`);
+  if (scenarioPath === undefined) throw new UsageError(`--scenario is required. ${BOTS_USAGE}`);
   const bots = optInt(args, "bots", 10)!;
-  if (bots < 1) throw new UsageError(`--bots must be at least 1. ${USAGE}`);
+  if (bots < 1) throw new UsageError(`--bots must be at least 1. ${BOTS_USAGE}`);
   const ramp = Number(optString(args, "ramp") ?? "0");
-  if (!Number.isFinite(ramp) || ramp < 0) throw new UsageError(`--ramp must be seconds >= 0. ${USAGE}`);
+  if (!Number.isFinite(ramp) || ramp < 0) throw new UsageError(`--ramp must be seconds >= 0. ${BOTS_USAGE}`);
   const durationText = optString(args, "duration");
   const duration = durationText === undefined ? null : Number(durationText);
-  if (duration !== null && (!Number.isFinite(duration) || duration <= 0)) throw new UsageError(`--duration must be seconds > 0. ${USAGE}`);
+  if (duration !== null && (!Number.isFinite(duration) || duration <= 0)) throw new UsageError(`--duration must be seconds > 0. ${BOTS_USAGE}`);
   const host = optString(args, "host") ?? "127.0.0.1";
   const port = optInt(args, "port", 3250)!;
   const jsonOut = optString(args, "json");

@@ -4,7 +4,8 @@ import { createLogger } from "../log/logger.js";
 import { optInt, optString, parseArgs } from "./args.js";
 import { UsageError } from "./usage-error.js";
 
-const USAGE = "usage: switchyard gateway [--id ID] [--config PATH] [--nats URL] [--host H] [--port P]";
+/** Usage of `switchyard gateway`. */
+export const GATEWAY_USAGE = "usage: switchyard gateway [--id ID] [--config PATH] [--nats URL] [--host H] [--port P]";
 
 /**
  * `switchyard gateway`: runs one gateway of the cluster config until SIGTERM/SIGINT (or an
@@ -17,11 +18,11 @@ export async function runGatewayCommand(args: string[]): Promise<void> {
   const configPath = optString(parsed, "config") ?? defaultConfigPath();
   const config = loadClusterConfig(configPath);
   const id = optString(parsed, "id") ?? config.gateways[0]?.id;
-  if (id === undefined) throw new UsageError(`${configPath} lists no gateways: add one to "gateways" or pass --id. ${USAGE}`);
+  if (id === undefined) throw new UsageError(`${configPath} lists no gateways: add one to "gateways" or pass --id. ${GATEWAY_USAGE}`);
   const endpoint = config.gateways.find((g) => g.id === id);
   if (endpoint === undefined) {
     const known = config.gateways.map((g) => g.id).join(", ") || "(none)";
-    throw new UsageError(`no gateway "${id}" in ${configPath}: its gateways are ${known}. ${USAGE}`);
+    throw new UsageError(`no gateway "${id}" in ${configPath}: its gateways are ${known}. ${GATEWAY_USAGE}`);
   }
   const log = createLogger("gateway", id, process.env.SWITCHYARD_LOG_LEVEL ?? config.log.level);
   const natsUrl = optString(parsed, "nats") ?? config.nats.url;

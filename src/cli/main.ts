@@ -1,9 +1,10 @@
+import { helpFor, wantsHelp } from "./help.js";
 import { UsageError } from "./usage-error.js";
 
 /** Usage of the `switchyard` command, printed by `help` and on a bad command line. */
 export const USAGE = `usage: switchyard <command> [options]
 
-  start [--config PATH]                      start the whole cluster in the foreground (Ctrl-C stops it)
+  start [--config PATH] [--ready-file PATH]  start the whole cluster in the foreground (Ctrl-C stops it)
   module NAME [--instance ID] [--config PATH]  run one module instance
   gateway [--id ID] [--config PATH]          run one gateway
   agent [--nats URL] [--host-id ID]          host agent: the master starts/stops instances on this host
@@ -19,7 +20,7 @@ export const USAGE = `usage: switchyard <command> [options]
   client [--host H] [--port P]               interactive client (REPL) against a gateway
   bots --scenario FILE --bots N --ramp S [--duration S] [--host H] [--port P] [--json OUT]
                                              load-test bots: scripted players against a running cluster
-  help                                       this text
+  help [COMMAND]                             this text, or the usage of COMMAND (also: COMMAND --help)
 
 The config defaults to $SWITCHYARD_CONFIG, else config/cluster.json.`;
 
@@ -31,6 +32,14 @@ The config defaults to $SWITCHYARD_CONFIG, else config/cluster.json.`;
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   try {
+    // `COMMAND --help` (any verb, any position) and `help COMMAND`: usage on stdout, exit 0
+    const helpTopic = command === "help" || command === "--help" || command === "-h" ? rest[0] : wantsHelp(rest) ? command : undefined;
+    if (helpTopic !== undefined) {
+      const text = await helpFor(helpTopic, command === helpTopic ? rest : rest.slice(1));
+      if (text === null) throw new UsageError(`unknown command "${helpTopic}"`);
+      process.stdout.write(text + "\n");
+      return;
+    }
     switch (command) {
       case "start":
         return await (await import("./start-command.js")).runStartCommand(rest);

@@ -7,6 +7,9 @@ import { startModule } from "../module/host.js";
 import { defaultProtoDir, loadProto, type ProtoRegistry } from "../proto/registry.js";
 import { optString, parseArgs } from "./args.js";
 
+/** Usage of `switchyard module`. */
+export const MODULE_USAGE = "usage: switchyard module NAME [--instance ID] [--config PATH] [--nats URL] [--redis URL] [--from FILE] [--proto FILE]";
+
 /**
  * `switchyard module NAME [--instance ID] [--config PATH] [--nats URL] [--redis URL] [--from FILE] [--proto FILE]`:
  * runs one module instance until SIGTERM/SIGINT, then drains and exits 0. A module written after
@@ -16,7 +19,7 @@ export async function runModuleCommand(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
   const name = args.positional[0];
   if (!name) {
-    process.stderr.write("usage: switchyard module NAME [--instance ID] [--config PATH] [--nats URL] [--redis URL] [--from FILE] [--proto FILE]\n");
+    process.stderr.write(MODULE_USAGE + "\n");
     process.exitCode = 2;
     return;
   }
