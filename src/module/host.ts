@@ -47,6 +47,13 @@ export interface ModuleHost {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/**
+ * Ids given to requests that arrive without one (internal calls outside a request, ctl): a
+ * counter, unique under any concurrency, behind the instance id and this process's start time
+ * (a respawned instance keeps its id but not its counter).
+ */
+const localRequestIds = { boot: Date.now().toString(36), next: 0 };
+
 interface Method {
   name: string;
   handler: Handler<unknown, unknown>;
@@ -171,7 +178,7 @@ class ModuleHostImpl implements ModuleHost {
       return;
     }
     const h = readRequestHeaders(msg);
-    const requestId = h?.requestId || `${this.instanceId}-${this.served + this.errors + 1}`;
+    const requestId = h?.requestId || `${this.instanceId}-${localRequestIds.boot}-${++localRequestIds.next}`;
     const session: SessionRef | null = h?.gateway ? { gatewayId: h.gateway, sid: Number(h.sid), uid: h.uid || null } : null;
     const ctx = new HandlerContextImpl(this.runtime, requestId, session);
     let out: ReturnType<Method["handler"]>;

@@ -77,6 +77,29 @@ describe("module host (real nats-server and redis-server)", () => {
     }
   });
 
+  it("gives requests that arrive without a request id unique ids, also while many are in flight", async () => {
+    const ridEcho = {
+      ...echoModule,
+      handlers: {
+        ...echoModule.handlers,
+        // answers the request id after a pause, so all 100 are in flight at once
+        Echo: async (ctx: { requestId: string }) => {
+          await new Promise((r) => setTimeout(r, 50));
+          return { text: ctx.requestId };
+        },
+      },
+    } as ModuleDefinition;
+    const hosts = await Promise.all([0, 1].map(() => startModule({ definition: ridEcho, config: testConfig(nats.url, redis.url) })));
+    try {
+      const replies = await Promise.all(Array.from({ length: 100 }, () => mux.request("svc.echo.Echo", echoCodec.request.encode({ text: "" }))));
+      const ids = replies.map((m) => echoCodec.response.decode(m.data).text);
+      expect(ids.every((id) => hosts.some((h) => id.startsWith(`${h.instanceId}-`)))).toBe(true);
+      expect(new Set(ids).size).toBe(100);
+    } finally {
+      await Promise.all(hosts.map((h) => h.drain()));
+    }
+  });
+
   it("drain answers every request already in flight, then stops taking new ones", async () => {
     const host = await startModule({ definition: echoModule, config: testConfig(nats.url, redis.url) });
     const inflight = Array.from({ length: 20 }, () => mux.request("svc.echo.Sleep", sleepCodec.request.encode({ ms: 300 })));
