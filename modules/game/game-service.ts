@@ -115,7 +115,11 @@ export class GameService {
       return { room: await this.rooms.move(uid, req.cell), via: this.me };
     }
     const seat = await this.dir.locate(uid);
-    if (seat === null) throw new SwitchyardError("NOT_FOUND", "you are not in a room: QuickJoin a tictactoe room first");
+    if (seat === null) {
+      const ended = this.rooms.endedRoomOf(uid);
+      if (ended !== undefined) throw new SwitchyardError("CONFLICT", `the game in room ${ended} is over: QuickJoin for a new one`);
+      throw new SwitchyardError("NOT_FOUND", "you are not in a room: QuickJoin a tictactoe room first");
+    }
     if (seat.instance === this.me) throw new SwitchyardError("CONFLICT", `this connection is not attached to room ${seat.roomId}: call game.Rejoin first`);
     const res = await this.forward(ctx, uid, seat.roomId, () => ctx.call("game.Move", { cell: req.cell }, { instance: seat.instance }));
     ctx.pin(seat.instance);

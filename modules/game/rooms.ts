@@ -8,6 +8,9 @@ import { MoveRefusal } from "./tictactoe.js";
 
 /** Push route (and message type) of room events. */
 export const ROOM_EVENT = "game.RoomEvent";
+/** Players whose finished game is remembered (for CONFLICT "the game is over" on a late Move). */
+const MAX_ENDED_REMEMBERED = 10_000;
+
 /** Rank board credited with 1 point per tic-tac-toe win. */
 export const RANK_BOARD = "tictactoe";
 
@@ -34,6 +37,8 @@ export class LocalRooms {
   private readonly settings: GameSettings;
   private readonly rooms = new Map<string, Room>();
   private readonly byUid = new Map<string, Room>();
+  /** uid → the room whose game it played to the end (until it sits down again; bounded). */
+  private readonly ended = new Map<string, string>();
   private idleWaiters: (() => void)[] = [];
 
   constructor(rt: ModuleRuntime, dir: RoomDirectory, settings: GameSettings) {
@@ -45,6 +50,11 @@ export class LocalRooms {
   /** Rooms held now. */
   get size(): number {
     return this.rooms.size;
+  }
+
+  /** The room of the last game `uid` played to its end here, while it sits in no other room. */
+  endedRoomOf(uid: string): string | undefined {
+    return this.ended.get(uid);
   }
 
   /** The local room `uid` sits in, if any. */
@@ -68,6 +78,7 @@ export class LocalRooms {
     }
     const { seat: member, rejoined } = room.attach(uid, seat.seat, session);
     this.byUid.set(uid, room);
+    this.ended.delete(uid);
     member.inChannel = this.rt.joinChannel(session, room.channel);
     try {
       await member.inChannel;
@@ -205,6 +216,11 @@ export class LocalRooms {
     await this.rt.nc.flush();
     const members = [...room.members.values()];
     for (const m of members) {
+      if (reason === "game over") {
+        this.ended.delete(m.uid);
+        this.ended.set(m.uid, room.id);
+        if (this.ended.size > MAX_ENDED_REMEMBERED) this.ended.delete(this.ended.keys().next().value!);
+      }
       room.remove(m.uid);
       if (this.byUid.get(m.uid) === room) this.byUid.delete(m.uid);
     }

@@ -216,7 +216,13 @@ describe("game module through a real gateway (2 game instances, 2 login, 2 rank)
 
     // The room is gone: no longer listed, moves refused with a hint.
     expect((await x.client.request("game.ListRooms", { mode: "tictactoe" })).rooms.map((r) => r.roomId)).not.toContain(roomId);
-    expect((await failure(x.client.request("game.Move", { cell: 5 }))).code).toBe("NOT_FOUND");
+    for (const p of [x, o]) {
+      const late = await failure(p.client.request("game.Move", { cell: 5 }));
+      expect(late.code).toBe("CONFLICT");
+      expect(late.message).toBe(`the game in room ${roomId} is over: QuickJoin for a new one`);
+    }
+    const stranger = await player("never");
+    expect((await failure(stranger.client.request("game.Move", { cell: 5 }))).code).toBe("NOT_FOUND");
   });
 
   it("keeps a disconnected member's seat for the window; Resume + Rejoin restores it", async () => {
