@@ -36,8 +36,9 @@ const INBOXES = ["_SY.>", "_INBOX.>"];
 
 const MODULE: RolePermissions = {
   // svc/inst: calls to other modules; mod.>: trusted module-to-module and operator subjects;
-  // gw.*.cmd: push, kick, join, leave; chan.>: broadcasts.
-  publish: ["svc.>", "inst.>", "mod.>", "gw.*.cmd", "chan.>"],
+  // gw.*.cmd: push, kick, join, leave; chan.>: broadcasts; $SRV.>: discovery (read-only: login
+  // picks the least-loaded gateway from $SRV.STATS).
+  publish: ["svc.>", "inst.>", "mod.>", "gw.*.cmd", "chan.>", "$SRV.>"],
   // sys.instance.> and $SRV.>: its own status/drain endpoints and the services API discovery.
   subscribe: ["svc.>", "inst.>", "mod.>", "sys.session.closed", "sys.instance.>", "$SRV.>", ...INBOXES],
 };
