@@ -79,15 +79,15 @@ export async function ensureEmbeddedServers(cfg: ClusterConfig, log: Logger): Pr
       return redisServerConfig({ ...redis, dir: dataDir, password: redisPassword, maxMemory: cfg.redis.maxMemory ?? "256mb" });
     });
     if (redisServer) owned.push(redisServer);
+    const ownsNats = owned.some((s) => s.name === "nats-server");
+    const ownsRedis = owned.some((s) => s.name === "redis-server");
+    if (!ownsNats && !ownsRedis) return { servers: owned, credentialsDir: null, master: null };
+    writeRoleFiles(dir, secrets, { nats: ownsNats, redis: ownsRedis, redisPassword });
+    return { servers: owned, credentialsDir: dir, master: readRoleFile(roleFile(dir, NatsRole.master)) };
   } catch (err) {
     await Promise.all(owned.map((s) => s.stop()));
     throw err;
   }
-  const ownsNats = owned.some((s) => s.name === "nats-server");
-  const ownsRedis = owned.some((s) => s.name === "redis-server");
-  if (!ownsNats && !ownsRedis) return { servers: owned, credentialsDir: null, master: null };
-  writeRoleFiles(dir, secrets, { nats: ownsNats, redis: ownsRedis, redisPassword });
-  return { servers: owned, credentialsDir: dir, master: readRoleFile(roleFile(dir, NatsRole.master)) };
 }
 
 async function ensureServer(

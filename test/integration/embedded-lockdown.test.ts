@@ -131,20 +131,30 @@ describe("embedded cluster: locked down against other processes of the host", ()
 
 describe("embedded cluster: a runtime folder others can reach is refused", () => {
   let dir: string;
+  const masters: CliProcess[] = [];
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "sy-lockdown-dir-"));
   });
 
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // A master that did not refuse (a broken build) started a whole cluster: stop it like Ctrl-C.
+  afterAll(async () => {
+    for (const m of masters) {
+      if (m.proc.exitCode !== null) continue;
+      m.proc.kill("SIGINT");
+      await m.exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-  async function refusal(prepare: (runtimeDir: string) => void): Promise<{ code: number | null; stderr: string; runtimeDir: string }> {
+  async function refusal(prepare: (runtimeDir: string) => void): Promise<{ code: number | null | "started"; stderr: string; runtimeDir: string }> {
     const cfg = await writeOpsConfig(dir, `c${readdirSync(dir).length}`, {});
     const runtimeDir = (JSON.parse(readFileSync(cfg.path, "utf8")) as { runtimeDir: string }).runtimeDir;
     mkdirSync(runtimeDir);
     prepare(runtimeDir);
     const master = startCli(["start", "--config", cfg.path]);
-    const code = await master.exited;
+    masters.push(master);
+    const code = await Promise.race([master.exited, master.waitLine(/^switchyard ready:/, 30_000).then(() => "started" as const, () => null)]);
     return { code, stderr: master.stderr.join(""), runtimeDir };
   }
 
