@@ -3,8 +3,10 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { findBinary } from "../../src/master/binaries.js";
 import { freePort, waitForPort } from "../../src/master/ports.js";
+import { launchServer, type ServerProgram } from "../../src/servers/launcher.js";
+import { natsServerConfig } from "../../src/servers/nats-server-config.js";
+import { redisServerConfig } from "../../src/servers/redis-server-config.js";
 
 export { freePort, waitForPort };
 
@@ -91,20 +93,26 @@ export class ProcessGroup {
     return bp;
   }
 
-  /** A nats-server on a free loopback port. */
+  /** A nats-server on a free loopback port (no auth). */
   async nats(): Promise<{ url: string; proc: BenchProcess }> {
     const port = await freePort();
-    const proc = await this.spawn("nats-server", findBinary("nats-server"), ["-a", "127.0.0.1", "-p", String(port)]);
-    await waitForPort(port);
+    const proc = await this.server("nats-server", port, natsServerConfig({ host: "127.0.0.1", port }));
     return { url: `nats://127.0.0.1:${port}`, proc };
   }
 
   /** A redis-server on a free loopback port, no persistence (a benchmark keeps nothing). */
   async redis(): Promise<{ url: string; proc: BenchProcess }> {
     const port = await freePort();
-    const proc = await this.spawn("redis-server", findBinary("redis-server"), ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.dir]);
-    await waitForPort(port);
+    const proc = await this.server("redis-server", port, redisServerConfig({ host: "127.0.0.1", port, dir: this.dir, appendOnly: false }));
     return { url: `redis://127.0.0.1:${port}`, proc };
+  }
+
+  /** Starts a server with the project's launcher (log in `<dir>/<program>.log`), once it listens. */
+  private async server(program: ServerProgram, port: number, config: string): Promise<BenchProcess> {
+    const s = await launchServer({ program, host: "127.0.0.1", port, config, configFile: join(this.dir, `${program}-${port}.conf`), logFile: join(this.dir, `${program}.log`) });
+    const bp: BenchProcess = { name: program, proc: s.process, pid: s.pid, stop: (graceMs = 5_000) => s.stop(graceMs) };
+    this.procs.push(bp);
+    return bp;
   }
 
   /** Writes a cluster config for this run and returns its path. */

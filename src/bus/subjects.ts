@@ -51,9 +51,14 @@ export function instanceWildcard(instanceId: string): string {
   return `${SubjectPrefix.instance}.${instanceId}.*`;
 }
 
-/** Commands to one gateway: bind, kick, push, channel join/leave. */
+/** Commands to one gateway: kick, push, channel join/leave (bind has its own subject). */
 export function gatewayCommandSubject(gatewayId: string): string {
   return `${SubjectPrefix.gateway}.${gatewayId}.cmd`;
+}
+
+/** Session binds on one gateway: a subject of its own, which only auth modules may publish. */
+export function gatewayBindSubject(gatewayId: string): string {
+  return `${SubjectPrefix.gateway}.${gatewayId}.bind`;
 }
 
 /** Reply inbox prefix of a requester (gateway or module); replies go to `<prefix>.<token>`. */

@@ -3,6 +3,8 @@ import { resolve } from "node:path";
 import { connectBus } from "../bus/connection.js";
 import { defaultConfigPath, loadClusterConfig } from "../config/cluster-config.js";
 import { createLogger } from "../log/logger.js";
+import { useCredentials } from "../servers/credentials.js";
+import { NatsRole } from "../servers/nats-permissions.js";
 import { startHostAgent } from "../master/agent.js";
 import { optString, parseArgs } from "./args.js";
 import { UsageError } from "./usage-error.js";
@@ -22,10 +24,13 @@ export async function runAgentCommand(argv: string[]): Promise<void> {
   const configOpt = optString(args, "config");
   const config = loadClusterConfig(configOpt ?? defaultConfigPath());
   const natsUrl = optString(args, "nats") ?? config.nats.url;
+  config.nats.url = natsUrl;
+  // Same host as an embedded cluster: the master role's file, and its siblings for the children.
+  const credentialsDir = useCredentials(config, NatsRole.master);
   const hostId = optString(args, "host-id") ?? process.env.SWITCHYARD_HOST_ID ?? hostname();
   const log = createLogger("agent", hostId, process.env.SWITCHYARD_LOG_LEVEL ?? config.log.level);
   const nc = await connectBus({ ...config.nats, url: natsUrl }, `switchyard-agent-${hostId}`);
-  const agent = startHostAgent({ hostId, nc, natsUrl, log, ...(configOpt !== undefined ? { configPath: resolve(configOpt) } : {}) });
+  const agent = startHostAgent({ hostId, nc, natsUrl, log, credentialsDir, ...(configOpt !== undefined ? { configPath: resolve(configOpt) } : {}) });
   process.stdout.write(`switchyard agent ${hostId} ready on ${natsUrl}\n`);
   await new Promise<void>((done) => {
     const onSignal = (): void => done();

@@ -12,6 +12,8 @@ import type { ScaleResult } from "../master/scale.js";
 import type { MasterStatus } from "../master/status.js";
 import type { cluster } from "../generated/proto.js";
 import { loadProto } from "../proto/registry.js";
+import { useCredentials } from "../servers/credentials.js";
+import { NatsRole } from "../servers/nats-permissions.js";
 import { optFlag, optInt, optString, parseArgs, type ParsedArgs } from "./args.js";
 import { errorLine, messageFromJsonText, messageToJsonText, routeCodec } from "./client-text.js";
 import { formatUptime, mergeStatus, renderStatusTable } from "./status-view.js";
@@ -87,12 +89,24 @@ export async function runCtlCommand(argv: string[]): Promise<void> {
   }
 }
 
+/**
+ * NATS settings of ctl: the config's (or --nats URL), with the ctl role's credentials when the
+ * config's runtimeDir holds those of an embedded cluster at that port.
+ */
 function natsSettings(args: ParsedArgs): NatsSettings {
   const url = optString(args, "nats");
   const configPath = optString(args, "config");
-  if (url !== undefined && configPath === undefined) return { url };
-  const cfg = loadClusterConfig(configPath ?? defaultConfigPath());
-  return url !== undefined ? { ...cfg.nats, url } : cfg.nats;
+  let cfg;
+  try {
+    cfg = loadClusterConfig(configPath ?? defaultConfigPath());
+  } catch (err) {
+    // --nats alone needs no config: a cluster elsewhere, with no credentials here.
+    if (url !== undefined && configPath === undefined) return { url };
+    throw err;
+  }
+  if (url !== undefined) cfg.nats.url = url;
+  useCredentials(cfg, NatsRole.ctl);
+  return cfg.nats;
 }
 
 async function withBus(args: ParsedArgs, run: (nc: NatsConnection) => Promise<void>): Promise<void> {

@@ -1,6 +1,8 @@
 import { loadClusterConfig, defaultConfigPath, unorderedModules } from "../config/cluster-config.js";
 import { createGateway } from "../gateway/index.js";
 import { createLogger } from "../log/logger.js";
+import { useCredentials } from "../servers/credentials.js";
+import { NatsRole } from "../servers/nats-permissions.js";
 import { optInt, optString, parseArgs } from "./args.js";
 import { UsageError } from "./usage-error.js";
 
@@ -26,6 +28,8 @@ export async function runGatewayCommand(args: string[]): Promise<void> {
   }
   const log = createLogger("gateway", id, process.env.SWITCHYARD_LOG_LEVEL ?? config.log.level);
   const natsUrl = optString(parsed, "nats") ?? config.nats.url;
+  config.nats.url = natsUrl;
+  useCredentials(config, NatsRole.gateway);
   const gateway = await createGateway({
     id,
     host: optString(parsed, "host") ?? endpoint.host,

@@ -20,6 +20,7 @@ export const USAGE = `usage: switchyard <command> [options]
   client [--host H] [--port P]               interactive client (REPL) against a gateway
   bots --scenario FILE --bots N --ramp S [--duration S] [--host H] [--port P] [--json OUT]
                                              load-test bots: scripted players against a running cluster
+  nats-permissions                           print the NATS authorization block (one user per role) for a NATS server you run
   help [COMMAND]                             this text, or the usage of COMMAND (also: COMMAND --help)
 
 The config defaults to $SWITCHYARD_CONFIG, else config/cluster.json.`;
@@ -55,6 +56,9 @@ export async function main(argv: string[]): Promise<void> {
         return await (await import("./client-command.js")).runClientCommand(rest);
       case "bots":
         return await (await import("./bots-command.js")).runBotsCommand(rest);
+      case "nats-permissions":
+        process.stdout.write((await import("../servers/nats-server-config.js")).natsAuthorizationTemplate());
+        return;
       case "help":
       case "--help":
       case "-h":

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { loadClusterConfig, defaultConfigPath } from "../config/cluster-config.js";
 import { createLogger } from "../log/logger.js";
+import { NATS_URL_ENV, REDIS_URL_ENV, moduleRole, useCredentials } from "../servers/credentials.js";
 import { loadModuleDefinition } from "../module/loader.js";
 import { startModule } from "../module/host.js";
 import { defaultProtoDir, loadProto, type ProtoRegistry } from "../proto/registry.js";
@@ -24,10 +25,12 @@ export async function runModuleCommand(argv: string[]): Promise<void> {
     return;
   }
   const config = loadClusterConfig(optString(args, "config") ?? defaultConfigPath());
-  const natsUrl = optString(args, "nats");
+  // $SWITCHYARD_NATS_URL / $SWITCHYARD_REDIS_URL: set by a host agent (a URL may hold a password).
+  const natsUrl = optString(args, "nats") ?? process.env[NATS_URL_ENV];
   if (natsUrl) config.nats.url = natsUrl;
-  const redisUrl = optString(args, "redis");
+  const redisUrl = optString(args, "redis") ?? process.env[REDIS_URL_ENV];
   if (redisUrl) config.redis.url = redisUrl;
+  useCredentials(config, moduleRole(config, name));
   const instanceId = optString(args, "instance");
   const log = createLogger(name, instanceId ?? name, config.log.level);
   let host;

@@ -8,6 +8,11 @@ import type { NatsSettings } from "../bus/connection.js";
 export interface NatsConfig extends NatsSettings {
   /** Start a local nats-server when nothing answers at `url` (laptop mode). */
   embedded: boolean;
+  /**
+   * Modules whose instances may bind a session to a uid (publish `gw.<id>.bind`): they connect
+   * as the NATS role `auth`, every other module as `module`. Default ["login"].
+   */
+  authModules?: string[];
 }
 
 /** Redis as the cluster uses it. */
@@ -15,6 +20,11 @@ export interface RedisConfig {
   url: string;
   /** Start a local redis-server when nothing answers at `url`. */
   embedded: boolean;
+  /**
+   * `maxmemory` of the embedded redis-server, in Redis syntax ("256mb", "2gb"), with policy
+   * noeviction: once full, writes fail (OOM) instead of evicting acknowledged data. Default "256mb".
+   */
+  maxMemory?: string;
 }
 
 /** TLS for a gateway's client listener: PEM files, read when the gateway starts. */
@@ -94,7 +104,10 @@ export interface MasterSettings {
 export interface ClusterConfig {
   nats: NatsConfig;
   redis: RedisConfig;
-  /** Where embedded servers keep data and pid files; outside the tracked tree. */
+  /**
+   * Where embedded servers keep data, pid files, configs and generated credentials; outside the
+   * tracked tree. Must be this user's, mode 0700 (created so); default $TMPDIR/switchyard-<uid>.
+   */
   runtimeDir: string;
   log: { level: string };
   gateways: GatewayEndpoint[];
@@ -105,9 +118,9 @@ export interface ClusterConfig {
 
 /** Defaults for every optional field; a config file overrides any of them. */
 export const DEFAULT_CONFIG: ClusterConfig = {
-  nats: { url: "nats://127.0.0.1:4222", embedded: true },
-  redis: { url: "redis://127.0.0.1:6379", embedded: true },
-  runtimeDir: join(tmpdir(), "switchyard"),
+  nats: { url: "nats://127.0.0.1:4222", embedded: true, authModules: ["login"] },
+  redis: { url: "redis://127.0.0.1:6379", embedded: true, maxMemory: "256mb" },
+  runtimeDir: defaultRuntimeDir(),
   log: { level: "info" },
   gateways: [{ id: "gw-1", host: "127.0.0.1", port: 3250 }],
   gateway: {
@@ -131,6 +144,12 @@ export const DEFAULT_CONFIG: ClusterConfig = {
     readyTimeoutMs: 15_000,
   },
 };
+
+/** $TMPDIR/switchyard-<uid>: one per user, so another user cannot create it first and read it. */
+function defaultRuntimeDir(): string {
+  const uid = typeof process.getuid === "function" ? process.getuid() : "user";
+  return join(tmpdir(), `switchyard-${uid}`);
+}
 
 /** Root of the installed project (the folder holding package.json and proto/). */
 export function projectRoot(): string {
@@ -198,6 +217,12 @@ export function parseClusterConfig(raw: unknown, source = "config"): ClusterConf
   if (typeof cfg.redis.url !== "string" || cfg.redis.url === "") throw new Error(`${source}: redis.url must be a non-empty string`);
   for (const key of ["user", "pass", "token"] as const) {
     if (cfg.nats[key] !== undefined && typeof cfg.nats[key] !== "string") throw new Error(`${source}: nats.${key} must be a string`);
+  }
+  if (!Array.isArray(cfg.nats.authModules) || cfg.nats.authModules.some((m) => typeof m !== "string")) {
+    throw new Error(`${source}: nats.authModules must be a list of module names, e.g. ["login"]`);
+  }
+  if (typeof cfg.redis.maxMemory !== "string" || !/^\d+(b|kb|mb|gb)?$/i.test(cfg.redis.maxMemory)) {
+    throw new Error(`${source}: redis.maxMemory must be a size such as "256mb" or "2gb"`);
   }
   if (cfg.nats.pass !== undefined && cfg.nats.user === undefined) throw new Error(`${source}: nats.pass is set but nats.user is not`);
   if (cfg.nats.tls !== undefined) {

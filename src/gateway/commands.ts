@@ -30,9 +30,10 @@ export interface CommandCodecs {
 const DEFAULT_KICK_REASON = "closed by the server";
 
 /**
- * Applies cluster.GatewayCommand messages from `gw.<id>.cmd` (bind, kick, push, join, leave)
- * and, when the message has a reply subject, answers cluster.CommandAck after applying it.
- * A bad command is answered ok=false and logged; it never throws.
+ * Applies cluster.GatewayCommand messages from `gw.<id>.cmd` (kick, push, join, leave) and
+ * `gw.<id>.bind` (bind only: a subject of its own, so NATS permissions let only the auth
+ * modules publish it), and, when the message has a reply subject, answers cluster.CommandAck
+ * after applying it. A bad command is answered ok=false and logged; it never throws.
  */
 export class CommandHandler {
   private readonly target: CommandTarget;
@@ -48,11 +49,11 @@ export class CommandHandler {
     this.log = log;
   }
 
-  /** Handles one NATS message (subscription callback). */
-  handle(msg: Msg): void {
+  /** Handles one NATS message (subscription callback); `subject` says which one it came on. */
+  handle(msg: Msg, subject: "cmd" | "bind" = "cmd"): void {
     let error: string | null;
     try {
-      error = this.apply(msg.data);
+      error = this.apply(msg.data, subject);
     } catch (err) {
       error = `command failed on ${this.target.id}: ${(err as Error).message}`;
       this.log.warn({ err }, "gateway command failed");
@@ -68,8 +69,8 @@ export class CommandHandler {
     }
   }
 
-  /** Applies an encoded command; returns null on success, else the reason. */
-  apply(data: Uint8Array): string | null {
+  /** Applies an encoded command received on `subject`; returns null on success, else the reason. */
+  apply(data: Uint8Array, subject: "cmd" | "bind" = "cmd"): string | null {
     let cmd: cluster.GatewayCommand;
     try {
       cmd = this.codecs.command.decode(data);
@@ -78,7 +79,8 @@ export class CommandHandler {
       this.log.warn({ bytes: data.length }, reason);
       return reason;
     }
-    if (cmd.bind) return this.bind(cmd.bind);
+    if (subject === "bind") return cmd.bind ? this.bind(cmd.bind) : `gw.${this.target.id}.bind takes bind commands only`;
+    if (cmd.bind) return `bind goes to gw.${this.target.id}.bind, not gw.${this.target.id}.cmd`;
     if (cmd.kick) return this.kick(cmd.kick);
     if (cmd.push) return this.push(cmd.push);
     if (cmd.join) return this.join(cmd.join);

@@ -8,7 +8,7 @@ import { announceInstance, makeIdentity, type InstanceLoad } from "../bus/discov
 import { ErrorCode } from "../bus/errors.js";
 import { LifecycleState } from "../bus/lifecycle.js";
 import { ReplyMux } from "../bus/reply-mux.js";
-import { SystemSubject, gatewayCommandSubject, isSubjectToken } from "../bus/subjects.js";
+import { SystemSubject, gatewayBindSubject, gatewayCommandSubject, isSubjectToken } from "../bus/subjects.js";
 import type { GatewaySettings, GatewayTls } from "../config/cluster-config.js";
 import type { cluster } from "../generated/proto.js";
 import { createLogger, type Logger } from "../log/logger.js";
@@ -126,6 +126,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
   private readonly heartbeatFrame = encodeFrame(PacketKind.HEARTBEAT, 0, "", null);
   private readonly rateMessage: string;
   private cmdSub: Subscription | null = null;
+  private bindSub: Subscription | null = null;
   private service: Service | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private shutdown: Promise<void> | null = null;
@@ -214,6 +215,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
   /** Subscribes, announces, listens; then the state is ready. */
   async start(): Promise<void> {
     this.cmdSub = this.nc.subscribe(gatewayCommandSubject(this.id), { callback: (_err, msg) => this.commands.handle(msg) });
+    this.bindSub = this.nc.subscribe(gatewayBindSubject(this.id), { callback: (_err, msg) => this.commands.handle(msg, "bind") });
     if (this.options.announce !== false) {
       this.service = await announceInstance(
         this.nc,
@@ -410,6 +412,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     for (const s of this.sessions.all()) this.kick(s, ErrorCode.UNAVAILABLE, SHUTTING_DOWN);
     if (this.idleTimer) clearInterval(this.idleTimer);
     this.cmdSub?.unsubscribe();
+    this.bindSub?.unsubscribe();
     this.channels.close();
     try {
       await this.service?.stop();

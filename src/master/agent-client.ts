@@ -2,6 +2,7 @@ import type { NatsConnection, Subscription } from "nats";
 import { instanceControlSubject } from "../bus/discovery.js";
 import { agentExitSubject, agentPrefix } from "../bus/subjects.js";
 import type { Logger } from "../log/logger.js";
+import type { NatsRole } from "../servers/nats-permissions.js";
 import type { AgentExit, AgentProcessInfo, AgentSpawnRequest, AgentStopRequest } from "./agent.js";
 import { requestJson } from "./json-request.js";
 import type { ProcessSlot } from "./process-plan.js";
@@ -33,11 +34,14 @@ export class RemoteProcesses {
     });
   }
 
-  /** Asks the agent of `slot.host` to start an instance; the handle reports its exit. */
-  spawnOnAgent(slot: ProcessSlot, instanceId: string, redisUrl: string): RemoteProcess {
+  /**
+   * Asks the agent of `slot.host` to start an instance; the handle reports its exit. `redisUrl`
+   * must carry no password (the agent hands its child the credentials file of `role`).
+   */
+  spawnOnAgent(slot: ProcessSlot, instanceId: string, redisUrl: string, role: NatsRole): RemoteProcess {
     const host = slot.host!;
     const proc = this.track(instanceId, new RemoteProcess((signal) => void this.stopOnAgent(host, instanceId, signal)));
-    const req: AgentSpawnRequest = { slot, instance: instanceId, redisUrl };
+    const req: AgentSpawnRequest = { slot, instance: instanceId, redisUrl, role };
     requestJson<{ pid: number }>(this.nc, agentPrefix(host) + "spawn", req, 5_000)
       .then((res) => {
         if (!res) throw new Error(`no agent answers for host "${host}": start one there with \`npx switchyard agent --nats URL --host-id ${host}\``);

@@ -3,6 +3,8 @@ import type { NatsConnection } from "nats";
 import { SwitchyardError } from "../bus/errors.js";
 import { agentExitSubject, agentPrefix, isSubjectToken } from "../bus/subjects.js";
 import type { Logger } from "../log/logger.js";
+import { CREDENTIALS_ENV, NATS_URL_ENV, REDIS_URL_ENV, roleFile } from "../servers/credentials.js";
+import { NatsRole } from "../servers/nats-permissions.js";
 import { startCtlServer, type CtlServer } from "./ctl-server.js";
 import { commandArgs, parseAnnouncedSlot, ProcessKind, switchyardBin, type ProcessSlot } from "./process-plan.js";
 
@@ -10,8 +12,10 @@ import { commandArgs, parseAnnouncedSlot, ProcessKind, switchyardBin, type Proce
 export interface AgentSpawnRequest {
   slot: ProcessSlot;
   instance: string;
-  /** Redis of the cluster, as the master knows it (the agent's config may point elsewhere). */
+  /** Redis of the cluster, as the master knows it (the agent's config may point elsewhere); no password. */
   redisUrl?: string;
+  /** NATS role of the instance (module or auth): which credentials file its process gets. */
+  role?: NatsRole;
 }
 
 /** Request of `sys.agent.<hostId>.stop`. */
@@ -44,6 +48,8 @@ export interface AgentOptions {
   natsUrl: string;
   /** Cluster config handed to the instances (module settings); default: theirs. */
   configPath?: string;
+  /** Folder of the cluster's role credentials files (same host as the master), if any. */
+  credentialsDir?: string | null;
   log: Logger;
 }
 
@@ -76,13 +82,14 @@ export function startHostAgent(opts: AgentOptions): HostAgent {
       spawn(body) {
         const req = parseSpawnRequest(body);
         if (children.has(req.instance)) throw new SwitchyardError("CONFLICT", `instance ${req.instance} already runs on ${opts.hostId}`);
-        const args = [bin, ...commandArgs(req.slot, req.instance, opts.configPath), "--nats", opts.natsUrl];
-        if (req.redisUrl !== undefined) args.push("--redis", req.redisUrl);
-        const child = spawn(process.execPath, args, {
-          stdio: ["ignore", "inherit", "inherit"],
-          detached: true,
-          env: { ...process.env, SWITCHYARD_HOST_ID: opts.hostId, SWITCHYARD_SLOT: JSON.stringify(req.slot) },
-        });
+        const args = [bin, ...commandArgs(req.slot, req.instance, opts.configPath)];
+        // URLs go through the environment: one may carry a password, and a command line is
+        // readable by every user of the host (/proc/<pid>/cmdline).
+        const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_HOST_ID: opts.hostId, SWITCHYARD_SLOT: JSON.stringify(req.slot), [NATS_URL_ENV]: opts.natsUrl };
+        if (req.redisUrl !== undefined) env[REDIS_URL_ENV] = req.redisUrl;
+        delete env[CREDENTIALS_ENV];
+        if (opts.credentialsDir) env[CREDENTIALS_ENV] = roleFile(opts.credentialsDir, req.role ?? NatsRole.module);
+        const child = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"], detached: true, env });
         if (child.pid === undefined) throw new SwitchyardError("INTERNAL", `cannot start ${req.slot.module} on ${opts.hostId}`);
         const info: AgentProcessInfo = { instance: req.instance, key: req.slot.key, module: req.slot.module, pid: child.pid, startedAt: Date.now() };
         children.set(req.instance, { child, info });
@@ -120,5 +127,6 @@ function parseSpawnRequest(body: unknown): AgentSpawnRequest {
   const slot = parseAnnouncedSlot(JSON.stringify(b.slot ?? null));
   if (!slot || slot.kind !== ProcessKind.module) throw new SwitchyardError("BAD_REQUEST", "spawn: slot must be a module slot");
   if (typeof b.instance !== "string" || !isSubjectToken(b.instance)) throw new SwitchyardError("BAD_REQUEST", "spawn: instance must be a subject token");
-  return { slot, instance: b.instance, ...(typeof b.redisUrl === "string" ? { redisUrl: b.redisUrl } : {}) };
+  const role = b.role === NatsRole.auth ? NatsRole.auth : NatsRole.module;
+  return { slot, instance: b.instance, role, ...(typeof b.redisUrl === "string" ? { redisUrl: b.redisUrl } : {}) };
 }

@@ -1,19 +1,37 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { ClusterConfig } from "../config/cluster-config.js";
 import type { Logger } from "../log/logger.js";
-import { findBinary } from "./binaries.js";
+import { credentialsDir, loadOrCreateSecrets, readRoleFile, roleFile, writeRoleFiles, type ClusterSecrets, type RoleCredentials } from "../servers/credentials.js";
+import { launchServer, type LaunchedServer, type ServerProgram } from "../servers/launcher.js";
+import { NATS_ROLES, NatsRole } from "../servers/nats-permissions.js";
+import { natsServerConfig } from "../servers/nats-server-config.js";
+import { killPid, pidRunsProgram } from "../servers/pid-alive.js";
+import { ensurePrivateDir } from "../servers/private-dir.js";
+import { redisServerConfig } from "../servers/redis-server-config.js";
 import { isListening } from "./ports.js";
 
 /** A nats-server or redis-server this master started; it stops it on a clean shutdown. */
 export interface EmbeddedServer {
-  readonly name: "nats-server" | "redis-server";
+  readonly name: ServerProgram;
   readonly pid: number;
   /** host:port it listens on. */
   readonly address: string;
   /** SIGTERM, SIGKILL after `graceMs`; removes the pid file. Same promise on every call. */
   stop(graceMs?: number): Promise<void>;
+}
+
+/** What `ensureEmbeddedServers` brought up. */
+export interface EmbeddedCluster {
+  /** The servers this master owns (started or adopted), NATS first. */
+  servers: EmbeddedServer[];
+  /**
+   * Folder of the per-role credentials files (0700, files 0600) when this master owns a server;
+   * null when the studio runs both servers (the config's credentials apply).
+   */
+  credentialsDir: string | null;
+  /** The master's own credentials (role master), to connect with; null as above. */
+  master: RoleCredentials | null;
 }
 
 /** Host and port of a nats:// or redis:// URL (the first one of a comma-separated list). */
@@ -26,43 +44,66 @@ export function hostPort(url: string, defaultPort: number): { host: string; port
 
 /**
  * Makes sure NATS and Redis answer at the configured URLs: for each one marked `embedded` that
- * does not answer, starts a local server (data, pid files and logs under runtimeDir), and
- * restarts it should it die. A server that answers and that an earlier master started (its pid
- * file names it) is adopted, so a clean stop leaves no orphan. Returns the servers this master
- * owns, NATS first.
+ * does not answer, starts a local server, locked down: the NATS server has one user per role
+ * (see nats-permissions.ts), Redis a password and a maxmemory; passwords are generated once,
+ * kept in `<runtimeDir>/credentials-<natsPort>/` (0700, files 0600) and written into 0600
+ * config files, never on a command line. It restarts a server should it die. A server that
+ * answers and that an earlier master started (its pid file names it) is adopted, so a clean
+ * stop leaves no orphan.
  */
-export async function ensureEmbeddedServers(cfg: ClusterConfig, log: Logger): Promise<EmbeddedServer[]> {
+export async function ensureEmbeddedServers(cfg: ClusterConfig, log: Logger): Promise<EmbeddedCluster> {
+  ensurePrivateDir(cfg.runtimeDir);
   const owned: EmbeddedServer[] = [];
+  const nats = hostPort(cfg.nats.url, 4222);
+  const redis = hostPort(cfg.redis.url, 6379);
+  if (!cfg.nats.embedded && !cfg.redis.embedded) {
+    await ensureServer("nats-server", cfg.nats.url, nats, false, cfg.runtimeDir, log, () => "");
+    await ensureServer("redis-server", cfg.redis.url, redis, false, cfg.runtimeDir, log, () => "");
+    return { servers: [], credentialsDir: null, master: null };
+  }
+  const dir = credentialsDir(cfg.runtimeDir, nats.port);
+  const secrets = loadOrCreateSecrets(dir);
+  const configuredRedisPassword = decodeURIComponent(new URL(cfg.redis.url.includes("://") ? cfg.redis.url : `redis://${cfg.redis.url}`).password);
+  const redisPassword = configuredRedisPassword || secrets.redis;
   try {
-    const nats = hostPort(cfg.nats.url, 4222);
-    const natsServer = await ensureServer("nats-server", cfg.nats.url, nats, cfg.nats.embedded, cfg.runtimeDir, log, () => natsArgs(cfg, nats));
+    if (cfg.nats.embedded && (cfg.nats.user !== undefined || cfg.nats.token !== undefined)) {
+      log.warn("nats.user/nats.pass/nats.token are not used by the embedded nats-server: the master generates one user per role (see README, Security)");
+    }
+    const natsServer = await ensureServer("nats-server", cfg.nats.url, nats, cfg.nats.embedded, cfg.runtimeDir, log, () => natsConfig(nats, secrets));
     if (natsServer) owned.push(natsServer);
-    const redis = hostPort(cfg.redis.url, 6379);
     const dataDir = join(cfg.runtimeDir, `redis-${redis.port}`);
-    const redisServer = await ensureServer("redis-server", cfg.redis.url, redis, cfg.redis.embedded, cfg.runtimeDir, log, () => redisArgs(cfg, redis, dataDir), dataDir);
+    const redisServer = await ensureServer("redis-server", cfg.redis.url, redis, cfg.redis.embedded, cfg.runtimeDir, log, () => {
+      ensurePrivateDir(dataDir, "Redis data folder");
+      // Files an earlier version created 0644 (append-only files hold live tokens).
+      tighten(dataDir);
+      return redisServerConfig({ ...redis, dir: dataDir, password: redisPassword, maxMemory: cfg.redis.maxMemory ?? "256mb" });
+    });
     if (redisServer) owned.push(redisServer);
+    const ownsNats = owned.some((s) => s.name === "nats-server");
+    const ownsRedis = owned.some((s) => s.name === "redis-server");
+    if (!ownsNats && !ownsRedis) return { servers: owned, credentialsDir: null, master: null };
+    writeRoleFiles(dir, secrets, { nats: ownsNats, redis: ownsRedis, redisPassword });
+    return { servers: owned, credentialsDir: dir, master: readRoleFile(roleFile(dir, NatsRole.master)) };
   } catch (err) {
     await Promise.all(owned.map((s) => s.stop()));
     throw err;
   }
-  return owned;
 }
 
 async function ensureServer(
-  name: EmbeddedServer["name"],
+  name: ServerProgram,
   url: string,
   at: { host: string; port: number },
   embedded: boolean,
   runtimeDir: string,
   log: Logger,
-  args: () => string[],
-  dataDir?: string,
+  config: () => string,
 ): Promise<EmbeddedServer | null> {
   const what = name === "nats-server" ? "NATS" : "Redis";
   const pidFile = pidFilePath(runtimeDir, name, at.port);
   if (await isListening(at.host, at.port)) {
     const pid = readPidFile(pidFile);
-    if (embedded && pid !== null && isRunningProgram(pid, name)) {
+    if (embedded && pid !== null && pidRunsProgram(pid, name)) {
       log.info({ server: name, serverPid: pid, url }, `adopting the ${what} server an earlier master started`);
       return adoptServer(name, pid, `${at.host}:${at.port}`, pidFile);
     }
@@ -73,23 +114,11 @@ async function ensureServer(
     const key = name === "nats-server" ? "nats" : "redis";
     throw new Error(`nothing answers at ${what} ${url} and ${key}.embedded is false: start your ${what} server, or set ${key}.embedded to true`);
   }
-  return startServer(name, at, args(), runtimeDir, log, dataDir);
+  return startServer(name, at, config(), runtimeDir, log);
 }
 
-function natsArgs(cfg: ClusterConfig, at: { host: string; port: number }): string[] {
-  const args = ["-a", at.host, "-p", String(at.port)];
-  if (cfg.nats.token) args.push("--auth", cfg.nats.token);
-  else if (cfg.nats.user) args.push("--user", cfg.nats.user, "--pass", cfg.nats.pass ?? "");
-  return args;
-}
-
-function redisArgs(cfg: ClusterConfig, at: { host: string; port: number }, dataDir: string): string[] {
-  // Append-only file: Redis writes each command to it before replying, so a kill -9 of
-  // redis-server loses no acknowledged write (the once-a-second fsync matters only if the OS dies).
-  const args = ["--port", String(at.port), "--bind", at.host, "--dir", dataDir, "--appendonly", "yes", "--save", ""];
-  const password = decodeURIComponent(new URL(cfg.redis.url.includes("://") ? cfg.redis.url : `redis://${cfg.redis.url}`).password);
-  if (password) args.push("--requirepass", password);
-  return args;
+function natsConfig(at: { host: string; port: number }, secrets: ClusterSecrets): string {
+  return natsServerConfig({ ...at, users: NATS_ROLES.map((role) => ({ user: role, password: secrets.nats[role], role })) });
 }
 
 /** Pid file of the server a master started on `port` (a port per file: clusters may share runtimeDir). */
@@ -97,78 +126,67 @@ export function pidFilePath(runtimeDir: string, name: string, port: number): str
   return join(runtimeDir, "run", `${name}-${port}.pid`);
 }
 
-async function startServer(
-  name: EmbeddedServer["name"],
-  at: { host: string; port: number },
-  args: string[],
-  runtimeDir: string,
-  log: Logger,
-  dataDir?: string,
-): Promise<EmbeddedServer> {
-  const binary = findBinary(name);
+async function startServer(name: ServerProgram, at: { host: string; port: number }, config: string, runtimeDir: string, log: Logger): Promise<EmbeddedServer> {
   const pidFile = pidFilePath(runtimeDir, name, at.port);
+  ensurePrivateDir(join(runtimeDir, "run"));
+  ensurePrivateDir(join(runtimeDir, "logs"));
   await killStale(pidFile, name, log);
-  mkdirSync(join(runtimeDir, "run"), { recursive: true });
-  mkdirSync(join(runtimeDir, "logs"), { recursive: true });
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
   const logFile = join(runtimeDir, "logs", `${name}-${at.port}.log`);
   const address = `${at.host}:${at.port}`;
-  let child: ChildProcess;
   let stopping: Promise<void> | null = null;
+  let server: LaunchedServer | null = null;
 
-  const launch = async (): Promise<void> => {
-    const fd = openSync(logFile, "a");
-    // Own process group: a Ctrl-C in the terminal reaches only the master, which stops the
-    // servers last, after every process using them has drained.
-    const proc = spawn(binary, args, { stdio: ["ignore", fd, fd], detached: true });
-    closeSync(fd);
-    child = proc;
-    if (proc.pid === undefined) throw new Error(`cannot start ${binary}`);
-    writeFileSync(pidFile, `${proc.pid}\n`);
-    proc.once("exit", (code, signal) => {
-      if (stopping) return;
-      // The cluster cannot work without it: start it again on the same port (Redis reloads its
-      // append-only file); processes reconnect on their own.
-      log.error({ server: name, serverPid: proc.pid, code, signal, logFile }, "embedded server exited unexpectedly; restarting it in 1 s");
-      setTimeout(() => {
-        if (stopping) return;
-        launch().then(
-          () => log.info({ server: name, serverPid: child.pid, address }, "embedded server restarted"),
-          (err: unknown) => log.error({ server: name, err }, "embedded server failed to restart; retrying"),
-        );
-      }, 1_000).unref();
-    });
-    try {
-      await waitListening(proc, at, 10_000, logFile);
-    } catch (err) {
-      proc.kill("SIGKILL");
-      throw err;
-    }
+  const restartLater = (code: number | null, signal: NodeJS.Signals | null): void => {
+    if (stopping || !server) return;
+    // The cluster cannot work without it: start it again on the same port (Redis reloads its
+    // append-only file); processes reconnect on their own.
+    log.error({ server: name, serverPid: server.pid, code, signal, logFile }, "embedded server exited unexpectedly; restarting it in 1 s");
+    setTimeout(() => {
+      if (stopping || !server) return;
+      server.restart().then(
+        () => {
+          writeFileSync(pidFile, `${server!.pid}\n`, { mode: 0o600 });
+          log.info({ server: name, serverPid: server!.pid, address }, "embedded server restarted");
+        },
+        (err: unknown) => log.error({ server: name, err }, "embedded server failed to restart; retrying"),
+      );
+    }, 1_000).unref();
   };
 
   try {
-    await launch();
+    server = await launchServer({
+      program: name,
+      ...at,
+      configFile: join(runtimeDir, "run", `${name}-${at.port}.conf`),
+      config,
+      logFile,
+      // Own process group: a Ctrl-C in the terminal reaches only the master, which stops the
+      // servers last, after every process using them has drained.
+      detached: true,
+      onUnexpectedExit: restartLater,
+    });
   } catch (err) {
-    stopping = Promise.resolve();
     rmSync(pidFile, { force: true });
     throw err;
   }
-  log.info({ server: name, serverPid: child!.pid, address, logFile }, "started embedded server");
+  writeFileSync(pidFile, `${server.pid}\n`, { mode: 0o600 });
+  log.info({ server: name, serverPid: server.pid, address, logFile }, "started embedded server");
+  const running = server;
   return {
     name,
     get pid() {
-      return child.pid ?? 0;
+      return running.pid;
     },
     address,
     stop(graceMs = 5_000) {
-      stopping ??= stopChild(child, graceMs).then(() => rmSync(pidFile, { force: true }));
+      stopping ??= running.stop(graceMs).then(() => rmSync(pidFile, { force: true }));
       return stopping;
     },
   };
 }
 
 /** A server an earlier master started: stopped by pid, since it is not our child. */
-function adoptServer(name: EmbeddedServer["name"], pid: number, address: string, pidFile: string): EmbeddedServer {
+function adoptServer(name: ServerProgram, pid: number, address: string, pidFile: string): EmbeddedServer {
   let stopping: Promise<void> | null = null;
   return {
     name,
@@ -190,58 +208,6 @@ function readPidFile(pidFile: string): number | null {
   }
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
-async function killPid(pid: number, graceMs: number): Promise<void> {
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
-  if (!isAlive(pid)) return;
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    return;
-  }
-  // Bounded: an unreaped zombie (no init reaping in some containers) stays "alive" forever.
-  const killDeadline = Date.now() + 2_000;
-  while (Date.now() < killDeadline && isAlive(pid)) await new Promise((r) => setTimeout(r, 20));
-}
-
-async function waitListening(child: ChildProcess, at: { host: string; port: number }, timeoutMs: number, logFile: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${basename(String(child.spawnfile))} exited at once (code ${child.exitCode}); its log ${logFile} says:\n${tail(logFile)}`);
-    }
-    if (await isListening(at.host, at.port, 250)) return;
-    if (Date.now() > deadline) throw new Error(`${child.spawnfile} does not listen on ${at.host}:${at.port} after ${timeoutMs} ms; see ${logFile}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function tail(file: string): string {
-  try {
-    return readFileSync(file, "utf8").trim().split("\n").slice(-5).join("\n");
-  } catch {
-    return "(no log)";
-  }
-}
-
-function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
-}
-
 /**
  * A pid file left by an earlier master that died: when it names a live process of the same
  * program (and nothing answered on its port, or we would not be here), that server is hung —
@@ -250,28 +216,20 @@ function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
 async function killStale(pidFile: string, name: string, log: Logger): Promise<void> {
   const pid = readPidFile(pidFile);
   rmSync(pidFile, { force: true });
-  if (pid === null || !isRunningProgram(pid, name)) return;
+  if (pid === null || !pidRunsProgram(pid, name)) return;
   log.warn({ server: name, serverPid: pid }, "killing a server an earlier master started, which no longer answers");
   await killPid(pid, 3_000);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** True when `pid` runs `program` (Linux /proc; elsewhere: when it is alive). */
-function isRunningProgram(pid: number, program: string): boolean {
-  if (!isAlive(pid)) return false;
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    // redis-server rewrites its title to "/usr/bin/redis-server 127.0.0.1:6379": first word only.
-    return cmdline.split("\0").some((part) => basename(part.split(" ")[0] ?? "") === program);
-  } catch {
-    return process.platform !== "linux";
+/** chmod 0700 every folder and 0600 every file under `dir`. */
+function tighten(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      chmodSync(path, 0o700);
+      tighten(path);
+    } else if (entry.isFile()) {
+      chmodSync(path, 0o600);
+    }
   }
 }

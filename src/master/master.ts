@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import type { NatsConnection } from "nats";
 import { connectBus } from "../bus/connection.js";
 import { listInstances, type InstanceStatus } from "../bus/discovery.js";
-import { loadClusterConfig } from "../config/cluster-config.js";
+import { loadClusterConfig, type ClusterConfig } from "../config/cluster-config.js";
 import { createLogger, type Logger } from "../log/logger.js";
+import { CREDENTIALS_ENV, applyCredentials, moduleRole, roleFile, withoutCredentials } from "../servers/credentials.js";
+import { NatsRole } from "../servers/nats-permissions.js";
 import { RemoteProcesses } from "./agent-client.js";
 import { requestMaster } from "./ctl-client.js";
 import { startCtlServer, type CtlServer } from "./ctl-server.js";
@@ -50,10 +51,11 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   const cfg = loadClusterConfig(opts.configPath);
   const log = createLogger("master", "master", process.env.SWITCHYARD_LOG_LEVEL ?? cfg.log.level);
   const out = opts.out ?? ((line: string) => void process.stdout.write(line + "\n"));
-  mkdirSync(cfg.runtimeDir, { recursive: true });
 
   const startedAt = Date.now();
-  const embedded = await ensureEmbeddedServers(cfg, log);
+  const cluster = await ensureEmbeddedServers(cfg, log);
+  const embedded = cluster.servers;
+  if (cluster.master) applyCredentials(cfg, cluster.master);
   let nc: NatsConnection;
   try {
     nc = await connectBus(cfg.nats, "switchyard-master");
@@ -72,8 +74,10 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
 
   const selfHost = process.env.SWITCHYARD_HOST_ID || hostname();
   const remote = new RemoteProcesses(nc, log);
-  const local = spawnChild(opts.configPath);
-  const spawn: SpawnProcess = (slot, id) => (slot.host !== undefined && slot.host !== selfHost ? remote.spawnOnAgent(slot, id, cfg.redis.url) : local(slot, id));
+  const local = spawnChild(opts.configPath, cfg, cluster.credentialsDir);
+  // The Redis password never travels to an agent: it hands its children their role's file.
+  const spawn: SpawnProcess = (slot, id) =>
+    slot.host !== undefined && slot.host !== selfHost ? remote.spawnOnAgent(slot, id, withoutCredentials(cfg.redis.url), moduleRole(cfg, slot.module)) : local(slot, id);
   const supervisor = new Supervisor({ policy: cfg.master, spawn, log, nc });
   const status = (): MasterStatus => ({
     pid: process.pid,
@@ -210,9 +214,14 @@ function adoptRunning(
   return n;
 }
 
-/** Spawns `node bin/switchyard.js <command>` for a slot, in its own process group. */
-function spawnChild(configPath: string): SpawnProcess {
+/**
+ * Spawns `node bin/switchyard.js <command>` for a slot, in its own process group, with
+ * $SWITCHYARD_CREDENTIALS naming the credentials file of its role (when the master runs servers).
+ */
+function spawnChild(configPath: string, cfg: ClusterConfig, credentialsDir: string | null): SpawnProcess {
   const bin = switchyardBin();
+  const base: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_CONFIG: configPath };
+  delete base[CREDENTIALS_ENV];
   return (slot, instanceId) =>
     spawn(process.execPath, [bin, ...commandArgs(slot, instanceId, configPath)], {
       // Logs (pino JSON) go straight to the master's stdout/stderr: no pipe through the master,
@@ -222,7 +231,11 @@ function spawnChild(configPath: string): SpawnProcess {
       // order; and a master that dies does not take the cluster down with it.
       detached: true,
       // SWITCHYARD_SLOT: announced through discovery, so a restarted master adopts the process.
-      env: { ...process.env, SWITCHYARD_CONFIG: configPath, SWITCHYARD_SLOT: JSON.stringify(slot) },
+      env: {
+        ...base,
+        SWITCHYARD_SLOT: JSON.stringify(slot),
+        ...(credentialsDir !== null ? { [CREDENTIALS_ENV]: roleFile(credentialsDir, slot.kind === ProcessKind.gateway ? NatsRole.gateway : moduleRole(cfg, slot.module)) } : {}),
+      },
     });
 }
 

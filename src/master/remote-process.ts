@@ -1,8 +1,11 @@
 import { EventEmitter } from "node:events";
-import { readFileSync } from "node:fs";
 import type { NatsConnection, NatsError } from "nats";
 import { instanceControlSubject } from "../bus/discovery.js";
+import { pidAlive } from "../servers/pid-alive.js";
 import type { ProcessHandle } from "./instance-process.js";
+
+/** The project's one liveness check (zombies count as gone), re-exported for older imports. */
+export { pidAlive };
 
 /** How a RemoteProcess passes a signal on: a drain request, process.kill, or its host agent. */
 export type SignalSender = (signal: NodeJS.Signals) => void;
@@ -98,22 +101,5 @@ export class RemoteProcess extends EventEmitter implements ProcessHandle {
         });
     }, opts.intervalMs ?? 300);
     this.timer.unref();
-  }
-}
-
-/** True while a process with that pid runs on this machine (a zombie does not count). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    // EPERM: it exists, it is just not ours to signal.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-  // An orphan whose new parent does not reap it (pid 1 of some containers) stays a zombie.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return true; // no /proc (macOS): signal 0 is all we have
   }
 }

@@ -6,7 +6,7 @@ import type { Logger } from "../log/logger.js";
 import { SwitchyardError } from "../bus/errors.js";
 import { Header } from "../bus/headers.js";
 import { DEFAULT_TIMEOUT_MS, type ReplyMux } from "../bus/reply-mux.js";
-import { SystemSubject, channelSubject, gatewayCommandSubject, instanceSubject, parseRoute, serviceSubject } from "../bus/subjects.js";
+import { SystemSubject, channelSubject, gatewayBindSubject, gatewayCommandSubject, instanceSubject, parseRoute, serviceSubject } from "../bus/subjects.js";
 import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
 import type { CallOptions, MessageInit, ModuleRuntime, SessionClosedEvent, SessionRef } from "./define.js";
 import { OnlineTable } from "./online-table.js";
@@ -193,7 +193,8 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
 
   /** Sends a command to a gateway and waits for its acknowledgement. */
   async command(gatewayId: string, cmd: Partial<cluster.GatewayCommand>): Promise<void> {
-    const reply = await this.mux.request(gatewayCommandSubject(gatewayId), this.commandCodec.encode(cmd), undefined, COMMAND_TIMEOUT_MS);
+    const subject = cmd.bind ? gatewayBindSubject(gatewayId) : gatewayCommandSubject(gatewayId);
+    const reply = await this.mux.request(subject, this.commandCodec.encode(cmd), undefined, COMMAND_TIMEOUT_MS);
     const ack = this.ackCodec.decode(reply.data);
     if (!ack.ok) throw new SwitchyardError("NOT_FOUND", `gateway ${gatewayId}: ${ack.error}`);
   }

@@ -1,9 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { findBinary } from "../../src/master/binaries.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, waitForPort } from "../../src/master/ports.js";
+import { launchServer, type ServerProgram } from "../../src/servers/launcher.js";
+import { natsServerConfig } from "../../src/servers/nats-server-config.js";
+import { redisServerConfig } from "../../src/servers/redis-server-config.js";
 
 export { freePort, waitForPort };
 
@@ -21,41 +23,23 @@ export interface RunningServer {
   restart(downMs?: number): Promise<void>;
 }
 
-
-
-async function startProcess(binary: string, args: (port: number, dir: string) => string[], scheme: string): Promise<RunningServer> {
+/** Starts `program` with the project's launcher (src/servers/launcher.ts) on a free loopback port, no auth. */
+async function start(program: ServerProgram, config: (port: number, dir: string) => string, extraArgs: readonly string[] = []): Promise<RunningServer> {
   const port = await freePort();
+  const scheme = program === "nats-server" ? "nats" : "redis";
   const dir = mkdtempSync(join(tmpdir(), `sy-test-${scheme}-`));
-  let proc: ChildProcess;
-  const launch = async (): Promise<void> => {
-    proc = spawn(binary, args(port, dir), { stdio: "ignore" });
-    await waitForPort(port);
-  };
-  await launch();
-  const stopProc = async (): Promise<void> => {
-    const p = proc;
-    if (p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise<void>((r) => p.once("exit", () => r()));
-    p.kill("SIGTERM");
-    const timer = setTimeout(() => p.kill("SIGKILL"), 3_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const server = await launchServer({ program, host: "127.0.0.1", port, configFile: join(dir, `${program}.conf`), config: config(port, dir), extraArgs });
   return {
     port,
     url: `${scheme}://127.0.0.1:${port}`,
     get process() {
-      return proc;
+      return server.process;
     },
     async stop() {
-      await stopProc();
+      await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
-    async restart(downMs = 0) {
-      await stopProc();
-      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
-      await launch();
-    },
+    restart: (downMs) => server.restart(downMs),
   };
 }
 
@@ -64,14 +48,10 @@ async function startProcess(binary: string, args: (port: number, dir: string) =>
  * e.g. `["--user", "u", "--pass", "p"]` or `["--auth", "token"]`.
  */
 export function startNats(extraArgs: readonly string[] = []): Promise<RunningServer> {
-  return startProcess(findBinary("nats-server"), (port) => ["-a", "127.0.0.1", "-p", String(port), ...extraArgs], "nats");
+  return start("nats-server", (port) => natsServerConfig({ host: "127.0.0.1", port }), extraArgs);
 }
 
 /** Starts a real redis-server on a free loopback port (appendonly, so a restart keeps data). */
 export function startRedis(): Promise<RunningServer> {
-  return startProcess(
-    findBinary("redis-server"),
-    (port, dir) => ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes"],
-    "redis",
-  );
+  return start("redis-server", (port, dir) => redisServerConfig({ host: "127.0.0.1", port, dir }));
 }

@@ -6,7 +6,7 @@ import { connect as natsConnect, headers as natsHeaders, type NatsConnection } f
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/bus/errors.js";
 import { Header } from "../../src/bus/headers.js";
-import { gatewayCommandSubject } from "../../src/bus/subjects.js";
+import { gatewayBindSubject, gatewayCommandSubject } from "../../src/bus/subjects.js";
 import { SwitchyardError, connect, type Client, type ClientOptions } from "../../src/client/index.js";
 import { DEFAULT_CONFIG, type GatewaySettings } from "../../src/config/cluster-config.js";
 import type { cluster, echo } from "../../src/generated/proto.js";
@@ -97,7 +97,7 @@ describe("client SDK against the real gateway", () => {
           return;
         }
         const sid = Number(msg.headers?.get(Header.session));
-        void nc.request(gatewayCommandSubject(msg.headers?.get(Header.gateway) ?? ""), commandCodec.encode({ bind: { sid, uid: "u-resumed" } })).then(() => {
+        void nc.request(gatewayBindSubject(msg.headers?.get(Header.gateway) ?? ""), commandCodec.encode({ bind: { sid, uid: "u-resumed" } })).then(() => {
           msg.respond(loginReplyCodec.encode({ uid: "u-resumed", token, expiresAt: 0 }));
         });
       },

@@ -3,7 +3,7 @@ import { connect, headers as natsHeaders, type Msg, type NatsConnection } from "
 import { DEFAULT_CONFIG, type GatewaySettings } from "../../src/config/cluster-config.js";
 import { ErrorCode } from "../../src/bus/errors.js";
 import { Header } from "../../src/bus/headers.js";
-import { SystemSubject, channelSubject, gatewayCommandSubject } from "../../src/bus/subjects.js";
+import { SystemSubject, channelSubject, gatewayBindSubject, gatewayCommandSubject } from "../../src/bus/subjects.js";
 import type { cluster } from "../../src/generated/proto.js";
 import { createGateway, type Gateway } from "../../src/gateway/index.js";
 import { createLogger } from "../../src/log/logger.js";
@@ -78,7 +78,8 @@ describe("gateway forwarding (real nats-server)", () => {
   }
 
   async function command(gwId: string, cmd: Partial<cluster.GatewayCommand>): Promise<cluster.CommandAck> {
-    const reply = await nc.request(gatewayCommandSubject(gwId), commandCodec.encode(cmd), { timeout: 2_000 });
+    const subject = cmd.bind ? gatewayBindSubject(gwId) : gatewayCommandSubject(gwId);
+    const reply = await nc.request(subject, commandCodec.encode(cmd), { timeout: 2_000 });
     return ackCodec.decode(reply.data);
   }
 
@@ -167,7 +168,7 @@ describe("gateway forwarding (real nats-server)", () => {
     expect(await c.request(2, "a.b.c")).toMatchObject({ kind: PacketKind.ERROR, code: ErrorCode.BAD_REQUEST });
   });
 
-  it("stamps sy-uid after a bind through gw.<id>.cmd, and re-binds", async () => {
+  it("stamps sy-uid after a bind through gw.<id>.bind, and re-binds", async () => {
     const { c, sid } = await bound(gwA, "user-1");
     const r = await c.request(1, "echo.Echo", Buffer.from("hello"));
     expect(r.kind).toBe(PacketKind.RESPONSE);
@@ -175,6 +176,11 @@ describe("gateway forwarding (real nats-server)", () => {
     expect(seen.findLast((x) => x.subject === "svc.echo.Echo")).toMatchObject({ uid: "user-1", sid: String(sid), gw: "gw-a" });
     expect(await command("gw-a", { bind: { sid, uid: "user-2" } })).toMatchObject({ ok: true });
     await c.request(2, "echo.Echo", Buffer.from("again"));
+    expect(seen.findLast((x) => x.subject === "svc.echo.Echo")?.uid).toBe("user-2");
+    // bind has a subject of its own (NATS permissions let only auth modules publish it)
+    const onCmd = await nc.request(gatewayCommandSubject("gw-a"), commandCodec.encode({ bind: { sid, uid: "user-3" } }), { timeout: 2_000 });
+    expect(ackCodec.decode(onCmd.data)).toEqual({ ok: false, error: "bind goes to gw.gw-a.bind, not gw.gw-a.cmd" });
+    await c.request(3, "echo.Echo", Buffer.from("still"));
     expect(seen.findLast((x) => x.subject === "svc.echo.Echo")?.uid).toBe("user-2");
   });
 

@@ -1,0 +1,64 @@
+/**
+ * Who may publish and subscribe to what on the cluster's NATS: one user per role, so a process
+ * of one kind cannot impersonate another (a module cannot ask the master to run a file or bind
+ * a session; a gateway cannot reach module-to-module or operator subjects).
+ *
+ * Replies need no publish right: every role has `allow_responses`, which lets it answer exactly
+ * once to the reply subject of a request it received (`_SY.<owner>.<token>`, `_INBOX.>`).
+ */
+
+/** The NATS users of a cluster. */
+export const NatsRole = {
+  /** Gateways: client traffic to modules, pushes and commands from them. */
+  gateway: "gateway",
+  /** Module instances. */
+  module: "module",
+  /** Modules that may bind sessions to a uid (`nats.authModules`, default login). */
+  auth: "auth",
+  /** The master and host agents. */
+  master: "master",
+  /** `switchyard ctl` (operators). */
+  ctl: "ctl",
+} as const;
+export type NatsRole = (typeof NatsRole)[keyof typeof NatsRole];
+
+/** Every role, in a stable order. */
+export const NATS_ROLES: readonly NatsRole[] = Object.values(NatsRole);
+
+/** Publish and subscribe allow-lists of one role. */
+export interface RolePermissions {
+  publish: readonly string[];
+  subscribe: readonly string[];
+}
+
+/** Reply inboxes: ReplyMux (`_SY.<owner>.*`) and nats.js requests (`_INBOX.<nuid>.*`). */
+const INBOXES = ["_SY.>", "_INBOX.>"];
+
+const MODULE: RolePermissions = {
+  // svc/inst: calls to other modules; mod.>: trusted module-to-module and operator subjects;
+  // gw.*.cmd: push, kick, join, leave; chan.>: broadcasts; $SRV.>: discovery (read-only: login
+  // picks the least-loaded gateway from $SRV.STATS).
+  publish: ["svc.>", "inst.>", "mod.>", "gw.*.cmd", "chan.>", "$SRV.>"],
+  // sys.instance.> and $SRV.>: its own status/drain endpoints and the services API discovery.
+  subscribe: ["svc.>", "inst.>", "mod.>", "sys.session.closed", "sys.instance.>", "$SRV.>", ...INBOXES],
+};
+
+/** The permission set of each role (what the generated nats-server config grants). */
+export const ROLE_PERMISSIONS: Readonly<Record<NatsRole, RolePermissions>> = {
+  gateway: {
+    publish: ["svc.>", "inst.>", "sys.session.closed"],
+    subscribe: ["gw.*.cmd", "gw.*.bind", "chan.>", "sys.instance.>", "$SRV.>", ...INBOXES],
+  },
+  module: MODULE,
+  auth: { publish: [...MODULE.publish, "gw.*.bind"], subscribe: MODULE.subscribe },
+  master: {
+    // sys.master.>: only to see whether another master already runs the cluster.
+    publish: ["sys.master.>", "sys.agent.>", "sys.instance.>", "$SRV.>", "mod.>"],
+    subscribe: ["sys.master.>", "sys.agent.>", ...INBOXES],
+  },
+  ctl: {
+    // svc.>: `ctl call`; gw.*.cmd: `ctl kick`.
+    publish: ["sys.master.>", "$SRV.>", "svc.>", "mod.>", "gw.*.cmd"],
+    subscribe: INBOXES,
+  },
+};
