@@ -179,14 +179,24 @@ export function benchClusterConfig(natsUrl: string, redisUrl: string, gateways: 
       publicRoutes: ["login.Register", "login.Login", "login.Resume", "echo.Echo", "echo.WhoAmI"],
       maxInFlightPerSession: 256,
       maxConnections: 30_000,
+      // every load connection comes from 127.0.0.1
+      maxConnectionsPerAddress: 0,
       idleTimeoutMs: 600_000,
       // benchmark members and idle connections may stay silent: no first-packet deadline
       firstPacketTimeoutMs: 600_000,
       maxPendingOutputBytes: 16 * 1024 * 1024,
       rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
     },
-    modules,
+    modules: withBenchLoginLimits(modules),
   };
+}
+
+/** Every benchmark user registers and logs in from 127.0.0.1: the per-address login limits are raised. */
+function withBenchLoginLimits(modules: Record<string, object>): Record<string, object> {
+  const login = modules.login as { settings?: object } | undefined;
+  if (login === undefined) return modules;
+  const limits = { maxRegistrationsPerAddressPerHour: 1_000_000, maxFailedLoginsPerAddress: 1_000_000, maxConcurrentHashes: 64 };
+  return { ...modules, login: { ...login, settings: { ...limits, ...login.settings } } };
 }
 
 /** Seconds each measurement lasts (env BENCH_SECONDS, default 5). */

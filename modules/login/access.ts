@@ -2,19 +2,29 @@ import type { Redis } from "ioredis";
 import { SwitchyardError } from "../../src/bus/errors.js";
 import { LoginKeys } from "./accounts.js";
 
-/** Failed password attempts per username allowed in one window before RATE_LIMITED. */
-export interface FailureLimit {
-  attempts: number;
-  windowSeconds: number;
+/** The per-address limits AccessPolicy enforces (see LoginSettings). */
+export interface AddressLimits {
+  maxFailedLogins: number;
+  failedLoginWindowSeconds: number;
+  maxFailedLoginsPerAddress: number;
+  addressFailureWindowSeconds: number;
+  maxRegistrationsPerAddressPerHour: number;
 }
 
-export const DEFAULT_FAILURE_LIMIT: FailureLimit = { attempts: 5, windowSeconds: 60 };
+const HOUR_S = 3600;
 
-/** Who may log in: bans, maintenance mode with a whitelist, and failed-attempt limits. */
+/**
+ * Who may log in: bans, maintenance mode with a whitelist, and the failed-attempt and
+ * registration limits. Failures are counted per (address, username) for the lockout, so
+ * someone guessing from another address cannot lock the owner out, and per address overall,
+ * so one address cannot guess across many usernames. Counters live in Redis (shared by every
+ * login instance), each with a TTL set when it is created, and only for usernames that passed
+ * the username rule: an attacker cannot create long or lasting keys.
+ */
 export class AccessPolicy {
   constructor(
     private readonly redis: Redis,
-    private readonly limit: FailureLimit = DEFAULT_FAILURE_LIMIT,
+    private readonly limits: AddressLimits,
   ) {}
 
   /** Throws when uid may not log in now (banned, or maintenance and not whitelisted). */
@@ -31,23 +41,53 @@ export class AccessPolicy {
     }
   }
 
-  /** Throws RATE_LIMITED when the username had too many failed attempts recently. */
-  async assertNotLockedOut(username: string): Promise<void> {
-    const key = LoginKeys.failures(username);
-    const [[, count], [, ttl]] = (await this.redis.multi().get(key).ttl(key).exec()) as [[null, string | null], [null, number]];
-    if (count !== null && Number(count) >= this.limit.attempts) {
-      throw new SwitchyardError("RATE_LIMITED", `too many failed logins for this username: wait ${Math.max(ttl, 1)} s and try again`);
+  /**
+   * Throws RATE_LIMITED when `address` had too many failed logins recently, for this username
+   * or overall. Read-only: a refused attempt extends nothing.
+   */
+  async assertNotLockedOut(address: string, username: string): Promise<void> {
+    const pair = LoginKeys.failures(address, username);
+    const all = LoginKeys.addressFailures(address);
+    const [[, pairCount], [, pairTtl], [, allCount], [, allTtl]] = (await this.redis.multi().get(pair).ttl(pair).get(all).ttl(all).exec()) as [
+      [null, string | null],
+      [null, number],
+      [null, string | null],
+      [null, number],
+    ];
+    const l = this.limits;
+    if (allCount !== null && Number(allCount) >= l.maxFailedLoginsPerAddress) {
+      throw new SwitchyardError("RATE_LIMITED", `too many failed logins from your address: wait ${Math.max(allTtl, 1)} s and try again`);
+    }
+    if (pairCount !== null && Number(pairCount) >= l.maxFailedLogins) {
+      throw new SwitchyardError("RATE_LIMITED", `too many failed logins for this username: wait ${Math.max(pairTtl, 1)} s and try again`);
     }
   }
 
-  /** Counts a failed attempt (the window starts at the first failure). */
-  async recordFailure(username: string): Promise<void> {
-    const key = LoginKeys.failures(username);
-    await this.redis.multi().incr(key).expire(key, this.limit.windowSeconds, "NX").exec();
+  /** Counts a failed attempt; each window starts at its first failure. */
+  async recordFailure(address: string, username: string): Promise<void> {
+    const pair = LoginKeys.failures(address, username);
+    const all = LoginKeys.addressFailures(address);
+    await this.redis
+      .multi()
+      .incr(pair)
+      .expire(pair, this.limits.failedLoginWindowSeconds, "NX")
+      .incr(all)
+      .expire(all, this.limits.addressFailureWindowSeconds, "NX")
+      .exec();
   }
 
-  async clearFailures(username: string): Promise<void> {
-    await this.redis.del(LoginKeys.failures(username));
+  /** After a good password: this address's failures for this username are forgiven (not its overall count). */
+  async clearFailures(address: string, username: string): Promise<void> {
+    await this.redis.del(LoginKeys.failures(address, username));
+  }
+
+  /** Counts one registration attempt of `address`; throws RATE_LIMITED past the hourly limit. */
+  async takeRegistration(address: string): Promise<void> {
+    const key = LoginKeys.registrations(address);
+    const [[, count], , [, ttl]] = (await this.redis.multi().incr(key).expire(key, HOUR_S, "NX").ttl(key).exec()) as [[null, number], [null, number], [null, number]];
+    if (count > this.limits.maxRegistrationsPerAddressPerHour) {
+      throw new SwitchyardError("RATE_LIMITED", `too many registrations from your address: try again in ${Math.max(ttl, 1)} s`);
+    }
   }
 
   async ban(uid: string): Promise<void> {

@@ -1,26 +1,32 @@
 import { SwitchyardError } from "../../src/bus/errors.js";
 import { wire } from "../../src/generated/proto.js";
 import { defineModule, type HandlerContext, type ModuleRuntime } from "../../src/module/index.js";
-import { AccessPolicy, DEFAULT_FAILURE_LIMIT } from "./access.js";
+import { AccessPolicy } from "./access.js";
 import { AccountStore } from "./accounts.js";
+import { checkPassword, checkUsername, isTokenShaped } from "./fields.js";
 import { GatewayDirectory } from "./gateway-directory.js";
+import { HashGate } from "./hash-gate.js";
 import { InstanceState } from "../shared/instance-state.js";
-import { DEFAULT_PASSWORD_PARAMS, hashPassword, verifyPassword, type PasswordParams } from "./passwords.js";
-
-const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
-const MIN_PASSWORD = 8;
-const MAX_PASSWORD = 256;
-const DEFAULT_TOKEN_TTL_S = 24 * 3600;
+import { hashPassword, verifyPassword } from "./passwords.js";
+import { parseLoginSettings, type LoginSettings } from "./settings.js";
 
 /** State of this instance, built in onStart from the module settings. */
 interface LoginState {
   accounts: AccountStore;
   access: AccessPolicy;
   gateways: GatewayDirectory;
-  passwordParams: PasswordParams;
-  tokenTtlS: number;
-  admins: Set<string>;
+  hashes: HashGate;
+  settings: LoginSettings;
 }
+
+/** Calls that did not come through a gateway (no address) share this one bucket. */
+const NO_ADDRESS = "internal";
+
+function addressOf(ctx: HandlerContext): string {
+  return ctx.session?.address || NO_ADDRESS;
+}
+
+const BAD_TOKEN = "token expired or revoked: log in with username and password";
 
 const instances = new InstanceState<LoginState>();
 
@@ -37,7 +43,7 @@ function releaseOnClose(rt: ModuleRuntime): void {
 /** Admin routes: internal callers (no client session, e.g. ctl) or uids in settings.admins. */
 function requireAdmin(ctx: HandlerContext, state: LoginState): void {
   if (ctx.session === null) return;
-  if (ctx.session.uid !== null && state.admins.has(ctx.session.uid)) return;
+  if (ctx.session.uid !== null && state.settings.admins.has(ctx.session.uid)) return;
   throw new SwitchyardError("FORBIDDEN", "this is an admin route: only operators (ctl) and uids in login settings.admins may call it");
 }
 
@@ -50,20 +56,15 @@ async function completeLogin(ctx: HandlerContext, state: LoginState, uid: string
 /** Accounts and sessions: register, log in, resume, log out; bans and maintenance mode. */
 export default defineModule({
   name: "login",
-  version: "1.1.0",
+  version: "1.2.0",
   onStart(rt) {
-    const s = rt.settings;
-    const limit = {
-      attempts: typeof s.maxFailedLogins === "number" ? s.maxFailedLogins : DEFAULT_FAILURE_LIMIT.attempts,
-      windowSeconds: typeof s.failedLoginWindowSeconds === "number" ? s.failedLoginWindowSeconds : DEFAULT_FAILURE_LIMIT.windowSeconds,
-    };
+    const settings = parseLoginSettings(rt.settings);
     const state: LoginState = {
       accounts: new AccountStore(rt.redis()),
-      access: new AccessPolicy(rt.redis(), limit),
+      access: new AccessPolicy(rt.redis(), settings),
       gateways: new GatewayDirectory(rt),
-      passwordParams: typeof s.scryptN === "number" ? { ...DEFAULT_PASSWORD_PARAMS, N: s.scryptN } : DEFAULT_PASSWORD_PARAMS,
-      tokenTtlS: typeof s.tokenTtlSeconds === "number" ? s.tokenTtlSeconds : DEFAULT_TOKEN_TTL_S,
-      admins: new Set(Array.isArray(s.admins) ? s.admins.map(String) : []),
+      hashes: new HashGate(settings.maxConcurrentHashes),
+      settings,
     };
     instances.set(rt, state);
     state.gateways.start();
@@ -75,36 +76,42 @@ export default defineModule({
   handlers: {
     async Register(ctx, req) {
       const state = instances.of(ctx);
-      if (!USERNAME.test(req.username)) {
-        throw new SwitchyardError("BAD_REQUEST", "username must be 3-32 characters: letters, digits, '_', '-' or '.'");
-      }
-      if (req.password.length < MIN_PASSWORD || req.password.length > MAX_PASSWORD) {
-        throw new SwitchyardError("BAD_REQUEST", `password must be ${MIN_PASSWORD}-${MAX_PASSWORD} characters`);
-      }
-      const uid = await state.accounts.create(req.username, await hashPassword(req.password, state.passwordParams));
-      if (uid === null) throw new SwitchyardError("CONFLICT", `username "${req.username}" is taken: choose another`);
+      checkUsername(req.username);
+      checkPassword(req.password);
+      const taken = `username "${req.username}" is taken: choose another`;
+      // The name check comes before the hash: a taken name costs one read, never scrypt.
+      if (await state.accounts.nameTaken(req.username)) throw new SwitchyardError("CONFLICT", taken);
+      await state.access.takeRegistration(addressOf(ctx));
+      const hash = await state.hashes.run(() => hashPassword(req.password, state.settings.passwordParams));
+      // Still the final word: two registrations of one free name race here, one wins.
+      const uid = await state.accounts.create(req.username, hash);
+      if (uid === null) throw new SwitchyardError("CONFLICT", taken);
       return { uid };
     },
 
     async Login(ctx, req) {
       const state = instances.of(ctx);
-      await state.access.assertNotLockedOut(req.username);
+      checkUsername(req.username);
+      checkPassword(req.password);
+      const address = addressOf(ctx);
+      await state.access.assertNotLockedOut(address, req.username);
       const account = await state.accounts.findByName(req.username);
       // Same answer for an unknown user and a wrong password: do not reveal which names exist.
-      if (account === null || !(await verifyPassword(req.password, account.passwordHash))) {
-        await state.access.recordFailure(req.username);
+      if (account === null || !(await state.hashes.run(() => verifyPassword(req.password, account.passwordHash)))) {
+        await state.access.recordFailure(address, req.username);
         throw new SwitchyardError("UNAUTHENTICATED", "wrong username or password");
       }
-      await state.access.clearFailures(req.username);
+      await state.access.clearFailures(address, req.username);
       await state.access.assertMayLogIn(account.uid);
-      const { token, expiresAt } = await state.accounts.issueToken(account.uid, state.tokenTtlS);
+      const { token, expiresAt } = await state.accounts.issueToken(account.uid, state.settings.tokenTtlSeconds, state.settings.maxTokensPerUser);
       return completeLogin(ctx, state, account.uid, token, expiresAt);
     },
 
     async Resume(ctx, req) {
       const state = instances.of(ctx);
+      if (!isTokenShaped(req.token)) throw new SwitchyardError("UNAUTHENTICATED", BAD_TOKEN);
       const found = await state.accounts.checkToken(req.token);
-      if (found === null) throw new SwitchyardError("UNAUTHENTICATED", "token expired or revoked: log in with username and password");
+      if (found === null) throw new SwitchyardError("UNAUTHENTICATED", BAD_TOKEN);
       await state.access.assertMayLogIn(found.uid);
       return completeLogin(ctx, state, found.uid, req.token, found.expiresAt);
     },
@@ -112,6 +119,7 @@ export default defineModule({
     async Logout(ctx, req) {
       const state = instances.of(ctx);
       const uid = ctx.requireUid();
+      if (req.token !== "" && !isTokenShaped(req.token)) throw new SwitchyardError("BAD_REQUEST", "token is not one this server issued: send the token from LoginReply, or an empty token to revoke all");
       await state.accounts.revoke(uid, req.token);
       const s = ctx.session!;
       await ctx.module.onlineTable().release(uid, { gatewayId: s.gatewayId, sid: s.sid });

@@ -9,6 +9,8 @@ export const Header = {
   session: "sy-sid",
   /** Bound user id; absent before login. */
   uid: "sy-uid",
+  /** The client's IP address as its gateway's socket saw it (stamped with the session headers). */
+  address: "sy-addr",
   /** Request id for logs, unique in the cluster: "<requester>-<token>". */
   requestId: "sy-rid",
   /** Error code number (wire.ErrorCode) on a failed reply. */

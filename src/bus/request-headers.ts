@@ -7,6 +7,8 @@ export interface RequestHeaders {
   gateway: string;
   sid: string;
   uid: string;
+  /** Client address stamped by the gateway. */
+  address: string;
   requestId: string;
   /** Set when the message carries a status line (e.g. 503 no responders) instead of our headers. */
   status: number;
@@ -20,6 +22,7 @@ const KEYS: readonly [string, keyof Omit<RequestHeaders, "status">][] = [
   [Header.gateway, "gateway"],
   [Header.session, "sid"],
   [Header.uid, "uid"],
+  [Header.address, "address"],
   [Header.requestId, "requestId"],
 ];
 const KEY_BYTES = KEYS.map(([k]) => Buffer.from(k, "latin1"));
@@ -27,7 +30,7 @@ const KEY_BYTES = KEYS.map(([k]) => Buffer.from(k, "latin1"));
 /**
  * Reads the session headers stamped by a gateway. Every module request pays for this, and
  * nats.js' `msg.headers` builds a Map of arrays of every header, lower-cases and trims them:
- * about a tenth of a module's CPU per request. This scans the header bytes once for the four
+ * about a tenth of a module's CPU per request. This scans the header bytes once for the
  * keys we stamp (raw bytes from nats-internals.ts), falling back to `msg.headers` when the
  * startup self-check turned the fast path off or the library's layout differs.
  * Returns null when the message has no headers.
@@ -38,7 +41,7 @@ export function readRequestHeaders(msg: Msg): RequestHeaders | null {
   const data = rawMessageBytes(msg);
   if (hdrLen === -2 || data === undefined) return viaLibrary(msg);
   if (hdrLen < 0) return null;
-  const out: RequestHeaders = { gateway: "", sid: "", uid: "", requestId: "", status: 0 };
+  const out: RequestHeaders = { gateway: "", sid: "", uid: "", address: "", requestId: "", status: 0 };
   // first line: "NATS/1.0" optionally followed by " <status> <description>"
   let pos = 0;
   while (pos < hdrLen && data[pos] !== CR) pos++;
@@ -79,6 +82,7 @@ function viaLibrary(msg: Msg): RequestHeaders | null {
     gateway: h.get(Header.gateway),
     sid: h.get(Header.session),
     uid: h.get(Header.uid),
+    address: h.get(Header.address),
     requestId: h.get(Header.requestId),
     status: h.code,
   };

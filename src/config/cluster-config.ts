@@ -62,6 +62,11 @@ export interface GatewaySettings {
   maxInFlightPerSession: number;
   /** Most client connections one gateway holds. */
   maxConnections: number;
+  /**
+   * Most connections one client IP address may hold on one gateway (0 = no limit). Behind a
+   * load balancer every client has the balancer's address: see README "Security and limits".
+   */
+  maxConnectionsPerAddress: number;
   /** Bytes queued for a slow reader before its connection is closed. */
   maxPendingOutputBytes: number;
   /** Token bucket per connection: sustained frames per second and burst. */
@@ -132,6 +137,7 @@ export const DEFAULT_CONFIG: ClusterConfig = {
     frameTimeoutMs: 5_000,
     maxInFlightPerSession: 64,
     maxConnections: 20_000,
+    maxConnectionsPerAddress: 100,
     maxPendingOutputBytes: 1024 * 1024,
     rateLimit: { perSecond: 200, burst: 400 },
   },

@@ -28,14 +28,23 @@ export interface ForwarderStats {
   served: number;
   /** Requests answered with an ERROR (refused here or failed upstream). */
   errors: number;
-  /** Notifies published. */
+  /** Notifies forwarded to a module. */
   notified: number;
 }
+
+/**
+ * The id a NOTIFY travels under inside the gateway. A REQUEST never has id 0 (the gateway
+ * refuses it), so a pending entry or a queued lane entry with this id is a NOTIFY: it holds an
+ * in-flight slot and its lane like a request, and its reply is dropped unless it is an error,
+ * which the client gets as ERROR with id 0.
+ */
+export const NOTIFY_ID = 0;
 
 /** The one object kept per forwarded request until its reply (or timeout) arrives. */
 interface PendingRequest {
   forwarder: Forwarder;
   session: Session;
+  /** Client request id, or NOTIFY_ID for a NOTIFY. */
   id: number;
   module: string;
   pinned: boolean;
@@ -54,8 +63,9 @@ const SHUTTING_DOWN = "gateway is shutting down, reconnect";
 /**
  * Forwards client REQUESTs and NOTIFYs to module subjects and turns replies into RESPONSE or
  * ERROR frames: the auth gate (public routes before bind), per-session in-flight limit, pins,
- * and per-session ordering (one request at a time per session and module, see RequestLane).
- * Bodies are never decoded.
+ * and per-session ordering (one message at a time per session and module, see RequestLane).
+ * A NOTIFY is sent as a NATS request too, so it is bounded and ordered like a request; only
+ * its reply is handled differently (see NOTIFY_ID). Bodies are never decoded.
  */
 export class Forwarder {
   /** Live counters. */
@@ -94,7 +104,20 @@ export class Forwarder {
 
   /** Handles a REQUEST packet: forwards it, or answers ERROR at once. */
   request(session: Session, p: Packet): void {
-    const id = p.id;
+    this.admit(session, p.id, p);
+  }
+
+  /**
+   * Handles a NOTIFY packet exactly like a request (auth gate, in-flight cap, ordered lane),
+   * except that its success reply is not sent to the client; a refusal is sent as ERROR with
+   * id 0 (see NOTIFY_ID).
+   */
+  notify(session: Session, p: Packet): void {
+    this.admit(session, NOTIFY_ID, p);
+  }
+
+  /** The checks every client message passes before it is forwarded or queued. */
+  private admit(session: Session, id: number, p: Packet): void {
     if (this.draining) {
       this.fail(session, id, ErrorCode.UNAVAILABLE, SHUTTING_DOWN);
       return;
@@ -113,7 +136,7 @@ export class Forwarder {
         session,
         id,
         ErrorCode.RATE_LIMITED,
-        `more than ${this.maxInFlight} requests in flight on this connection: wait for answers before sending more`,
+        `more than ${this.maxInFlight} requests and notifies in flight on this connection: wait for answers before sending more`,
       );
       return;
     }
@@ -122,7 +145,7 @@ export class Forwarder {
     if (!this.unordered.has(info.module)) {
       lane = session.lane(info.module);
       if (lane.busy) {
-        // The previous request of this session to this module is still out: wait behind it.
+        // The previous message of this session to this module is still out: wait behind it.
         lane.push(id, info, p.body);
         return;
       }
@@ -136,8 +159,9 @@ export class Forwarder {
     const pinned = session.pinnedSubject(info.module, info.method);
     const subject = pinned ?? info.subject;
     const rid = this.ridPrefix + (++this.ridCounter).toString(36);
-    if (this.debug) this.log.debug({ sid: session.sid, uid: session.uid, route: info.route, subject, rid }, "forward request");
-    this.stats.served++;
+    if (this.debug) this.log.debug({ sid: session.sid, uid: session.uid, route: info.route, subject, rid, notify: id === NOTIFY_ID }, "forward");
+    if (id === NOTIFY_ID) this.stats.notified++;
+    else this.stats.served++;
     const pending: PendingRequest = { forwarder: this, session, id, module: info.module, pinned: pinned !== null, lane };
     this.mux.send(subject, body, session.headersFor(rid), this.timeoutMs, pending, onReply);
   }
@@ -156,30 +180,6 @@ export class Forwarder {
     }
     // Forwarded even while draining: it was accepted before, and the drain waits for it.
     this.send(session, next.id, next.info, next.body, lane);
-  }
-
-  /** Handles a NOTIFY packet: publishes it with the session's headers; no reply. */
-  notify(session: Session, p: Packet): void {
-    if (this.draining) return;
-    const info = this.routes.lookup(p.route);
-    if (info === null) {
-      this.fail(session, 0, ErrorCode.BAD_REQUEST, badRoute(p.route));
-      return;
-    }
-    if (session.uid === null && !info.isPublic) {
-      this.fail(session, 0, ErrorCode.UNAUTHENTICATED, DEFAULT_MESSAGES.UNAUTHENTICATED);
-      return;
-    }
-    const subject = session.pinnedSubject(info.module, info.method) ?? info.subject;
-    const rid = this.ridPrefix + (++this.ridCounter).toString(36);
-    if (this.debug) this.log.debug({ sid: session.sid, uid: session.uid, route: info.route, subject, rid }, "forward notify");
-    try {
-      // Through the mux, so a notify never overtakes the session's earlier requests.
-      this.mux.publish(subject, p.body, session.headersFor(rid));
-      this.stats.notified++;
-    } catch (err) {
-      this.log.warn({ err, sid: session.sid, route: info.route }, "notify could not be published");
-    }
   }
 
   /** Sends ERROR(id, code, message) to the session and counts it. */
@@ -201,7 +201,7 @@ export class Forwarder {
     if (code === 0 && msg !== null) {
       const h = msg.headers;
       if (h !== undefined && h.has(Header.pin)) session.setPin(p.module, h.get(Header.pin));
-      session.write(encodeFrame(PacketKind.RESPONSE, p.id, "", msg.data));
+      if (p.id !== NOTIFY_ID) session.write(encodeFrame(PacketKind.RESPONSE, p.id, "", msg.data));
       return;
     }
     if (code === ErrorCode.UNAVAILABLE && p.pinned) session.setPin(p.module, "");

@@ -18,6 +18,7 @@ import { PacketKind, decodePacket, encodeFrame } from "../protocol/packet.js";
 import { ChannelHub } from "./channels.js";
 import { CommandHandler, type CommandTarget } from "./commands.js";
 import { Forwarder } from "./forwarder.js";
+import { AddressCounter } from "./address-counter.js";
 import { RateVerdict } from "./rate-limit.js";
 import { SessionTable } from "./session-table.js";
 import { Session, sessionOf, type SessionContext, type SessionHost } from "./session.js";
@@ -125,6 +126,8 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
   private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
   private readonly heartbeatFrame = encodeFrame(PacketKind.HEARTBEAT, 0, "", null);
   private readonly rateMessage: string;
+  private readonly perAddress: AddressCounter;
+  private readonly perAddressMessage: string;
   private cmdSub: Subscription | null = null;
   private bindSub: Subscription | null = null;
   private service: Service | null = null;
@@ -167,6 +170,8 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     this.closedCodec = proto.message<cluster.SessionClosed>("cluster.SessionClosed");
     const rl = this.settings.rateLimit;
     this.rateMessage = `more than ${rl.perSecond} frames per second (burst ${rl.burst}) on this connection: slow down`;
+    this.perAddress = new AddressCounter(this.settings.maxConnectionsPerAddress);
+    this.perAddressMessage = `too many connections from your address (limit ${this.settings.maxConnectionsPerAddress} per gateway): close some before opening more`;
     this.server = options.tls ? this.createTlsListener(options.tls) : createServer({ noDelay: true }, (socket) => this.accept(socket));
   }
 
@@ -260,8 +265,14 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
       refuse(socket, ErrorCode.UNAVAILABLE, "gateway full");
       return;
     }
+    const address = socket.remoteAddress ?? "";
+    if (!this.perAddress.open(address)) {
+      if (this.debug) this.log.debug({ address, max: this.perAddress.limit }, "connection refused: maxConnectionsPerAddress");
+      refuse(socket, ErrorCode.RATE_LIMITED, this.perAddressMessage);
+      return;
+    }
     socket.setNoDelay(true);
-    const session = new Session(this.sessions.allocateSid(), socket, this.sessionCtx, Date.now());
+    const session = new Session(this.sessions.allocateSid(), socket, this.sessionCtx, Date.now(), address);
     this.sessions.add(session);
     // Shared listeners: the session is found from the socket, no closure per connection.
     socket.on("data", onSocketData);
@@ -286,8 +297,9 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     if (verdict !== RateVerdict.allowed) {
       if (verdict === RateVerdict.abusive) {
         this.kick(session, ErrorCode.RATE_LIMITED, `${this.rateMessage}; closed after too many refused frames`);
-      } else if (kind === PacketKind.REQUEST) {
-        this.forwarder.fail(session, p.id, ErrorCode.RATE_LIMITED, this.rateMessage);
+      } else if (kind !== PacketKind.HEARTBEAT) {
+        // a NOTIFY has id 0: its refusal is the ERROR with id 0 the protocol promises
+        this.forwarder.fail(session, kind === PacketKind.REQUEST ? p.id : 0, ErrorCode.RATE_LIMITED, this.rateMessage);
       }
       return;
     }
@@ -362,6 +374,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     if (session.closed) return;
     session.closed = true;
     this.sessions.remove(session);
+    this.perAddress.close(session.address);
     this.channels.leaveAll(session);
     const uid = session.uid;
     try {

@@ -1,7 +1,11 @@
 import type { RouteInfo } from "./route-cache.js";
 
-/** A request held back until the previous request of its session to the same module is answered. */
+/**
+ * A request (or NOTIFY) held back until the previous message of its session to the same module
+ * is answered.
+ */
 export interface QueuedRequest {
+  /** Client request id, or 0 for a NOTIFY (see forwarder's NOTIFY_ID). */
   readonly id: number;
   readonly info: RouteInfo;
   /** A copy of the body: the frame it came in is reused once the frame handler returns. */
@@ -9,7 +13,7 @@ export interface QueuedRequest {
 }
 
 /**
- * The requests of one session to one module, in the order the client sent them: at most one is
+ * The requests and notifies of one session to one module, in the order the client sent them: at most one is
  * forwarded at a time, the others wait here (pomelo's `serial` filter, done in the gateway so
  * no module has to care). The queue is bounded by the session's in-flight limit, because a
  * queued request counts as in flight. A plain array with a head index: no allocation while the

@@ -82,6 +82,8 @@ export class Session implements FrameSink, OverflowSink {
   frameStartedAt = 0;
   /** Set once when the session starts closing; nothing is sent after. */
   closed = false;
+  /** The client's IP address as the socket saw it ("" if unknown); stamped on forwarded messages. */
+  readonly address: string;
   /** Channels this session is a member of (null until the first join). */
   channels: Set<string> | null = null;
   private readonly ctx: SessionContext;
@@ -95,8 +97,9 @@ export class Session implements FrameSink, OverflowSink {
   private hdrs: HeaderTemplate | null = null;
 
   /** Creates the session of `socket` and marks the socket with it (see `sessionOf`). */
-  constructor(sid: number, socket: Socket, ctx: SessionContext, now: number) {
+  constructor(sid: number, socket: Socket, ctx: SessionContext, now: number, address = "") {
     this.sid = sid;
+    this.address = address;
     this.socket = socket;
     this.ctx = ctx;
     this.lastActive = now;
@@ -227,6 +230,7 @@ export class Session implements FrameSink, OverflowSink {
       [Header.gateway, this.ctx.gatewayId],
       [Header.session, String(this.sid)],
     ];
+    if (this.address !== "") fixed.push([Header.address, this.address]);
     if (this.uid !== null) fixed.push([Header.uid, this.uid]);
     return new HeaderTemplate(fixed, Header.requestId);
   }

@@ -12,6 +12,11 @@ export interface SessionRef {
   readonly sid: number;
   /** Bound user id, or null before login. */
   readonly uid: string | null;
+  /**
+   * The client's IP address as its gateway saw it (for per-address limits); absent on sessions
+   * a module built itself, "" when a call did not come through a gateway.
+   */
+  readonly address?: string;
 }
 
 /** A client session that ended on a gateway (`uid` is "" when it never logged in). */

@@ -179,7 +179,7 @@ class ModuleHostImpl implements ModuleHost {
     }
     const h = readRequestHeaders(msg);
     const requestId = h?.requestId || `${this.instanceId}-${localRequestIds.boot}-${++localRequestIds.next}`;
-    const session: SessionRef | null = h?.gateway ? { gatewayId: h.gateway, sid: Number(h.sid), uid: h.uid || null } : null;
+    const session: SessionRef | null = h?.gateway ? { gatewayId: h.gateway, sid: Number(h.sid), uid: h.uid || null, address: h.address } : null;
     const ctx = new HandlerContextImpl(this.runtime, requestId, session);
     let out: ReturnType<Method["handler"]>;
     try {

@@ -8,6 +8,8 @@ import { SwitchyardError } from "../../src/bus/errors.js";
 import type { StatusRow } from "../../src/cli/status-view.js";
 import type { MasterStatus } from "../../src/master/status.js";
 import { freePort } from "./servers.js";
+import { TEST_MAX_CONNECTIONS_PER_ADDRESS, withTestLoginLimits } from "./config.js";
+import type { ModuleConfig } from "../../src/config/cluster-config.js";
 import { pidAlive } from "../../src/master/remote-process.js";
 
 /** Root of the project; the tests run the built CLI (dist/) as separate processes. */
@@ -129,18 +131,21 @@ export async function until<T>(what: string, timeoutMs: number, probe: () => Pro
 export async function writeOpsConfig(dir: string, name: string, extra: Record<string, unknown>): Promise<{ path: string; gwPort: number; natsUrl: string }> {
   const [natsPort, redisPort, gwPort] = [await freePort(), await freePort(), await freePort()];
   const path = join(dir, `${name}.json`);
-  const cfg = {
-    nats: { url: `nats://127.0.0.1:${natsPort}`, embedded: true },
+  const natsUrl = `nats://127.0.0.1:${natsPort}`;
+  const cfg: Record<string, unknown> = {
+    nats: { url: natsUrl, embedded: true },
     redis: { url: `redis://127.0.0.1:${redisPort}`, embedded: true },
     runtimeDir: join(dir, `${name}-run`),
     log: { level: "warn" },
     gateways: [{ id: "gw-1", host: "127.0.0.1", port: gwPort }],
     // The load of these tests is not abuse: no rate-limit kick.
-    gateway: { rateLimit: { perSecond: 100_000, burst: 100_000 }, requestTimeoutMs: 2_000 },
+    gateway: { rateLimit: { perSecond: 100_000, burst: 100_000 }, requestTimeoutMs: 2_000, maxConnectionsPerAddress: TEST_MAX_CONNECTIONS_PER_ADDRESS },
     ...extra,
   };
+  // every test client comes from 127.0.0.1: the per-address login limits are raised
+  if (cfg.modules !== undefined) cfg.modules = withTestLoginLimits(cfg.modules as Record<string, ModuleConfig>);
   writeFileSync(path, JSON.stringify(cfg));
-  return { path, gwPort, natsUrl: cfg.nats.url };
+  return { path, gwPort, natsUrl };
 }
 
 /** The built `defineModule`, as a file URL a module written at runtime can import. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, type NatsConnection } from "nats";
+import { connect, headers as natsHeaders, type NatsConnection } from "nats";
 import { DEFAULT_CONFIG, type GatewaySettings } from "../../src/config/cluster-config.js";
 import { listInstances } from "../../src/bus/discovery.js";
 import { ErrorCode } from "../../src/bus/errors.js";
@@ -17,14 +17,16 @@ const proto = loadProto();
 const commandCodec = proto.message<cluster.GatewayCommand>("cluster.GatewayCommand");
 const ackCodec = proto.message<cluster.CommandAck>("cluster.CommandAck");
 
-const base: GatewaySettings = { ...DEFAULT_CONFIG.gateway, publicRoutes: ["echo.Echo", "echo.Hold", "echo.Note"] };
+const base: GatewaySettings = { ...DEFAULT_CONFIG.gateway, publicRoutes: ["echo.Echo", "echo.Hold", "echo.Note", "echo.Refuse", "ghost.Note"] };
 
 describe("gateway limits (real nats-server)", () => {
   let nats: RunningServer;
   let nc: NatsConnection;
   const gateways: Gateway[] = [];
   const clients: RawClient[] = [];
-  const notes: { sid: string; uid: string | null; data: string }[] = [];
+  const notes: { sid: string; uid: string | null; address: string; data: string }[] = [];
+  /** What the fake echo module saw and did, in order: "<method>-in:<data>" / "<method>-out:<data>". */
+  const events: string[] = [];
 
   async function start(id: string, overrides: Partial<GatewaySettings>): Promise<Gateway> {
     const gw = await createGateway({
@@ -62,11 +64,25 @@ describe("gateway limits (real nats-server)", () => {
     nc.subscribe("svc.echo.*", {
       queue: "echo",
       callback: (_e, msg) => {
-        if (msg.subject === "svc.echo.Note") {
+        const data = Buffer.from(msg.data).toString();
+        const method = msg.subject.slice("svc.echo.".length);
+        events.push(`${method}-in:${data}`);
+        if (method === "Note") {
           const h = msg.headers;
-          notes.push({ sid: h?.get(Header.session) ?? "", uid: h?.has(Header.uid) ? h.get(Header.uid) : null, data: Buffer.from(msg.data).toString() });
-        } else if (msg.subject === "svc.echo.Hold") setTimeout(() => msg.respond(msg.data), 200);
-        else msg.respond(msg.data);
+          notes.push({ sid: h?.get(Header.session) ?? "", uid: h?.has(Header.uid) ? h.get(Header.uid) : null, address: h?.get(Header.address) ?? "", data });
+          // a module host answers a message that carries a reply subject, a NOTIFY too
+          msg.respond(new Uint8Array(0));
+        } else if (method === "Hold") {
+          setTimeout(() => {
+            events.push(`Hold-out:${data}`);
+            msg.respond(msg.data);
+          }, 200);
+        } else if (method === "Refuse") {
+          const h = natsHeaders();
+          h.set(Header.errorCode, String(ErrorCode.RATE_LIMITED));
+          h.set(Header.errorMessage, "refused by the module: slow down");
+          msg.respond(new Uint8Array(0), { headers: h });
+        } else msg.respond(msg.data);
       },
     });
     await nc.flush();
@@ -79,14 +95,49 @@ describe("gateway limits (real nats-server)", () => {
     await nats?.stop();
   });
 
-  it("publishes a NOTIFY with the session headers and no reply", async () => {
+  it("forwards a NOTIFY with the session headers (the client address too) and sends nothing back on success", async () => {
     const gw = await start("gw-notify", {});
     const c = await client(gw);
     c.send(PacketKind.NOTIFY, 0, "echo.Note", Buffer.from("fire"));
-    for (let i = 0; i < 100 && notes.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(notes[0]).toMatchObject({ uid: null, data: "fire" });
+    // a request sent after the notify is answered after it (same module, same session: in order)
+    expect((await c.request(1, "echo.Echo", Buffer.from("after"))).kind).toBe(PacketKind.RESPONSE);
+    expect(notes.find((n) => n.data === "fire")).toMatchObject({ uid: null, address: "127.0.0.1" });
+    expect(c.packets).toEqual([]);
     c.send(PacketKind.NOTIFY, 0, "echo.Private", Buffer.from("x"));
     expect(await c.nextKind(PacketKind.ERROR)).toMatchObject({ id: 0, code: ErrorCode.UNAUTHENTICATED });
+  });
+
+  it("answers a NOTIFY the module refuses, or no module takes, with ERROR id 0 and the module's code and message", async () => {
+    const gw = await start("gw-notify-refused", {});
+    const c = await client(gw);
+    c.send(PacketKind.NOTIFY, 0, "echo.Refuse", Buffer.from("x"));
+    expect(await c.nextKind(PacketKind.ERROR)).toMatchObject({ id: 0, code: ErrorCode.RATE_LIMITED, message: "refused by the module: slow down" });
+    c.send(PacketKind.NOTIFY, 0, "ghost.Note", Buffer.from("x"));
+    const e = await c.nextKind(PacketKind.ERROR);
+    expect(e).toMatchObject({ id: 0, code: ErrorCode.UNAVAILABLE });
+    expect(e.message).toMatch(/module "ghost" is not running/);
+  });
+
+  it("counts a NOTIFY against maxInFlightPerSession and keeps it in order with the session's requests", async () => {
+    const gw = await start("gw-notify-bounded", { maxInFlightPerSession: 2 });
+    const c = await client(gw);
+    c.send(PacketKind.NOTIFY, 0, "echo.Hold", Buffer.from("n1"));
+    const r1 = c.request(1, "echo.Echo", Buffer.from("r1"));
+    // the notify and the request queued behind it fill the 2 slots: a third message is refused
+    c.send(PacketKind.NOTIFY, 0, "echo.Hold", Buffer.from("n2"));
+    expect(await c.nextKind(PacketKind.ERROR)).toMatchObject({ id: 0, code: ErrorCode.RATE_LIMITED });
+    expect((await r1).kind).toBe(PacketKind.RESPONSE);
+    // the request went out only once the notify before it was answered
+    expect(events.filter((e) => /:(n\d|r\d)$/.test(e))).toEqual(["Hold-in:n1", "Hold-out:n1", "Echo-in:r1"]);
+    expect(c.packets.filter((p) => p.kind === PacketKind.RESPONSE && p.id === 0)).toEqual([]);
+  });
+
+  it("answers a NOTIFY over the token bucket with ERROR id 0 RATE_LIMITED", async () => {
+    const gw = await start("gw-notify-rate", { rateLimit: { perSecond: 1, burst: 1 } });
+    const c = await client(gw);
+    c.send(PacketKind.NOTIFY, 0, "echo.Note", Buffer.from("ok"));
+    c.send(PacketKind.NOTIFY, 0, "echo.Note", Buffer.from("over"));
+    expect(await c.nextKind(PacketKind.ERROR)).toMatchObject({ id: 0, code: ErrorCode.RATE_LIMITED });
   });
 
   it("is listed by listInstances (ctl status) with its sessions", async () => {
@@ -124,6 +175,27 @@ describe("gateway limits (real nats-server)", () => {
     expect(await second.nextKind(PacketKind.KICK)).toMatchObject({ code: ErrorCode.UNAVAILABLE, message: "gateway full" });
     await second.closed;
     expect(gw.sessionCount).toBe(1);
+  });
+
+  it("refuses connections past maxConnectionsPerAddress with KICK RATE_LIMITED; other addresses still connect", async () => {
+    const gw = await start("gw-per-address", { maxConnectionsPerAddress: 2 });
+    const a1 = await client(gw);
+    const a2 = await client(gw);
+    expect((await a1.request(1, "echo.Echo")).kind).toBe(PacketKind.RESPONSE);
+    expect((await a2.request(1, "echo.Echo")).kind).toBe(PacketKind.RESPONSE);
+    const a3 = await client(gw);
+    const kick = await a3.nextKind(PacketKind.KICK);
+    expect(kick.code).toBe(ErrorCode.RATE_LIMITED);
+    expect(kick.message).toBe("too many connections from your address (limit 2 per gateway): close some before opening more");
+    await a3.closed;
+    const other = await RawClient.connect(gw.address().port, "127.0.0.2");
+    clients.push(other);
+    expect((await other.request(1, "echo.Echo")).kind).toBe(PacketKind.RESPONSE);
+    // a closed connection frees its place
+    a1.close();
+    for (let i = 0; i < 200 && gw.sessionCount > 2; i++) await new Promise((r) => setTimeout(r, 10));
+    const a4 = await client(gw);
+    expect((await a4.request(1, "echo.Echo")).kind).toBe(PacketKind.RESPONSE);
   });
 
   it("closes idle sessions with KICK idle, and keeps those that send heartbeats", async () => {

@@ -26,9 +26,10 @@ export class RawClient {
     this.closed = new Promise((resolve) => socket.once("close", () => resolve()));
   }
 
-  static connect(port: number): Promise<RawClient> {
+  /** Connects to 127.0.0.1:port, from `localAddress` when given (e.g. "127.0.0.2": another client address on loopback). */
+  static connect(port: number, localAddress?: string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = connect(port, "127.0.0.1", () => resolve(new RawClient(s)));
+      const s = connect({ port, host: "127.0.0.1", ...(localAddress ? { localAddress } : {}) }, () => resolve(new RawClient(s)));
       s.once("error", reject);
     });
   }

@@ -34,7 +34,8 @@ describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding
   }
 
   const cases: [string, Record<string, string>][] = [
-    ["all four", { "sy-gw": "gw-1", "sy-sid": "42", "sy-uid": "u7", "sy-rid": "gw-1-abc-1" }],
+    ["all five", { "sy-gw": "gw-1", "sy-sid": "42", "sy-uid": "u7", "sy-addr": "203.0.113.9", "sy-rid": "gw-1-abc-1" }],
+    ["an IPv6 address", { "sy-gw": "gw-1", "sy-sid": "4", "sy-addr": "::ffff:127.0.0.1", "sy-rid": "r" }],
     ["no uid (before login)", { "sy-gw": "gw-2", "sy-sid": "1", "sy-rid": "r" }],
     ["other headers around ours", { "x-trace": "t", "sy-gw": "g", "sy-gwx": "nope", "sy-sid": "9", "sy-uid": "üser-✓" }],
     ["none of ours", { "content-type": "application/octet-stream" }],
@@ -52,6 +53,7 @@ describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding
         gateway: msg.headers!.get("sy-gw"),
         sid: msg.headers!.get("sy-sid"),
         uid: msg.headers!.get("sy-uid"),
+        address: msg.headers!.get("sy-addr"),
         requestId: msg.headers!.get("sy-rid"),
         status: 0,
       });
@@ -60,9 +62,9 @@ describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding
   }
 
   it("reads headers published through the gateway's pre-encoded template", async () => {
-    const template = new HeaderTemplate([["sy-gw", "gw-9"], ["sy-sid", "77"], ["sy-uid", "u1"]], "sy-rid");
+    const template = new HeaderTemplate([["sy-gw", "gw-9"], ["sy-sid", "77"], ["sy-addr", "10.1.2.3"], ["sy-uid", "u1"]], "sy-rid");
     const msg = await roundTrip((subject) => nc.publish(subject, new Uint8Array(0), { headers: template.with("gw-9-x-5") }));
-    expect(readRequestHeaders(msg)).toEqual({ gateway: "gw-9", sid: "77", uid: "u1", requestId: "gw-9-x-5", status: 0 });
+    expect(readRequestHeaders(msg)).toEqual({ gateway: "gw-9", sid: "77", uid: "u1", address: "10.1.2.3", requestId: "gw-9-x-5", status: 0 });
   });
 
   it("the startup self-check finds both fast paths active with the pinned nats.js", async () => {
