@@ -5,7 +5,7 @@ import { team } from "../../src/generated/proto.js";
 import { defineModule, type HandlerContext } from "../../src/module/index.js";
 import { InstanceState } from "../shared/instance-state.js";
 import { accountExists, usernamesOf } from "../shared/usernames.js";
-import { TeamPush, publishEvent, removeFromChannel } from "./team-events.js";
+import { TeamPush, joinTeamChannel, publishEvent, removeFromChannel } from "./team-events.js";
 import { teamChannel } from "./team-keys.js";
 import { TeamStore, type TeamRecord } from "./team-store.js";
 
@@ -109,7 +109,7 @@ export default defineModule({
       }
       const id = randomBytes(6).toString("hex");
       await st.store.create(uid, id, name, capacity, req.open);
-      await ctx.joinChannel(teamChannel(id));
+      await joinTeamChannel(ctx, st.store, uid, id);
       return describeById(ctx, st, id);
     },
     async Invite(ctx, req) {
@@ -129,7 +129,7 @@ export default defineModule({
       const st = state.of(ctx);
       const id = checkTeamId(req.teamId);
       const r = await st.store.join(uid, id);
-      await ctx.joinChannel(teamChannel(id));
+      await joinTeamChannel(ctx, st.store, uid, id);
       const info = await describeById(ctx, st, id);
       if (!r.already) publishEvent(ctx.module, { teamId: id, kind: team.EventKind.EVENT_JOINED, uid, leader: info.leader ?? "", members: r.members });
       return info;
@@ -178,7 +178,7 @@ export default defineModule({
       if (id === null) throw new SwitchyardError("NOT_FOUND", "you are not in a team: create one (team.Create), join one (team.Join), or pass a team_id");
       const info = await describeById(ctx, st, id);
       // A member's call (re)joins the team channel: this is how a reconnected client gets chat back.
-      if (info.members?.some((m) => m.uid === uid)) await ctx.joinChannel(teamChannel(id));
+      if (info.members?.some((m) => m.uid === uid)) await joinTeamChannel(ctx, st.store, uid, id);
       return info;
     },
     async Chat(ctx, req) {

@@ -266,6 +266,67 @@ describe("team module through real gateways (2 team instances, 2 login instances
     expect(outsiderChat).toEqual([]);
   });
 
+  /** Every team push a connection receives from now on, as "route text-or-kind". */
+  function teamPushes(c: Client): string[] {
+    const out: string[] = [];
+    c.on<team.ChatMessage>("team.ChatMessage", (m) => out.push(`chat ${m.teamId} ${m.text}`));
+    c.on<team.Event>("team.Event", (e) => out.push(`event ${e.teamId} ${e.kind}`));
+    c.on<team.Invitation>("team.Invitation", (i) => out.push(`invitation ${i.teamId}`));
+    return out;
+  }
+
+  /**
+   * Makes `c`'s current account create a team and chat in it, and resolves once that chat came
+   * back on `c`: any push that was sent to `c` earlier has been delivered by then.
+   */
+  async function marker(c: Client, text: string): Promise<string> {
+    const own = await c.request("team.Create", { name: text, open: true, capacity: 2 });
+    const back = nextPush<team.ChatMessage>(c, "team.ChatMessage", (m) => m.text === text);
+    await c.request("team.Chat", { text });
+    await back;
+    return own.teamId;
+  }
+
+  it("a member that logs out, then is kicked, hears nothing more on that connection, nor once logged in as another account", async () => {
+    const [lead, m] = [await player("out"), await player("out")];
+    const altName = `outalt${++seq}`;
+    await m.client.request("login.Register", { username: altName, password: "password-1" });
+    const t = await create(lead);
+    await m.client.request("team.Join", { teamId: t.teamId });
+    const token = (await m.client.request("login.Login", { username: m.name, password: "password-1" })).token;
+    const heard = teamPushes(m.client);
+
+    await m.client.request("login.Logout", { token });
+    await lead.client.request("team.Kick", { uid: m.uid });
+    await lead.client.request("team.Chat", { text: "after the logout" });
+    // the same connection, now another account, in a team of its own
+    await m.client.request("login.Login", { username: altName, password: "password-1" });
+    const own = await marker(m.client, "alt is here");
+    await lead.client.request("team.Chat", { text: "after the relogin" });
+    await lead.client.request("team.Invite", { uid: m.uid });
+    const again = nextPush<team.ChatMessage>(m.client, "team.ChatMessage", (x) => x.text === "second marker");
+    await m.client.request("team.Chat", { text: "second marker" });
+    await again;
+    expect(heard.filter((h) => !h.includes(own))).toEqual([]);
+    expect(heard.filter((h) => h.includes(own))).toEqual([`chat ${own} alt is here`, `chat ${own} second marker`]);
+  });
+
+  it("a member that logs in as another account on the same connection (no logout) hears nothing more of the old team", async () => {
+    const [lead, m] = [await player("swap"), await player("swap")];
+    const altName = `swapalt${++seq}`;
+    await m.client.request("login.Register", { username: altName, password: "password-1" });
+    const t = await create(lead);
+    await m.client.request("team.Join", { teamId: t.teamId });
+    const heard = teamPushes(m.client);
+
+    await m.client.request("login.Login", { username: altName, password: "password-1" });
+    await lead.client.request("team.Chat", { text: "to the old member" });
+    await lead.client.request("team.Kick", { uid: m.uid });
+    await lead.client.request("team.Invite", { uid: m.uid });
+    const own = await marker(m.client, "swapped in");
+    expect(heard.filter((h) => !h.includes(own))).toEqual([]);
+  });
+
   it("takes the acting player from the session: a body naming another uid changes nothing for them", async () => {
     const [a, victim] = [await player("self"), await player("self")];
     const t = await create(victim);
