@@ -180,13 +180,9 @@ export class LocalRooms {
     const final = room.view();
     this.emit(room, RoomEventKind.over, winnerUid, { reason });
     if (winnerUid !== "") {
-      const session = room.members.get(winnerUid)?.session ?? null;
-      // With the winner's session the call is a plain rank.Submit (rank takes the uid from the
-      // session, never from the body); a winner in the reconnect window has none: SubmitFor.
-      const credit =
-        session !== null
-          ? this.rt.call("rank.Submit", { board: RANK_BOARD, score: 1 }, undefined, session)
-          : this.rt.call("rank.SubmitFor", { board: RANK_BOARD, uid: winnerUid, score: 1 });
+      // The trusted path, without the winner's session (a call with none comes from a module;
+      // rank refuses client-style Submits on the game's board).
+      const credit = this.rt.call("rank.SubmitFor", { board: RANK_BOARD, uid: winnerUid, score: 1 });
       await credit.catch((err: unknown) =>
         this.rt.log.warn({ err: (err as Error).message, room: room.id, winner: winnerUid }, "rank submit failed: the win is not recorded"),
       );
