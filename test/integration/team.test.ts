@@ -39,6 +39,9 @@ function collect<T>(c: Client, route: string): T[] {
   return out;
 }
 
+/** Invitations per inviter per window in this cluster. */
+const INVITES = 4;
+
 const settle = (ms = 150) => new Promise((r) => setTimeout(r, ms));
 
 describe("team module through real gateways (2 team instances, 2 login instances, 2 gateways)", () => {
@@ -67,7 +70,7 @@ describe("team module through real gateways (2 team instances, 2 login instances
       config: {
         modules: {
           login: { instances: 2, settings: { scryptN: 1024 } },
-          team: { instances: 2 },
+          team: { instances: 2, settings: { maxInvitesPerWindow: INVITES } },
         },
       },
     });
@@ -109,7 +112,7 @@ describe("team module through real gateways (2 team instances, 2 login instances
 
     const pushed = nextPush<team.Invitation>(guest.client, "team.Invitation");
     const inv = await leader.client.request("team.Invite", { uid: guest.uid });
-    expect(inv.delivered).toBe(true);
+    expect(inv.delivered).toBe(false);
     expect(await pushed).toMatchObject({ teamId: t.teamId, teamName: t.name, fromUid: leader.uid, fromUsername: leader.name });
 
     const joinedEvent = nextPush<team.Event>(leader.client, "team.Event", (e) => e.kind === team.EventKind.EVENT_JOINED);
@@ -118,7 +121,6 @@ describe("team module through real gateways (2 team instances, 2 login instances
     expect(await joinedEvent).toMatchObject({ teamId: t.teamId, uid: guest.uid, leader: leader.uid, members: 2 });
     // the invitation was used up
     expect((await failure(stranger.client.request("team.Join", { teamId: t.teamId }))).code).toBe("FORBIDDEN");
-    expect((await failure(leader.client.request("team.Invite", { uid: "u-nobody" }))).code).toBe("NOT_FOUND");
     expect((await failure(leader.client.request("team.Invite", { uid: guest.uid }))).code).toBe("CONFLICT");
     expect((await failure(stranger.client.request("team.Invite", { uid: guest.uid }))).code).toBe("NOT_FOUND");
     expect((await failure(guest.client.request("team.Join", { teamId: "not-an-id" }))).code).toBe("BAD_REQUEST");
@@ -264,6 +266,36 @@ describe("team module through real gateways (2 team instances, 2 login instances
     expect((await gotB2).text).toBe("welcome back");
     await settle();
     expect(outsiderChat).toEqual([]);
+  });
+
+  it("Invite answers alike for unknown, offline and online uids, and records nothing for an unknown one", async () => {
+    const [lead, online, offline] = [await player("same"), await player("same"), await player("same")];
+    await offline.client.close();
+    const t = await create(lead, false);
+    const redis = cluster.modules.find((m) => m.runtime.name === "team")!.runtime.redis();
+    const pushed = nextPush<team.Invitation>(online.client, "team.Invitation");
+    const replies = [];
+    for (const uid of [online.uid, offline.uid, "u999999"]) {
+      const r = await lead.client.request("team.Invite", { uid });
+      replies.push({ ...r, expiresAt: typeof r.expiresAt });
+    }
+    expect(replies).toEqual(Array(3).fill({ delivered: false, expiresAt: "number" }));
+    expect((await pushed).teamId).toBe(t.teamId);
+    expect((await redis.hkeys(TeamKeys.invites(t.teamId))).sort()).toEqual([online.uid, offline.uid].sort());
+  });
+
+  it(`Invite is rate-limited per inviter (${INVITES} per window, counted in Redis with a TTL)`, async () => {
+    const [lead, other] = [await player("spam"), await player("spam")];
+    await create(lead, false);
+    await create(other, false);
+    for (let i = 0; i < INVITES; i++) await lead.client.request("team.Invite", { uid: `u-none-${i}` });
+    const limited = await failure(lead.client.request("team.Invite", { uid: other.uid }));
+    expect(limited.code).toBe("RATE_LIMITED");
+    expect(limited.message).toMatch(/wait \d+ s/);
+    const redis = cluster.modules.find((m) => m.runtime.name === "team")!.runtime.redis();
+    expect(await redis.ttl(TeamKeys.inviteCount(lead.uid))).toBeGreaterThan(0);
+    // another inviter has its own budget
+    expect((await other.client.request("team.Invite", { uid: lead.uid })).delivered).toBe(false);
   });
 
   /** Every team push a connection receives from now on, as "route text-or-kind". */
