@@ -79,7 +79,7 @@ export async function run(): Promise<Figure[]> {
       "cluster",
       benchClusterConfig(nats.url, redis.url, [{ id: "gw-b1", port: gwPort }], {
         login: { instances: 1, settings: { scryptN: 1024 } },
-        rank: { instances: 1, ordered },
+        rank: { instances: 1, ordered, settings: { boards: { [BOARD]: { policy: "best", clientSubmit: { min: 0, max: 1_000_000 } } } } },
       }),
     );
     await g.module("login", "login-b1", cfg);

@@ -1,6 +1,8 @@
 // Bots scenario "ranked": register, log in, then play rounds — each submits a score to the
 // "bots" board and reads the top 10 and the player's own rank — with think time in between.
 // `npx switchyard bots --scenario bench/scenarios/ranked.ts --bots 200 --ramp 10 --duration 60`
+// The board must take client scores: modules.rank.settings.boards
+// `"bots": {"policy": "best", "clientSubmit": {"min": 1, "max": 10000}}`.
 import { defineScenario } from "../../src/bots/index.js";
 
 export const BOARD = "bots";

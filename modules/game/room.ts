@@ -37,6 +37,8 @@ export class Room {
   phase: Phase = Phase.waiting;
   game: TicTacToe | null = null;
   winnerUid = "";
+  /** Runs out when the player whose turn it is took too long (see LocalRooms.armTurn). */
+  turnTimer: NodeJS.Timeout | null = null;
 
   constructor(id: string, mode: ModeConfig, instanceId: string) {
     this.id = id;
@@ -74,6 +76,12 @@ export class Room {
     this.game = new TicTacToe();
     this.phase = Phase.playing;
     return true;
+  }
+
+  /** Stops the move timer (a move was played, or the game or the room ended). */
+  clearTurnTimer(): void {
+    if (this.turnTimer !== null) clearTimeout(this.turnTimer);
+    this.turnTimer = null;
   }
 
   /** Tic-tac-toe mark of a member: the lowest seat plays X. */

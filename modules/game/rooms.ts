@@ -93,6 +93,7 @@ export class LocalRooms {
       // Everyone must be in the channel before "started", or a member could miss it.
       await Promise.all([...room.members.values()].map((m) => m.inChannel.catch(() => undefined)));
       this.emit(room, RoomEventKind.started, uid);
+      this.armTurn(room);
     }
     return room.view();
   }
@@ -121,7 +122,10 @@ export class LocalRooms {
     }
     const outcome = g.play(mark, cell);
     this.emit(room, RoomEventKind.moved, uid, { cell });
-    if (outcome === null) return room.view();
+    if (outcome === null) {
+      this.armTurn(room);
+      return room.view();
+    }
     return this.finish(room, outcome === "draw" ? "" : room.uidOf(outcome), outcome === "draw" ? "draw" : "win");
   }
 
@@ -174,7 +178,29 @@ export class LocalRooms {
 
   /** Clears every timer (the instance stops). */
   stop(): void {
-    for (const room of this.rooms.values()) for (const m of room.members.values()) if (m.timer !== null) clearTimeout(m.timer);
+    for (const room of this.rooms.values()) {
+      room.clearTurnTimer();
+      for (const m of room.members.values()) if (m.timer !== null) clearTimeout(m.timer);
+    }
+  }
+
+  /**
+   * (Re)starts the move timer of a running game: when it runs out, the player whose turn it is
+   * forfeits (reason "timeout"), so a player who stops moving cannot hold the other hostage.
+   */
+  private armTurn(room: Room): void {
+    room.clearTurnTimer();
+    const staller = room.uidOf(room.game?.turn ?? null);
+    if (room.phase !== Phase.playing || staller === "") return;
+    room.turnTimer = setTimeout(() => this.timeOut(room, staller), room.mode.moveTimeoutMs);
+    room.turnTimer.unref();
+  }
+
+  private timeOut(room: Room, staller: string): void {
+    room.turnTimer = null;
+    if (room.phase !== Phase.playing || !this.rooms.has(room.id) || room.uidOf(room.game?.turn ?? null) !== staller) return;
+    const winner = [...room.members.keys()].find((u) => u !== staller) ?? "";
+    this.finish(room, winner, "timeout").catch((err: unknown) => this.rt.log.warn({ err, room: room.id, staller }, "cannot end a timed-out game"));
   }
 
   private expire(room: Room, member: Seat): void {
@@ -186,18 +212,15 @@ export class LocalRooms {
   /** Game over: tell the members, credit the winner in rank, close the room; returns the final state. */
   private async finish(room: Room, winnerUid: string, reason: string): Promise<game.RoomState> {
     room.phase = Phase.over;
+    room.clearTurnTimer();
     room.winnerUid = winnerUid;
-    if (winnerUid !== "" && reason === "forfeit") room.game?.forfeit(room.markOf(winnerUid)!);
+    if (winnerUid !== "" && reason !== "win") room.game?.forfeit(room.markOf(winnerUid)!);
     const final = room.view();
     this.emit(room, RoomEventKind.over, winnerUid, { reason });
     if (winnerUid !== "") {
-      const session = room.members.get(winnerUid)?.session ?? null;
-      // With the winner's session the call is a plain rank.Submit (rank takes the uid from the
-      // session, never from the body); a winner in the reconnect window has none: SubmitFor.
-      const credit =
-        session !== null
-          ? this.rt.call("rank.Submit", { board: RANK_BOARD, score: 1 }, undefined, session)
-          : this.rt.call("rank.SubmitFor", { board: RANK_BOARD, uid: winnerUid, score: 1 });
+      // The trusted path, without the winner's session (a call with none comes from a module;
+      // rank refuses client-style Submits on the game's board).
+      const credit = this.rt.call("rank.SubmitFor", { board: RANK_BOARD, uid: winnerUid, score: 1 });
       await credit.catch((err: unknown) =>
         this.rt.log.warn({ err: (err as Error).message, room: room.id, winner: winnerUid }, "rank submit failed: the win is not recorded"),
       );
@@ -210,6 +233,7 @@ export class LocalRooms {
   private async close(room: Room, reason: string): Promise<void> {
     if (!this.rooms.has(room.id)) return;
     this.rooms.delete(room.id);
+    room.clearTurnTimer();
     await this.dir.destroy(room.id);
     this.emit(room, RoomEventKind.closed, "", { reason });
     // Flushed first so the gateways deliver "closed" before they drop the channel.

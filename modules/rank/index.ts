@@ -5,7 +5,7 @@ import { defineModule, type HandlerContext } from "../../src/module/index.js";
 import { InstanceState } from "../shared/instance-state.js";
 import { UsernameCache } from "../shared/username-cache.js";
 import { BoardStore, type BoardEntry, type Which } from "./board-store.js";
-import { BOARD_NAME, parsePolicies, policyOf, type BoardPolicies } from "./policy.js";
+import { BOARD_NAME, boardOf, parsePolicies, type BoardConfig, type BoardPolicies } from "./policy.js";
 
 const DEFAULT_TOP = 10;
 const MAX_TOP = 100;
@@ -23,15 +23,33 @@ interface RankState {
 
 const state = new InstanceState<RankState>();
 
-function checkBoard(board: string): string {
+/** The configured board named `board`: BAD_REQUEST for a malformed name, NOT_FOUND for any other. */
+function checkBoard(st: RankState, board: string): BoardConfig {
   if (!BOARD_NAME.test(board)) {
     throw new SwitchyardError("BAD_REQUEST", `board ${JSON.stringify(board.slice(0, 64))} is not a valid name: use 1-64 letters, digits, '_', '-' or '.'`);
   }
-  return board;
+  const cfg = boardOf(st.policies, board);
+  if (cfg === undefined) {
+    throw new SwitchyardError("NOT_FOUND", `there is no board ${JSON.stringify(board)}: only the boards in modules.rank.settings.boards exist`);
+  }
+  return cfg;
 }
 
 function checkScore(score: number): number {
   if (!Number.isFinite(score)) throw new SwitchyardError("BAD_REQUEST", "score must be a finite number");
+  return score;
+}
+
+/** A client's own score: only on boards that opted in, and within their bounds. */
+function checkClientScore(board: string, cfg: BoardConfig, score: number): number {
+  const bounds = cfg.clientSubmit;
+  if (bounds === null) {
+    throw new SwitchyardError("FORBIDDEN", `board ${JSON.stringify(board)} takes no scores from clients: the server records them (rank.SubmitFor from a module); an operator may allow it with boards.${board}.clientSubmit {min, max}`);
+  }
+  checkScore(score);
+  if (score < bounds.min || score > bounds.max) {
+    throw new SwitchyardError("BAD_REQUEST", `score ${score} is out of bounds for board ${JSON.stringify(board)}: submit ${bounds.min} to ${bounds.max}`);
+  }
   return score;
 }
 
@@ -53,10 +71,9 @@ async function withNames(st: RankState, rows: BoardEntry[], season: number): Pro
   return rows.map((r) => ({ rank: r.rank, uid: r.uid, score: r.score, username: names.get(r.uid) ?? "", season }));
 }
 
-async function submit(st: RankState, board: string, uid: string, score: number): Promise<Partial<rank.SubmitReply>> {
-  const policy = policyOf(st.policies, checkBoard(board));
-  const r = await st.store.submit(board, uid, checkScore(score), policy);
-  return { score: r.score, rank: r.rank, changed: r.changed, policy, season: r.season };
+async function submit(st: RankState, board: string, cfg: BoardConfig, uid: string, score: number): Promise<Partial<rank.SubmitReply>> {
+  const r = await st.store.submit(board, uid, score, cfg.policy);
+  return { score: r.score, rank: r.rank, changed: r.changed, policy: cfg.policy, season: r.season };
 }
 
 /** ResetSeason is for operators: calls from modules (no session) or from uids in settings.admins. */
@@ -70,8 +87,9 @@ function requireAdmin(ctx: HandlerContext): void {
 
 /**
  * Leaderboards by name: Submit (policy per board: keep best or accumulate), Top, Me, Around,
- * and season resets that keep the previous season readable. The player is always the caller's
- * session; only other modules may name a player (SubmitFor).
+ * and season resets that keep the previous season readable. Only configured boards exist. The
+ * player is always the caller's session; only other modules may name a player (SubmitFor), and a
+ * client's own Submit is refused unless its board opted in (clientSubmit bounds).
  */
 export default defineModule({
   name: "rank",
@@ -87,7 +105,10 @@ export default defineModule({
   },
   handlers: {
     Submit(ctx, req) {
-      return submit(state.of(ctx), req.board, ctx.requireUid(), req.score);
+      const uid = ctx.requireUid();
+      const st = state.of(ctx);
+      const cfg = checkBoard(st, req.board);
+      return submit(st, req.board, cfg, uid, checkClientScore(req.board, cfg, req.score));
     },
     SubmitFor(ctx, req) {
       // The gateway stamps a session on everything a client sends: no session = another module.
@@ -95,17 +116,20 @@ export default defineModule({
         throw new SwitchyardError("FORBIDDEN", "rank.SubmitFor is for other modules; a player submits their own score with rank.Submit");
       }
       if (!req.uid) throw new SwitchyardError("BAD_REQUEST", "uid is required");
-      return submit(state.of(ctx), req.board, req.uid, req.score);
+      const st = state.of(ctx);
+      return submit(st, req.board, checkBoard(st, req.board), req.uid, checkScore(req.score));
     },
     async Top(ctx, req) {
       const st = state.of(ctx);
-      const slice = await st.store.top(checkBoard(req.board), countOf(req.n, DEFAULT_TOP, MAX_TOP), whichOf(req.season));
+      checkBoard(st, req.board);
+      const slice = await st.store.top(req.board, countOf(req.n, DEFAULT_TOP, MAX_TOP), whichOf(req.season));
       return { entries: await withNames(st, slice.entries, slice.season), season: slice.season, total: slice.total };
     },
     async Me(ctx, req) {
       const uid = ctx.requireUid();
       const st = state.of(ctx);
-      const slice = await st.store.around(checkBoard(req.board), uid, 0, whichOf(req.season));
+      checkBoard(st, req.board);
+      const slice = await st.store.around(req.board, uid, 0, whichOf(req.season));
       if (slice.me === null) return { rank: 0, uid, score: 0, season: slice.season };
       const [me] = await withNames(st, [slice.me], slice.season);
       return me!;
@@ -113,12 +137,15 @@ export default defineModule({
     async Around(ctx, req) {
       const uid = ctx.requireUid();
       const st = state.of(ctx);
-      const slice = await st.store.around(checkBoard(req.board), uid, countOf(req.k, DEFAULT_AROUND, MAX_AROUND), whichOf(req.season));
+      checkBoard(st, req.board);
+      const slice = await st.store.around(req.board, uid, countOf(req.k, DEFAULT_AROUND, MAX_AROUND), whichOf(req.season));
       return { entries: await withNames(st, slice.entries, slice.season), season: slice.season, total: slice.total };
     },
     async ResetSeason(ctx, req) {
       requireAdmin(ctx);
-      const season = await state.of(ctx).store.resetSeason(checkBoard(req.board));
+      const st = state.of(ctx);
+      checkBoard(st, req.board);
+      const season = await st.store.resetSeason(req.board);
       ctx.log.info({ board: req.board, season }, "season reset");
       return { closedSeason: season - 1, season };
     },

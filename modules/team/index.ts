@@ -5,7 +5,7 @@ import { team } from "../../src/generated/proto.js";
 import { defineModule, type HandlerContext } from "../../src/module/index.js";
 import { InstanceState } from "../shared/instance-state.js";
 import { accountExists, usernamesOf } from "../shared/usernames.js";
-import { TeamPush, publishEvent, removeFromChannel } from "./team-events.js";
+import { TeamPush, joinTeamChannel, publishEvent, removeFromChannel } from "./team-events.js";
 import { teamChannel } from "./team-keys.js";
 import { TeamStore, type TeamRecord } from "./team-store.js";
 
@@ -21,9 +21,13 @@ interface TeamSettings {
   maxCapacity: number;
   /** How long an invitation stays valid. */
   inviteTtlSeconds: number;
+  /** Invitations one player may send per window (counted in Redis, across instances). */
+  maxInvitesPerWindow: number;
+  /** Length of that window; it starts at the player's first invitation. */
+  inviteWindowSeconds: number;
 }
 
-const DEFAULTS: TeamSettings = { defaultCapacity: 5, maxCapacity: 50, inviteTtlSeconds: 600 };
+const DEFAULTS: TeamSettings = { defaultCapacity: 5, maxCapacity: 50, inviteTtlSeconds: 600, maxInvitesPerWindow: 20, inviteWindowSeconds: 60 };
 
 /** What one team instance works with. */
 interface TeamState {
@@ -109,27 +113,35 @@ export default defineModule({
       }
       const id = randomBytes(6).toString("hex");
       await st.store.create(uid, id, name, capacity, req.open);
-      await ctx.joinChannel(teamChannel(id));
+      await joinTeamChannel(ctx, st.store, uid, id);
       return describeById(ctx, st, id);
     },
     async Invite(ctx, req) {
       const uid = ctx.requireUid();
       const st = state.of(ctx);
       const invitee = checkTarget(ctx, req.uid, "invite");
-      if (!(await accountExists(st.redis, invitee))) throw new SwitchyardError("NOT_FOUND", `no player has uid ${JSON.stringify(invitee)}: check the uid`);
+      const sent = await st.store.countInvite(uid, st.settings.inviteWindowSeconds);
+      if (sent.count > st.settings.maxInvitesPerWindow) {
+        throw new SwitchyardError("RATE_LIMITED", `you sent ${st.settings.maxInvitesPerWindow} invitations in ${st.settings.inviteWindowSeconds} s: wait ${Math.max(sent.ttl, 1)} s before inviting again`);
+      }
+      // Unknown, offline and online uids get the same reply: Invite tells neither which uids
+      // exist nor who is online. An unknown uid just has no invitation recorded or pushed.
+      const exists = await accountExists(st.redis, invitee);
       const expiresAt = Date.now() + st.settings.inviteTtlSeconds * 1000;
-      const { teamId, name } = await st.store.invite(uid, invitee, expiresAt);
-      const fromUsername = (await usernamesOf(st.redis, [uid])).get(uid) ?? "";
-      const invitation: team.Invitation = { teamId, teamName: name, fromUid: uid, fromUsername, expiresAt };
-      const delivered = await ctx.module.pushToUid(invitee, TeamPush.invitation, TeamPush.invitation, invitation);
-      return { delivered, expiresAt };
+      const { teamId, name } = await st.store.invite(uid, invitee, expiresAt, exists);
+      if (exists) {
+        const fromUsername = (await usernamesOf(st.redis, [uid])).get(uid) ?? "";
+        const invitation: team.Invitation = { teamId, teamName: name, fromUid: uid, fromUsername, expiresAt };
+        await ctx.module.pushToUid(invitee, TeamPush.invitation, TeamPush.invitation, invitation);
+      }
+      return { delivered: false, expiresAt };
     },
     async Join(ctx, req) {
       const uid = ctx.requireUid();
       const st = state.of(ctx);
       const id = checkTeamId(req.teamId);
       const r = await st.store.join(uid, id);
-      await ctx.joinChannel(teamChannel(id));
+      await joinTeamChannel(ctx, st.store, uid, id);
       const info = await describeById(ctx, st, id);
       if (!r.already) publishEvent(ctx.module, { teamId: id, kind: team.EventKind.EVENT_JOINED, uid, leader: info.leader ?? "", members: r.members });
       return info;
@@ -178,7 +190,7 @@ export default defineModule({
       if (id === null) throw new SwitchyardError("NOT_FOUND", "you are not in a team: create one (team.Create), join one (team.Join), or pass a team_id");
       const info = await describeById(ctx, st, id);
       // A member's call (re)joins the team channel: this is how a reconnected client gets chat back.
-      if (info.members?.some((m) => m.uid === uid)) await ctx.joinChannel(teamChannel(id));
+      if (info.members?.some((m) => m.uid === uid)) await joinTeamChannel(ctx, st.store, uid, id);
       return info;
     },
     async Chat(ctx, req) {

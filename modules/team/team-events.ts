@@ -1,6 +1,7 @@
 import { team } from "../../src/generated/proto.js";
 import type { HandlerContext, ModuleRuntime } from "../../src/module/index.js";
 import { teamChannel } from "./team-keys.js";
+import type { TeamStore } from "./team-store.js";
 
 /** Push routes of the team module; each carries the message type of the same name. */
 export const TeamPush = {
@@ -15,9 +16,19 @@ export function publishEvent(rt: ModuleRuntime, ev: Omit<team.Event, "kind"> & {
 }
 
 /**
+ * Puts the calling session in team `teamId`'s channel, then checks the membership again: a
+ * Kick or Leave that ran between the caller's membership check and the join found no session
+ * to take out, so this join is undone rather than left listening to a team it is not in.
+ */
+export async function joinTeamChannel(ctx: HandlerContext, store: TeamStore, uid: string, teamId: string): Promise<void> {
+  await ctx.joinChannel(teamChannel(teamId));
+  if ((await store.teamOf(uid)) !== teamId) await ctx.leaveChannel(teamChannel(teamId));
+}
+
+/**
  * Takes a player's current session out of a team's channel. Best effort: an offline player
- * has no session (its gateway dropped its channels when it closed), and a gateway that does
- * not answer has no session to clean either.
+ * has no session in it (a gateway drops a session's channels when it closes and when its uid
+ * changes, e.g. at login.Logout), and a gateway that does not answer has no session to clean.
  */
 export async function removeFromChannel(ctx: HandlerContext, uid: string, teamId: string): Promise<void> {
   try {

@@ -9,6 +9,7 @@ const PREFIX = "sy:team:";
  * - `joined(id)`: hash uid → joined-at (ms)
  * - `invites(id)`: hash uid → invitation expiry (ms)
  * - `of(uid)`: the uid's team id; its existence is what makes "at most one team" hold
+ * - `inviteCount(uid)`: invitations sent by uid in the current window (expires with it)
  */
 export const TeamKeys = {
   team: (id: string) => `${PREFIX}{${id}}`,
@@ -16,6 +17,7 @@ export const TeamKeys = {
   joined: (id: string) => `${PREFIX}{${id}}:joined`,
   invites: (id: string) => `${PREFIX}{${id}}:invites`,
   of: (uid: string) => `${PREFIX}of:${uid}`,
+  inviteCount: (uid: string) => `${PREFIX}invites-sent:${uid}`,
 } as const;
 
 /**

@@ -124,5 +124,5 @@ if not id then return {'no_team'} end
 if redis.call('ZSCORE', mkey(id), invitee) then return {'member', id} end
 local cap = tonumber(redis.call('HGET', tkey(id), 'capacity'))
 if redis.call('ZCARD', mkey(id)) >= cap then return {'full', id, cap} end
-redis.call('HSET', ikey(id), invitee, ARGV[3])
+if ARGV[4] == '1' then redis.call('HSET', ikey(id), invitee, ARGV[3]) end
 return {'ok', id, redis.call('HGET', tkey(id), 'name')}`);

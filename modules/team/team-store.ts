@@ -105,10 +105,25 @@ export class TeamStore {
     return { teamId: String(id), members: members.map(String) };
   }
 
-  /** Records an invitation of `invitee` to the inviter's team, valid until `expiresAt`. */
-  async invite(inviter: string, invitee: string, expiresAt: number): Promise<{ teamId: string; name: string }> {
-    const [, id, name] = await this.run(INVITE, [inviter, invitee, expiresAt], "invite players");
+  /**
+   * Checks that `inviter` may invite `invitee` (refusals as for a real one) and, when `record`,
+   * records the invitation to the inviter's team, valid until `expiresAt`.
+   */
+  async invite(inviter: string, invitee: string, expiresAt: number, record: boolean): Promise<{ teamId: string; name: string }> {
+    const [, id, name] = await this.run(INVITE, [inviter, invitee, expiresAt, record ? "1" : "0"], "invite players");
     return { teamId: String(id), name: String(name) };
+  }
+
+  /**
+   * Counts one invitation sent by `uid` in a window of `windowSeconds` that starts at its first
+   * one (shared by every instance); returns the count so far and the seconds left in the window.
+   */
+  async countInvite(uid: string, windowSeconds: number): Promise<{ count: number; ttl: number }> {
+    const key = TeamKeys.inviteCount(uid);
+    const res = await this.redis.multi().incr(key).expire(key, windowSeconds, "NX").ttl(key).exec();
+    if (res === null) throw new Error("team: MULTI aborted");
+    for (const [err] of res) if (err) throw err;
+    return { count: Number(res[0]![1]), ttl: Number(res[2]![1]) };
   }
 
   /** The team id of `uid`, or null. */

@@ -85,7 +85,7 @@ export class ChannelHub {
     return true;
   }
 
-  /** Removes a session from every channel (on close). */
+  /** Removes a session from every channel (on close, and when its uid changes). */
   leaveAll(session: Session): void {
     const names = session.channels;
     if (names === null) return;

@@ -14,7 +14,10 @@ export interface CommandTarget {
   session(sid: number): Session | undefined;
   /** Local sessions bound to `uid`. */
   sessionsOfUser(uid: string): Session[];
-  /** Sets (or with null clears) the uid of a session. */
+  /**
+   * Sets (or with null clears) the uid of a session; when the uid changes, the session of the
+   * old uid is announced as closed (sys.session.closed) and its pins are dropped.
+   */
   bind(session: Session, uid: string | null): void;
   /** Sends KICK(code, reason), flushes, then closes the session. */
   kick(session: Session, code: number, reason: string): void;
@@ -97,7 +100,11 @@ export class CommandHandler {
   private bind(b: cluster.Bind): string | null {
     const s = this.target.session(b.sid);
     if (s === undefined) return this.noSession(b.sid);
-    this.target.bind(s, b.uid === "" ? null : b.uid);
+    const uid = b.uid === "" ? null : b.uid;
+    // A new identity (logout, or a login as someone else on this connection) hears nothing
+    // the old one joined: channels go here, pins with the uid (Session.setUid).
+    if (uid !== s.uid) this.target.channels.leaveAll(s);
+    this.target.bind(s, uid);
     return null;
   }
 

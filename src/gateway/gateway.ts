@@ -355,8 +355,20 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
   }
 
   bind(session: Session, uid: string | null): void {
+    const old = session.uid;
     this.sessions.rebind(session, uid, setUid);
     if (this.debug) this.log.debug({ sid: session.sid, uid }, "session bound");
+    // For the modules, the old uid's session ended (login frees its online entry, game starts
+    // the seat's reconnect window), though the connection lives on with another identity.
+    if (old !== null && old !== uid) this.announceClosed(session.sid, old, uid === null ? "logged out" : "logged in as another user");
+  }
+
+  private announceClosed(sid: number, uid: string, reason: string): void {
+    try {
+      this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ gatewayId: this.id, sid, uid, reason }));
+    } catch (err) {
+      this.log.warn({ err, sid }, "cannot publish sys.session.closed");
+    }
   }
 
   kick(session: Session, code: number, reason: string): void {
@@ -377,11 +389,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     this.perAddress.close(session.address);
     this.channels.leaveAll(session);
     const uid = session.uid;
-    try {
-      this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ gatewayId: this.id, sid: session.sid, uid: uid ?? "", reason }));
-    } catch (err) {
-      this.log.warn({ err, sid: session.sid }, "cannot publish sys.session.closed");
-    }
+    this.announceClosed(session.sid, uid ?? "", reason);
     if (this.debug) this.log.debug({ sid: session.sid, uid, reason }, "session closed");
     const socket = session.socket;
     if (destroy) {

@@ -164,11 +164,15 @@ export class Session implements FrameSink, OverflowSink {
     this.ctx.host.onSlowReader(this, pendingBytes);
   }
 
-  /** Sets (or clears) the bound uid and rebuilds the cached headers. */
+  /**
+   * Sets (or clears) the bound uid and rebuilds the cached headers. A different uid drops the
+   * pins: they were granted to the old identity (its room), not to the connection.
+   */
   setUid(uid: string | null): void {
     if (uid === this.uid) return;
     this.uid = uid;
     this.hdrs = null;
+    this.pins = null;
   }
 
   /** The session's headers with `sy-rid` set to `rid` (ASCII), encoded; for `nc.publish` only. */

@@ -45,6 +45,9 @@ export class HandlerContextImpl implements HandlerContext {
   async bind(uid: string): Promise<void> {
     const s = this.requireSession();
     const me = { gatewayId: s.gatewayId, sid: s.sid };
+    // A login as someone else on this connection: the old uid no longer lives here, so a push
+    // or kick for it must not find this session.
+    if (s.uid !== null && s.uid !== uid) await this.module.onlineTable().release(s.uid, me);
     const prev = await this.module.onlineTable().claim(uid, me);
     if (prev !== null && (prev.gatewayId !== me.gatewayId || prev.sid !== me.sid)) {
       // The older session goes first, so two sessions of one uid are never bound at once.

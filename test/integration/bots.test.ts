@@ -9,7 +9,7 @@ import { projectRoot } from "../../src/config/cluster-config.js";
 import echoModule from "../../modules/echo/index.js";
 import loginModule from "../../modules/login/index.js";
 import rankModule from "../../modules/rank/index.js";
-import rankedScenario from "../../bench/scenarios/ranked.js";
+import rankedScenario, { BOARD as RANKED_BOARD } from "../../bench/scenarios/ranked.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 
 function route(r: BotsReport, name: string) {
@@ -23,7 +23,11 @@ describe("load-test bots against a real gateway", () => {
   let port: number;
 
   beforeAll(async () => {
-    cluster = await startTestCluster({ modules: [{ def: loginModule, instances: 1 }, { def: echoModule, instances: 1 }, { def: rankModule, instances: 1 }] });
+    cluster = await startTestCluster({
+      modules: [{ def: loginModule, instances: 1 }, { def: echoModule, instances: 1 }, { def: rankModule, instances: 1 }],
+      // the ranked scenario submits from clients: its board opts in
+      config: { modules: { login: { instances: 1, settings: { scryptN: 1024 } }, echo: { instances: 1, ordered: false }, rank: { instances: 1, settings: { boards: { [RANKED_BOARD]: { policy: "best", clientSubmit: { min: 1, max: 10_000 } } } } } } },
+    });
     port = cluster.gateways[0]!.address().port;
   });
 

@@ -8,6 +8,8 @@ import rankModule from "../../modules/rank/index.js";
 import { failure } from "../helpers/failure.js";
 
 const WINDOW_MS = 1_200;
+/** Move timeout of the "blitz" mode. */
+const MOVE_MS = 400;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,7 +64,7 @@ describe("game module through a real gateway (2 game instances, 2 login, 2 rank)
           game: {
             instances: 2,
             drainTimeoutMs: 5_000,
-            settings: { modes: { tictactoe: 2, quad: 4, lobby: 4, drain: 4 }, reconnectWindowMs: WINDOW_MS },
+            settings: { modes: { tictactoe: 2, quad: 4, lobby: 4, drain: 4, blitz: { capacity: 2, game: "tictactoe", moveTimeoutMs: MOVE_MS } }, reconnectWindowMs: WINDOW_MS },
           },
         },
       },
@@ -223,6 +225,26 @@ describe("game module through a real gateway (2 game instances, 2 login, 2 rank)
     }
     const stranger = await player("never");
     expect((await failure(stranger.client.request("game.Move", { cell: 5 }))).code).toBe("NOT_FOUND");
+  });
+
+  it("a player who does not move within the mode's moveTimeoutMs forfeits: the other wins and is credited", async () => {
+    const x = await player("bx");
+    const o = await player("bo");
+    const before = async (p: Player) => (await p.client.request("rank.Me", { board: "tictactoe" })).score;
+    const [xScore, oScore] = [await before(x), await before(o)];
+    await x.client.request("game.QuickJoin", { mode: "blitz" });
+    const started = await o.client.request("game.QuickJoin", { mode: "blitz" });
+    expect(started.room).toMatchObject({ phase: "playing", turnUid: x.uid });
+    // x, whose turn it is, stalls (a test of "a move restarts the timer" would race the clock)
+    for (const p of [x, o]) {
+      const over = await eventOf(p, (e) => e.kind === "over", 5_000);
+      expect(over).toMatchObject({ uid: o.uid, reason: "timeout" });
+      expect(over.room).toMatchObject({ phase: "over", winnerUid: o.uid, board: "........." });
+      await eventOf(p, (e) => e.kind === "closed");
+    }
+    expect(await before(o)).toBe(oScore + 1);
+    expect(await before(x)).toBe(xScore);
+    expect((await failure(x.client.request("game.Move", { cell: 0 }))).code).toBe("NOT_FOUND");
   });
 
   it("keeps a disconnected member's seat for the window; Resume + Rejoin restores it", async () => {

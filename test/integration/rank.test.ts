@@ -12,6 +12,17 @@ import { failure } from "../helpers/failure.js";
 const ranksOf = (l: rank.EntryList) => l.entries.map((e) => e.rank);
 const namesOf = (l: rank.EntryList) => l.entries.map((e) => e.username);
 
+const OPEN = { min: 0, max: 2 ** 53 };
+/** The boards of the tests: "tictactoe" as shipped (modules only), the others open to clients. */
+const BOARDS = {
+  tictactoe: "accumulate",
+  acc: { policy: "accumulate", clientSubmit: OPEN },
+  "acc-ties": { policy: "accumulate", clientSubmit: OPEN },
+  "acc-race": { policy: "accumulate", clientSubmit: OPEN },
+  bounded: { policy: "best", clientSubmit: { min: -10, max: 1000 } },
+  ...Object.fromEntries(["arena", "ties", "around", "race", "seasonal", "self", "empty"].map((b) => [b, { policy: "best", clientSubmit: OPEN }])),
+};
+
 describe("rank module through a real gateway (2 rank instances, 2 login instances, 2 gateways)", () => {
   let cluster: TestCluster;
   let nc: NatsConnection;
@@ -43,7 +54,7 @@ describe("rank module through a real gateway (2 rank instances, 2 login instance
       config: {
         modules: {
           login: { instances: 2, settings: { scryptN: 1024 } },
-          rank: { instances: 2, settings: { boards: { tictactoe: "accumulate", "acc-ties": "accumulate", "acc-race": "accumulate" } } },
+          rank: { instances: 2, settings: { boards: BOARDS } },
         },
       },
     });
@@ -57,7 +68,7 @@ describe("rank module through a real gateway (2 rank instances, 2 login instance
     await cluster?.stop();
   });
 
-  it("keeps the best score on a default board and reports rank and score with Me", async () => {
+  it("keeps the best score on a best board and reports rank and score with Me", async () => {
     const a = await player("best");
     const first = await a.client.request("rank.Submit", { board: "arena", score: 100 });
     expect(first).toMatchObject({ score: 100, rank: 1, changed: true, policy: rank.Policy.POLICY_BEST, season: 1 });
@@ -71,17 +82,17 @@ describe("rank module through a real gateway (2 rank instances, 2 login instance
 
   it("accumulates on a board configured as accumulate, exactly, whatever the magnitude", async () => {
     const a = await player("acc");
-    await a.client.request("rank.Submit", { board: "tictactoe", score: 3 });
-    const r = await a.client.request("rank.Submit", { board: "tictactoe", score: 4 });
+    await a.client.request("rank.Submit", { board: "acc", score: 3 });
+    const r = await a.client.request("rank.Submit", { board: "acc", score: 4 });
     expect(r).toMatchObject({ score: 7, changed: true, policy: rank.Policy.POLICY_ACCUMULATE });
-    const big = await a.client.request("rank.Submit", { board: "tictactoe", score: 2 ** 52 });
+    const big = await a.client.request("rank.Submit", { board: "acc", score: 2 ** 52 });
     expect(big.score).toBe(2 ** 52 + 7);
-    expect((await a.client.request("rank.Me", { board: "tictactoe" })).score).toBe(2 ** 52 + 7);
+    expect((await a.client.request("rank.Me", { board: "acc" })).score).toBe(2 ** 52 + 7);
   });
 
   it("Me on a board where the player has no score: rank 0, score 0", async () => {
     const a = await player("absent");
-    expect(await a.client.request("rank.Me", { board: "nobody-here" })).toMatchObject({ rank: 0, score: 0, uid: a.uid });
+    expect(await a.client.request("rank.Me", { board: "empty" })).toMatchObject({ rank: 0, score: 0, uid: a.uid });
   });
 
   it("breaks ties by who got there first; Top carries usernames and the total", async () => {
@@ -184,12 +195,56 @@ describe("rank module through a real gateway (2 rank instances, 2 login instance
     expect(viaModule).toMatchObject({ rank: 2, score: 5 });
   });
 
+  it("client scores on a modules-only board are refused; unknown boards do not exist; the 1.7e308 attack changes nothing", async () => {
+    const redis = cluster.modules.find((m) => m.runtime.name === "rank")!.runtime.redis();
+    const [honest, cheat] = [await player("honest"), await player("cheat")];
+    await internal<rank.SubmitForRequest, rank.SubmitReply>("SubmitFor", { board: "tictactoe", uid: honest.uid, score: 3 });
+    const keysBefore = (await redis.keys("sy:rank:*")).sort();
+
+    const refused = await failure(cheat.client.request("rank.Submit", { board: "tictactoe", score: 1.7e308 }));
+    expect(refused.code).toBe("FORBIDDEN");
+    expect(refused.message).toContain("SubmitFor");
+    // the flood of the review, bounded: 300 NOTIFYs on fresh board names and on tictactoe
+    for (let i = 0; i < 150; i++) {
+      cheat.client.notify("rank.Submit", { board: `junk-${i}`, score: 1 });
+      cheat.client.notify("rank.Submit", { board: "tictactoe", score: 1.7e308 });
+    }
+    const unknown = await failure(cheat.client.request("rank.Submit", { board: "junk-final", score: 1 }));
+    expect(unknown.code).toBe("NOT_FOUND");
+    expect(unknown.message).toContain("modules.rank.settings.boards");
+    for (const route of ["rank.Top", "rank.Me", "rank.Around"] as const) {
+      expect((await failure(cheat.client.request(route, { board: "junk-final" }))).code, route).toBe("NOT_FOUND");
+    }
+    expect((await failure(internal("ResetSeason", { board: "junk-final" }))).code).toBe("NOT_FOUND");
+    expect((await failure(internal("SubmitFor", { board: "junk-final", uid: cheat.uid, score: 1 }))).code).toBe("NOT_FOUND");
+
+    const top = await honest.client.request("rank.Top", { board: "tictactoe" });
+    expect(top.entries.map((e) => [e.uid, e.score])).toEqual([[honest.uid, 3]]);
+    // no key was created (the notifies left before the requests above, so most were handled by now)
+    expect((await redis.keys("sy:rank:*")).sort()).toEqual(keysBefore);
+  });
+
+  it("a board that opted in takes client scores within its bounds only, finite ones only", async () => {
+    const a = await player("bounds");
+    expect(await a.client.request("rank.Submit", { board: "bounded", score: 1000 })).toMatchObject({ score: 1000, changed: true });
+    expect((await a.client.request("rank.Submit", { board: "bounded", score: -10 })).changed).toBe(false);
+    for (const score of [1000.5, -11, 1.7e308, Number.POSITIVE_INFINITY, Number.NaN]) {
+      const e = await failure(a.client.request("rank.Submit", { board: "bounded", score }));
+      expect(e.code, String(score)).toBe("BAD_REQUEST");
+    }
+    expect((await failure(a.client.request("rank.Submit", { board: "bounded", score: 2000 }))).message).toContain("-10 to 1000");
+    expect((await a.client.request("rank.Me", { board: "bounded" })).score).toBe(1000);
+    // modules are not bound by clientSubmit, but by finiteness
+    expect((await internal<rank.SubmitForRequest, rank.SubmitReply>("SubmitFor", { board: "bounded", uid: a.uid, score: 5000 })).score).toBe(5000);
+    expect((await failure(internal("SubmitFor", { board: "bounded", uid: a.uid, score: Number.POSITIVE_INFINITY }))).code).toBe("BAD_REQUEST");
+  });
+
   it("refuses bad input with messages that say what to do", async () => {
     const a = await player("bad");
     const badBoard = await failure(a.client.request("rank.Submit", { board: "no spaces", score: 1 }));
     expect(badBoard.code).toBe("BAD_REQUEST");
     expect(badBoard.message).toContain("letters, digits");
-    expect((await failure(a.client.request("rank.Submit", { board: "x", score: Number.NaN }))).code).toBe("BAD_REQUEST");
+    expect((await failure(a.client.request("rank.Submit", { board: "arena", score: Number.NaN }))).code).toBe("BAD_REQUEST");
     expect((await failure(a.client.request("rank.Top", { board: "" }))).code).toBe("BAD_REQUEST");
     const anon = await cluster.client();
     expect((await failure(anon.request("rank.Me", { board: "arena" }))).code).toBe("UNAUTHENTICATED");

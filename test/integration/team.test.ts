@@ -46,6 +46,9 @@ function collect<T>(c: Client, route: string): T[] {
  */
 const settle = (c: Client) => c.request("team.Info", { teamId: "000000000000" }).catch(() => undefined);
 
+/** Invitations per inviter per window in this cluster. */
+const INVITES = 4;
+
 describe("team module through real gateways (2 team instances, 2 login instances, 2 gateways)", () => {
   let cluster: TestCluster;
   let nc: NatsConnection;
@@ -72,7 +75,7 @@ describe("team module through real gateways (2 team instances, 2 login instances
       config: {
         modules: {
           login: { instances: 2, settings: { scryptN: 1024 } },
-          team: { instances: 2 },
+          team: { instances: 2, settings: { maxInvitesPerWindow: INVITES } },
         },
       },
     });
@@ -114,7 +117,7 @@ describe("team module through real gateways (2 team instances, 2 login instances
 
     const pushed = nextPush<team.Invitation>(guest.client, "team.Invitation");
     const inv = await leader.client.request("team.Invite", { uid: guest.uid });
-    expect(inv.delivered).toBe(true);
+    expect(inv.delivered).toBe(false);
     expect(await pushed).toMatchObject({ teamId: t.teamId, teamName: t.name, fromUid: leader.uid, fromUsername: leader.name });
 
     const joinedEvent = nextPush<team.Event>(leader.client, "team.Event", (e) => e.kind === team.EventKind.EVENT_JOINED);
@@ -123,7 +126,6 @@ describe("team module through real gateways (2 team instances, 2 login instances
     expect(await joinedEvent).toMatchObject({ teamId: t.teamId, uid: guest.uid, leader: leader.uid, members: 2 });
     // the invitation was used up
     expect((await failure(stranger.client.request("team.Join", { teamId: t.teamId }))).code).toBe("FORBIDDEN");
-    expect((await failure(leader.client.request("team.Invite", { uid: "u-nobody" }))).code).toBe("NOT_FOUND");
     expect((await failure(leader.client.request("team.Invite", { uid: guest.uid }))).code).toBe("CONFLICT");
     expect((await failure(stranger.client.request("team.Invite", { uid: guest.uid }))).code).toBe("NOT_FOUND");
     expect((await failure(guest.client.request("team.Join", { teamId: "not-an-id" }))).code).toBe("BAD_REQUEST");
@@ -269,6 +271,97 @@ describe("team module through real gateways (2 team instances, 2 login instances
     expect((await gotB2).text).toBe("welcome back");
     await settle(outsider.client);
     expect(outsiderChat).toEqual([]);
+  });
+
+  it("Invite answers alike for unknown, offline and online uids, and records nothing for an unknown one", async () => {
+    const [lead, online, offline] = [await player("same"), await player("same"), await player("same")];
+    await offline.client.close();
+    const t = await create(lead, false);
+    const redis = cluster.modules.find((m) => m.runtime.name === "team")!.runtime.redis();
+    const pushed = nextPush<team.Invitation>(online.client, "team.Invitation");
+    const replies = [];
+    for (const uid of [online.uid, offline.uid, "u999999"]) {
+      const r = await lead.client.request("team.Invite", { uid });
+      replies.push({ ...r, expiresAt: typeof r.expiresAt });
+    }
+    expect(replies).toEqual(Array(3).fill({ delivered: false, expiresAt: "number" }));
+    expect((await pushed).teamId).toBe(t.teamId);
+    expect((await redis.hkeys(TeamKeys.invites(t.teamId))).sort()).toEqual([online.uid, offline.uid].sort());
+  });
+
+  it(`Invite is rate-limited per inviter (${INVITES} per window, counted in Redis with a TTL)`, async () => {
+    const [lead, other] = [await player("spam"), await player("spam")];
+    await create(lead, false);
+    await create(other, false);
+    for (let i = 0; i < INVITES; i++) await lead.client.request("team.Invite", { uid: `u-none-${i}` });
+    const limited = await failure(lead.client.request("team.Invite", { uid: other.uid }));
+    expect(limited.code).toBe("RATE_LIMITED");
+    expect(limited.message).toMatch(/wait \d+ s/);
+    const redis = cluster.modules.find((m) => m.runtime.name === "team")!.runtime.redis();
+    expect(await redis.ttl(TeamKeys.inviteCount(lead.uid))).toBeGreaterThan(0);
+    // another inviter has its own budget
+    expect((await other.client.request("team.Invite", { uid: lead.uid })).delivered).toBe(false);
+  });
+
+  /** Every team push a connection receives from now on, as "route text-or-kind". */
+  function teamPushes(c: Client): string[] {
+    const out: string[] = [];
+    c.on<team.ChatMessage>("team.ChatMessage", (m) => out.push(`chat ${m.teamId} ${m.text}`));
+    c.on<team.Event>("team.Event", (e) => out.push(`event ${e.teamId} ${e.kind}`));
+    c.on<team.Invitation>("team.Invitation", (i) => out.push(`invitation ${i.teamId}`));
+    return out;
+  }
+
+  /**
+   * Makes `c`'s current account create a team and chat in it, and resolves once that chat came
+   * back on `c`: any push that was sent to `c` earlier has been delivered by then.
+   */
+  async function marker(c: Client, text: string): Promise<string> {
+    const own = await c.request("team.Create", { name: text, open: true, capacity: 2 });
+    const back = nextPush<team.ChatMessage>(c, "team.ChatMessage", (m) => m.text === text);
+    await c.request("team.Chat", { text });
+    await back;
+    return own.teamId;
+  }
+
+  it("a member that logs out, then is kicked, hears nothing more on that connection, nor once logged in as another account", async () => {
+    const [lead, m] = [await player("out"), await player("out")];
+    const altName = `outalt${++seq}`;
+    await m.client.request("login.Register", { username: altName, password: "password-1" });
+    const t = await create(lead);
+    await m.client.request("team.Join", { teamId: t.teamId });
+    const token = (await m.client.request("login.Login", { username: m.name, password: "password-1" })).token;
+    const heard = teamPushes(m.client);
+
+    await m.client.request("login.Logout", { token });
+    await lead.client.request("team.Kick", { uid: m.uid });
+    await lead.client.request("team.Chat", { text: "after the logout" });
+    // the same connection, now another account, in a team of its own
+    await m.client.request("login.Login", { username: altName, password: "password-1" });
+    const own = await marker(m.client, "alt is here");
+    await lead.client.request("team.Chat", { text: "after the relogin" });
+    await lead.client.request("team.Invite", { uid: m.uid });
+    const again = nextPush<team.ChatMessage>(m.client, "team.ChatMessage", (x) => x.text === "second marker");
+    await m.client.request("team.Chat", { text: "second marker" });
+    await again;
+    expect(heard.filter((h) => !h.includes(own))).toEqual([]);
+    expect(heard.filter((h) => h.includes(own))).toEqual([`chat ${own} alt is here`, `chat ${own} second marker`]);
+  });
+
+  it("a member that logs in as another account on the same connection (no logout) hears nothing more of the old team", async () => {
+    const [lead, m] = [await player("swap"), await player("swap")];
+    const altName = `swapalt${++seq}`;
+    await m.client.request("login.Register", { username: altName, password: "password-1" });
+    const t = await create(lead);
+    await m.client.request("team.Join", { teamId: t.teamId });
+    const heard = teamPushes(m.client);
+
+    await m.client.request("login.Login", { username: altName, password: "password-1" });
+    await lead.client.request("team.Chat", { text: "to the old member" });
+    await lead.client.request("team.Kick", { uid: m.uid });
+    await lead.client.request("team.Invite", { uid: m.uid });
+    const own = await marker(m.client, "swapped in");
+    expect(heard.filter((h) => !h.includes(own))).toEqual([]);
   });
 
   it("takes the acting player from the session: a body naming another uid changes nothing for them", async () => {

@@ -5,13 +5,13 @@ import { Room } from "../../../modules/game/room.js";
 describe("game settings", () => {
   it("defaults to tictactoe for 2 and a 30 s reconnect window", () => {
     const s = parseGameSettings({});
-    expect(s.modes.get("tictactoe")).toEqual({ name: "tictactoe", capacity: 2, game: "tictactoe" });
+    expect(s.modes.get("tictactoe")).toEqual({ name: "tictactoe", capacity: 2, game: "tictactoe", moveTimeoutMs: 30_000 });
     expect(s.reconnectWindowMs).toBe(DEFAULT_GAME_SETTINGS.reconnectWindowMs);
   });
 
   it("takes capacities per mode and refuses bad values, naming the key", () => {
     const s = parseGameSettings({ modes: { tictactoe: 2, quad: 4, duel: { capacity: 2, game: "tictactoe" } }, reconnectWindowMs: 500 });
-    expect(s.modes.get("quad")).toEqual({ name: "quad", capacity: 4, game: "none" });
+    expect(s.modes.get("quad")).toEqual({ name: "quad", capacity: 4, game: "none", moveTimeoutMs: 30_000 });
     expect(s.modes.get("duel")?.game).toBe("tictactoe");
     expect(s.reconnectWindowMs).toBe(500);
     expect(() => parseGameSettings({ modes: { quad: 0 } })).toThrow(/modes\.quad/);
@@ -19,10 +19,19 @@ describe("game settings", () => {
     expect(() => parseGameSettings({ modes: { "a.b": 2 } })).toThrow(/mode name/);
     expect(() => parseGameSettings({ reconnectWindowMs: -1 })).toThrow(/reconnectWindowMs/);
   });
+
+  it("takes a move timeout for every mode, overridden per mode", () => {
+    const s = parseGameSettings({ modes: { tictactoe: 2, blitz: { capacity: 2, game: "tictactoe", moveTimeoutMs: 3_000 } }, moveTimeoutMs: 20_000 });
+    expect(s.moveTimeoutMs).toBe(20_000);
+    expect(s.modes.get("tictactoe")?.moveTimeoutMs).toBe(20_000);
+    expect(s.modes.get("blitz")?.moveTimeoutMs).toBe(3_000);
+    expect(() => parseGameSettings({ moveTimeoutMs: 0 })).toThrow(/moveTimeoutMs/);
+    expect(() => parseGameSettings({ modes: { duel: { capacity: 2, moveTimeoutMs: "5s" } } })).toThrow(/modes\.duel\.moveTimeoutMs/);
+  });
 });
 
 describe("room (in memory)", () => {
-  const mode = { name: "tictactoe", capacity: 2, game: "tictactoe" } as const;
+  const mode = { name: "tictactoe", capacity: 2, game: "tictactoe", moveTimeoutMs: 30_000 } as const;
   const s = (sid: number) => ({ gatewayId: "gw", sid, uid: null });
 
   it("starts the game when full; the lowest seat plays X; a reattach is a rejoin", () => {
