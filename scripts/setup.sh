@@ -5,9 +5,15 @@
 #   2. nats-server and redis-server (Debian packages; never starts the system services)
 #   3. the build (proto types + tsc) when a source is newer than dist/.build-stamp
 #   4. the project's own `switchyard` bin in node_modules/.bin, so `npx switchyard` runs it
+# With $SWITCHYARD_PROJECT set to another folder (`switchyard setup` in a project made by
+# `switchyard init`), it sets up that project instead: `npm install` (never `npm ci`, which would
+# delete the framework running this script), the same servers, and the project's `npm run build`.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+framework="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$(cd "${SWITCHYARD_PROJECT:-$framework}" && pwd)"
+project_mode=0
+[[ "$root" != "$framework" ]] && project_mode=1
 cd "$root"
 
 say() { printf 'setup: %s\n' "$*" >&2; }
@@ -24,7 +30,10 @@ run_npm() {
 if [[ ! -d node_modules || ! -f node_modules/.package-lock.json ]] \
   || { [[ -f package-lock.json ]] && [[ package-lock.json -nt node_modules/.package-lock.json ]]; } \
   || [[ package.json -nt node_modules/.package-lock.json ]]; then
-  if [[ -f package-lock.json ]]; then
+  if ((project_mode)); then
+    say "installing npm dependencies (npm install)"
+    run_npm install
+  elif [[ -f package-lock.json ]]; then
     say "installing npm dependencies (npm ci)"
     run_npm ci
   else
@@ -80,18 +89,29 @@ fi
 # --- 3. build --------------------------------------------------------------------------------
 stamp=dist/.build-stamp
 needs_build=0
+if ((project_mode)); then
+  watched=(modules proto test tsconfig.json package.json package-lock.json)
+else
+  watched=(src modules proto bench scripts/gen-proto.mjs tsconfig.json package-lock.json)
+fi
 if [[ ! -f "$stamp" ]]; then
   needs_build=1
 else
   sources=()
-  for p in src modules proto bench scripts/gen-proto.mjs tsconfig.json package-lock.json; do
+  for p in "${watched[@]}"; do
     [[ -e "$p" ]] && sources+=("$p")
   done
   if [[ -n "$(find "${sources[@]}" -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
     needs_build=1
   fi
 fi
-if ((needs_build)); then
+if ((needs_build)) && ((project_mode)); then
+  say "building the project (npm run build: switchyard gen + tsc)"
+  mkdir -p dist
+  before="$(mktemp -p dist .build-stamp.XXXXXX)"
+  run_npm run build || { rm -f "$before"; say "build failed (see the errors above)"; exit 1; }
+  mv -f "$before" "$stamp"
+elif ((needs_build)); then
   say "building (proto types + tsc)"
   mkdir -p dist
   node scripts/gen-proto.mjs >&2
@@ -103,6 +123,8 @@ if ((needs_build)); then
 fi
 
 # --- 4. `npx switchyard` ---------------------------------------------------------------------
+# A project has the bin from its dependency; only the framework's own checkout needs the link.
+((project_mode)) && exit 0
 # npm links the bins of dependencies into node_modules/.bin, never the project's own; npx looks
 # there first, so without this link it would look for a package named "switchyard" on the registry.
 link=node_modules/.bin/switchyard

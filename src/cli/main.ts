@@ -4,6 +4,9 @@ import { UsageError } from "./usage-error.js";
 /** Usage of the `switchyard` command, printed by `help` and on a bad command line. */
 export const USAGE = `usage: switchyard <command> [options]
 
+  init DIR [--name NAME] [--switchyard SPEC] write a new project (example module greeter) into DIR
+  setup                                      install what the project misses (npm deps, nats-server, redis-server), build it
+  gen [--check]                              generate TypeScript types from proto/ (in a project: generated/proto.ts)
   start [--config PATH] [--ready-file PATH]  start the whole cluster in the foreground (Ctrl-C stops it)
   module NAME [--instance ID] [--config PATH]  run one module instance
   gateway [--id ID] [--config PATH]          run one gateway
@@ -42,6 +45,12 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     switch (command) {
+      case "init":
+        return (await import("./init-command.js")).runInitCommand(rest);
+      case "setup":
+        return (await import("./setup-command.js")).runSetupCommand(rest);
+      case "gen":
+        return (await import("./gen-command.js")).runGenCommand(rest);
       case "start":
         return await (await import("./start-command.js")).runStartCommand(rest);
       case "module":

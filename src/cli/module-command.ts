@@ -5,7 +5,7 @@ import { createLogger } from "../log/logger.js";
 import { NATS_URL_ENV, REDIS_URL_ENV, moduleRole, useCredentials } from "../servers/credentials.js";
 import { loadModuleDefinition } from "../module/loader.js";
 import { startModule } from "../module/host.js";
-import { defaultProtoDir, loadProto, type ProtoRegistry } from "../proto/registry.js";
+import { loadProto, protoDirs, type ProtoRegistry } from "../proto/registry.js";
 import { optString, parseArgs } from "./args.js";
 
 /** Usage of `switchyard module`. */
@@ -61,13 +61,12 @@ export async function runModuleCommand(argv: string[]): Promise<void> {
  * `--from` file, unless proto/ already holds a file of that name); undefined: proto/ alone.
  */
 function moduleRegistry(name: string, from: string | undefined, proto: string | undefined): ProtoRegistry | undefined {
-  const dir = defaultProtoDir();
   let file = proto === undefined ? undefined : resolve(proto);
   if (file === undefined && from !== undefined) {
     const beside = join(dirname(resolve(from)), `${name}.proto`);
-    if (existsSync(beside) && !existsSync(join(dir, basename(beside)))) file = beside;
+    if (existsSync(beside) && !protoDirs().some((dir) => existsSync(join(dir, basename(beside))))) file = beside;
   }
   if (file === undefined) return undefined;
   if (!existsSync(file)) throw new Error(`module ${name}: no proto file at ${file}`);
-  return loadProto(dir, [file]);
+  return loadProto(undefined, [file]);
 }

@@ -157,25 +157,56 @@ function defaultRuntimeDir(): string {
   return join(tmpdir(), `switchyard-${uid}`);
 }
 
-/** Root of the installed project (the folder holding package.json and proto/). */
-export function projectRoot(): string {
+/**
+ * Root of the framework: the installed `switchyard` package (its proto/, bin/, standard modules in
+ * dist/modules/, templates/, default config). Found from this file, so it is right wherever the
+ * package is installed.
+ */
+export function frameworkRoot(): string {
+  if (cachedFrameworkRoot !== undefined) return cachedFrameworkRoot;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string };
-      if (pkg.name === "switchyard") return dir;
-    } catch {
-      // not here; go up
-    }
+    if (packageName(dir) === "switchyard") return (cachedFrameworkRoot = dir);
     const up = dirname(dir);
-    if (up === dir) throw new Error("cannot find the switchyard project root");
+    if (up === dir) throw new Error(`cannot find the switchyard package above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+}
+let cachedFrameworkRoot: string | undefined;
+
+/**
+ * Root of the project being run (the studio's folder: its config/, proto/, compiled modules):
+ * $SWITCHYARD_PROJECT, else the nearest folder holding a package.json up from the working
+ * directory, else the framework root. In the framework's own repository both roots are the same.
+ */
+export function projectRoot(): string {
+  const fromEnv = process.env.SWITCHYARD_PROJECT;
+  if (fromEnv) return resolve(fromEnv);
+  let dir = process.cwd();
+  for (;;) {
+    if (existsSync(join(dir, "package.json"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return frameworkRoot();
     dir = up;
   }
 }
 
-/** Path of the config file: $SWITCHYARD_CONFIG, else config/cluster.json of the project. */
+function packageName(dir: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string }).name;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Path of the config file: $SWITCHYARD_CONFIG, else config/cluster.json of the project, else
+ * (a project without one) the framework's default config/cluster.json.
+ */
 export function defaultConfigPath(): string {
-  return process.env.SWITCHYARD_CONFIG ? resolve(process.env.SWITCHYARD_CONFIG) : join(projectRoot(), "config", "cluster.json");
+  if (process.env.SWITCHYARD_CONFIG) return resolve(process.env.SWITCHYARD_CONFIG);
+  const own = join(projectRoot(), "config", "cluster.json");
+  return existsSync(own) ? own : join(frameworkRoot(), "config", "cluster.json");
 }
 
 /**

@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute } from "node:path";
 import type { NatsConnection } from "nats";
 import { instanceControlSubject } from "../bus/discovery.js";
 import { SwitchyardError } from "../bus/errors.js";
 import { isSubjectToken } from "../bus/subjects.js";
-import { projectRoot, type ClusterConfig } from "../config/cluster-config.js";
+import type { ClusterConfig } from "../config/cluster-config.js";
+import { findModuleEntry } from "../config/module-entry.js";
 import type { Logger } from "../log/logger.js";
 import type { RemoteProcesses } from "./agent-client.js";
 import { freeSlotIndex, moduleSlot, type SlotPlacement } from "./process-plan.js";
@@ -123,10 +124,9 @@ async function placement(ops: Operations, verb: string, module: string, source: 
     throw new SwitchyardError("UNAVAILABLE", `${verb} ${module}: no agent answers for host "${host}": start one there with \`npx switchyard agent --nats URL --host-id ${host}\``);
   }
   if (!remote) {
-    const entry = ops.config.modules[module]?.entry;
-    const code = source.from ?? (entry !== undefined ? resolve(entry) : undefined) ?? join(projectRoot(), "dist", "modules", module, "index.js");
-    if (!existsSync(code)) {
-      throw new SwitchyardError("NOT_FOUND", `${verb} ${module}: no module code at ${code}: pass --from FILE (a JS file whose default export is defineModule({...})), or build it with \`npm run build\``);
+    const code = findModuleEntry(module, ops.config, source.from);
+    if (code.file === null) {
+      throw new SwitchyardError("NOT_FOUND", `${verb} ${module}: no module code at ${code.tried.join(" or ")}: pass --from FILE (a JS file whose default export is defineModule({...})), or build it with \`npm run build\``);
     }
     if (source.proto !== undefined && !existsSync(source.proto)) throw new SwitchyardError("NOT_FOUND", `${verb} ${module}: no proto file at ${source.proto}`);
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { projectRoot, type ClusterConfig } from "../config/cluster-config.js";
+import { frameworkRoot, type ClusterConfig } from "../config/cluster-config.js";
 import { dialableHost } from "./ports.js";
 
 /** What kind of process a slot holds. */
@@ -24,7 +24,7 @@ export interface ProcessSlot {
   gatewayId?: string;
   /** Where clients connect (gateways only). */
   listen?: { host: string; port: number };
-  /** Module code file (hot-added or rolled-out code); default: the config's entry or dist/modules/<name>. */
+  /** Module code file (hot-added or rolled-out code); default: resolveModuleEntry (entry, project, standard). */
   from?: string;
   /** Extra .proto file of a hot-added module (default: <name>.proto next to `from`, if any). */
   proto?: string;
@@ -102,9 +102,9 @@ export function instanceIdFor(slot: ProcessSlot, taken: ReadonlySet<string> = ne
   return slot.kind === ProcessKind.gateway ? slot.gatewayId! : newInstanceId(slot.module, taken);
 }
 
-/** The `switchyard` entry point that master and agents start children with. */
+/** The `switchyard` entry point that master and agents start children with: the framework's bin. */
 export function switchyardBin(): string {
-  return join(projectRoot(), "bin", "switchyard.js");
+  return join(frameworkRoot(), "bin", "switchyard.js");
 }
 
 /** Arguments of `bin/switchyard.js` that start a slot's process (without --config: the child's default). */

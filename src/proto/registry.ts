@@ -1,8 +1,8 @@
 import { existsSync, readdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import protobuf from "protobufjs";
 import { SwitchyardError } from "../bus/errors.js";
+import { frameworkRoot, projectRoot } from "../config/cluster-config.js";
 
 /** Encoder/decoder of one protobuf message type. */
 export interface MessageCodec<T> {
@@ -22,9 +22,12 @@ export interface RouteCodec<Req = unknown, Res = unknown> {
   readonly response: MessageCodec<Res>;
 }
 
-/** The loaded proto/ folder: message types and the rpcs of every service by route. */
+/** The loaded proto/ folders: message types and the rpcs of every service by route. */
 export interface ProtoRegistry {
+  /** The folders loaded, comma-separated (for messages: "no route in <dir>"). */
   readonly dir: string;
+  /** The folders loaded: the framework's proto/ first. */
+  readonly dirs: readonly string[];
   message<T>(typeName: string): MessageCodec<T>;
   /** Codecs of a route "<package>.<Method>", or null when no service declares it. */
   route<Req = unknown, Res = unknown>(route: string): RouteCodec<Req, Res> | null;
@@ -32,40 +35,53 @@ export interface ProtoRegistry {
   routes(): string[];
 }
 
-/** Finds the project's proto/ folder: $SWITCHYARD_PROTO_DIR, else the nearest one above this file. */
+/** The framework's own proto/ folder (wire, cluster and the standard modules). */
+export function frameworkProtoDir(): string {
+  return join(frameworkRoot(), "proto");
+}
+
+/** The project's proto/ folder: $SWITCHYARD_PROTO_DIR, else proto/ of the project root. */
 export function defaultProtoDir(): string {
   const fromEnv = process.env.SWITCHYARD_PROTO_DIR;
-  if (fromEnv) return resolve(fromEnv);
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, "proto");
-    if (existsSync(join(candidate, "wire.proto"))) return candidate;
-    const up = dirname(dir);
-    if (up === dir) throw new Error("cannot find the proto/ folder; set SWITCHYARD_PROTO_DIR");
-    dir = up;
-  }
+  return fromEnv ? resolve(fromEnv) : join(projectRoot(), "proto");
+}
+
+/**
+ * The folders a registry loads: the framework's proto/, then `dir` (default: the project's
+ * proto/) when it exists and is another folder. In the framework's repository both are one.
+ */
+export function protoDirs(dir = defaultProtoDir()): string[] {
+  const framework = frameworkProtoDir();
+  const own = resolve(dir);
+  return own === framework || !existsSync(own) ? [framework] : [framework, own];
 }
 
 const cache = new Map<string, ProtoRegistry>();
 
-/** Loads (once per folder) every .proto file of `dir` plus any extra files. */
-export function loadProto(dir = defaultProtoDir(), extraFiles: string[] = []): ProtoRegistry {
-  const key = [dir, ...extraFiles].join("|");
+/**
+ * Loads (once per set of folders) every .proto file of the framework's proto/ and of `dir`
+ * (default: the project's proto/; see protoDirs), plus any extra files.
+ */
+export function loadProto(dir?: string, extraFiles: string[] = []): ProtoRegistry {
+  const dirs = protoDirs(dir);
+  const key = [...dirs, "", ...extraFiles].join("|");
   const hit = cache.get(key);
   if (hit) return hit;
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith(".proto"))
-    .sort()
-    .map((f) => join(dir, f));
+  const files = dirs.flatMap((d) =>
+    readdirSync(d)
+      .filter((f) => f.endsWith(".proto"))
+      .sort()
+      .map((f) => join(d, f)),
+  );
   const root = new protobuf.Root();
   root.loadSync([...files, ...extraFiles], { keepCase: false });
   root.resolveAll();
-  const registry = createRegistry(dir, root);
+  const registry = createRegistry(dirs, root);
   cache.set(key, registry);
   return registry;
 }
 
-function createRegistry(dir: string, root: protobuf.Root): ProtoRegistry {
+function createRegistry(dirs: string[], root: protobuf.Root): ProtoRegistry {
   const messages = new Map<string, MessageCodec<unknown>>();
   const routes = new Map<string, RouteCodec>();
 
@@ -95,7 +111,8 @@ function createRegistry(dir: string, root: protobuf.Root): ProtoRegistry {
   }
 
   return {
-    dir,
+    dir: dirs.join(", "),
+    dirs,
     message<T>(typeName: string): MessageCodec<T> {
       const type = root.lookupType(typeName);
       return codecOf(type) as MessageCodec<T>;
