@@ -107,7 +107,7 @@ export async function run(): Promise<Figure[]> {
       writeFileSync(
         v2,
         `import { defineModule } from ${JSON.stringify(pathToFileURL(join(ROOT, "dist", "src", "module", "index.js")).href)};
-export default defineModule({ name: "echo", version: "2.0.0", handlers: {
+export default defineModule({ name: "echo" }, { version: "2.0.0", handlers: {
   Echo(ctx, req) { return { text: req.text, data: req.data, servedBy: ctx.module.instanceId, version: ctx.module.version }; },
   async Sleep(ctx, req) { await new Promise((r) => setTimeout(r, Math.min(req.ms, 60000))); return { text: "slept", servedBy: ctx.module.instanceId, version: ctx.module.version }; },
   WhoAmI(ctx) { const s = ctx.session; return { uid: s?.uid ?? "", sid: s?.sid ?? 0, gatewayId: s?.gatewayId ?? "" }; },

@@ -3,15 +3,21 @@
 export {
   defineModule,
   type CallOptions,
+  type CallerRef,
+  type ContextOf,
   type Handler,
   type HandlerContext,
   type Handlers,
+  type InstanceTimer,
   type MessageInit,
   type ModuleDefinition,
   type ModuleRuntime,
+  type ModuleSpec,
+  type RuntimeOf,
   type SessionClosedEvent,
   type SessionRef,
 } from "./module/define.js";
+export type { ServiceRef } from "./module/service-ref.js";
 export {
   SwitchyardError,
   ErrorCode,

@@ -1,8 +1,8 @@
+import { services } from "../../src/generated/proto.js";
 import { defineModule } from "../../src/module/index.js";
 
 /** A diagnostic module: round trips, controlled delays and "who am I" for tests and benchmarks. */
-export default defineModule({
-  name: "echo",
+export default defineModule(services.echo, {
   version: "1.0.0",
   handlers: {
     Echo(ctx, req) {

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { SwitchyardError, isErrorCode } from "../../src/bus/errors.js";
 import type { game } from "../../src/generated/proto.js";
-import type { HandlerContext, MessageInit, ModuleRuntime, SessionRef } from "../../src/module/index.js";
+import type { MessageInit, SessionRef } from "../../src/module/index.js";
+import type { GameContext, GameRuntime } from "./context.js";
 import type { RoomDirectory } from "./room-directory.js";
 import type { LocalRooms } from "./rooms.js";
 import type { GameSettings, ModeConfig } from "./settings.js";
@@ -19,12 +20,12 @@ export function newRoomId(): string {
  * instance subject, and the reply pins the session there (`ctx.pin(instance)`).
  */
 export class GameService {
-  private readonly rt: ModuleRuntime;
+  private readonly rt: GameRuntime;
   private readonly dir: RoomDirectory;
   private readonly rooms: LocalRooms;
   private readonly settings: GameSettings;
 
-  constructor(rt: ModuleRuntime, dir: RoomDirectory, rooms: LocalRooms, settings: GameSettings) {
+  constructor(rt: GameRuntime, dir: RoomDirectory, rooms: LocalRooms, settings: GameSettings) {
     this.rt = rt;
     this.dir = dir;
     this.rooms = rooms;
@@ -36,7 +37,7 @@ export class GameService {
   }
 
   /** game.QuickJoin */
-  async quickJoin(ctx: HandlerContext, req: game.QuickJoinRequest): Promise<RoomReply> {
+  async quickJoin(ctx: GameContext, req: game.QuickJoinRequest): Promise<RoomReply> {
     const uid = ctx.requireUid();
     const mode = this.mode(req.mode);
     // A draining instance opens no room; it may still seat the player in someone else's.
@@ -50,7 +51,7 @@ export class GameService {
   }
 
   /** game.Join */
-  async join(ctx: HandlerContext, req: game.JoinRequest): Promise<RoomReply> {
+  async join(ctx: GameContext, req: game.JoinRequest): Promise<RoomReply> {
     const uid = ctx.requireUid();
     if (req.roomId === "") throw new SwitchyardError("BAD_REQUEST", "room_id is empty: pass a room id from ListRooms, or call QuickJoin");
     const r = await this.dir.join(uid, req.roomId);
@@ -70,7 +71,7 @@ export class GameService {
   }
 
   /** game.Rejoin */
-  async rejoin(ctx: HandlerContext, req: game.RejoinRequest): Promise<RoomReply> {
+  async rejoin(ctx: GameContext, req: game.RejoinRequest): Promise<RoomReply> {
     const uid = ctx.requireUid();
     const seat = await this.dir.locate(uid);
     if (seat === null || (req.roomId !== "" && seat.roomId !== req.roomId)) {
@@ -81,7 +82,7 @@ export class GameService {
   }
 
   /** game.Leave */
-  async leave(ctx: HandlerContext, req: game.LeaveRequest): Promise<MessageInit<game.LeaveReply>> {
+  async leave(ctx: GameContext, req: game.LeaveRequest): Promise<MessageInit<game.LeaveReply>> {
     const uid = ctx.requireUid();
     const local = this.rooms.roomOf(uid);
     if (local !== undefined && (req.roomId === "" || req.roomId === local.id)) {
@@ -104,7 +105,7 @@ export class GameService {
   }
 
   /** game.Move */
-  async move(ctx: HandlerContext, req: game.MoveRequest): Promise<RoomReply> {
+  async move(ctx: GameContext, req: game.MoveRequest): Promise<RoomReply> {
     const uid = ctx.requireUid();
     const local = this.rooms.roomOf(uid);
     if (local !== undefined) {
@@ -127,7 +128,7 @@ export class GameService {
   }
 
   /** game.ListRooms */
-  async listRooms(_ctx: HandlerContext, req: game.ListRoomsRequest): Promise<MessageInit<game.ListRoomsReply>> {
+  async listRooms(_ctx: GameContext, req: game.ListRoomsRequest): Promise<MessageInit<game.ListRoomsReply>> {
     const mode = this.mode(req.mode);
     const rows = await this.dir.list(mode.name);
     return {
@@ -136,7 +137,7 @@ export class GameService {
   }
 
   /** Attaches the session to its seat here, or forwards to the room's instance; pins either way. */
-  private async enter(ctx: HandlerContext, uid: string, roomId: string, instance: string): Promise<RoomReply> {
+  private async enter(ctx: GameContext, uid: string, roomId: string, instance: string): Promise<RoomReply> {
     if (instance !== this.me) {
       const res = await this.forward(ctx, uid, roomId, () => ctx.call("game.Rejoin", { roomId }, { instance }));
       ctx.pin(instance);
@@ -156,7 +157,7 @@ export class GameService {
    * Runs a call to the instance holding `roomId`. When that instance is gone (no responders),
    * the seat is dropped so the player can QuickJoin again.
    */
-  private async forward<T>(ctx: HandlerContext, uid: string, roomId: string, call: () => Promise<T>): Promise<T> {
+  private async forward<T>(ctx: GameContext, uid: string, roomId: string, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (err) {

@@ -1,6 +1,7 @@
 import { SwitchyardError } from "../../src/bus/errors.js";
 import type { game } from "../../src/generated/proto.js";
-import type { ModuleRuntime, SessionClosedEvent, SessionRef } from "../../src/module/index.js";
+import type { SessionClosedEvent, SessionRef } from "../../src/module/index.js";
+import type { GameRuntime } from "./context.js";
 import { Phase, Room, type Seat } from "./room.js";
 import type { RoomDirectory, SeatInfo } from "./room-directory.js";
 import type { GameSettings } from "./settings.js";
@@ -32,7 +33,7 @@ export type RoomEventKind = (typeof RoomEventKind)[keyof typeof RoomEventKind];
  * the reconnect window, game over and credit to rank, and drain bookkeeping.
  */
 export class LocalRooms {
-  private readonly rt: ModuleRuntime;
+  private readonly rt: GameRuntime;
   private readonly dir: RoomDirectory;
   private readonly settings: GameSettings;
   private readonly rooms = new Map<string, Room>();
@@ -41,7 +42,7 @@ export class LocalRooms {
   private readonly ended = new Map<string, string>();
   private idleWaiters: (() => void)[] = [];
 
-  constructor(rt: ModuleRuntime, dir: RoomDirectory, settings: GameSettings) {
+  constructor(rt: GameRuntime, dir: RoomDirectory, settings: GameSettings) {
     this.rt = rt;
     this.dir = dir;
     this.settings = settings;
@@ -254,6 +255,6 @@ export class LocalRooms {
 
   private emit(room: Room, kind: RoomEventKind, uid: string, extra: { cell?: number; reason?: string } = {}): void {
     const event: Partial<game.RoomEvent> = { kind, uid, cell: extra.cell ?? 0, reason: extra.reason ?? "", room: room.view() };
-    this.rt.publish(room.channel, ROOM_EVENT, ROOM_EVENT, event);
+    this.rt.publish(room.channel, ROOM_EVENT, event);
   }
 }

@@ -1,4 +1,5 @@
 /** The game module's settings (modules.game.settings in the cluster config), checked once. */
+import { z } from "../../src/module/index.js";
 
 /** What is played in a room of a mode. */
 export const GameKind = { tictactoe: "tictactoe", none: "none" } as const;
@@ -34,45 +35,38 @@ export const DEFAULT_GAME_SETTINGS = {
 
 const MODE_NAME = /^[A-Za-z0-9_-]{1,32}$/;
 const MAX_CAPACITY = 64;
+const millis = z.number().finite().positive();
+const capacity = z.number().int().min(1).max(MAX_CAPACITY);
+const mode = z.union([
+  capacity,
+  z.object({ capacity, game: z.enum([GameKind.tictactoe, GameKind.none]).optional(), moveTimeoutMs: millis.optional() }).strict(),
+]);
 
 /**
- * Reads `settings.modes` (name → capacity, or name → { capacity, game, moveTimeoutMs }),
+ * `modules.game.settings`: `modes` (name → capacity, or name → { capacity, game, moveTimeoutMs }),
  * `reconnectWindowMs`, `aliveTtlMs` and `moveTimeoutMs` (the default of every mode). A mode named
- * "tictactoe" plays tic-tac-toe unless it says otherwise.
- * Throws an Error naming the bad key.
+ * "tictactoe" plays tic-tac-toe unless it says otherwise; tic-tac-toe needs capacity 2.
  */
-export function parseGameSettings(raw: Readonly<Record<string, unknown>>): GameSettings {
-  const modesRaw = raw.modes ?? DEFAULT_GAME_SETTINGS.modes;
-  if (typeof modesRaw !== "object" || modesRaw === null || Array.isArray(modesRaw)) {
-    throw new Error(`game settings: "modes" must be an object of mode name → capacity, e.g. {"tictactoe": 2}`);
-  }
-  const moveTimeoutMs = positive(raw.moveTimeoutMs, "moveTimeoutMs", DEFAULT_GAME_SETTINGS.moveTimeoutMs);
-  const modes = new Map<string, ModeConfig>();
-  for (const [name, value] of Object.entries(modesRaw as Record<string, unknown>)) {
-    if (!MODE_NAME.test(name)) throw new Error(`game settings: mode name "${name}" must be 1-32 letters, digits, '_' or '-'`);
-    const spec = typeof value === "number" ? { capacity: value } : (value as { capacity?: unknown; game?: unknown; moveTimeoutMs?: unknown } | null);
-    const capacity = spec?.capacity;
-    if (typeof capacity !== "number" || !Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY) {
-      throw new Error(`game settings: modes.${name} needs a capacity, an integer 1-${MAX_CAPACITY}`);
+export const GameSettingsSchema = z
+  .object({
+    modes: z
+      .record(z.string().regex(MODE_NAME, "a mode name is 1-32 letters, digits, '_' or '-'"), mode)
+      .default(DEFAULT_GAME_SETTINGS.modes)
+      .refine((m) => Object.keys(m).length > 0, 'declare at least one mode, e.g. {"tictactoe": 2}'),
+    reconnectWindowMs: millis.default(DEFAULT_GAME_SETTINGS.reconnectWindowMs),
+    aliveTtlMs: millis.default(DEFAULT_GAME_SETTINGS.aliveTtlMs),
+    moveTimeoutMs: millis.default(DEFAULT_GAME_SETTINGS.moveTimeoutMs),
+  })
+  .strict()
+  .transform((raw, ctx): GameSettings => {
+    const modes = new Map<string, ModeConfig>();
+    for (const [name, value] of Object.entries(raw.modes)) {
+      const spec = typeof value === "number" ? { capacity: value } : value;
+      const game = spec.game ?? (name === GameKind.tictactoe ? GameKind.tictactoe : GameKind.none);
+      if (game === GameKind.tictactoe && spec.capacity !== 2) {
+        ctx.addIssue({ code: "custom", path: ["modes", name], message: "plays tic-tac-toe, which needs capacity 2" });
+      }
+      modes.set(name, { name, capacity: spec.capacity, game, moveTimeoutMs: spec.moveTimeoutMs ?? raw.moveTimeoutMs });
     }
-    const game = spec?.game ?? (name === GameKind.tictactoe ? GameKind.tictactoe : GameKind.none);
-    if (game !== GameKind.tictactoe && game !== GameKind.none) {
-      throw new Error(`game settings: modes.${name}.game must be "tictactoe" or "none"`);
-    }
-    if (game === GameKind.tictactoe && capacity !== 2) throw new Error(`game settings: modes.${name} plays tic-tac-toe, which needs capacity 2`);
-    modes.set(name, { name, capacity, game, moveTimeoutMs: positive(spec?.moveTimeoutMs, `modes.${name}.moveTimeoutMs`, moveTimeoutMs) });
-  }
-  if (modes.size === 0) throw new Error(`game settings: "modes" is empty; declare at least one, e.g. {"tictactoe": 2}`);
-  return {
-    modes,
-    reconnectWindowMs: positive(raw.reconnectWindowMs, "reconnectWindowMs", DEFAULT_GAME_SETTINGS.reconnectWindowMs),
-    aliveTtlMs: positive(raw.aliveTtlMs, "aliveTtlMs", DEFAULT_GAME_SETTINGS.aliveTtlMs),
-    moveTimeoutMs,
-  };
-}
-
-function positive(v: unknown, key: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new Error(`game settings: "${key}" must be a number of milliseconds > 0`);
-  return v;
-}
+    return { modes, reconnectWindowMs: raw.reconnectWindowMs, aliveTtlMs: raw.aliveTtlMs, moveTimeoutMs: raw.moveTimeoutMs };
+  });

@@ -1,14 +1,13 @@
 import { SwitchyardError } from "../../src/bus/errors.js";
-import { wire } from "../../src/generated/proto.js";
-import { defineModule, type HandlerContext, type ModuleRuntime } from "../../src/module/index.js";
+import { services, wire } from "../../src/generated/proto.js";
+import { defineModule, type ContextOf, type RuntimeOf } from "../../src/module/index.js";
 import { AccessPolicy } from "./access.js";
 import { AccountStore } from "./accounts.js";
 import { checkPassword, checkUsername, isTokenShaped } from "./fields.js";
 import { GatewayDirectory } from "./gateway-directory.js";
 import { HashGate } from "./hash-gate.js";
-import { InstanceState } from "../shared/instance-state.js";
 import { hashPassword, verifyPassword } from "./passwords.js";
-import { parseLoginSettings, type LoginSettings } from "./settings.js";
+import { LoginSettingsSchema, type LoginSettings } from "./settings.js";
 
 /** State of this instance, built in onStart from the module settings. */
 interface LoginState {
@@ -22,16 +21,16 @@ interface LoginState {
 /** Calls that did not come through a gateway (no address) share this one bucket. */
 const NO_ADDRESS = "internal";
 
-function addressOf(ctx: HandlerContext): string {
+function addressOf(ctx: Ctx): string {
   return ctx.session?.address || NO_ADDRESS;
 }
 
 const BAD_TOKEN = "token expired or revoked: log in with username and password";
 
-const instances = new InstanceState<LoginState>();
+type Ctx = ContextOf<typeof services.login, LoginState, LoginSettings>;
 
 /** Removes a closed session from the online table (only if it is still that uid's session). */
-function releaseOnClose(rt: ModuleRuntime): void {
+function releaseOnClose(rt: RuntimeOf<typeof services.login>): void {
   rt.onSessionClosed("one", (closed) => {
     if (!closed.uid) return;
     rt.onlineTable()
@@ -40,25 +39,25 @@ function releaseOnClose(rt: ModuleRuntime): void {
   });
 }
 
-/** Admin routes: internal callers (no client session, e.g. ctl) or uids in settings.admins. */
-function requireAdmin(ctx: HandlerContext, state: LoginState): void {
-  if (ctx.session === null) return;
-  if (ctx.session.uid !== null && state.settings.admins.has(ctx.session.uid)) return;
+/** Admin routes: trusted callers (modules, `ctl call`) or uids in settings.admins. */
+function requireAdmin(ctx: Ctx, state: LoginState): void {
+  if (ctx.caller !== null) return;
+  if (ctx.session?.uid && state.settings.admins.has(ctx.session.uid)) return;
   throw new SwitchyardError("FORBIDDEN", "this is an admin route: only operators (ctl) and uids in login settings.admins may call it");
 }
 
 /** Binds the session (evicting any older session of the uid) and builds the reply. */
-async function completeLogin(ctx: HandlerContext, state: LoginState, uid: string, token: string, expiresAt: number) {
+async function completeLogin(ctx: Ctx, state: LoginState, uid: string, token: string, expiresAt: number) {
   if (ctx.session !== null) await ctx.bind(uid);
   return { uid, token, expiresAt, gateway: state.gateways.leastLoaded() };
 }
 
 /** Accounts and sessions: register, log in, resume, log out; bans and maintenance mode. */
-export default defineModule({
-  name: "login",
+export default defineModule(services.login, {
   version: "1.2.0",
-  onStart(rt) {
-    const settings = parseLoginSettings(rt.settings);
+  settings: LoginSettingsSchema,
+  onStart(rt): LoginState {
+    const settings = rt.settings;
     const state: LoginState = {
       accounts: new AccountStore(rt.redis()),
       access: new AccessPolicy(rt.redis(), settings),
@@ -66,16 +65,16 @@ export default defineModule({
       hashes: new HashGate(settings.maxConcurrentHashes),
       settings,
     };
-    instances.set(rt, state);
     state.gateways.start();
     releaseOnClose(rt);
+    return state;
   },
-  onStop(rt) {
-    instances.ofRuntime(rt).gateways.stop();
+  onStop(_rt, state) {
+    state.gateways.stop();
   },
   handlers: {
     async Register(ctx, req) {
-      const state = instances.of(ctx);
+      const state = ctx.state;
       checkUsername(req.username);
       checkPassword(req.password);
       const taken = `username "${req.username}" is taken: choose another`;
@@ -90,7 +89,7 @@ export default defineModule({
     },
 
     async Login(ctx, req) {
-      const state = instances.of(ctx);
+      const state = ctx.state;
       checkUsername(req.username);
       checkPassword(req.password);
       const address = addressOf(ctx);
@@ -108,7 +107,7 @@ export default defineModule({
     },
 
     async Resume(ctx, req) {
-      const state = instances.of(ctx);
+      const state = ctx.state;
       if (!isTokenShaped(req.token)) throw new SwitchyardError("UNAUTHENTICATED", BAD_TOKEN);
       const found = await state.accounts.checkToken(req.token);
       if (found === null) throw new SwitchyardError("UNAUTHENTICATED", BAD_TOKEN);
@@ -117,7 +116,7 @@ export default defineModule({
     },
 
     async Logout(ctx, req) {
-      const state = instances.of(ctx);
+      const state = ctx.state;
       const uid = ctx.requireUid();
       if (req.token !== "" && !isTokenShaped(req.token)) throw new SwitchyardError("BAD_REQUEST", "token is not one this server issued: send the token from LoginReply, or an empty token to revoke all");
       await state.accounts.revoke(uid, req.token);
@@ -128,7 +127,7 @@ export default defineModule({
     },
 
     async Ban(ctx, req) {
-      const state = instances.of(ctx);
+      const state = ctx.state;
       requireAdmin(ctx, state);
       if (!req.uid) throw new SwitchyardError("BAD_REQUEST", "uid is required");
       await state.access.ban(req.uid);
@@ -140,14 +139,14 @@ export default defineModule({
     },
 
     async Unban(ctx, req) {
-      const state = instances.of(ctx);
+      const state = ctx.state;
       requireAdmin(ctx, state);
       await state.access.unban(req.uid);
       return {};
     },
 
     async SetMaintenance(ctx, req) {
-      const state = instances.of(ctx);
+      const state = ctx.state;
       requireAdmin(ctx, state);
       const result = await state.access.setMaintenance(req.enabled, req.whitelist);
       ctx.log.info(result, "maintenance mode set");

@@ -1,11 +1,10 @@
 import type { Redis } from "ioredis";
 import { SwitchyardError } from "../../src/bus/errors.js";
-import { rank } from "../../src/generated/proto.js";
-import { defineModule, type HandlerContext } from "../../src/module/index.js";
-import { InstanceState } from "../shared/instance-state.js";
+import { rank, services } from "../../src/generated/proto.js";
+import { defineModule, type ContextOf } from "../../src/module/index.js";
 import { UsernameCache } from "../shared/username-cache.js";
 import { BoardStore, type BoardEntry, type Which } from "./board-store.js";
-import { BOARD_NAME, boardOf, parsePolicies, type BoardConfig, type BoardPolicies } from "./policy.js";
+import { BOARD_NAME, RankSettings, boardOf, policiesOf, type BoardConfig, type BoardPolicies } from "./policy.js";
 
 const DEFAULT_TOP = 10;
 const MAX_TOP = 100;
@@ -21,7 +20,7 @@ interface RankState {
   admins: ReadonlySet<string>;
 }
 
-const state = new InstanceState<RankState>();
+type Ctx = ContextOf<typeof services.rank, RankState, RankSettings>;
 
 /** The configured board named `board`: BAD_REQUEST for a malformed name, NOT_FOUND for any other. */
 function checkBoard(st: RankState, board: string): BoardConfig {
@@ -76,11 +75,11 @@ async function submit(st: RankState, board: string, cfg: BoardConfig, uid: strin
   return { score: r.score, rank: r.rank, changed: r.changed, policy: cfg.policy, season: r.season };
 }
 
-/** ResetSeason is for operators: calls from modules (no session) or from uids in settings.admins. */
-function requireAdmin(ctx: HandlerContext): void {
-  if (ctx.session === null) return;
+/** ResetSeason is for operators: trusted calls (modules, ctl) or uids in settings.admins. */
+function requireAdmin(ctx: Ctx): void {
+  if (ctx.caller !== null) return;
   const uid = ctx.requireUid();
-  if (!state.of(ctx).admins.has(uid)) {
+  if (!ctx.state.admins.has(uid)) {
     throw new SwitchyardError("FORBIDDEN", "rank.ResetSeason is for administrators: ask an operator to add your uid to modules.rank.settings.admins");
   }
 }
@@ -91,43 +90,37 @@ function requireAdmin(ctx: HandlerContext): void {
  * player is always the caller's session; only other modules may name a player (SubmitFor), and a
  * client's own Submit is refused unless its board opted in (clientSubmit bounds).
  */
-export default defineModule({
-  name: "rank",
-  version: "1.0.0",
-  onStart(rt) {
-    const policies = parsePolicies(rt.settings);
-    const list = rt.settings.admins ?? [];
-    if (!Array.isArray(list) || !list.every((u): u is string => typeof u === "string")) {
-      throw new Error("rank settings: admins must be a list of uids, e.g. [\"u1\"]");
-    }
+export default defineModule(services.rank, {
+  version: "1.1.0",
+  settings: RankSettings,
+  onStart(rt): RankState {
     const redis = rt.redis();
-    state.set(rt, { redis, store: new BoardStore(redis), names: new UsernameCache(redis), policies, admins: new Set(list) });
+    return { redis, store: new BoardStore(redis), names: new UsernameCache(redis), policies: policiesOf(rt.settings), admins: new Set(rt.settings.admins) };
   },
   handlers: {
     Submit(ctx, req) {
       const uid = ctx.requireUid();
-      const st = state.of(ctx);
+      const st = ctx.state;
       const cfg = checkBoard(st, req.board);
       return submit(st, req.board, cfg, uid, checkClientScore(req.board, cfg, req.score));
     },
     SubmitFor(ctx, req) {
-      // The gateway stamps a session on everything a client sends: no session = another module.
-      if (ctx.session !== null) {
+      if (ctx.caller === null) {
         throw new SwitchyardError("FORBIDDEN", "rank.SubmitFor is for other modules; a player submits their own score with rank.Submit");
       }
       if (!req.uid) throw new SwitchyardError("BAD_REQUEST", "uid is required");
-      const st = state.of(ctx);
+      const st = ctx.state;
       return submit(st, req.board, checkBoard(st, req.board), req.uid, checkScore(req.score));
     },
     async Top(ctx, req) {
-      const st = state.of(ctx);
+      const st = ctx.state;
       checkBoard(st, req.board);
       const slice = await st.store.top(req.board, countOf(req.n, DEFAULT_TOP, MAX_TOP), whichOf(req.season));
       return { entries: await withNames(st, slice.entries, slice.season), season: slice.season, total: slice.total };
     },
     async Me(ctx, req) {
       const uid = ctx.requireUid();
-      const st = state.of(ctx);
+      const st = ctx.state;
       checkBoard(st, req.board);
       const slice = await st.store.around(req.board, uid, 0, whichOf(req.season));
       if (slice.me === null) return { rank: 0, uid, score: 0, season: slice.season };
@@ -136,14 +129,14 @@ export default defineModule({
     },
     async Around(ctx, req) {
       const uid = ctx.requireUid();
-      const st = state.of(ctx);
+      const st = ctx.state;
       checkBoard(st, req.board);
       const slice = await st.store.around(req.board, uid, countOf(req.k, DEFAULT_AROUND, MAX_AROUND), whichOf(req.season));
       return { entries: await withNames(st, slice.entries, slice.season), season: slice.season, total: slice.total };
     },
     async ResetSeason(ctx, req) {
       requireAdmin(ctx);
-      const st = state.of(ctx);
+      const st = ctx.state;
       checkBoard(st, req.board);
       const season = await st.store.resetSeason(req.board);
       ctx.log.info({ board: req.board, season }, "season reset");

@@ -1,4 +1,5 @@
 import { rank } from "../../src/generated/proto.js";
+import { z } from "../../src/module/index.js";
 
 /** A board's policy (numbers from proto/rank.proto). */
 export type Policy = rank.Policy;
@@ -35,53 +36,39 @@ export function boardOf(p: BoardPolicies, board: string): BoardConfig | undefine
   return p.byBoard.get(board);
 }
 
-function parseName(value: unknown, where: string): Policy {
-  if (typeof value === "string" && Object.hasOwn(PolicyName, value)) return PolicyName[value as keyof typeof PolicyName];
-  throw new Error(`rank settings: ${where} is ${JSON.stringify(value)}; use one of ${Object.keys(PolicyName).map((k) => `"${k}"`).join(", ")}`);
-}
-
-function parseBounds(value: unknown, where: string): ScoreBounds | null {
-  if (value === undefined || value === false) return null;
-  const b = value as { min?: unknown; max?: unknown } | null;
-  const ok = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n);
-  if (typeof b !== "object" || b === null || Array.isArray(b) || !ok(b.min) || !ok(b.max) || b.min > b.max) {
-    throw new Error(`rank settings: ${where} must be {"min": <number>, "max": <number>} with min <= max, got ${JSON.stringify(value)}`);
-  }
-  return { min: b.min, max: b.max };
-}
-
-function parseBoard(value: unknown, board: string): BoardConfig {
-  if (typeof value === "string") return { policy: parseName(value, `boards.${board}`), clientSubmit: null };
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new Error(`rank settings: boards.${board} must be "best", "accumulate" or {"policy": "best", "clientSubmit": {"min": 0, "max": 1000000}}`);
-  }
-  const v = value as { policy?: unknown; clientSubmit?: unknown };
-  for (const key of Object.keys(v)) {
-    if (key !== "policy" && key !== "clientSubmit") throw new Error(`rank settings: boards.${board}.${key} is not a setting; use "policy" and "clientSubmit"`);
-  }
-  return {
-    policy: v.policy === undefined ? rank.Policy.POLICY_BEST : parseName(v.policy, `boards.${board}.policy`),
-    clientSubmit: parseBounds(v.clientSubmit, `boards.${board}.clientSubmit`),
-  };
-}
+const policyName = z.enum(["best", "accumulate"]);
+const bounds = z
+  .object({ min: z.number().finite(), max: z.number().finite() })
+  .strict()
+  .refine((b) => b.min <= b.max, "min must be <= max");
+const boardSetting = z.union([
+  policyName,
+  z.object({ policy: policyName.default("best"), clientSubmit: bounds.optional() }).strict(),
+]);
 
 /**
- * Reads `modules.rank.settings.boards`: board name → "best" | "accumulate" (modules submit
+ * `modules.rank.settings`: `boards` maps a board name to "best" | "accumulate" (modules submit
  * only) or `{policy, clientSubmit: {min, max}}` (clients may also submit scores within the
- * bounds). Only these boards exist. Throws, naming the key, on anything else.
+ * bounds); only these boards exist. `admins`: uids that may call rank.ResetSeason.
  */
-export function parsePolicies(settings: Readonly<Record<string, unknown>>): BoardPolicies {
-  if (settings.defaultPolicy !== undefined) {
-    throw new Error(`rank settings: defaultPolicy is no longer read: only the boards listed in "boards" exist, each with its own policy`);
-  }
+export const RankSettings = z
+  .object({
+    boards: z.record(z.string().regex(BOARD_NAME, "a board name is 1-64 letters, digits, '_', '-' or '.'"), boardSetting).default({}),
+    admins: z.array(z.string()).default([]),
+  })
+  .strict();
+export type RankSettings = z.output<typeof RankSettings>;
+
+/** The configured boards from validated settings. */
+export function policiesOf(settings: RankSettings): BoardPolicies {
   const byBoard = new Map<string, BoardConfig>();
-  const boards = settings.boards ?? {};
-  if (typeof boards !== "object" || boards === null || Array.isArray(boards)) {
-    throw new Error(`rank settings: boards must be an object like {"tictactoe": "accumulate"}`);
-  }
-  for (const [board, value] of Object.entries(boards)) {
-    if (!BOARD_NAME.test(board)) throw new Error(`rank settings: board name ${JSON.stringify(board)} must be 1-64 letters, digits, '_', '-' or '.'`);
-    byBoard.set(board, parseBoard(value, board));
+  for (const [board, value] of Object.entries(settings.boards)) {
+    byBoard.set(
+      board,
+      typeof value === "string"
+        ? { policy: PolicyName[value], clientSubmit: null }
+        : { policy: PolicyName[value.policy], clientSubmit: value.clientSubmit ?? null },
+    );
   }
   return { byBoard };
 }

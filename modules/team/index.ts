@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { SwitchyardError } from "../../src/bus/errors.js";
-import { team } from "../../src/generated/proto.js";
-import { defineModule, type HandlerContext } from "../../src/module/index.js";
-import { InstanceState } from "../shared/instance-state.js";
+import { services, team } from "../../src/generated/proto.js";
+import { defineModule, z } from "../../src/module/index.js";
 import { accountExists, usernamesOf } from "../shared/usernames.js";
-import { TeamPush, joinTeamChannel, publishEvent, removeFromChannel } from "./team-events.js";
+import { TeamPush, joinTeamChannel, publishEvent, removeFromChannel, type TeamContext } from "./team-events.js";
 import { teamChannel } from "./team-keys.js";
 import { TeamStore, type TeamRecord } from "./team-store.js";
 
@@ -13,21 +12,25 @@ const TEAM_ID = /^[0-9a-f]{12}$/;
 const MAX_NAME = 32;
 const MAX_CHAT = 500;
 
-/** Settings of the team module (modules.team.settings), with their defaults. */
-interface TeamSettings {
-  /** Capacity of a team created with capacity 0. */
-  defaultCapacity: number;
-  /** Largest capacity a team may ask for. */
-  maxCapacity: number;
-  /** How long an invitation stays valid. */
-  inviteTtlSeconds: number;
-  /** Invitations one player may send per window (counted in Redis, across instances). */
-  maxInvitesPerWindow: number;
-  /** Length of that window; it starts at the player's first invitation. */
-  inviteWindowSeconds: number;
-}
+const positive = z.number().int().min(1);
 
-const DEFAULTS: TeamSettings = { defaultCapacity: 5, maxCapacity: 50, inviteTtlSeconds: 600, maxInvitesPerWindow: 20, inviteWindowSeconds: 60 };
+/** modules.team.settings, with their defaults. */
+const TeamSettings = z
+  .object({
+    /** Capacity of a team created with capacity 0. */
+    defaultCapacity: positive.default(5),
+    /** Largest capacity a team may ask for. */
+    maxCapacity: positive.default(50),
+    /** How long an invitation stays valid. */
+    inviteTtlSeconds: positive.default(600),
+    /** Invitations one player may send per window (counted in Redis, across instances). */
+    maxInvitesPerWindow: positive.default(20),
+    /** Length of that window; it starts at the player's first invitation. */
+    inviteWindowSeconds: positive.default(60),
+  })
+  .strict()
+  .refine((s) => s.defaultCapacity <= s.maxCapacity, { message: "defaultCapacity exceeds maxCapacity", path: ["defaultCapacity"] });
+type TeamSettings = z.output<typeof TeamSettings>;
 
 /** What one team instance works with. */
 interface TeamState {
@@ -36,33 +39,21 @@ interface TeamState {
   settings: TeamSettings;
 }
 
-const state = new InstanceState<TeamState>();
-
-function parseSettings(raw: Readonly<Record<string, unknown>>): TeamSettings {
-  const out = { ...DEFAULTS };
-  for (const key of Object.keys(DEFAULTS) as (keyof TeamSettings)[]) {
-    const v = raw[key];
-    if (v === undefined) continue;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new Error(`team settings: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
-    out[key] = v;
-  }
-  if (out.defaultCapacity > out.maxCapacity) throw new Error(`team settings: defaultCapacity (${out.defaultCapacity}) exceeds maxCapacity (${out.maxCapacity})`);
-  return out;
-}
+type Ctx = TeamContext<TeamState, TeamSettings>;
 
 function checkTeamId(id: string): string {
   if (!TEAM_ID.test(id)) throw new SwitchyardError("BAD_REQUEST", `team id ${JSON.stringify(id.slice(0, 40))} is not valid: team ids are 12 hex characters, as returned by team.Create or team.Info`);
   return id;
 }
 
-function checkTarget(ctx: HandlerContext, uid: string, what: string): string {
+function checkTarget(ctx: Ctx, uid: string, what: string): string {
   if (!uid) throw new SwitchyardError("BAD_REQUEST", `uid is required: name the player to ${what} (team.Info lists members' uids)`);
   if (uid === ctx.session?.uid) throw new SwitchyardError("BAD_REQUEST", `you cannot ${what} yourself`);
   return uid;
 }
 
 /** The reply of Create/Join/Kick/TransferLeader/Info: the team with names and online flags. */
-async function describe(ctx: HandlerContext, st: TeamState, t: TeamRecord): Promise<Partial<team.TeamInfo>> {
+async function describe(ctx: Ctx, st: TeamState, t: TeamRecord): Promise<Partial<team.TeamInfo>> {
   const uids = t.members.map((m) => m.uid);
   const online = ctx.module.onlineTable();
   const [names, sessions] = await Promise.all([usernamesOf(st.redis, uids), Promise.all(uids.map((u) => online.lookup(u)))]);
@@ -77,7 +68,7 @@ async function describe(ctx: HandlerContext, st: TeamState, t: TeamRecord): Prom
   };
 }
 
-async function describeById(ctx: HandlerContext, st: TeamState, id: string): Promise<Partial<team.TeamInfo>> {
+async function describeById(ctx: Ctx, st: TeamState, id: string): Promise<Partial<team.TeamInfo>> {
   const t = await st.store.read(id);
   if (t === null) throw new SwitchyardError("NOT_FOUND", `team ${id} does not exist (it may have been disbanded): check the team id`);
   return describe(ctx, st, t);
@@ -92,17 +83,17 @@ async function describeById(ctx: HandlerContext, st: TeamState, id: string): Pro
  * session in "team-<id>"; Leave, Kick and Disband take sessions out. A client calls team.Info
  * after each login or reconnect to (re)join its team's channel.
  */
-export default defineModule({
-  name: "team",
-  version: "1.0.0",
-  onStart(rt) {
+export default defineModule(services.team, {
+  version: "1.1.0",
+  settings: TeamSettings,
+  onStart(rt): TeamState {
     const redis = rt.redis();
-    state.set(rt, { redis, store: new TeamStore(redis), settings: parseSettings(rt.settings) });
+    return { redis, store: new TeamStore(redis), settings: rt.settings };
   },
   handlers: {
     async Create(ctx, req) {
       const uid = ctx.requireUid();
-      const st = state.of(ctx);
+      const st = ctx.state;
       const name = req.name.trim();
       if (name.length === 0 || name.length > MAX_NAME || /\p{Cc}/u.test(name)) {
         throw new SwitchyardError("BAD_REQUEST", `team name must be 1-${MAX_NAME} printable characters`);
@@ -118,7 +109,7 @@ export default defineModule({
     },
     async Invite(ctx, req) {
       const uid = ctx.requireUid();
-      const st = state.of(ctx);
+      const st = ctx.state;
       const invitee = checkTarget(ctx, req.uid, "invite");
       const sent = await st.store.countInvite(uid, st.settings.inviteWindowSeconds);
       if (sent.count > st.settings.maxInvitesPerWindow) {
@@ -132,13 +123,13 @@ export default defineModule({
       if (exists) {
         const fromUsername = (await usernamesOf(st.redis, [uid])).get(uid) ?? "";
         const invitation: team.Invitation = { teamId, teamName: name, fromUid: uid, fromUsername, expiresAt };
-        await ctx.module.pushToUid(invitee, TeamPush.invitation, TeamPush.invitation, invitation);
+        await ctx.module.pushToUid(invitee, TeamPush.invitation, invitation);
       }
       return { delivered: false, expiresAt };
     },
     async Join(ctx, req) {
       const uid = ctx.requireUid();
-      const st = state.of(ctx);
+      const st = ctx.state;
       const id = checkTeamId(req.teamId);
       const r = await st.store.join(uid, id);
       await joinTeamChannel(ctx, st.store, uid, id);
@@ -148,7 +139,7 @@ export default defineModule({
     },
     async Leave(ctx) {
       const uid = ctx.requireUid();
-      const r = await state.of(ctx).store.leave(uid);
+      const r = await ctx.state.store.leave(uid);
       await removeFromChannel(ctx, uid, r.teamId);
       if (!r.disbanded) {
         publishEvent(ctx.module, { teamId: r.teamId, kind: team.EventKind.EVENT_LEFT, uid, leader: r.leader, members: r.members });
@@ -158,19 +149,19 @@ export default defineModule({
     },
     async Kick(ctx, req) {
       const uid = ctx.requireUid();
-      const st = state.of(ctx);
+      const st = ctx.state;
       const target = checkTarget(ctx, req.uid, "kick");
       const r = await st.store.kick(uid, target);
       const ev = { teamId: r.teamId, kind: team.EventKind.EVENT_KICKED, uid: target, leader: uid, members: r.members };
       publishEvent(ctx.module, ev, [target]);
       // The kicked player hears it directly, whatever the state of its channel membership.
-      await ctx.module.pushToUid(target, TeamPush.event, TeamPush.event, ev);
+      await ctx.module.pushToUid(target, TeamPush.event, ev);
       await removeFromChannel(ctx, target, r.teamId);
       return describeById(ctx, st, r.teamId);
     },
     async TransferLeader(ctx, req) {
       const uid = ctx.requireUid();
-      const st = state.of(ctx);
+      const st = ctx.state;
       const target = checkTarget(ctx, req.uid, "transfer the leadership to");
       const r = await st.store.transfer(uid, target);
       publishEvent(ctx.module, { teamId: r.teamId, kind: team.EventKind.EVENT_LEADER_CHANGED, uid: target, leader: target, members: r.members });
@@ -178,14 +169,14 @@ export default defineModule({
     },
     async Disband(ctx) {
       const uid = ctx.requireUid();
-      const r = await state.of(ctx).store.disband(uid);
+      const r = await ctx.state.store.disband(uid);
       publishEvent(ctx.module, { teamId: r.teamId, kind: team.EventKind.EVENT_DISBANDED, uid, leader: "", members: 0 });
       await Promise.all(r.members.map((m) => removeFromChannel(ctx, m, r.teamId)));
       return {};
     },
     async Info(ctx, req) {
       const uid = ctx.requireUid();
-      const st = state.of(ctx);
+      const st = ctx.state;
       const id = req.teamId ? checkTeamId(req.teamId) : await st.store.teamOf(uid);
       if (id === null) throw new SwitchyardError("NOT_FOUND", "you are not in a team: create one (team.Create), join one (team.Join), or pass a team_id");
       const info = await describeById(ctx, st, id);
@@ -195,14 +186,14 @@ export default defineModule({
     },
     async Chat(ctx, req) {
       const uid = ctx.requireUid();
-      const st = state.of(ctx);
+      const st = ctx.state;
       const text = req.text.trim();
       if (text.length === 0 || text.length > MAX_CHAT) throw new SwitchyardError("BAD_REQUEST", `chat text must be 1-${MAX_CHAT} characters`);
       const id = await st.store.teamOf(uid);
       if (id === null) throw new SwitchyardError("NOT_FOUND", "you are not in a team, so there is no team chat: create one (team.Create) or join one (team.Join)");
       const fromUsername = (await usernamesOf(st.redis, [uid])).get(uid) ?? "";
       const msg: team.ChatMessage = { teamId: id, fromUid: uid, fromUsername, text, sentAt: Date.now() };
-      ctx.module.publish(teamChannel(id), TeamPush.chat, TeamPush.chat, msg);
+      ctx.module.publish(teamChannel(id), TeamPush.chat, msg);
       return {};
     },
   },

@@ -1,9 +1,13 @@
 import { team } from "../../src/generated/proto.js";
-import type { HandlerContext, ModuleRuntime } from "../../src/module/index.js";
+import type { services } from "../../src/generated/proto.js";
+import type { ContextOf, RuntimeOf } from "../../src/module/index.js";
 import { teamChannel } from "./team-keys.js";
 import type { TeamStore } from "./team-store.js";
 
-/** Push routes of the team module; each carries the message type of the same name. */
+/** A team handler's context (state and settings typed by the caller). */
+export type TeamContext<State = unknown, Settings = unknown> = ContextOf<typeof services.team, State, Settings>;
+
+/** Push routes of the team module (declared in proto/team.proto, service TeamPush). */
 export const TeamPush = {
   event: "team.Event",
   chat: "team.ChatMessage",
@@ -11,8 +15,8 @@ export const TeamPush = {
 } as const;
 
 /** Publishes a team event to every member in the team's channel (but `exclude`). */
-export function publishEvent(rt: ModuleRuntime, ev: Omit<team.Event, "kind"> & { kind: team.EventKind }, exclude: string[] = []): void {
-  rt.publish(teamChannel(ev.teamId), TeamPush.event, TeamPush.event, ev, exclude);
+export function publishEvent(rt: RuntimeOf<typeof services.team>, ev: Omit<team.Event, "kind"> & { kind: team.EventKind }, exclude: string[] = []): void {
+  rt.publish(teamChannel(ev.teamId), TeamPush.event, ev, exclude);
 }
 
 /**
@@ -20,7 +24,7 @@ export function publishEvent(rt: ModuleRuntime, ev: Omit<team.Event, "kind"> & {
  * Kick or Leave that ran between the caller's membership check and the join found no session
  * to take out, so this join is undone rather than left listening to a team it is not in.
  */
-export async function joinTeamChannel(ctx: HandlerContext, store: TeamStore, uid: string, teamId: string): Promise<void> {
+export async function joinTeamChannel(ctx: TeamContext, store: TeamStore, uid: string, teamId: string): Promise<void> {
   await ctx.joinChannel(teamChannel(teamId));
   if ((await store.teamOf(uid)) !== teamId) await ctx.leaveChannel(teamChannel(teamId));
 }
@@ -30,7 +34,7 @@ export async function joinTeamChannel(ctx: HandlerContext, store: TeamStore, uid
  * has no session in it (a gateway drops a session's channels when it closes and when its uid
  * changes, e.g. at login.Logout), and a gateway that does not answer has no session to clean.
  */
-export async function removeFromChannel(ctx: HandlerContext, uid: string, teamId: string): Promise<void> {
+export async function removeFromChannel(ctx: TeamContext, uid: string, teamId: string): Promise<void> {
   try {
     if (uid === ctx.session?.uid) {
       await ctx.leaveChannel(teamChannel(teamId));

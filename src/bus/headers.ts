@@ -17,6 +17,8 @@ export const Header = {
   errorCode: "sy-err",
   /** Error message on a failed reply. */
   errorMessage: "sy-msg",
+  /** On a trusted call (`mod.*` subjects only): the calling "<module>/<instanceId>", or "ctl/<id>". */
+  caller: "sy-caller",
   /** On a reply: pin the session's later requests to this module to the given instance ("" unpins). */
   pin: "sy-pin",
 } as const;

@@ -1,3 +1,4 @@
+import { SystemSubject } from "./subjects.js";
 import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from "nats";
 
 // Every reliance of Switchyard on nats.js internals (pinned: nats 2.29.x) is in this file.
@@ -97,7 +98,8 @@ async function selfCheck(nc: NatsConnection): Promise<{ read: string; write: str
     const why = `MsgHdrs.encode() is gone (${(err as Error).message})`;
     return { read: `cannot check the read path: ${why}`, write: why };
   }
-  const subject = createInbox();
+  // A subject every role may publish and subscribe to (an inbox may not be published to).
+  const subject = `${SystemSubject.selfCheckPrefix}.${createInbox().slice("_INBOX.".length)}`;
   const got = new Promise<Msg | null>((resolve) => {
     const timer = setTimeout(() => resolve(null), 5_000);
     nc.subscribe(subject, {

@@ -10,6 +10,8 @@ export interface RequestHeaders {
   /** Client address stamped by the gateway. */
   address: string;
   requestId: string;
+  /** Calling "<module>/<instanceId>" of a trusted call; believed only on `mod.*` subjects. */
+  caller: string;
   /** Set when the message carries a status line (e.g. 503 no responders) instead of our headers. */
   status: number;
 }
@@ -24,6 +26,7 @@ const KEYS: readonly [string, keyof Omit<RequestHeaders, "status">][] = [
   [Header.uid, "uid"],
   [Header.address, "address"],
   [Header.requestId, "requestId"],
+  [Header.caller, "caller"],
 ];
 const KEY_BYTES = KEYS.map(([k]) => Buffer.from(k, "latin1"));
 
@@ -41,7 +44,7 @@ export function readRequestHeaders(msg: Msg): RequestHeaders | null {
   const data = rawMessageBytes(msg);
   if (hdrLen === -2 || data === undefined) return viaLibrary(msg);
   if (hdrLen < 0) return null;
-  const out: RequestHeaders = { gateway: "", sid: "", uid: "", address: "", requestId: "", status: 0 };
+  const out: RequestHeaders = { gateway: "", sid: "", uid: "", address: "", requestId: "", caller: "", status: 0 };
   // first line: "NATS/1.0" optionally followed by " <status> <description>"
   let pos = 0;
   while (pos < hdrLen && data[pos] !== CR) pos++;
@@ -84,6 +87,7 @@ function viaLibrary(msg: Msg): RequestHeaders | null {
     uid: h.get(Header.uid),
     address: h.get(Header.address),
     requestId: h.get(Header.requestId),
+    caller: h.get(Header.caller),
     status: h.code,
   };
 }

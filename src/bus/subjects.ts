@@ -11,6 +11,8 @@ export const SubjectPrefix = {
   gateway: "gw",
   channel: "chan",
   system: "sys",
+  /** Trusted calls (module to module, operator to module): gateways may not publish here. */
+  trusted: "mod",
 } as const;
 export type SubjectPrefix = (typeof SubjectPrefix)[keyof typeof SubjectPrefix];
 
@@ -51,6 +53,24 @@ export function instanceWildcard(instanceId: string): string {
   return `${SubjectPrefix.instance}.${instanceId}.*`;
 }
 
+/**
+ * Trusted counterpart of {@link serviceSubject}: module-to-module and operator calls. The host
+ * believes the caller header only on these subjects, and NATS permissions keep gateways off them.
+ */
+export function trustedServiceSubject(module: string, method: string): string {
+  return `${SubjectPrefix.trusted}.${SubjectPrefix.service}.${module}.${method}`;
+}
+
+/** Trusted counterpart of {@link instanceSubject}. */
+export function trustedInstanceSubject(instanceId: string, method: string): string {
+  return `${SubjectPrefix.trusted}.${SubjectPrefix.instance}.${instanceId}.${method}`;
+}
+
+/** True when a subject is a trusted call subject (`mod.…`). */
+export function isTrustedSubject(subject: string): boolean {
+  return subject.startsWith(`${SubjectPrefix.trusted}.`);
+}
+
 /** Commands to one gateway: kick, push, channel join/leave (bind has its own subject). */
 export function gatewayCommandSubject(gatewayId: string): string {
   return `${SubjectPrefix.gateway}.${gatewayId}.cmd`;
@@ -75,6 +95,8 @@ export function channelSubject(channel: string): string {
 export const SystemSubject = {
   /** A session ended on some gateway (payload cluster.SessionClosed). */
   sessionClosed: "sys.session.closed",
+  /** Each process's start-up self-check publishes to itself under this prefix. */
+  selfCheckPrefix: "sys.selfcheck",
   /** Requests to the master (ctl). */
   masterPrefix: "sys.master",
 } as const;

@@ -4,7 +4,8 @@ import type { NatsSettings } from "../bus/connection.js";
 import { listInstances } from "../bus/discovery.js";
 import { ErrorCode } from "../bus/errors.js";
 import { DEFAULT_TIMEOUT_MS, ReplyMux } from "../bus/reply-mux.js";
-import { gatewayCommandSubject, parseRoute, serviceSubject } from "../bus/subjects.js";
+import { gatewayCommandSubject, parseRoute, trustedServiceSubject } from "../bus/subjects.js";
+import { trustedCallHeaders } from "../module/runtime.js";
 import { defaultConfigPath, loadClusterConfig } from "../config/cluster-config.js";
 import { connectOnce, requestMaster } from "../master/ctl-client.js";
 import type { AddResult, InstanceRef, RemoveResult, RolloutResult } from "../master/operations.js";
@@ -211,8 +212,8 @@ async function ctlKick(nc: NatsConnection, uid: string, reason: string): Promise
 }
 
 /**
- * Calls a route over NATS with no client session: modules treat such calls as coming from inside
- * the cluster (operator rights). Prints the reply as JSON, or `CODE: message` and exit code 1.
+ * Calls a route over NATS as an operator: a trusted call (`mod.svc.*`, caller "ctl/<pid>", no
+ * client session), which admin and modules-only routes accept. Prints the reply as JSON, or `CODE: message` and exit code 1.
  */
 async function ctlCall(nc: NatsConnection, route: string, json: string, timeoutMs: number): Promise<void> {
   const mux = new ReplyMux(nc, `ctl-${process.pid}`);
@@ -220,7 +221,7 @@ async function ctlCall(nc: NatsConnection, route: string, json: string, timeoutM
     const codec = routeCodec(loadProto(), route);
     const { module, method } = parseRoute(route)!;
     const req = messageFromJsonText(codec.request, json);
-    const reply = await mux.request(serviceSubject(module, method), codec.request.encode(req), undefined, timeoutMs);
+    const reply = await mux.request(trustedServiceSubject(module, method), codec.request.encode(req), trustedCallHeaders(`ctl/${process.pid}`, null, null), timeoutMs);
     process.stdout.write(messageToJsonText(codec.response, codec.response.decode(reply.data)) + "\n");
   } catch (err) {
     process.stderr.write(errorLine(err) + "\n");

@@ -1,59 +1,35 @@
-import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { frameworkRoot, projectRoot } from "../config/cluster-config.js";
 import { protoDirs } from "../proto/registry.js";
 
 /** Usage of `switchyard gen`. */
 export const GEN_USAGE = "switchyard gen [--check]   generate TypeScript types from proto/ (a project: generated/proto.ts)";
 
-/**
- * `switchyard gen`: in the framework's repository, runs scripts/gen-proto.mjs (writes
- * src/generated/proto.ts); in a project, generates `<project>/generated/proto.ts` from the
- * framework's proto/ plus the project's.
- *
- * Placeholder until the generator becomes this verb: scripts/gen-proto.mjs reads the proto/ next
- * to itself, so a project's run stages a copy beside both proto folders.
- */
-export function runGenCommand(argv: string[]): void {
-  const framework = frameworkRoot();
-  const project = projectRoot();
-  const script = join(framework, "scripts", "gen-proto.mjs");
-  if (project === framework) {
-    process.exitCode = runNode(script, argv);
-    return;
-  }
-  const stage = mkdtempSync(join(tmpdir(), "sy-gen-"));
-  try {
-    mkdirSync(join(stage, "scripts"));
-    mkdirSync(join(stage, "proto"));
-    mkdirSync(join(stage, "src", "generated"), { recursive: true });
-    mkdirSync(join(stage, "node_modules"));
-    copyFileSync(script, join(stage, "scripts", "gen-proto.mjs"));
-    for (const dir of protoDirs(join(project, "proto"))) {
-      for (const file of readdirSync(dir).filter((f) => f.endsWith(".proto"))) {
-        if (existsSync(join(stage, "proto", file))) throw new Error(`proto/${file} of ${project} has the name of a framework proto file: rename it`);
-        copyFileSync(join(dir, file), join(stage, "proto", file));
-      }
-    }
-    const protobufjs = dirname(createRequire(join(framework, "package.json")).resolve("protobufjs/package.json"));
-    symlinkSync(protobufjs, join(stage, "node_modules", "protobufjs"), "dir");
-    const code = runNode(join(stage, "scripts", "gen-proto.mjs"), []);
-    if (code !== 0) {
-      process.exitCode = code;
-      return;
-    }
-    mkdirSync(join(project, "generated"), { recursive: true });
-    copyFileSync(join(stage, "src", "generated", "proto.ts"), join(project, "generated", "proto.ts"));
-  } finally {
-    rmSync(stage, { recursive: true, force: true });
-  }
+/** The generator's interface (scripts/gen-proto.mjs, plain JS so the build can run it before tsc). */
+interface Generator {
+  generate(opts: { protoDirs: string[]; importFrom: string; header: string }): string;
+  writeGenerated(file: string, text: string, check: boolean): boolean;
 }
 
-function runNode(script: string, args: string[]): number {
-  const run = spawnSync(process.execPath, [script, ...args], { stdio: "inherit" });
-  if (run.error) throw new Error(`cannot run ${script}: ${run.error.message}`);
-  return run.status ?? 1;
+/**
+ * `switchyard gen`: in the framework's repository, writes src/generated/proto.ts from proto/; in a
+ * project, writes `<project>/generated/proto.ts` from the framework's proto/ plus the project's,
+ * importing the framework's types from "switchyard". `--check` only reports a stale file (exit 1).
+ */
+export async function runGenCommand(argv: string[]): Promise<void> {
+  const framework = frameworkRoot();
+  const project = projectRoot();
+  const gen = (await import(pathToFileURL(join(framework, "scripts", "gen-proto.mjs")).href)) as Generator;
+  const inRepo = project === framework;
+  const file = inRepo ? join(framework, "src", "generated", "proto.ts") : join(project, "generated", "proto.ts");
+  const text = gen.generate({
+    protoDirs: protoDirs(join(project, "proto")),
+    importFrom: inRepo ? "../module/service-ref.js" : "switchyard",
+    header: inRepo ? "scripts/gen-proto.mjs from proto/*.proto" : "`switchyard gen` from the framework's proto/ and this project's proto/",
+  });
+  if (!gen.writeGenerated(file, text, argv.includes("--check"))) {
+    process.stderr.write(`${file} is stale: run \`switchyard gen\`\n`);
+    process.exitCode = 1;
+  }
 }

@@ -54,8 +54,8 @@ export interface Client extends AsyncDisposable {
   notifyRaw(route: string, body: Uint8Array): void;
 
   /**
-   * Listens to pushes on `route`, decoded as the message type of the same name
-   * (push "game.RoomEvent" carries a game.RoomEvent). Throws when proto/ has no such type.
+   * Listens to pushes on `route`, decoded as the message its `<Name>Push` service declares
+   * (push "game.RoomEvent" carries a game.RoomEvent). Throws when proto/ declares no such push.
    */
   on<T = unknown>(route: string, handler: PushHandler<T>): Unsubscribe;
   /** Listens to pushes on `route`, decoded as message type `typeName`. */
@@ -273,12 +273,14 @@ class ClientImpl implements Client {
   }
 
   private pushCodec<T>(route: string, typeName: string, explicit: boolean): MessageCodec<T> {
+    const declared = explicit ? null : this.registry.push<T>(route);
+    if (declared !== null) return declared;
     try {
       return this.registry.message<T>(typeName);
     } catch (err) {
       const how = explicit
         ? `check the type name`
-        : `push routes are decoded as the message type of the same name; pass one: on("${route}", "<package>.<Message>", handler), or use onRaw`;
+        : `no <Name>Push service in proto/ declares push "${route}", and no message type has that name: declare it (see README "Writing a module"), pass a type: on("${route}", "<package>.<Message>", handler), or use onRaw`;
       throw new SwitchyardError("BAD_REQUEST", `no message type "${typeName}" in ${this.registry.dir}: ${how}`, { cause: err });
     }
   }

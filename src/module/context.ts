@@ -1,7 +1,6 @@
-import type { Routes } from "../generated/proto.js";
 import type { Logger } from "../log/logger.js";
 import { SwitchyardError } from "../bus/errors.js";
-import type { CallOptions, HandlerContext, MessageInit, SessionRef } from "./define.js";
+import type { CallOptions, CallerRef, HandlerContext, SessionRef } from "./define.js";
 import type { ModuleRuntimeImpl } from "./runtime.js";
 
 const NOT_BOUND_CODE = 3; // wire.ErrorCode.FORBIDDEN, sent with the kick of a replaced session
@@ -13,17 +12,25 @@ export type PinChange = "pin" | "unpin" | null;
 export class HandlerContextImpl implements HandlerContext {
   readonly requestId: string;
   readonly session: SessionRef | null;
+  readonly caller: CallerRef | null;
   readonly module: ModuleRuntimeImpl;
+  readonly state: unknown;
   /** Set by pin()/unpin(); read by the host when it replies. */
   pinChange: PinChange = null;
   /** Instance named by pin(instanceId); null pins to the answering instance. */
   pinTarget: string | null = null;
   private logger: Logger | null = null;
 
-  constructor(rt: ModuleRuntimeImpl, requestId: string, session: SessionRef | null) {
+  constructor(rt: ModuleRuntimeImpl, state: unknown, requestId: string, session: SessionRef | null, caller: CallerRef | null) {
     this.module = rt;
+    this.state = state;
     this.requestId = requestId;
     this.session = session;
+    this.caller = caller;
+  }
+
+  get settings(): unknown {
+    return this.module.settings;
   }
 
   /** Child logger with the request id, created on first use (most requests never log). */
@@ -38,8 +45,19 @@ export class HandlerContextImpl implements HandlerContext {
     return uid;
   }
 
-  call<R extends keyof Routes>(route: R, req: MessageInit<Routes[R]["req"]>, opts?: CallOptions): Promise<Routes[R]["res"]> {
-    return this.module.call(route, req, opts, this.session, this.requestId);
+  requireCaller(): CallerRef {
+    if (this.caller === null) {
+      throw new SwitchyardError("FORBIDDEN", "this route is for modules and operators only (a trusted call, e.g. `switchyard ctl call`), not for clients");
+    }
+    return this.caller;
+  }
+
+  call(route: string, req: object, opts?: CallOptions): Promise<never> {
+    return this.module.callAs(route, req, opts, this.session, this.requestId);
+  }
+
+  push(targets: SessionRef | readonly SessionRef[], route: string, msg: object): void {
+    this.module.push(targets, route, msg);
   }
 
   async bind(uid: string): Promise<void> {
@@ -87,7 +105,7 @@ export class HandlerContextImpl implements HandlerContext {
 
   private requireSession(): SessionRef {
     if (this.session === null) {
-      throw new SwitchyardError("BAD_REQUEST", "this action needs a client session, but the request came from a module");
+      throw new SwitchyardError("BAD_REQUEST", "this action needs a client session, but the request came from a module without one");
     }
     return this.session;
   }

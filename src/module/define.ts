@@ -1,9 +1,11 @@
 import type { NatsConnection } from "nats";
 import type { Redis } from "ioredis";
+import type { z } from "zod";
 import type { Logger } from "../log/logger.js";
 import type { ClusterConfig } from "../config/cluster-config.js";
-import type { cluster, ModuleMethods, Routes } from "../generated/proto.js";
+import type { cluster } from "../generated/proto.js";
 import type { OnlineTable } from "./online-table.js";
+import type { ReplyType, RequestType, ServiceRef } from "./service-ref.js";
 
 /** The client session a request came from, as stamped by its gateway. */
 export interface SessionRef {
@@ -19,6 +21,16 @@ export interface SessionRef {
   readonly address?: string;
 }
 
+/**
+ * Who made a trusted call: a module instance (module-to-module call) or an operator (`ctl call`,
+ * module "ctl"). Stamped by the caller's host on the trusted subjects (`mod.*`), which gateways
+ * cannot publish to, so a client can never appear as a caller.
+ */
+export interface CallerRef {
+  readonly module: string;
+  readonly instanceId: string;
+}
+
 /** A client session that ended on a gateway (`uid` is "" when it never logged in). */
 export type SessionClosedEvent = Readonly<cluster.SessionClosed>;
 
@@ -28,18 +40,32 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Send to one instance's subject instead of the module's queue group. */
   instance?: string;
+  /**
+   * The client session the call acts for (the callee sees it as `ctx.session`). `ctx.call`
+   * passes the calling session by default; `null` acts for no session.
+   */
+  session?: SessionRef | null;
 }
 
 /** A message input: any subset of the message's fields (proto3 defaults fill the rest). */
 export type MessageInit<T> = Partial<T>;
 
+/** A timer owned by a module instance; cleared when the instance stops. */
+export interface InstanceTimer {
+  cancel(): void;
+}
+
+/** Routes and pushes a module may use, as `{ route: { req; res } }` and `{ route: Message }`. */
+type RouteMap = object;
+type PushMap = object;
+
 /** What a module instance offers its hooks and handlers, for the instance's whole life. */
-export interface ModuleRuntime {
+export interface ModuleRuntime<Settings = unknown, R extends RouteMap = RouteMap, P extends PushMap = PushMap> {
   readonly name: string;
   readonly instanceId: string;
   readonly version: string;
-  /** modules.<name>.settings from the cluster config. */
-  readonly settings: Readonly<Record<string, unknown>>;
+  /** modules.<name>.settings from the cluster config, validated by the module's schema. */
+  readonly settings: Settings;
   readonly config: ClusterConfig;
   readonly log: Logger;
   readonly nc: NatsConnection;
@@ -47,14 +73,14 @@ export interface ModuleRuntime {
   redis(): Redis;
   /** The cluster-wide uid → session table (in Redis). */
   onlineTable(): OnlineTable;
-  /** Typed call to another module's route; rejects with SwitchyardError. */
-  call<R extends keyof Routes>(route: R, req: MessageInit<Routes[R]["req"]>, opts?: CallOptions, session?: SessionRef | null): Promise<Routes[R]["res"]>;
-  /** Pushes `msg` (encoded as the type `typeName`) with `route` to sessions on their gateways. */
-  push(targets: SessionRef | SessionRef[], route: string, typeName: string, msg: object): void;
+  /** Trusted call to another module's route (the callee sees this module as `ctx.caller`). */
+  call<K extends keyof R & string>(route: K, req: MessageInit<RequestType<R, K>>, opts?: CallOptions): Promise<ReplyType<R, K>>;
+  /** Pushes a declared push message to sessions on their gateways. */
+  push<K extends keyof P & string>(targets: SessionRef | readonly SessionRef[], route: K, msg: MessageInit<P[K]>): void;
   /** Pushes to a user wherever they are online (looked up in the online table); false if offline. */
-  pushToUid(uid: string, route: string, typeName: string, msg: object): Promise<boolean>;
-  /** Publishes to every member of a channel, on every gateway. */
-  publish(channel: string, route: string, typeName: string, msg: object, excludeUids?: string[]): void;
+  pushToUid<K extends keyof P & string>(uid: string, route: K, msg: MessageInit<P[K]>): Promise<boolean>;
+  /** Publishes a declared push to every member of a channel, on every gateway. */
+  publish<K extends keyof P & string>(channel: string, route: K, msg: MessageInit<P[K]>, excludeUids?: string[]): void;
   /** Closes a session (KICK packet with the reason, then close). */
   kick(target: SessionRef, code: number, reason: string): Promise<void>;
   /** Closes the session of a user wherever it is; false if offline. */
@@ -68,6 +94,10 @@ export interface ModuleRuntime {
    * does (each checks whether it holds something of that session, e.g. a room seat).
    */
   onSessionClosed(delivery: "one" | "every", handler: (closed: SessionClosedEvent) => void): void;
+  /** Runs `fn` every `ms` until cancelled or the instance stops; errors are logged. */
+  every(ms: number, fn: () => unknown): InstanceTimer;
+  /** Runs `fn` once after `ms` unless cancelled or the instance stops first; errors are logged. */
+  after(ms: number, fn: () => unknown): InstanceTimer;
   /** Number of handlers running now. */
   readonly inflight: number;
   /** True once the instance is draining: stop accepting new long-lived work (rooms). */
@@ -75,17 +105,27 @@ export interface ModuleRuntime {
 }
 
 /** What a handler receives with its request. */
-export interface HandlerContext {
+export interface HandlerContext<State = unknown, Settings = unknown, R extends RouteMap = RouteMap, P extends PushMap = PushMap> {
   readonly requestId: string;
-  /** The calling client's session; null when a module called without one. */
+  /** The client session the request acts for; null when a module or operator called without one. */
   readonly session: SessionRef | null;
+  /** The module or operator that made this call on a trusted subject; null for client requests. */
+  readonly caller: CallerRef | null;
   /** Child logger bound with the request id. */
   readonly log: Logger;
-  readonly module: ModuleRuntime;
+  /** The instance's state: what `onStart` returned. */
+  readonly state: State;
+  /** The instance's validated settings (same object as `module.settings`). */
+  readonly settings: Settings;
+  readonly module: ModuleRuntime<Settings, R, P>;
   /** The session's uid; throws UNAUTHENTICATED when there is none. */
   requireUid(): string;
-  /** Typed call to another module, carrying this request's session. */
-  call<R extends keyof Routes>(route: R, req: MessageInit<Routes[R]["req"]>, opts?: CallOptions): Promise<Routes[R]["res"]>;
+  /** Throws FORBIDDEN unless the request came from a module or an operator (trusted caller). */
+  requireCaller(): CallerRef;
+  /** Trusted call to another module, acting for this request's session unless `opts.session` says otherwise. */
+  call<K extends keyof R & string>(route: K, req: MessageInit<RequestType<R, K>>, opts?: CallOptions): Promise<ReplyType<R, K>>;
+  /** Pushes a declared push message to sessions (e.g. `ctx.session!`). */
+  push<K extends keyof P & string>(targets: SessionRef | readonly SessionRef[], route: K, msg: MessageInit<P[K]>): void;
   /**
    * Binds a uid to the calling session: records it in the online table (kicking any older
    * session of that uid, on any gateway) and tells the gateway. Resolves once applied.
@@ -106,42 +146,81 @@ export interface HandlerContext {
   leaveChannel(channel: string): Promise<void>;
 }
 
+/** One rpc of a service: its request and reply message types. */
+export interface RpcTypes {
+  req: unknown;
+  res: unknown;
+}
+
 /** A request handler: returns the reply message or throws SwitchyardError. */
-export type Handler<Req, Res> = (ctx: HandlerContext, req: Req) => Promise<MessageInit<Res>> | MessageInit<Res>;
+export type Handler<Ctx, Req, Res> = (ctx: Ctx, req: Req) => Promise<MessageInit<Res>> | MessageInit<Res>;
 
 /** One handler per rpc of the module's proto service. */
-export type Handlers<M> = { [K in keyof M]: M[K] extends { req: infer Q; res: infer S } ? Handler<Q, S> : never };
+export type Handlers<M extends Record<keyof M, RpcTypes>, Ctx> = { [K in keyof M]: Handler<Ctx, M[K]["req"], M[K]["res"]> };
 
-/** A module: its proto service's handlers plus optional lifecycle hooks. */
-export interface ModuleDefinition<M = unknown> {
-  /** The proto package name; routes are "<name>.<Method>". */
-  name: string;
+/** The runtime type a module's hooks get, for helpers in the module's own files. */
+export type RuntimeOf<Svc, Settings = unknown> = Svc extends ServiceRef<string, unknown, infer R, infer P> ? ModuleRuntime<Settings, R & RouteMap, P & PushMap> : never;
+/** The context type a module's handlers get, for helpers in the module's own files. */
+export type ContextOf<Svc, State = unknown, Settings = unknown> = Svc extends ServiceRef<string, unknown, infer R, infer P> ? HandlerContext<State, Settings, R & RouteMap, P & PushMap> : never;
+
+/**
+ * What a module is made of besides its service: version, settings schema, hooks, handlers.
+ * M, R and P come from the service descriptor (methods, callable routes, push routes).
+ */
+export interface ModuleSpec<M extends Record<keyof M, RpcTypes>, R extends RouteMap, P extends PushMap, State, Schema extends z.ZodType> {
   /** Semver of this code; shown by `ctl status`, checked by rollouts. */
   version: string;
-  handlers: Handlers<M>;
-  /** Runs after connecting and before subscribing: open resources, load state. */
-  onStart?(rt: ModuleRuntime): Promise<void> | void;
+  /**
+   * Schema of `modules.<name>.settings` (zod, re-exported as `z`): validated and defaulted once
+   * when the cluster starts; a wrong value stops the start with the key path and what was expected.
+   */
+  settings?: Schema;
+  /** Runs after connecting and before subscribing: open resources; returns the instance's state. */
+  onStart?(rt: ModuleRuntime<z.output<Schema>, R, P>): State | Promise<State>;
+  /** One handler per rpc of the service, checked against the proto at compile time. */
+  handlers: Handlers<M, HandlerContext<State, z.output<Schema>, R, P>>;
   /** Runs when draining starts (new requests have stopped): e.g. stop opening rooms. */
-  onDrain?(rt: ModuleRuntime): Promise<void> | void;
+  onDrain?(rt: ModuleRuntime<z.output<Schema>, R, P>, state: State): Promise<void> | void;
   /**
    * Stateful modules: resolves when the instance may exit (e.g. its rooms ended). The host
    * keeps the instance subject served until then or until drainTimeoutMs.
    */
-  drained?(rt: ModuleRuntime): Promise<void>;
-  /** Runs last, after in-flight requests finished: close resources. */
-  onStop?(rt: ModuleRuntime): Promise<void> | void;
+  drained?(rt: ModuleRuntime<z.output<Schema>, R, P>, state: State): Promise<void>;
+  /** Runs last, after in-flight requests finished and the instance's timers were cleared. */
+  onStop?(rt: ModuleRuntime<z.output<Schema>, R, P>, state: State): Promise<void> | void;
 }
 
+/** A module as the host runs it (what `defineModule` returns; types erased). */
+export interface ModuleDefinition {
+  /** The proto package name; routes are "<name>.<Method>". */
+  readonly name: string;
+  readonly version: string;
+  readonly settings?: z.ZodType;
+  readonly handlers: Readonly<Record<string, Handler<HandlerContext, never, unknown>>>;
+  onStart?(rt: ModuleRuntime): unknown;
+  onDrain?(rt: ModuleRuntime, state: unknown): Promise<void> | void;
+  drained?(rt: ModuleRuntime, state: unknown): Promise<void>;
+  onStop?(rt: ModuleRuntime, state: unknown): Promise<void> | void;
+}
+
+const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+
 /**
- * Declares a module whose methods are generated from proto/ (`ModuleMethods[name]`): the
- * handler set is checked against the proto service, so a missing or misspelled rpc fails to
- * compile.
+ * Declares a module for a service generated from proto (`services.<package>` of the generated
+ * file): the handler set is checked against the proto service, `ctx.state` has the type
+ * `onStart` returns, `ctx.settings` the type of the settings schema, `ctx.call` and `ctx.push`
+ * accept only declared routes with their message types.
  */
-export function defineModule<N extends keyof ModuleMethods>(
-  def: ModuleDefinition<ModuleMethods[N]> & { name: N },
-): ModuleDefinition<ModuleMethods[N]> {
-  if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(def.version)) {
-    throw new Error(`module ${def.name}: version "${def.version}" is not semver (e.g. 1.2.0)`);
+export function defineModule<
+  N extends string,
+  M extends Record<keyof M, RpcTypes>,
+  R extends RouteMap,
+  P extends PushMap,
+  State = undefined,
+  Schema extends z.ZodType = z.ZodObject<{}>,
+>(service: ServiceRef<N, M, R, P>, spec: ModuleSpec<M, R, P, State, Schema>): ModuleDefinition {
+  if (!SEMVER.test(spec.version)) {
+    throw new Error(`module ${service.name}: version "${spec.version}" is not semver (e.g. 1.2.0)`);
   }
-  return def;
+  return { name: service.name, ...(spec as unknown as Omit<ModuleDefinition, "name">) };
 }

@@ -8,12 +8,13 @@ import { Header } from "../bus/headers.js";
 import { readRequestHeaders } from "../bus/request-headers.js";
 import { LifecycleState } from "../bus/lifecycle.js";
 import { ReplyMux } from "../bus/reply-mux.js";
-import { instanceWildcard, serviceWildcard } from "../bus/subjects.js";
+import { instanceWildcard, isTrustedSubject, serviceWildcard, trustedInstanceSubject, trustedServiceSubject } from "../bus/subjects.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
 import { HandlerContextImpl } from "./context.js";
-import type { Handler, ModuleDefinition, SessionRef } from "./define.js";
+import type { CallerRef, Handler, HandlerContext, ModuleDefinition, SessionRef } from "./define.js";
 import { ModuleRuntimeImpl } from "./runtime.js";
+import { parseModuleSettings } from "./settings.js";
 
 /** How a module instance is started. */
 export interface ModuleHostOptions {
@@ -56,7 +57,7 @@ const localRequestIds = { boot: Date.now().toString(36), next: 0 };
 
 interface Method {
   name: string;
-  handler: Handler<unknown, unknown>;
+  handler: Handler<HandlerContext, unknown, unknown>;
   request: MessageCodec<unknown>;
   response: MessageCodec<unknown>;
 }
@@ -71,9 +72,10 @@ export async function startModule(opts: ModuleHostOptions): Promise<ModuleHost> 
   const log = opts.log ?? createLogger(def.name, instanceId, opts.config.log.level);
   const registry = opts.registry ?? loadProto();
   const methods = resolveMethods(def, registry);
+  const settings = parseModuleSettings(def, opts.config);
   log.info({ nats: opts.config.nats.url }, "connecting to NATS (waits until it answers)");
   const nc = await connectBus(opts.config.nats, instanceId, (m) => log.warn(m));
-  const host = new ModuleHostImpl(def, opts.config, instanceId, log, nc, registry, methods);
+  const host = new ModuleHostImpl(def, opts.config, instanceId, log, nc, registry, methods, settings);
   try {
     await host.start();
   } catch (err) {
@@ -85,13 +87,14 @@ export async function startModule(opts: ModuleHostOptions): Promise<ModuleHost> 
 
 function resolveMethods(def: ModuleDefinition, registry: ProtoRegistry): Map<string, Method> {
   const out = new Map<string, Method>();
-  const handlers = def.handlers as Record<string, Handler<unknown, unknown>>;
+  const handlers = def.handlers;
   for (const [name, handler] of Object.entries(handlers)) {
     const codec = registry.route(`${def.name}.${name}`);
     if (codec === null) {
       throw new Error(`module ${def.name}: handler ${name} has no rpc ${name} in a proto service of package ${def.name}`);
     }
-    out.set(name, { name, handler, request: codec.request, response: codec.response });
+    // The definition's types were checked against the proto at compile time; here bodies are decoded by the same proto.
+    out.set(name, { name, handler: handler as Handler<HandlerContext, unknown, unknown>, request: codec.request, response: codec.response });
   }
   const declared = registry.routes().filter((r) => r.startsWith(def.name + "."));
   for (const route of declared) {
@@ -115,8 +118,12 @@ class ModuleHostImpl implements ModuleHost {
   private readonly counters = { inflight: 0, draining: false };
   private served = 0;
   private errors = 0;
+  /** What onStart returned: handed to every handler as ctx.state and to the hooks. */
+  private instanceState: unknown = undefined;
   private serviceSub: Subscription | null = null;
+  private trustedServiceSub: Subscription | null = null;
   private instanceSub: Subscription | null = null;
+  private trustedInstanceSub: Subscription | null = null;
   private announcement: Service | null = null;
   private draining: Promise<void> | null = null;
   private idleWaiters: (() => void)[] = [];
@@ -125,7 +132,7 @@ class ModuleHostImpl implements ModuleHost {
   private cutShort!: () => void;
   private resolveStopped!: (v: Error | null) => void;
 
-  constructor(def: ModuleDefinition, config: ClusterConfig, instanceId: string, log: Logger, nc: NatsConnection, registry: ProtoRegistry, methods: Map<string, Method>) {
+  constructor(def: ModuleDefinition, config: ClusterConfig, instanceId: string, log: Logger, nc: NatsConnection, registry: ProtoRegistry, methods: Map<string, Method>, settings: unknown) {
     this.def = def;
     this.config = config;
     this.instanceId = instanceId;
@@ -133,16 +140,19 @@ class ModuleHostImpl implements ModuleHost {
     this.nc = nc;
     this.methods = methods;
     this.mux = new ReplyMux(nc, instanceId);
-    this.runtime = new ModuleRuntimeImpl({ name: def.name, instanceId, version: def.version, config, log, nc, mux: this.mux, registry, counters: this.counters });
+    this.runtime = new ModuleRuntimeImpl({ name: def.name, instanceId, version: def.version, config, log, nc, mux: this.mux, registry, counters: this.counters, settings });
     this.stopped = new Promise((r) => (this.resolveStopped = r));
     this.stopRequested = new Promise((r) => (this.cutShort = r));
   }
 
   async start(): Promise<void> {
-    await this.def.onStart?.(this.runtime);
+    this.instanceState = await this.def.onStart?.(this.runtime);
     const callback = (_err: unknown, msg: Msg): void => this.onMessage(msg);
-    this.serviceSub = this.nc.subscribe(serviceWildcard(this.def.name), { queue: this.def.name, callback });
+    const name = this.def.name;
+    this.serviceSub = this.nc.subscribe(serviceWildcard(name), { queue: name, callback });
+    this.trustedServiceSub = this.nc.subscribe(trustedServiceSubject(name, "*"), { queue: name, callback });
     this.instanceSub = this.nc.subscribe(instanceWildcard(this.instanceId), { callback });
+    this.trustedInstanceSub = this.nc.subscribe(trustedInstanceSubject(this.instanceId, "*"), { callback });
     this.announcement = await announceInstance(
       this.nc,
       makeIdentity("module", this.def.name, this.instanceId, this.def.version),
@@ -180,7 +190,9 @@ class ModuleHostImpl implements ModuleHost {
     const h = readRequestHeaders(msg);
     const requestId = h?.requestId || `${this.instanceId}-${localRequestIds.boot}-${++localRequestIds.next}`;
     const session: SessionRef | null = h?.gateway ? { gatewayId: h.gateway, sid: Number(h.sid), uid: h.uid || null, address: h.address } : null;
-    const ctx = new HandlerContextImpl(this.runtime, requestId, session);
+    // A caller is believed only on the trusted subjects, which gateways cannot publish to.
+    const caller = h !== null && h.caller !== "" && isTrustedSubject(subject) ? parseCaller(h.caller) : null;
+    const ctx = new HandlerContextImpl(this.runtime, this.instanceState, requestId, session, caller);
     let out: ReturnType<Method["handler"]>;
     try {
       out = method.handler(ctx, method.request.decode(msg.data));
@@ -258,14 +270,15 @@ class ModuleHostImpl implements ModuleHost {
     try {
       // Leave the queue group first: new requests go to other instances (or fail fast with
       // UNAVAILABLE when there are none); messages already delivered to us are still handled.
-      await this.serviceSub?.drain();
-      await this.def.onDrain?.(this.runtime);
+      await Promise.all([this.serviceSub?.drain(), this.trustedServiceSub?.drain()]);
+      await this.def.onDrain?.(this.runtime, this.instanceState);
       if (this.def.drained) {
-        await Promise.race([withTimeout(this.def.drained(this.runtime), timeoutMs, "drained() did not resolve"), this.stopRequested]);
+        await Promise.race([withTimeout(this.def.drained(this.runtime, this.instanceState), timeoutMs, "drained() did not resolve"), this.stopRequested]);
       }
-      await this.instanceSub?.drain();
+      await Promise.all([this.instanceSub?.drain(), this.trustedInstanceSub?.drain()]);
       await withTimeout(this.whenIdle(), timeoutMs, `${this.counters.inflight} requests still running`);
-      await this.def.onStop?.(this.runtime);
+      this.runtime.clearTimers();
+      await this.def.onStop?.(this.runtime, this.instanceState);
     } catch (err) {
       failure = err as Error;
       this.log.warn({ err: failure.message }, "drain incomplete");
@@ -283,6 +296,12 @@ class ModuleHostImpl implements ModuleHost {
     if (this.counters.inflight === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
+}
+
+/** "<module>/<instanceId>" → CallerRef; a bare name is a caller without an instance id. */
+function parseCaller(stamp: string): CallerRef {
+  const slash = stamp.indexOf("/");
+  return slash < 0 ? { module: stamp, instanceId: "" } : { module: stamp.slice(0, slash), instanceId: stamp.slice(slash + 1) };
 }
 
 function toSwitchyardError(err: unknown): SwitchyardError {

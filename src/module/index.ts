@@ -1,15 +1,23 @@
 export {
   defineModule,
   type CallOptions,
+  type CallerRef,
+  type ContextOf,
   type Handler,
   type HandlerContext,
   type Handlers,
+  type InstanceTimer,
   type MessageInit,
   type ModuleDefinition,
   type ModuleRuntime,
+  type ModuleSpec,
+  type RuntimeOf,
   type SessionClosedEvent,
   type SessionRef,
 } from "./define.js";
+export type { ServiceRef, MethodsOf, RoutesOf, PushesOf, RequestType, ReplyType } from "./service-ref.js";
+export { parseModuleSettings, SettingsError } from "./settings.js";
 export { startModule, type ModuleHost, type ModuleHostOptions } from "./host.js";
 export { loadModuleDefinition } from "./loader.js";
 export { OnlineTable, type OnlineEntry } from "./online-table.js";
+export { z } from "zod";

@@ -1,14 +1,14 @@
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "nats";
 import { Redis } from "ioredis";
 import type { ClusterConfig } from "../config/cluster-config.js";
-import type { cluster, Routes } from "../generated/proto.js";
+import type { cluster } from "../generated/proto.js";
 import type { Logger } from "../log/logger.js";
 import { SwitchyardError } from "../bus/errors.js";
 import { Header } from "../bus/headers.js";
 import { DEFAULT_TIMEOUT_MS, type ReplyMux } from "../bus/reply-mux.js";
-import { SystemSubject, channelSubject, gatewayBindSubject, gatewayCommandSubject, instanceSubject, parseRoute, serviceSubject } from "../bus/subjects.js";
+import { SystemSubject, channelSubject, gatewayBindSubject, gatewayCommandSubject, parseRoute, trustedInstanceSubject, trustedServiceSubject } from "../bus/subjects.js";
 import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
-import type { CallOptions, MessageInit, ModuleRuntime, SessionClosedEvent, SessionRef } from "./define.js";
+import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, SessionRef } from "./define.js";
 import { OnlineTable } from "./online-table.js";
 
 /** How long a gateway has to acknowledge a bind/kick/join/leave. */
@@ -25,12 +25,17 @@ export interface RuntimeParts {
   mux: ReplyMux;
   registry: ProtoRegistry;
   counters: { inflight: number; draining: boolean };
+  /** modules.<name>.settings after the module's schema validated and defaulted them. */
+  settings: unknown;
 }
 
-/** Stamps a session's identity on a module-to-module call (the session of the original request). */
-export function sessionHeaders(session: SessionRef | null, requestId: string | null): MsgHdrs | undefined {
-  if (session === null && requestId === null) return undefined;
+/**
+ * Headers of a trusted call: the calling module instance (`<module>/<instanceId>`), the session
+ * it acts for (if any) and the request id it continues.
+ */
+export function trustedCallHeaders(caller: string, session: SessionRef | null, requestId: string | null): MsgHdrs {
   const h = natsHeaders();
+  h.set(Header.caller, caller);
   if (session !== null) {
     h.set(Header.gateway, session.gatewayId);
     h.set(Header.session, String(session.sid));
@@ -40,12 +45,12 @@ export function sessionHeaders(session: SessionRef | null, requestId: string | n
   return h;
 }
 
-/** The ModuleRuntime of one instance: calls, pushes, channels, kicks and shared Redis. */
+/** The ModuleRuntime of one instance: calls, pushes, channels, kicks, timers and shared Redis. */
 export class ModuleRuntimeImpl implements ModuleRuntime {
   readonly name: string;
   readonly instanceId: string;
   readonly version: string;
-  readonly settings: Readonly<Record<string, unknown>>;
+  readonly settings: unknown;
   readonly config: ClusterConfig;
   readonly log: Logger;
   readonly nc: NatsConnection;
@@ -57,6 +62,8 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private readonly ackCodec: MessageCodec<cluster.CommandAck>;
   private readonly channelCodec: MessageCodec<cluster.ChannelMessage>;
   private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
+  private readonly callerStamp: string;
+  private readonly timers = new Set<NodeJS.Timeout>();
   private redisClient: Redis | null = null;
   private online: OnlineTable | null = null;
 
@@ -65,7 +72,8 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     this.instanceId = parts.instanceId;
     this.version = parts.version;
     this.config = parts.config;
-    this.settings = parts.config.modules[parts.name]?.settings ?? {};
+    this.settings = parts.settings;
+    this.callerStamp = `${parts.name}/${parts.instanceId}`;
     this.log = parts.log;
     this.nc = parts.nc;
     this.mux = parts.mux;
@@ -107,27 +115,36 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     return this.online;
   }
 
-  async call<R extends keyof Routes>(
-    route: R,
-    req: MessageInit<Routes[R]["req"]>,
-    opts?: CallOptions,
-    session: SessionRef | null = null,
-    requestId: string | null = null,
-  ): Promise<Routes[R]["res"]> {
-    const codec = this.registry.route<Routes[R]["req"], Routes[R]["res"]>(route);
+  async call(route: string, req: object, opts?: CallOptions): Promise<never> {
+    return this.callAs(route, req, opts, null, null);
+  }
+
+  /** A trusted call acting for `session` (`ctx.call` passes its own), continuing `requestId`. */
+  async callAs(route: string, req: object, opts: CallOptions | undefined, session: SessionRef | null, requestId: string | null): Promise<never> {
+    const codec = this.registry.route(route);
     const parsed = parseRoute(route);
     if (codec === null || parsed === null) {
       throw new SwitchyardError("NOT_FOUND", `route "${route}" is not declared by any service in proto/`);
     }
-    const subject = opts?.instance ? instanceSubject(opts.instance, parsed.method) : serviceSubject(parsed.module, parsed.method);
-    const reply = await this.mux.request(subject, codec.request.encode(req), sessionHeaders(session, requestId), opts?.timeoutMs ?? this.callTimeoutMs);
-    return codec.response.decode(reply.data);
+    const subject = opts?.instance ? trustedInstanceSubject(opts.instance, parsed.method) : trustedServiceSubject(parsed.module, parsed.method);
+    const acting = opts?.session !== undefined ? opts.session : session;
+    const reply = await this.mux.request(subject, codec.request.encode(req), trustedCallHeaders(this.callerStamp, acting, requestId), opts?.timeoutMs ?? this.callTimeoutMs);
+    return codec.response.decode(reply.data) as never;
   }
 
-  push(targets: SessionRef | SessionRef[], route: string, typeName: string, msg: object): void {
-    const list = Array.isArray(targets) ? targets : [targets];
+  /** The encoder of a declared push route; throws naming the route when proto/ declares none. */
+  private pushCodec(route: string): MessageCodec<unknown> {
+    const codec = this.registry.push(route);
+    if (codec === null) {
+      throw new SwitchyardError("NOT_FOUND", `push route "${route}" is not declared: add rpc ${route.slice(route.indexOf(".") + 1)}(<Message>) to a service named <Name>Push in the package's .proto`);
+    }
+    return codec;
+  }
+
+  push(targets: SessionRef | readonly SessionRef[], route: string, msg: object): void {
+    const list: readonly SessionRef[] = Array.isArray(targets) ? targets : [targets as SessionRef];
     if (list.length === 0) return;
-    const body = this.registry.message(typeName).encode(msg);
+    const body = this.pushCodec(route).encode(msg);
     const byGateway = new Map<string, number[]>();
     for (const t of list) {
       const sids = byGateway.get(t.gatewayId);
@@ -137,6 +154,45 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     for (const [gatewayId, sids] of byGateway) {
       this.nc.publish(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids, route, body } }));
     }
+  }
+
+  every(ms: number, fn: () => unknown): InstanceTimer {
+    const timer = setInterval(() => this.runTimer(fn), ms);
+    return this.ownTimer(timer);
+  }
+
+  after(ms: number, fn: () => unknown): InstanceTimer {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.runTimer(fn);
+    }, ms);
+    return this.ownTimer(timer);
+  }
+
+  private ownTimer(timer: NodeJS.Timeout): InstanceTimer {
+    timer.unref();
+    this.timers.add(timer);
+    return {
+      cancel: () => {
+        clearTimeout(timer);
+        this.timers.delete(timer);
+      },
+    };
+  }
+
+  private runTimer(fn: () => unknown): void {
+    try {
+      const out = fn();
+      if (out instanceof Promise) out.catch((err: unknown) => this.log.error({ err }, "timer callback failed"));
+    } catch (err) {
+      this.log.error({ err }, "timer callback failed");
+    }
+  }
+
+  /** Cancels every timer of the instance (called by the host when it stops). */
+  clearTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
   }
 
   onSessionClosed(delivery: "one" | "every", handler: (closed: SessionClosedEvent) => void): void {
@@ -160,15 +216,16 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     });
   }
 
-  async pushToUid(uid: string, route: string, typeName: string, msg: object): Promise<boolean> {
+  async pushToUid(uid: string, route: string, msg: object): Promise<boolean> {
+    const codec = this.pushCodec(route);
     const entry = await this.onlineTable().lookup(uid);
     if (entry === null) return false;
-    this.push({ gatewayId: entry.gatewayId, sid: entry.sid, uid }, route, typeName, msg);
+    this.nc.publish(gatewayCommandSubject(entry.gatewayId), this.commandCodec.encode({ push: { sids: [entry.sid], route, body: codec.encode(msg) } }));
     return true;
   }
 
-  publish(channel: string, route: string, typeName: string, msg: object, excludeUids: string[] = []): void {
-    const body = this.registry.message(typeName).encode(msg);
+  publish(channel: string, route: string, msg: object, excludeUids: string[] = []): void {
+    const body = this.pushCodec(route).encode(msg);
     this.nc.publish(channelSubject(channel), this.channelCodec.encode({ route, body, excludeUids }));
   }
 
@@ -199,8 +256,9 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     if (!ack.ok) throw new SwitchyardError("NOT_FOUND", `gateway ${gatewayId}: ${ack.error}`);
   }
 
-  /** Closes the Redis client, if one was opened. */
+  /** Clears the timers and closes the Redis client, if one was opened. */
   async close(): Promise<void> {
+    this.clearTimers();
     if (this.redisClient !== null) {
       await this.redisClient.quit().catch(() => this.redisClient?.disconnect());
       this.redisClient = null;

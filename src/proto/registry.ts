@@ -31,8 +31,19 @@ export interface ProtoRegistry {
   message<T>(typeName: string): MessageCodec<T>;
   /** Codecs of a route "<package>.<Method>", or null when no service declares it. */
   route<Req = unknown, Res = unknown>(route: string): RouteCodec<Req, Res> | null;
-  /** Every route declared by a service. */
+  /** Every route declared by a request service. */
   routes(): string[];
+  /** Codec of a push route (an rpc of a `<Name>Push` service), or null when none declares it. */
+  push<T = unknown>(route: string): MessageCodec<T> | null;
+  /** Every declared push route. */
+  pushes(): string[];
+}
+
+/** A service whose name ends in this declares the pushes of its package, one rpc per push route. */
+export const PUSH_SERVICE_SUFFIX = "Push";
+
+function isPushService(service: protobuf.Service): boolean {
+  return service.name.endsWith(PUSH_SERVICE_SUFFIX) && service.name !== PUSH_SERVICE_SUFFIX;
 }
 
 /** The framework's own proto/ folder (wire, cluster and the standard modules). */
@@ -84,6 +95,7 @@ export function loadProto(dir?: string, extraFiles: string[] = []): ProtoRegistr
 function createRegistry(dirs: string[], root: protobuf.Root): ProtoRegistry {
   const messages = new Map<string, MessageCodec<unknown>>();
   const routes = new Map<string, RouteCodec>();
+  const pushes = new Map<string, MessageCodec<unknown>>();
 
   for (const ns of root.nestedArray) {
     if (!(ns instanceof protobuf.Namespace) || ns instanceof protobuf.Type) continue;
@@ -92,6 +104,10 @@ function createRegistry(dirs: string[], root: protobuf.Root): ProtoRegistry {
       for (const m of item.methodsArray) {
         m.resolve();
         const route = `${ns.name}.${m.name}`;
+        if (isPushService(item)) {
+          pushes.set(route, codecOf(m.resolvedRequestType!));
+          continue;
+        }
         routes.set(route, {
           route,
           request: codecOf(m.resolvedRequestType!),
@@ -122,6 +138,12 @@ function createRegistry(dirs: string[], root: protobuf.Root): ProtoRegistry {
     },
     routes(): string[] {
       return [...routes.keys()].sort();
+    },
+    push<T>(route: string): MessageCodec<T> | null {
+      return (pushes.get(route) as MessageCodec<T> | undefined) ?? null;
+    },
+    pushes(): string[] {
+      return [...pushes.keys()].sort();
     },
   };
 }

@@ -34,31 +34,34 @@ export interface RolePermissions {
 /** Reply inboxes: ReplyMux (`_SY.<owner>.*`) and nats.js requests (`_INBOX.<nuid>.*`). */
 const INBOXES = ["_SY.>", "_INBOX.>"];
 
+/** Each process's start-up self-check of the nats.js fast paths publishes to itself here. */
+const SELF_CHECK = "sys.selfcheck.>";
+
 const MODULE: RolePermissions = {
-  // svc/inst: calls to other modules; mod.>: trusted module-to-module and operator subjects;
-  // gw.*.cmd: push, kick, join, leave; chan.>: broadcasts; $SRV.>: discovery (read-only: login
-  // picks the least-loaded gateway from $SRV.STATS).
-  publish: ["svc.>", "inst.>", "mod.>", "gw.*.cmd", "chan.>", "$SRV.>"],
+  // mod.>: calls to other modules (trusted subjects: the callee sees the caller); gw.*.cmd: push,
+  // kick, join, leave; chan.>: broadcasts; $SRV.>: discovery (read-only: login picks the
+  // least-loaded gateway from $SRV.STATS). Not svc.>/inst.>: those are the gateways' (clients').
+  publish: ["mod.>", "gw.*.cmd", "chan.>", "$SRV.>", SELF_CHECK],
   // sys.instance.> and $SRV.>: its own status/drain endpoints and the services API discovery.
-  subscribe: ["svc.>", "inst.>", "mod.>", "sys.session.closed", "sys.instance.>", "$SRV.>", ...INBOXES],
+  subscribe: ["svc.>", "inst.>", "mod.>", "sys.session.closed", "sys.instance.>", "$SRV.>", SELF_CHECK, ...INBOXES],
 };
 
 /** The permission set of each role (what the generated nats-server config grants). */
 export const ROLE_PERMISSIONS: Readonly<Record<NatsRole, RolePermissions>> = {
   gateway: {
-    publish: ["svc.>", "inst.>", "sys.session.closed"],
-    subscribe: ["gw.*.cmd", "gw.*.bind", "chan.>", "sys.instance.>", "$SRV.>", ...INBOXES],
+    publish: ["svc.>", "inst.>", "sys.session.closed", SELF_CHECK],
+    subscribe: ["gw.*.cmd", "gw.*.bind", "chan.>", "sys.instance.>", "$SRV.>", SELF_CHECK, ...INBOXES],
   },
   module: MODULE,
   auth: { publish: [...MODULE.publish, "gw.*.bind"], subscribe: MODULE.subscribe },
   master: {
     // sys.master.>: only to see whether another master already runs the cluster.
-    publish: ["sys.master.>", "sys.agent.>", "sys.instance.>", "$SRV.>", "mod.>"],
-    subscribe: ["sys.master.>", "sys.agent.>", ...INBOXES],
+    publish: ["sys.master.>", "sys.agent.>", "sys.instance.>", "$SRV.>", "mod.>", SELF_CHECK],
+    subscribe: ["sys.master.>", "sys.agent.>", SELF_CHECK, ...INBOXES],
   },
   ctl: {
-    // svc.>: `ctl call`; gw.*.cmd: `ctl kick`.
-    publish: ["sys.master.>", "$SRV.>", "svc.>", "mod.>", "gw.*.cmd"],
-    subscribe: INBOXES,
+    // mod.>: `ctl call` (a trusted call); gw.*.cmd: `ctl kick`.
+    publish: ["sys.master.>", "$SRV.>", "mod.>", "gw.*.cmd", SELF_CHECK],
+    subscribe: [SELF_CHECK, ...INBOXES],
   },
 };

@@ -1,11 +1,13 @@
-// Real nats-server and redis-server processes on free ports, for tests. A copy of
-// test/helpers/servers.ts (src/ cannot import test/) until one launcher serves both.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findBinary } from "../master/binaries.js";
 import { freePort, waitForPort } from "../master/ports.js";
+import { launchServer, type ServerProgram } from "../servers/launcher.js";
+import { natsServerConfig } from "../servers/nats-server-config.js";
+import { redisServerConfig } from "../servers/redis-server-config.js";
+
+export { freePort, waitForPort };
 
 /** A real server process started for a test on a free port. */
 export interface RunningServer {
@@ -21,39 +23,23 @@ export interface RunningServer {
   restart(downMs?: number): Promise<void>;
 }
 
-async function startProcess(binary: string, args: (port: number, dir: string) => string[], scheme: string): Promise<RunningServer> {
+/** Starts `program` with the project's launcher (src/servers/launcher.ts) on a free loopback port, no auth. */
+async function start(program: ServerProgram, config: (port: number, dir: string) => string, extraArgs: readonly string[] = []): Promise<RunningServer> {
   const port = await freePort();
+  const scheme = program === "nats-server" ? "nats" : "redis";
   const dir = mkdtempSync(join(tmpdir(), `sy-test-${scheme}-`));
-  let proc: ChildProcess;
-  const launch = async (): Promise<void> => {
-    proc = spawn(binary, args(port, dir), { stdio: "ignore" });
-    await waitForPort(port);
-  };
-  await launch();
-  const stopProc = async (): Promise<void> => {
-    const p = proc;
-    if (p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise<void>((r) => p.once("exit", () => r()));
-    p.kill("SIGTERM");
-    const timer = setTimeout(() => p.kill("SIGKILL"), 3_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const server = await launchServer({ program, host: "127.0.0.1", port, configFile: join(dir, `${program}.conf`), config: config(port, dir), extraArgs });
   return {
     port,
     url: `${scheme}://127.0.0.1:${port}`,
     get process() {
-      return proc;
+      return server.process;
     },
     async stop() {
-      await stopProc();
+      await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
-    async restart(downMs = 0) {
-      await stopProc();
-      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
-      await launch();
-    },
+    restart: (downMs) => server.restart(downMs),
   };
 }
 
@@ -62,14 +48,10 @@ async function startProcess(binary: string, args: (port: number, dir: string) =>
  * e.g. `["--user", "u", "--pass", "p"]` or `["--auth", "token"]`.
  */
 export function startNats(extraArgs: readonly string[] = []): Promise<RunningServer> {
-  return startProcess(findBinary("nats-server"), (port) => ["-a", "127.0.0.1", "-p", String(port), ...extraArgs], "nats");
+  return start("nats-server", (port) => natsServerConfig({ host: "127.0.0.1", port }), extraArgs);
 }
 
 /** Starts a real redis-server on a free loopback port (appendonly, so a restart keeps data). */
 export function startRedis(): Promise<RunningServer> {
-  return startProcess(
-    findBinary("redis-server"),
-    (port, dir) => ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes"],
-    "redis",
-  );
+  return start("redis-server", (port, dir) => redisServerConfig({ host: "127.0.0.1", port, dir }));
 }

@@ -158,8 +158,7 @@ export function writeEchoVersion(path: string, version: string): string {
   writeFileSync(
     path,
     `import { defineModule } from ${JSON.stringify(defineModuleUrl())};
-export default defineModule({
-  name: "echo",
+export default defineModule({ name: "echo" }, {
   version: ${JSON.stringify(version)},
   handlers: {
     Echo(ctx, req) { return { text: req.text, data: req.data, servedBy: ctx.module.instanceId, version: ctx.module.version }; },

@@ -3,6 +3,7 @@ import { connect as connectClient, type Client } from "../../src/client/index.js
 import { DEFAULT_CONFIG } from "../../src/config/cluster-config.js";
 import { createGateway, type Gateway } from "../../src/gateway/index.js";
 import { createLogger } from "../../src/log/logger.js";
+import { services } from "../../src/generated/proto.js";
 import { defineModule } from "../../src/module/index.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 
@@ -10,8 +11,7 @@ import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 const seen = { started: [] as number[], active: 0, maxActive: 0 };
 
 /** An "echo" whose Echo handler waits a random 0-15 ms, so two instances would reorder freely. */
-const jitteryEcho = defineModule({
-  name: "echo",
+const jitteryEcho = defineModule(services.echo, {
   version: "1.0.0",
   handlers: {
     async Echo(ctx, req) {

@@ -1,3 +1,5 @@
+import { trustedServiceSubject } from "../../src/bus/subjects.js";
+import { trustedCallHeaders } from "../../src/module/runtime.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect as natsConnect, type NatsConnection } from "nats";
 import type { Client } from "../../src/client/index.js";
@@ -24,7 +26,7 @@ describe("login module: sessions, tokens, bans, maintenance (2 login instances, 
   /** Calls a login admin route from inside the cluster, as ctl does (no client session). */
   async function admin<Req, Res>(method: string, req: Partial<Req>): Promise<Res> {
     const codec = registry.route<Req, Res>(`login.${method}`)!;
-    const reply = await mux.request(`svc.login.${method}`, codec.request.encode(req));
+    const reply = await mux.request(trustedServiceSubject("login", method), codec.request.encode(req), trustedCallHeaders("ctl/test", null, null));
     return codec.response.decode(reply.data);
   }
 

@@ -17,8 +17,7 @@ message SendReply { string id = 1; string to = 2; string served_by = 3; }
 function mailModule(): string {
   return `import { defineModule } from ${JSON.stringify(defineModuleUrl())};
 let sent = 0;
-export default defineModule({
-  name: "mail",
+export default defineModule({ name: "mail" }, {
   version: "0.1.0",
   handlers: {
     Send(ctx, req) {

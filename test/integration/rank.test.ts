@@ -1,3 +1,5 @@
+import { trustedServiceSubject } from "../../src/bus/subjects.js";
+import { trustedCallHeaders } from "../../src/module/runtime.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect as natsConnect, type NatsConnection } from "nats";
 import type { Client } from "../../src/client/index.js";
@@ -40,7 +42,7 @@ describe("rank module through a real gateway (2 rank instances, 2 login instance
   /** Calls a rank route from inside the cluster (no client session), as another module or ctl does. */
   async function internal<Req, Res>(method: string, req: Partial<Req>): Promise<Res> {
     const codec = registry.route<Req, Res>(`rank.${method}`)!;
-    const reply = await mux.request(`svc.rank.${method}`, codec.request.encode(req));
+    const reply = await mux.request(trustedServiceSubject("rank", method), codec.request.encode(req), trustedCallHeaders("ctl/test", null, null));
     return codec.response.decode(reply.data);
   }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { services } from "../../src/generated/proto.js";
 import { defineModule } from "../../src/module/index.js";
 import loginModule from "../../modules/login/index.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
@@ -8,8 +9,7 @@ import { failure } from "../helpers/failure.js";
 const GONE = "echo-gone";
 
 /** echo whose Echo "pin" pins the session to an instance that does not exist. */
-const pinningEcho = defineModule({
-  name: "echo",
+const pinningEcho = defineModule(services.echo, {
   version: "1.0.0",
   handlers: {
     Echo(ctx, req) {

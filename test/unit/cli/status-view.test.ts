@@ -32,7 +32,7 @@ const slot = (key: string, module: string, instance: string, extra: Partial<Supe
   lastExit: null,
   nextStartAt: null,
   ...extra,
-});
+}) as SupervisedStatus;
 
 const master = (processes: SupervisedStatus[]): MasterStatus => ({
   pid: 1,

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_GAME_SETTINGS, parseGameSettings } from "../../../modules/game/settings.js";
+import gameModule from "../../../modules/game/index.js";
+import { DEFAULT_GAME_SETTINGS, type GameSettings } from "../../../modules/game/settings.js";
+import type { ClusterConfig } from "../../../src/config/cluster-config.js";
+import { parseModuleSettings } from "../../../src/module/index.js";
+
+/** The module's own schema over `settings`, as the host and the master apply it. */
+function parseGameSettings(settings: unknown): GameSettings {
+  const config = { modules: { game: { instances: 1, settings } } } as unknown as ClusterConfig;
+  return parseModuleSettings(gameModule, config) as GameSettings;
+}
 import { Room } from "../../../modules/game/room.js";
 
 describe("game settings", () => {
@@ -16,7 +25,7 @@ describe("game settings", () => {
     expect(s.reconnectWindowMs).toBe(500);
     expect(() => parseGameSettings({ modes: { quad: 0 } })).toThrow(/modes\.quad/);
     expect(() => parseGameSettings({ modes: { tictactoe: 3 } })).toThrow(/capacity 2/);
-    expect(() => parseGameSettings({ modes: { "a.b": 2 } })).toThrow(/mode name/);
+    expect(() => parseGameSettings({ modes: { "a.b": 2 } })).toThrow(/mode name is 1-32/);
     expect(() => parseGameSettings({ reconnectWindowMs: -1 })).toThrow(/reconnectWindowMs/);
   });
 
