@@ -1,3 +1,4 @@
+import { checkConfiguredModules } from "./check-modules.js";
 import { spawn } from "node:child_process";
 import { hostname } from "node:os";
 import type { NatsConnection } from "nats";
@@ -53,6 +54,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   const out = opts.out ?? ((line: string) => void process.stdout.write(line + "\n"));
 
   const startedAt = Date.now();
+  await checkConfiguredModules(cfg);
   const cluster = await ensureEmbeddedServers(cfg, log);
   const embedded = cluster.servers;
   if (cluster.master) applyCredentials(cfg, cluster.master);
