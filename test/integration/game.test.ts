@@ -244,7 +244,8 @@ describe("game module through a real gateway (2 game instances, 2 login, 2 rank)
     }
     expect(await before(o)).toBe(oScore + 1);
     expect(await before(x)).toBe(xScore);
-    expect((await failure(x.client.request("game.Move", { cell: 0 }))).code).toBe("NOT_FOUND");
+    // the game is over (README: CONFLICT for a player of the finished room)
+    expect((await failure(x.client.request("game.Move", { cell: 0 }))).code).toBe("CONFLICT");
   });
 
   it("keeps a disconnected member's seat for the window; Resume + Rejoin restores it", async () => {

@@ -192,7 +192,14 @@ describe("rank module through a real gateway (2 rank instances, 2 login instance
     await a.client.requestRaw("rank.Submit", extra);
     expect(await a.client.request("rank.Me", { board: "self" })).toMatchObject({ uid: a.uid, score: 77 });
     expect(await victim.client.request("rank.Me", { board: "self" })).toMatchObject({ rank: 0, score: 0 });
-    // modules (no session) may submit for a player
+    // a caller header is believed only on the trusted subjects: on svc.* (where gateways publish)
+    // a forged one changes nothing
+    const codec = registry.route<rank.SubmitForRequest, rank.SubmitReply>("rank.SubmitFor")!;
+    const spoofed = await failure(
+      mux.request("svc.rank.SubmitFor", codec.request.encode({ board: "self", uid: victim.uid, score: 999 }), trustedCallHeaders("game/game-forged", null, null)),
+    );
+    expect(spoofed.code).toBe("FORBIDDEN");
+    // a trusted call (mod.svc.*, caller stamped) may submit for a player
     const viaModule = await internal<rank.SubmitForRequest, rank.SubmitReply>("SubmitFor", { board: "self", uid: victim.uid, score: 5 });
     expect(viaModule).toMatchObject({ rank: 2, score: 5 });
   });
@@ -206,11 +213,20 @@ describe("rank module through a real gateway (2 rank instances, 2 login instance
     const refused = await failure(cheat.client.request("rank.Submit", { board: "tictactoe", score: 1.7e308 }));
     expect(refused.code).toBe("FORBIDDEN");
     expect(refused.message).toContain("SubmitFor");
-    // the flood of the review, bounded: 300 NOTIFYs on fresh board names and on tictactoe
-    for (let i = 0; i < 150; i++) {
-      cheat.client.notify("rank.Submit", { board: `junk-${i}`, score: 1 });
-      cheat.client.notify("rank.Submit", { board: "tictactoe", score: 1.7e308 });
+    // the flood of the review, bounded: 300 NOTIFYs on fresh board names and on tictactoe, in
+    // rounds below the in-flight cap; each refusal comes back as an ERROR with id 0
+    const refusals: string[] = [];
+    const off = cheat.client.onError((e) => refusals.push(e.code));
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 25; i++) {
+        cheat.client.notify("rank.Submit", { board: `junk-${round * 25 + i}`, score: 1 });
+        cheat.client.notify("rank.Submit", { board: "tictactoe", score: 1.7e308 });
+      }
+      for (let wait = 0; refusals.length < (round + 1) * 50 && wait < 500; wait++) await new Promise((r) => setTimeout(r, 10));
     }
+    off();
+    expect(refusals.filter((c) => c === "NOT_FOUND").length).toBe(150);
+    expect(refusals.filter((c) => c === "FORBIDDEN").length).toBe(150);
     const unknown = await failure(cheat.client.request("rank.Submit", { board: "junk-final", score: 1 }));
     expect(unknown.code).toBe("NOT_FOUND");
     expect(unknown.message).toContain("modules.rank.settings.boards");

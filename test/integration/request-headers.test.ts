@@ -35,6 +35,7 @@ describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding
 
   const cases: [string, Record<string, string>][] = [
     ["all five", { "sy-gw": "gw-1", "sy-sid": "42", "sy-uid": "u7", "sy-addr": "203.0.113.9", "sy-rid": "gw-1-abc-1" }],
+    ["a trusted call", { "sy-caller": "game/game-1a2b", "sy-gw": "gw-2", "sy-sid": "9", "sy-uid": "u3", "sy-rid": "gw-2-q-7" }],
     ["an IPv6 address", { "sy-gw": "gw-1", "sy-sid": "4", "sy-addr": "::ffff:127.0.0.1", "sy-rid": "r" }],
     ["no uid (before login)", { "sy-gw": "gw-2", "sy-sid": "1", "sy-rid": "r" }],
     ["other headers around ours", { "x-trace": "t", "sy-gw": "g", "sy-gwx": "nope", "sy-sid": "9", "sy-uid": "üser-✓" }],
@@ -55,6 +56,7 @@ describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding
         uid: msg.headers!.get("sy-uid"),
         address: msg.headers!.get("sy-addr"),
         requestId: msg.headers!.get("sy-rid"),
+        caller: msg.headers!.get("sy-caller"),
         status: 0,
       });
       expect(Buffer.from(msg.data)).toEqual(Buffer.from([1, 2, 3]));
@@ -64,7 +66,7 @@ describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding
   it("reads headers published through the gateway's pre-encoded template", async () => {
     const template = new HeaderTemplate([["sy-gw", "gw-9"], ["sy-sid", "77"], ["sy-addr", "10.1.2.3"], ["sy-uid", "u1"]], "sy-rid");
     const msg = await roundTrip((subject) => nc.publish(subject, new Uint8Array(0), { headers: template.with("gw-9-x-5") }));
-    expect(readRequestHeaders(msg)).toEqual({ gateway: "gw-9", sid: "77", uid: "u1", address: "10.1.2.3", requestId: "gw-9-x-5", status: 0 });
+    expect(readRequestHeaders(msg)).toEqual({ gateway: "gw-9", sid: "77", uid: "u1", address: "10.1.2.3", requestId: "gw-9-x-5", caller: "", status: 0 });
   });
 
   it("the startup self-check finds both fast paths active with the pinned nats.js", async () => {
@@ -87,7 +89,7 @@ describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding
         return Reflect.get(target, key, receiver) as unknown;
       },
     });
-    expect(readRequestHeaders(guarded)).toEqual({ gateway: "gw-3", sid: "5", uid: "u5", requestId: "gw-3-y-1", status: 0 });
+    expect(readRequestHeaders(guarded)).toEqual({ gateway: "gw-3", sid: "5", uid: "u5", address: "", requestId: "gw-3-y-1", caller: "", status: 0 });
   });
 
   it("with a path turned off, falls back to the library and gives the same answers", async () => {
@@ -99,7 +101,7 @@ describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding
       const out = template.with("gw-4-z-2");
       expect(typeof (out as unknown as { get?: unknown }).get).toBe("function"); // built by nats.js
       const msg = await roundTrip((subject) => nc.publish(subject, new Uint8Array(0), { headers: out }));
-      expect(readRequestHeaders(msg)).toEqual({ gateway: "gw-4", sid: "6", uid: "", requestId: "gw-4-z-2", status: 0 });
+      expect(readRequestHeaders(msg)).toEqual({ gateway: "gw-4", sid: "6", uid: "", address: "", requestId: "gw-4-z-2", caller: "", status: 0 });
     } finally {
       Object.assign(natsFastPaths, saved);
     }
