@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isListening } from "../../src/master/ports.js";
-import { BIN, ROOT, alive, ctlStatus, startCli, until, type CliProcess } from "../helpers/ops.js";
+import { BIN, ROOT, alive, ctlStatus, defineModuleUrl, startCli, until, type CliProcess } from "../helpers/ops.js";
 import { freePort } from "../helpers/servers.js";
 
 const root = ROOT;
@@ -104,9 +104,16 @@ describe("switchyard start (master)", () => {
   }, 60_000);
 
   it("exits non-zero with a clear message when a process never becomes ready, and leaves nothing behind", async () => {
+    // A module whose onStart always fails: every start crashes.
+    const entry = join(dir, "failing.js");
+    writeFileSync(
+      entry,
+      `import { defineModule } from ${JSON.stringify(defineModuleUrl())};\n` +
+        `export default defineModule({ name: "nosuch" }, { version: "1.0.0", onStart() { throw new Error("boom"); }, handlers: {} });\n`,
+    );
     const { path, natsPort, redisPort } = await writeConfig("broken", {
       gateways: [],
-      modules: { nosuch: { instances: 1 } },
+      modules: { nosuch: { instances: 1, entry } },
       master: { restartBackoffMinMs: 50, restartBackoffMaxMs: 200, crashLoopCount: 2, readyTimeoutMs: 2_500 },
     });
     const master = startMaster(path);
@@ -119,6 +126,15 @@ describe("switchyard start (master)", () => {
     expect(master.lines.some((l) => l.startsWith("switchyard ready"))).toBe(false);
     expect(await isListening("127.0.0.1", natsPort)).toBe(false);
     expect(await isListening("127.0.0.1", redisPort)).toBe(false);
+  }, 30_000);
+
+  it("refuses at once, before starting anything, a module whose code does not exist", async () => {
+    const { path, natsPort } = await writeConfig("missing", { gateways: [], modules: { nosuch: { instances: 1 } } });
+    const master = startMaster(path);
+    if (master.proc.pid) seenPids.add(master.proc.pid);
+    expect(await master.exited).toBe(1);
+    expect(master.stderr.join("")).toMatch(/nothing was started:\n {2}module nosuch: no code at .*dist\/modules\/nosuch\/index\.js/);
+    expect(await isListening("127.0.0.1", natsPort)).toBe(false);
   }, 30_000);
 });
 
