@@ -195,7 +195,7 @@ export function benchClusterConfig(natsUrl: string, redisUrl: string, gateways: 
 function withBenchLoginLimits(modules: Record<string, object>): Record<string, object> {
   const login = modules.login as { settings?: object } | undefined;
   if (login === undefined) return modules;
-  const limits = { maxRegistrationsPerAddressPerHour: 1_000_000, maxFailedLoginsPerAddress: 1_000_000, maxConcurrentHashes: 64 };
+  const limits = { maxRegistrationsPerAddressPerHour: 1_000_000, maxFailedLoginsPerAddress: 1_000_000, maxConcurrentHashes: 1_000 };
   return { ...modules, login: { ...login, settings: { ...limits, ...login.settings } } };
 }
 
