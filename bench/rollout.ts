@@ -11,7 +11,7 @@ import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { connect, type Client } from "../src/client/index.js";
-import { SwitchyardError } from "../src/bus/errors.js";
+import { SwitchyardError } from "../src/protocol/errors.js";
 import { Histogram } from "./lib/load.js";
 import { benchClusterConfig, benchSeconds, freePort, ROOT, sleep, withProcesses } from "./lib/processes.js";
 import { isMain, publish, step, type Figure } from "./lib/report.js";

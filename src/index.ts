@@ -26,6 +26,6 @@ export {
   isErrorCode,
   type ErrorCodeName,
   type SwitchyardErrorOptions,
-} from "./bus/errors.js";
+} from "./protocol/errors.js";
 /** The schema library module settings are declared with (zod), re-exported so a project needs no second copy. */
 export { z } from "zod";

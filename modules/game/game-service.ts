@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { SwitchyardError, isErrorCode } from "../../src/bus/errors.js";
+import { SwitchyardError, isErrorCode } from "../../src/protocol/errors.js";
 import type { game } from "../../src/generated/proto.js";
 import type { MessageInit, SessionRef } from "../../src/module/index.js";
 import type { GameContext, GameRuntime } from "./context.js";

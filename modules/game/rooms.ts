@@ -1,4 +1,4 @@
-import { SwitchyardError } from "../../src/bus/errors.js";
+import { SwitchyardError } from "../../src/protocol/errors.js";
 import type { game } from "../../src/generated/proto.js";
 import type { SessionClosedEvent, SessionRef } from "../../src/module/index.js";
 import type { GameRuntime } from "./context.js";

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { SwitchyardError } from "../../src/bus/errors.js";
+import { SwitchyardError } from "../../src/protocol/errors.js";
 import { LoginKeys } from "./accounts.js";
 
 /** The per-address limits AccessPolicy enforces (see LoginSettings). */

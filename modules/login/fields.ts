@@ -1,4 +1,4 @@
-import { SwitchyardError } from "../../src/bus/errors.js";
+import { SwitchyardError } from "../../src/protocol/errors.js";
 
 /** Usernames: 3-32 of letters, digits, '_', '-' and '.' (compared case-insensitively). */
 export const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;

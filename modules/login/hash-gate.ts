@@ -1,4 +1,4 @@
-import { SwitchyardError } from "../../src/bus/errors.js";
+import { SwitchyardError } from "../../src/protocol/errors.js";
 
 /**
  * Bounds the scrypt work (hashing and verifying) one login instance runs at once. scrypt is

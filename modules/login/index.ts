@@ -1,4 +1,4 @@
-import { SwitchyardError } from "../../src/bus/errors.js";
+import { SwitchyardError } from "../../src/protocol/errors.js";
 import { services, wire } from "../../src/generated/proto.js";
 import { defineModule, type ContextOf, type RuntimeOf } from "../../src/module/index.js";
 import { AccessPolicy } from "./access.js";

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { SwitchyardError } from "../../src/bus/errors.js";
+import { SwitchyardError } from "../../src/protocol/errors.js";
 import { rank, services } from "../../src/generated/proto.js";
 import { defineModule, type ContextOf } from "../../src/module/index.js";
 import { UsernameCache } from "../shared/username-cache.js";

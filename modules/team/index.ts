@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import { SwitchyardError } from "../../src/bus/errors.js";
+import { SwitchyardError } from "../../src/protocol/errors.js";
 import { services, team } from "../../src/generated/proto.js";
 import { defineModule, z } from "../../src/module/index.js";
 import { accountExists, usernamesOf } from "../shared/usernames.js";

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { SwitchyardError } from "../../src/bus/errors.js";
+import { SwitchyardError } from "../../src/protocol/errors.js";
 import type { LuaScript } from "../shared/lua-script.js";
 import { TeamKeys } from "./team-keys.js";
 import { CREATE, DISBAND, INVITE, JOIN, KICK, LEAVE, TRANSFER } from "./team-scripts.js";

@@ -1,4 +1,4 @@
-import { SwitchyardError } from "../bus/errors.js";
+import { SwitchyardError } from "../protocol/errors.js";
 
 /** Counts and latencies of one route. */
 export interface RouteReport {

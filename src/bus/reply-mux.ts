@@ -1,5 +1,5 @@
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from "nats";
-import { ErrorCode, SwitchyardError } from "./errors.js";
+import { ErrorCode, SwitchyardError } from "../protocol/errors.js";
 import { Header } from "./headers.js";
 import { replyPrefix } from "./subjects.js";
 

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { SwitchyardError } from "../bus/errors.js";
+import { SwitchyardError } from "../protocol/errors.js";
 import { connect, type Client } from "../client/index.js";
 import { defaultConfigPath, loadClusterConfig } from "../config/cluster-config.js";
 import { loadProto, type ProtoRegistry } from "../proto/registry.js";

@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
-import { SwitchyardError } from "../bus/errors.js";
+import { SwitchyardError } from "../protocol/errors.js";
 import type { Client, Unsubscribe } from "../client/index.js";
 import type { MessageCodec } from "../proto/registry.js";
 import { callWithJson, errorLine, formatRoutes } from "./client-text.js";

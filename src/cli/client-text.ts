@@ -1,4 +1,4 @@
-import { SwitchyardError } from "../bus/errors.js";
+import { SwitchyardError } from "../protocol/errors.js";
 import type { Client } from "../client/index.js";
 import type { MessageCodec, ProtoRegistry, RouteCodec } from "../proto/registry.js";
 

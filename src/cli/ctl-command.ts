@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { NatsConnection } from "nats";
 import type { NatsSettings } from "../bus/connection.js";
 import { listInstances } from "../bus/discovery.js";
-import { ErrorCode } from "../bus/errors.js";
+import { ErrorCode } from "../protocol/errors.js";
 import { DEFAULT_TIMEOUT_MS, ReplyMux } from "../bus/reply-mux.js";
 import { gatewayCommandSubject, parseRoute, trustedServiceSubject } from "../bus/subjects.js";
 import { trustedCallHeaders } from "../module/runtime.js";

@@ -1,4 +1,4 @@
-import { SwitchyardError, codeName, type ErrorCodeName } from "../bus/errors.js";
+import { SwitchyardError, codeName, type ErrorCodeName } from "../protocol/errors.js";
 import type { Routes } from "../generated/proto.js";
 import { PacketKind, encodeFrame, type Packet } from "../protocol/packet.js";
 import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";

@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import { SwitchyardError } from "../bus/errors.js";
+import { SwitchyardError } from "../protocol/errors.js";
 import { FrameDecoder } from "../protocol/framing.js";
 import { PacketKind, decodePacket, encodeFrame, type Packet } from "../protocol/packet.js";
 import { FrameWriter } from "./frame-writer.js";

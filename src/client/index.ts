@@ -15,7 +15,7 @@ export {
 export { CLIENT_DEFAULTS, type ClientOptions } from "./options.js";
 export { type RawPushHandler, type Unsubscribe } from "./push-router.js";
 export { MISSED_HEARTBEATS_LIMIT } from "./heartbeat.js";
-// Error codes are the framework's, spelled once in src/bus/errors.ts (numbers in proto/wire.proto).
+// Error codes are the framework's, spelled once in src/protocol/errors.ts (numbers in proto/wire.proto).
 export {
   SwitchyardError,
   ErrorCode,
@@ -23,5 +23,5 @@ export {
   codeName,
   isErrorCode,
   type ErrorCodeName,
-} from "../bus/errors.js";
+} from "../protocol/errors.js";
 export type { Routes } from "../generated/proto.js";

@@ -1,4 +1,4 @@
-import { SwitchyardError } from "../bus/errors.js";
+import { SwitchyardError } from "../protocol/errors.js";
 
 /** Largest request id: ids are uint32 on the wire and 0 means "no request". */
 export const MAX_REQUEST_ID = 0xffff_ffff;

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Msg, NatsConnection } from "nats";
-import { DEFAULT_MESSAGES, ErrorCode, codeName } from "../bus/errors.js";
+import { DEFAULT_MESSAGES, ErrorCode, codeName } from "../protocol/errors.js";
 import { Header } from "../bus/headers.js";
 import type { ReplyMux } from "../bus/reply-mux.js";
 import type { Logger } from "../log/logger.js";

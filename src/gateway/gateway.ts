@@ -5,7 +5,7 @@ import { createServer as createTlsServer } from "node:tls";
 import type { NatsConnection, Service, Subscription } from "nats";
 import { connectBus, type NatsSettings } from "../bus/connection.js";
 import { announceInstance, makeIdentity, type InstanceLoad } from "../bus/discovery.js";
-import { ErrorCode } from "../bus/errors.js";
+import { ErrorCode } from "../protocol/errors.js";
 import { LifecycleState } from "../bus/lifecycle.js";
 import { ReplyMux } from "../bus/reply-mux.js";
 import { SystemSubject, gatewayBindSubject, gatewayCommandSubject, isSubjectToken } from "../bus/subjects.js";

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { NatsConnection } from "nats";
-import { SwitchyardError } from "../bus/errors.js";
+import { SwitchyardError } from "../protocol/errors.js";
 import { agentExitSubject, agentPrefix, isSubjectToken } from "../bus/subjects.js";
 import type { Logger } from "../log/logger.js";
 import { CREDENTIALS_ENV, NATS_URL_ENV, REDIS_URL_ENV, roleFile } from "../servers/credentials.js";

@@ -1,5 +1,5 @@
 import { headers, type Msg, type NatsConnection, type Subscription } from "nats";
-import { ErrorCode, SwitchyardError } from "../bus/errors.js";
+import { ErrorCode, SwitchyardError } from "../protocol/errors.js";
 import { Header } from "../bus/headers.js";
 import { masterSubject } from "../bus/subjects.js";
 import type { Logger } from "../log/logger.js";

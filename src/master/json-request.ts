@@ -1,5 +1,5 @@
 import type { NatsConnection, NatsError } from "nats";
-import { SwitchyardError } from "../bus/errors.js";
+import { SwitchyardError } from "../protocol/errors.js";
 import { Header } from "../bus/headers.js";
 
 /**

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import type { NatsConnection } from "nats";
 import { instanceControlSubject } from "../bus/discovery.js";
-import { SwitchyardError } from "../bus/errors.js";
+import { SwitchyardError } from "../protocol/errors.js";
 import { isSubjectToken } from "../bus/subjects.js";
 import type { ClusterConfig } from "../config/cluster-config.js";
 import { findModuleEntry } from "../config/module-entry.js";

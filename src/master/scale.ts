@@ -1,4 +1,4 @@
-import { SwitchyardError } from "../bus/errors.js";
+import { SwitchyardError } from "../protocol/errors.js";
 import { isSubjectToken } from "../bus/subjects.js";
 import { moduleSlot, type SlotPlacement } from "./process-plan.js";
 import type { Supervisor } from "./supervisor.js";

@@ -1,5 +1,5 @@
 import type { Logger } from "../log/logger.js";
-import { SwitchyardError } from "../bus/errors.js";
+import { SwitchyardError } from "../protocol/errors.js";
 import type { CallOptions, CallerRef, HandlerContext, SessionRef } from "./define.js";
 import type { ModuleRuntimeImpl } from "./runtime.js";
 

@@ -3,7 +3,7 @@ import { headers as natsHeaders, type Msg, type NatsConnection, type Service, ty
 import type { ClusterConfig } from "../config/cluster-config.js";
 import { connectBus } from "../bus/connection.js";
 import { announceInstance, makeIdentity } from "../bus/discovery.js";
-import { SwitchyardError } from "../bus/errors.js";
+import { SwitchyardError } from "../protocol/errors.js";
 import { Header } from "../bus/headers.js";
 import { readRequestHeaders } from "../bus/request-headers.js";
 import { LifecycleState } from "../bus/lifecycle.js";

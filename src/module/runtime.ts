@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import type { ClusterConfig } from "../config/cluster-config.js";
 import type { cluster } from "../generated/proto.js";
 import type { Logger } from "../log/logger.js";
-import { SwitchyardError } from "../bus/errors.js";
+import { SwitchyardError } from "../protocol/errors.js";
 import { Header } from "../bus/headers.js";
 import { DEFAULT_TIMEOUT_MS, type ReplyMux } from "../bus/reply-mux.js";
 import { SystemSubject, channelSubject, gatewayBindSubject, gatewayCommandSubject, parseRoute, trustedInstanceSubject, trustedServiceSubject } from "../bus/subjects.js";

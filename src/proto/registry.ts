@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import protobuf from "protobufjs";
-import { SwitchyardError } from "../bus/errors.js";
+import { SwitchyardError } from "../protocol/errors.js";
 import { frameworkRoot, projectRoot } from "../config/cluster-config.js";
 
 /** Encoder/decoder of one protobuf message type. */

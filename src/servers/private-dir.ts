@@ -1,5 +1,5 @@
 import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, writeSync } from "node:fs";
-import { SwitchyardError } from "../bus/errors.js";
+import { SwitchyardError } from "../protocol/errors.js";
 
 /** The uid of this process (-1 where there is none, e.g. Windows). */
 function myUid(): number {

@@ -1,4 +1,4 @@
-import { SwitchyardError } from "../../src/bus/errors.js";
+import { SwitchyardError } from "../../src/protocol/errors.js";
 
 /** The SwitchyardError a call rejects with; fails the test when the call succeeds or throws anything else. */
 export async function failure(p: Promise<unknown>): Promise<SwitchyardError> {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { connect, type Client } from "../../src/client/index.js";
-import { SwitchyardError } from "../../src/bus/errors.js";
+import { SwitchyardError } from "../../src/protocol/errors.js";
 import type { StatusRow } from "../../src/cli/status-view.js";
 import type { MasterStatus } from "../../src/master/status.js";
 import { freePort } from "./servers.js";

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect as natsConnect, headers as natsHeaders, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorCode } from "../../src/bus/errors.js";
+import { ErrorCode } from "../../src/protocol/errors.js";
 import { Header } from "../../src/bus/headers.js";
 import { gatewayBindSubject, gatewayCommandSubject } from "../../src/bus/subjects.js";
 import { SwitchyardError, connect, type Client, type ClientOptions } from "../../src/client/index.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { connect as natsConnect, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "../../src/client/index.js";
-import { ErrorCode } from "../../src/bus/errors.js";
+import { ErrorCode } from "../../src/protocol/errors.js";
 import { projectRoot } from "../../src/config/cluster-config.js";
 import type { echo } from "../../src/generated/proto.js";
 import { loadProto } from "../../src/proto/registry.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorCode } from "../../src/bus/errors.js";
+import { ErrorCode } from "../../src/protocol/errors.js";
 import type { Client } from "../../src/client/index.js";
 import { DEFAULT_CONFIG } from "../../src/config/cluster-config.js";
 import { PacketKind, encodeFrame } from "../../src/protocol/packet.js";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, headers as natsHeaders, type Msg, type NatsConnection } from "nats";
 import { DEFAULT_CONFIG, type GatewaySettings } from "../../src/config/cluster-config.js";
-import { ErrorCode } from "../../src/bus/errors.js";
+import { ErrorCode } from "../../src/protocol/errors.js";
 import { Header } from "../../src/bus/headers.js";
 import { SystemSubject, channelSubject, gatewayBindSubject, gatewayCommandSubject } from "../../src/bus/subjects.js";
 import type { cluster } from "../../src/generated/proto.js";

@@ -1,7 +1,7 @@
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect as connectClient, type Client } from "../../src/client/index.js";
-import { ErrorCode } from "../../src/bus/errors.js";
+import { ErrorCode } from "../../src/protocol/errors.js";
 import { DEFAULT_CONFIG, type GatewaySettings } from "../../src/config/cluster-config.js";
 import type { echo } from "../../src/generated/proto.js";
 import { createGateway, type Gateway } from "../../src/gateway/index.js";

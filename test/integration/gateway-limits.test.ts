@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, headers as natsHeaders, type NatsConnection } from "nats";
 import { DEFAULT_CONFIG, type GatewaySettings } from "../../src/config/cluster-config.js";
 import { listInstances } from "../../src/bus/discovery.js";
-import { ErrorCode } from "../../src/bus/errors.js";
+import { ErrorCode } from "../../src/protocol/errors.js";
 import { Header } from "../../src/bus/headers.js";
 import { gatewayCommandSubject } from "../../src/bus/subjects.js";
 import type { cluster } from "../../src/generated/proto.js";

@@ -4,7 +4,7 @@ import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { connect as natsConnect, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorCode } from "../../src/bus/errors.js";
+import { ErrorCode } from "../../src/protocol/errors.js";
 import { listInstances } from "../../src/bus/discovery.js";
 import { connect as connectClient, type Client } from "../../src/client/index.js";
 import { DEFAULT_CONFIG, projectRoot } from "../../src/config/cluster-config.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
-import { ErrorCode } from "../../src/bus/errors.js";
+import { ErrorCode } from "../../src/protocol/errors.js";
 import { DEFAULT_CONFIG } from "../../src/config/cluster-config.js";
 import type { login } from "../../src/generated/proto.js";
 import { loadProto } from "../../src/proto/registry.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SwitchyardError } from "../../../src/bus/errors.js";
+import { SwitchyardError } from "../../../src/protocol/errors.js";
 import { errorLine, formatRoutes, messageFromJsonText, messageToJsonText, routeCodec } from "../../../src/cli/client-text.js";
 import { loadProto } from "../../../src/proto/registry.js";
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { SwitchyardError } from "../../../src/bus/errors.js";
+import { SwitchyardError } from "../../../src/protocol/errors.js";
 import { MAX_REQUEST_ID, PendingRequests } from "../../../src/client/pending-requests.js";
 
 describe("PendingRequests ids", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SwitchyardError } from "../../../src/bus/errors.js";
+import { SwitchyardError } from "../../../src/protocol/errors.js";
 import { parseScaleRequest } from "../../../src/master/scale.js";
 
 describe("parseScaleRequest", () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MESSAGES, ErrorCode, SwitchyardError, codeName } from "../../../src/bus/errors.js";
+import { DEFAULT_MESSAGES, ErrorCode, SwitchyardError, codeName } from "../../../src/protocol/errors.js";
 import { projectRoot } from "../../../src/config/cluster-config.js";
 
 const codes = Object.entries(ErrorCode).filter(([name]) => name !== "OK");
