@@ -1,6 +1,6 @@
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from "nats";
 import { ErrorCode, SwitchyardError } from "../protocol/errors.js";
-import { Header } from "./headers.js";
+import { readErrorReply } from "./error-headers.js";
 import { replyPrefix } from "./subjects.js";
 
 /**
@@ -195,9 +195,9 @@ export class ReplyMux {
       this.settle(token, ErrorCode.UNAVAILABLE, unavailableMessage(p?.subject), null);
       return;
     }
-    const err = h.get(Header.errorCode);
-    if (err) {
-      this.settle(token, Number(err), h.get(Header.errorMessage), msg);
+    const failure = readErrorReply(h);
+    if (failure !== null) {
+      this.settle(token, failure.code, failure.message, msg);
       return;
     }
     this.settle(token, 0, "", msg);

@@ -1,6 +1,6 @@
-import { headers, type Msg, type NatsConnection, type Subscription } from "nats";
-import { ErrorCode, SwitchyardError } from "../protocol/errors.js";
-import { Header } from "../bus/headers.js";
+import { type Msg, type NatsConnection, type Subscription } from "nats";
+import { SwitchyardError } from "../protocol/errors.js";
+import { respondWithError } from "../bus/error-headers.js";
 import { masterSubject } from "../bus/subjects.js";
 import type { Logger } from "../log/logger.js";
 
@@ -46,11 +46,7 @@ export function startCtlServer(nc: NatsConnection, handlers: Readonly<Record<str
     } catch (err) {
       const e = SwitchyardError.from(err);
       if (e.code === "INTERNAL") log.error({ err, verb }, "ctl request failed");
-      if (!msg.reply) return;
-      const h = headers();
-      h.set(Header.errorCode, String(ErrorCode[e.code]));
-      h.set(Header.errorMessage, e.code === "INTERNAL" && err instanceof Error ? err.message : e.message);
-      msg.respond(new Uint8Array(0), { headers: h });
+      respondWithError(msg, e, e.code === "INTERNAL" && err instanceof Error ? err.message : e.message);
     }
   }
 

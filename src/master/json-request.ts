@@ -1,6 +1,6 @@
 import type { NatsConnection, NatsError } from "nats";
 import { SwitchyardError } from "../protocol/errors.js";
-import { Header } from "../bus/headers.js";
+import { errorOfReply } from "../bus/error-headers.js";
 
 /**
  * JSON request to a ctl-style endpoint (master, host agent): resolves with the JSON answer, or
@@ -16,7 +16,7 @@ export async function requestJson<T>(nc: NatsConnection, subject: string, body: 
     if (code === "TIMEOUT") throw new SwitchyardError("TIMEOUT", `${who} did not answer within ${timeoutMs} ms: it may be busy or hung; check its log`);
     throw err;
   }
-  const errCode = msg.headers?.get(Header.errorCode);
-  if (errCode) throw SwitchyardError.fromWire(Number(errCode), msg.headers?.get(Header.errorMessage) ?? "");
+  const failure = errorOfReply(msg.headers);
+  if (failure !== null) throw failure;
   return JSON.parse(new TextDecoder().decode(msg.data)) as T;
 }

@@ -4,6 +4,7 @@ import type { ClusterConfig } from "../config/cluster-config.js";
 import { connectBus } from "../bus/connection.js";
 import { announceInstance, makeIdentity } from "../bus/discovery.js";
 import { SwitchyardError } from "../protocol/errors.js";
+import { respondWithError } from "../bus/error-headers.js";
 import { Header } from "../bus/headers.js";
 import { readRequestHeaders } from "../bus/request-headers.js";
 import { LifecycleState } from "../bus/lifecycle.js";
@@ -62,7 +63,6 @@ interface Method {
   response: MessageCodec<unknown>;
 }
 
-const EMPTY = new Uint8Array(0);
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 /** Connects, runs onStart, subscribes and announces a module instance. */
@@ -253,11 +253,7 @@ class ModuleHostImpl implements ModuleHost {
   }
 
   private replyError(msg: Msg, err: SwitchyardError): void {
-    if (!msg.reply) return;
-    const rh = natsHeaders();
-    rh.set(Header.errorCode, String(err.codeNumber));
-    rh.set(Header.errorMessage, err.message);
-    msg.respond(EMPTY, { headers: rh });
+    respondWithError(msg, err);
   }
 
   private async runDrain(): Promise<void> {
