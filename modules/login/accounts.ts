@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
+import { defineRedisCommand } from "../../src/module/redis-command.js";
 
 /** Redis keys of the login module, spelled once. */
 export const LoginKeys = {
@@ -9,7 +10,7 @@ export const LoginKeys = {
   token: (token: string) => `sy:login:token:${token}`,
   /** Live tokens of a user: sorted set, token → expiry (ms). */
   tokensOf: (uid: string) => `sy:login:user-tokens:${uid}`,
-  /** The plain set of tokens written before the per-user limit (read by revoke-all only). */
+  /** The plain set of tokens written before the per-user limit (read by checkToken and revoke-all). */
   legacyTokensOf: (uid: string) => `sy:login:tokens:${uid}`,
   banned: "sy:login:banned",
   maintenance: "sy:login:maintenance",
@@ -20,40 +21,35 @@ export const LoginKeys = {
   addressFailures: (address: string) => `sy:login:address-failures:${address}`,
   /** Registration attempts of one address this hour. */
   registrations: (address: string) => `sy:login:registrations:${address}`,
-  tokenPrefix: "sy:login:token:",
 } as const;
 
-// Claims the username and writes the account in one atomic step: either both exist or neither.
-const CREATE_ACCOUNT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local uid = 'u' .. redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], uid)
-redis.call('HSET', KEYS[3] .. uid, 'username', ARGV[1], 'password', ARGV[2], 'created', ARGV[3])
-return uid`;
-
-// Stores a new token and keeps at most ARGV[5] live tokens for the user: expired entries are
-// dropped, then the ones expiring first (the oldest) are revoked, never the new one.
-// KEYS[1] token key, KEYS[2] the user's token set; ARGV token, uid, ttl s, now ms, max, token key prefix.
-const ISSUE_TOKEN = `
-local now = tonumber(ARGV[4])
-local expires = now + tonumber(ARGV[3]) * 1000
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-redis.call('ZADD', KEYS[2], expires, ARGV[1])
-local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
-local revoked = 0
+// Stores a new token in the user's token set and keeps at most ARGV[4] live ones: expired
+// entries are dropped, then the ones expiring first (the oldest) are revoked, never the new one.
+// One key, so it runs on Redis Cluster; the set is what makes a token valid (see checkToken), so
+// the revocation is done here, atomically, and deleting the revoked tokens' keys is cleanup.
+// KEYS[1] the user's token set; ARGV token, ttl s, now ms, max. Returns the revoked tokens.
+const ISSUE_TOKEN = defineRedisCommand<[userTokens: string], [token: string, ttlSeconds: number, nowMs: number, maxTokens: number], string[]>({
+  name: "syLoginIssueToken",
+  numberOfKeys: 1,
+  lua: `
+local now = tonumber(ARGV[3])
+local expires = now + tonumber(ARGV[2]) * 1000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], expires, ARGV[1])
+local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
+local revoked = {}
 if extra > 0 then
-  for _, t in ipairs(redis.call('ZRANGE', KEYS[2], 0, extra)) do
-    if revoked < extra and t ~= ARGV[1] then
-      redis.call('DEL', ARGV[6] .. t)
-      redis.call('ZREM', KEYS[2], t)
-      revoked = revoked + 1
+  for _, t in ipairs(redis.call('ZRANGE', KEYS[1], 0, extra)) do
+    if #revoked < extra and t ~= ARGV[1] then
+      redis.call('ZREM', KEYS[1], t)
+      revoked[#revoked + 1] = t
     end
   end
 end
-local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', KEYS[2], math.max(expires, tonumber(last[2])))
-return revoked`;
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], math.max(expires, tonumber(last[2])))
+return revoked`,
+});
 
 /** A stored account. */
 export interface Account {
@@ -66,19 +62,18 @@ export interface Account {
 export class AccountStore {
   constructor(private readonly redis: Redis) {}
 
-  /** Creates an account; null when the username is taken. */
+  /**
+   * Creates an account; null when the username is taken. The account hash is written before the
+   * username is claimed (SET NX), so a claimed name always leads to a complete account; when the
+   * claim loses, the new hash is deleted. (No script: the name and the uid are two keys in two
+   * hash slots.) A lost race leaves a gap in the uid sequence.
+   */
   async create(username: string, passwordHash: string): Promise<string | null> {
-    const uid = (await this.redis.eval(
-      CREATE_ACCOUNT,
-      3,
-      LoginKeys.byName(username),
-      LoginKeys.uidSequence,
-      LoginKeys.account(""),
-      username,
-      passwordHash,
-      String(Date.now()),
-    )) as string | number;
-    return typeof uid === "string" ? uid : null;
+    const uid = `u${await this.redis.incr(LoginKeys.uidSequence)}`;
+    await this.redis.hset(LoginKeys.account(uid), "username", username, "password", passwordHash, "created", String(Date.now()));
+    if ((await this.redis.set(LoginKeys.byName(username), uid, "NX")) === "OK") return uid;
+    await this.redis.del(LoginKeys.account(uid));
+    return null;
   }
 
   /** Finds an account by username (case-insensitive). */
@@ -102,19 +97,10 @@ export class AccountStore {
   async issueToken(uid: string, ttlSeconds: number, maxTokens: number): Promise<{ token: string; expiresAt: number; revoked: number }> {
     const token = randomBytes(24).toString("base64url");
     const now = Date.now();
-    const revoked = (await this.redis.eval(
-      ISSUE_TOKEN,
-      2,
-      LoginKeys.token(token),
-      LoginKeys.tokensOf(uid),
-      token,
-      uid,
-      String(ttlSeconds),
-      String(now),
-      String(maxTokens),
-      LoginKeys.tokenPrefix,
-    )) as number;
-    return { token, expiresAt: now + ttlSeconds * 1000, revoked };
+    await this.redis.set(LoginKeys.token(token), uid, "EX", ttlSeconds);
+    const revoked = await ISSUE_TOKEN.run(this.redis, [LoginKeys.tokensOf(uid)], [token, ttlSeconds, now, maxTokens]);
+    if (revoked.length > 0) await this.redis.del(...revoked.map((t) => LoginKeys.token(t)));
+    return { token, expiresAt: now + ttlSeconds * 1000, revoked: revoked.length };
   }
 
   /** The user's live tokens, oldest first. */
@@ -122,7 +108,11 @@ export class AccountStore {
     return this.redis.zrangebyscore(LoginKeys.tokensOf(uid), Date.now(), "+inf");
   }
 
-  /** The uid a token belongs to and when it expires; null when expired, revoked or unknown. */
+  /**
+   * The uid a token belongs to and when it expires; null when expired, revoked or unknown. A
+   * token is valid while its key lives and the user's token set still lists it (a revocation by
+   * the per-user limit takes it out of the set first), or the pre-limit set of the user does.
+   */
   async checkToken(token: string): Promise<{ uid: string; expiresAt: number } | null> {
     if (token === "") return null;
     const [[, uid], [, ttlMs]] = (await this.redis.multi().get(LoginKeys.token(token)).pttl(LoginKeys.token(token)).exec()) as [
@@ -130,6 +120,11 @@ export class AccountStore {
       [Error | null, number],
     ];
     if (uid === null || ttlMs <= 0) return null;
+    const [[, listed], [, legacy]] = (await this.redis.pipeline().zscore(LoginKeys.tokensOf(uid), token).sismember(LoginKeys.legacyTokensOf(uid), token).exec()) as [
+      [Error | null, string | null],
+      [Error | null, number],
+    ];
+    if (listed === null && legacy !== 1) return null;
     return { uid, expiresAt: Date.now() + ttlMs };
   }
 

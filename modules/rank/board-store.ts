@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { rank } from "../../src/generated/proto.js";
-import { LuaScript } from "../shared/lua-script.js";
+import { defineRedisCommand } from "../../src/module/redis-command.js";
 import type { Policy } from "./policy.js";
 import { LUA_ENCODE_MEMBER, MAX_SEQ, memberUid } from "./tie-break.js";
 
@@ -26,7 +26,14 @@ export const RankKeys = {
 // Returns {changed 0|1, score as Redis prints it (exact), 0-based rank, season}.
 // "best": a score not above the stored one changes nothing (the earlier arrival keeps its place).
 // Read, compare and write happen in one script, so two instances racing cannot lose the best.
-const SUBMIT = new LuaScript(`
+const SUBMIT = defineRedisCommand<
+  [scores: string, members: string, seq: string, season: string],
+  [uid: string, score: string, policy: string],
+  [changed: number, score: string, rank0: number, season: number]
+>({
+  name: "syRankSubmit",
+  numberOfKeys: 4,
+  lua: `
 local uid = ARGV[1]
 local score = tonumber(ARGV[2])
 local season = tonumber(redis.call('GET', KEYS[4]) or '1')
@@ -44,11 +51,15 @@ local member = ${LUA_ENCODE_MEMBER}
 if old then redis.call('ZREM', KEYS[1], old) end
 redis.call('ZADD', KEYS[1], new, member)
 redis.call('HSET', KEYS[2], uid, member)
-return {1, redis.call('ZSCORE', KEYS[1], member), redis.call('ZREVRANK', KEYS[1], member), season}`);
+return {1, redis.call('ZSCORE', KEYS[1], member), redis.call('ZREVRANK', KEYS[1], member), season}`,
+});
 
 // KEYS: scores, members, season. ARGV: uid, k.
 // Returns {0-based rank or -1, season, total, first rank of the window, member, score, ...}.
-const AROUND = new LuaScript(`
+const AROUND = defineRedisCommand<[scores: string, members: string, season: string], [uid: string, k: number], [number, number, number, number, ...string[]]>({
+  name: "syRankAround",
+  numberOfKeys: 3,
+  lua: `
 local season = tonumber(redis.call('GET', KEYS[3]) or '1')
 local total = redis.call('ZCARD', KEYS[1])
 local member = redis.call('HGET', KEYS[2], ARGV[1])
@@ -60,27 +71,36 @@ local first = math.max(0, r - k)
 local out = {r, season, total, first}
 local window = redis.call('ZREVRANGE', KEYS[1], first, r + k, 'WITHSCORES')
 for i = 1, #window do out[#out + 1] = window[i] end
-return out`);
+return out`,
+});
 
 // KEYS: scores, season. ARGV: n.
 // Returns {season, total, member, score, ...}: one command instead of a MULTI of four, which
 // costs the client (ioredis: a command object, promise and write each) more than Redis.
-const TOP = new LuaScript(`
+const TOP = defineRedisCommand<[scores: string, season: string], [n: number], [season: number, total: number, ...string[]]>({
+  name: "syRankTop",
+  numberOfKeys: 2,
+  lua: `
 local season = tonumber(redis.call('GET', KEYS[2]) or '1')
 local out = {season, redis.call('ZCARD', KEYS[1])}
 local rows = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
 for i = 1, #rows do out[#out + 1] = rows[i] end
-return out`);
+return out`,
+});
 
 // KEYS: cur scores, cur members, prev scores, prev members, season.
 // The current season becomes the previous one (the one before is dropped); returns the new season.
-const RESET = new LuaScript(`
+const RESET = defineRedisCommand<[curScores: string, curMembers: string, prevScores: string, prevMembers: string, season: string], [], number>({
+  name: "syRankResetSeason",
+  numberOfKeys: 5,
+  lua: `
 local season = tonumber(redis.call('GET', KEYS[5]) or '1')
 redis.call('DEL', KEYS[3], KEYS[4])
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('RENAME', KEYS[1], KEYS[3]) end
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[4]) end
 redis.call('SET', KEYS[5], season + 1)
-return season + 1`);
+return season + 1`,
+});
 
 /** One row of a board. */
 export interface BoardEntry {
@@ -126,14 +146,14 @@ export class BoardStore {
 
   /** Records `score` for `uid` by `policy`, atomically. */
   async submit(board: string, uid: string, score: number, policy: Policy): Promise<SubmitResult> {
-    const keys = [RankKeys.scores(board, "cur"), RankKeys.members(board, "cur"), RankKeys.seq(board), RankKeys.season(board)];
-    const [changed, stored, rank0, season] = (await SUBMIT.run(this.redis, keys, [uid, String(score), String(policy)])) as [number, string, number, number];
+    const keys = [RankKeys.scores(board, "cur"), RankKeys.members(board, "cur"), RankKeys.seq(board), RankKeys.season(board)] as const;
+    const [changed, stored, rank0, season] = await SUBMIT.run(this.redis, keys, [uid, String(score), String(policy)]);
     return { changed: changed === 1, score: Number(stored), rank: rank0 + 1, season };
   }
 
   /** The first `n` rows of a season. */
   async top(board: string, n: number, which: Which): Promise<BoardSlice> {
-    const reply = (await TOP.run(this.redis, [RankKeys.scores(board, which), RankKeys.season(board)], [n])) as [number, number, ...string[]];
+    const reply = await TOP.run(this.redis, [RankKeys.scores(board, which), RankKeys.season(board)], [n]);
     const [current, total] = reply;
     return { entries: rowsOf(reply.slice(2) as string[], 1), season: Math.max(0, seasonOf(which, current)), total };
   }
@@ -143,8 +163,8 @@ export class BoardStore {
    * `entries` empty when the player has no score in that season.
    */
   async around(board: string, uid: string, k: number, which: Which): Promise<BoardSlice & { me: BoardEntry | null }> {
-    const keys = [RankKeys.scores(board, which), RankKeys.members(board, which), RankKeys.season(board)];
-    const reply = (await AROUND.run(this.redis, keys, [uid, k])) as [number, number, number, number, ...string[]];
+    const keys = [RankKeys.scores(board, which), RankKeys.members(board, which), RankKeys.season(board)] as const;
+    const reply = await AROUND.run(this.redis, keys, [uid, k]);
     const [rank0, current, total, first] = reply;
     const season = Math.max(0, seasonOf(which, current));
     if (rank0 < 0) return { entries: [], season, total, me: null };
@@ -161,7 +181,7 @@ export class BoardStore {
       RankKeys.scores(board, "prev"),
       RankKeys.members(board, "prev"),
       RankKeys.season(board),
-    ];
-    return (await RESET.run(this.redis, keys, [])) as number;
+    ] as const;
+    return RESET.run(this.redis, keys, []);
   }
 }

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { defineRedisCommand } from "./redis-command.js";
 
 /** Where a user's session lives: gateway id and session id. */
 export interface OnlineEntry {
@@ -10,11 +11,15 @@ const KEY_PREFIX = "sy:online:";
 
 // Deletes the entry only if it still names the given session, so a late "session closed" of
 // an old session never removes the entry of the newer one.
-const RELEASE_IF_OWNER = `
+const RELEASE_IF_OWNER = defineRedisCommand<[entryKey: string], [entry: string], number>({
+  name: "syOnlineReleaseIfOwner",
+  numberOfKeys: 1,
+  lua: `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
-return 0`;
+return 0`,
+});
 
 function encode(e: OnlineEntry): string {
   return `${e.gatewayId}/${e.sid}`;
@@ -43,7 +48,7 @@ export class OnlineTable {
 
   /** Removes the uid's entry if it still names `entry`; true when removed. */
   async release(uid: string, entry: OnlineEntry): Promise<boolean> {
-    const n = (await this.redis.eval(RELEASE_IF_OWNER, 1, KEY_PREFIX + uid, encode(entry))) as number;
+    const n = await RELEASE_IF_OWNER.run(this.redis, [KEY_PREFIX + uid], [encode(entry)]);
     return n === 1;
   }
 
