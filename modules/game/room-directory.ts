@@ -1,19 +1,38 @@
 import type { Redis } from "ioredis";
-import { LuaScript } from "../shared/lua-script.js";
+import { defineRedisCommand, type ScriptArg } from "../../src/module/redis-command.js";
 
 /**
  * The cluster-wide room directory in Redis: which rooms exist, on which instance, who sits
  * where. Every change of seats runs as one Lua script, so concurrent joins on any number of
  * instances never overfill a room or seat a player twice.
  *
- * Keys (prefix `game:`): `room:<id>` hash {mode, cap, inst, status, n}; `seats:<id>` hash
+ * Keys (prefix `game:{game}:`): `room:<id>` hash {mode, cap, inst, status, n}; `seats:<id>` hash
  * uid → seat; `open:<mode>` zset of joinable rooms scored by members (the fullest is filled
  * first); `rooms:<mode>` and `inst:<instance>` sets of room ids; `player:<uid>` → room id;
- * `alive:<instance>` liveness key with a TTL. The scripts derive keys from ARGV, which suits a
- * single Redis (not Redis Cluster).
+ * `alive:<instance>` liveness key with a TTL. Every key carries the hash tag `{game}`: a script
+ * follows a player to a room and a room to its players and instance, so the keys it derives from
+ * what it reads must share one Redis Cluster slot with the keys it is given.
  */
 
-const PREFIX = "game:";
+const PREFIX = "game:{game}:";
+
+/** Keys of the directory, spelled as the Lua helpers below spell them. */
+export const GameKeys = {
+  room: (id: string) => `${PREFIX}room:${id}`,
+  seats: (id: string) => `${PREFIX}seats:${id}`,
+  open: (mode: string) => `${PREFIX}open:${mode}`,
+  rooms: (mode: string) => `${PREFIX}rooms:${mode}`,
+  instance: (instance: string) => `${PREFIX}inst:${instance}`,
+  player: (uid: string) => `${PREFIX}player:${uid}`,
+  alive: (instance: string) => `${PREFIX}alive:${instance}`,
+} as const;
+
+/** A directory script's reply: a status and its values, or {} (LOCATE: nowhere). */
+type DirectoryReply = (string | number)[];
+
+function directoryCommand<Keys extends readonly string[], Args extends readonly [prefix: string, ...ScriptArg[]]>(name: string, numberOfKeys: Keys["length"], lua: string) {
+  return defineRedisCommand<Keys, Args, DirectoryReply>({ name, numberOfKeys, lua });
+}
 
 /** Where a player sits. */
 export interface SeatInfo {
@@ -105,7 +124,7 @@ end
 `;
 
 // ARGV: p, uid, mode, capacity, newRoomId, instance, allowCreate
-const QUICK_JOIN = new LuaScript(`${COMMON}
+const QUICK_JOIN = directoryCommand<[player: string, open: string], [prefix: string, uid: string, mode: string, capacity: number, newRoomId: string, instance: string, allowCreate: string]>("syGameQuickJoin", 2, `${COMMON}
 local uid, mode, cap, newId, me, create = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6], ARGV[7]
 local cur, curInst = current(uid)
 if cur then return {'existing', cur, curInst} end
@@ -131,7 +150,7 @@ return {'created', newId, me}
 `);
 
 // ARGV: p, uid, roomId
-const JOIN = new LuaScript(`${COMMON}
+const JOIN = directoryCommand<[player: string, room: string, seats: string], [prefix: string, uid: string, roomId: string]>("syGameJoin", 3, `${COMMON}
 local uid, id = ARGV[2], ARGV[3]
 local cur, curInst = current(uid)
 if cur == id then return {'existing', id, curInst} end
@@ -146,7 +165,7 @@ return {'joined', id, inst}
 `);
 
 // ARGV: p, uid, roomId, reopen ('1' when the room may take a new player in the freed seat)
-const LEAVE = new LuaScript(`${COMMON}
+const LEAVE = directoryCommand<[player: string, room: string, seats: string], [prefix: string, uid: string, roomId: string, reopen: string]>("syGameLeave", 3, `${COMMON}
 local n = unseat(ARGV[3], ARGV[2], ARGV[4] == '1')
 if n < 0 then return {'absent'} end
 if n == 0 then return {'closed'} end
@@ -154,7 +173,7 @@ return {'left', n}
 `);
 
 // ARGV: p, uid → {roomId, inst, mode, cap, seat} or {}
-const LOCATE = new LuaScript(`${COMMON}
+const LOCATE = directoryCommand<[player: string], [prefix: string, uid: string]>("syGameLocate", 1, `${COMMON}
 local uid = ARGV[2]
 local cur, inst = current(uid)
 if not cur then return {} end
@@ -163,13 +182,13 @@ return {cur, inst, redis.call('HGET', rk, 'mode'), redis.call('HGET', rk, 'cap')
 `);
 
 // ARGV: p, roomId
-const DESTROY = new LuaScript(`${COMMON}
+const DESTROY = directoryCommand<[room: string, seats: string], [prefix: string, roomId: string]>("syGameDestroy", 2, `${COMMON}
 destroy(ARGV[2])
 return 1
 `);
 
 // ARGV: p, instance: every room of the instance takes no new players (draining)
-const SEAL_INSTANCE = new LuaScript(`${COMMON}
+const SEAL_INSTANCE = directoryCommand<[instance: string], [prefix: string, instance: string]>("syGameSealInstance", 1, `${COMMON}
 local ids = redis.call('SMEMBERS', p..'inst:'..ARGV[2])
 for _, id in ipairs(ids) do
   local rk = p..'room:'..id
@@ -195,14 +214,14 @@ export class RoomDirectory {
 
   /** Seats `uid` in the fullest joinable room of `mode`, or opens `newRoomId` on `instance`. */
   async quickJoin(uid: string, mode: string, capacity: number, newRoomId: string, instance: string, allowCreate: boolean): Promise<QuickJoinResult> {
-    const r = strings(await QUICK_JOIN.run(this.redis, [], [PREFIX, uid, mode, capacity, newRoomId, instance, allowCreate ? "1" : "0"]));
+    const r = strings(await QUICK_JOIN.run(this.redis, [GameKeys.player(uid), GameKeys.open(mode)], [PREFIX, uid, mode, capacity, newRoomId, instance, allowCreate ? "1" : "0"]));
     if (r[0] === "none") return { kind: "none" };
     return { kind: r[0] as "existing" | "joined" | "created", roomId: r[1]!, instance: r[2]! };
   }
 
   /** Seats `uid` in room `roomId` if it exists, is open and has a free seat. */
   async join(uid: string, roomId: string): Promise<JoinResult> {
-    const r = strings(await JOIN.run(this.redis, [], [PREFIX, uid, roomId]));
+    const r = strings(await JOIN.run(this.redis, [GameKeys.player(uid), GameKeys.room(roomId), GameKeys.seats(roomId)], [PREFIX, uid, roomId]));
     switch (r[0]) {
       case "existing":
       case "joined":
@@ -216,44 +235,44 @@ export class RoomDirectory {
 
   /** Frees the seat of `uid` in `roomId`; an emptied room is removed. */
   async leave(uid: string, roomId: string, reopen: boolean): Promise<LeaveResult> {
-    const r = strings(await LEAVE.run(this.redis, [], [PREFIX, uid, roomId, reopen ? "1" : "0"]));
+    const r = strings(await LEAVE.run(this.redis, [GameKeys.player(uid), GameKeys.room(roomId), GameKeys.seats(roomId)], [PREFIX, uid, roomId, reopen ? "1" : "0"]));
     if (r[0] === "left") return { kind: "left", members: Number(r[1]) };
     return { kind: r[0] as "absent" | "closed" };
   }
 
   /** Where `uid` sits (null: nowhere, or the room's instance is gone, in which case the seat is dropped). */
   async locate(uid: string): Promise<SeatInfo | null> {
-    const r = strings(await LOCATE.run(this.redis, [], [PREFIX, uid]));
+    const r = strings(await LOCATE.run(this.redis, [GameKeys.player(uid)], [PREFIX, uid]));
     if (r.length < 5) return null;
     return { roomId: r[0]!, instance: r[1]!, mode: r[2]!, capacity: Number(r[3]), seat: Number(r[4]) };
   }
 
   /** Removes a room and every seat in it. */
   async destroy(roomId: string): Promise<void> {
-    await DESTROY.run(this.redis, [], [PREFIX, roomId]);
+    await DESTROY.run(this.redis, [GameKeys.room(roomId), GameKeys.seats(roomId)], [PREFIX, roomId]);
   }
 
   /** Closes every room of `instance` to new players; returns how many it holds. */
   async sealInstance(instance: string): Promise<number> {
-    return Number(await SEAL_INSTANCE.run(this.redis, [], [PREFIX, instance]));
+    return Number(await SEAL_INSTANCE.run(this.redis, [GameKeys.instance(instance)], [PREFIX, instance]));
   }
 
   /** Marks `instance` alive for `ttlMs`. */
   async heartbeat(instance: string, ttlMs: number): Promise<void> {
-    await this.redis.set(`${PREFIX}alive:${instance}`, "1", "PX", Math.ceil(ttlMs));
+    await this.redis.set(GameKeys.alive(instance), "1", "PX", Math.ceil(ttlMs));
   }
 
   /** Drops the liveness key of `instance` (it is stopping). */
   async forget(instance: string): Promise<void> {
-    await this.redis.del(`${PREFIX}alive:${instance}`);
+    await this.redis.del(GameKeys.alive(instance));
   }
 
   /** Rooms of `mode` on live instances, ordered by id. */
   async list(mode: string): Promise<RoomListing[]> {
-    const ids = (await this.redis.smembers(`${PREFIX}rooms:${mode}`)).sort();
+    const ids = (await this.redis.smembers(GameKeys.rooms(mode))).sort();
     if (ids.length === 0) return [];
     const pipe = this.redis.pipeline();
-    for (const id of ids) pipe.hmget(`${PREFIX}room:${id}`, "cap", "inst", "status", "n");
+    for (const id of ids) pipe.hmget(GameKeys.room(id), "cap", "inst", "status", "n");
     const rows = (await pipe.exec()) ?? [];
     const instances = new Set<string>();
     for (const [, row] of rows) {
@@ -263,7 +282,7 @@ export class RoomDirectory {
     const liveList = [...instances];
     const live = new Set<string>();
     const check = this.redis.pipeline();
-    for (const i of liveList) check.exists(`${PREFIX}alive:${i}`);
+    for (const i of liveList) check.exists(GameKeys.alive(i));
     const checked = (await check.exec()) ?? [];
     liveList.forEach((i, k) => {
       if (checked[k]?.[1] === 1) live.add(i);

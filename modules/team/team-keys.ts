@@ -1,5 +1,8 @@
-/** Prefix of every team key in Redis. */
-const PREFIX = "sy:team:";
+/**
+ * Prefix of every team key a script touches. `{team}` is a hash tag: a script changes a team and
+ * its members' `of` keys in one atomic step, so all of them share one Redis Cluster slot.
+ */
+const PREFIX = "sy:team:{team}:";
 
 /**
  * Redis keys of the team module, spelled once (the Lua prelude below builds the same names).
@@ -9,24 +12,24 @@ const PREFIX = "sy:team:";
  * - `joined(id)`: hash uid → joined-at (ms)
  * - `invites(id)`: hash uid → invitation expiry (ms)
  * - `of(uid)`: the uid's team id; its existence is what makes "at most one team" hold
- * - `inviteCount(uid)`: invitations sent by uid in the current window (expires with it)
+ * - `inviteCount(uid)`: invitations sent by uid in the current window (expires with it; no script
+ *   reads it, so it has no tag)
  */
 export const TeamKeys = {
-  team: (id: string) => `${PREFIX}{${id}}`,
-  members: (id: string) => `${PREFIX}{${id}}:members`,
-  joined: (id: string) => `${PREFIX}{${id}}:joined`,
-  invites: (id: string) => `${PREFIX}{${id}}:invites`,
+  team: (id: string) => `${PREFIX}t:${id}`,
+  members: (id: string) => `${PREFIX}t:${id}:members`,
+  joined: (id: string) => `${PREFIX}t:${id}:joined`,
+  invites: (id: string) => `${PREFIX}t:${id}:invites`,
   of: (uid: string) => `${PREFIX}of:${uid}`,
-  inviteCount: (uid: string) => `${PREFIX}invites-sent:${uid}`,
+  inviteCount: (uid: string) => `sy:team:invites-sent:${uid}`,
 } as const;
 
 /**
- * Lua functions naming the same keys. A script changes a team and its members' `of` keys in one
- * atomic step, so it derives member keys from uids it reads; that needs every key on one Redis
- * primary (Switchyard's deployment), not spread over Redis Cluster slots.
+ * Lua functions naming the same keys. The keys of the caller (KEYS) are passed in; the keys of a
+ * team found through a uid, and of its members, are derived here from the same tagged prefix.
  */
 export const LUA_KEYS = `
-local function tkey(id) return '${PREFIX}{' .. id .. '}' end
+local function tkey(id) return '${PREFIX}t:' .. id end
 local function mkey(id) return tkey(id) .. ':members' end
 local function jkey(id) return tkey(id) .. ':joined' end
 local function ikey(id) return tkey(id) .. ':invites' end

@@ -1,5 +1,15 @@
-import { LuaScript } from "../shared/lua-script.js";
+import { defineRedisCommand, type ScriptArg } from "../../src/module/redis-command.js";
 import { LUA_KEYS } from "./team-keys.js";
+
+/** What every team script answers: a status ('ok' or a refusal) and its values. */
+export type TeamReply = [string, ...(string | number)[]];
+
+/** KEYS of a team script: the caller's `of` key first (it routes the script to its slot). */
+export type CallerKeys = [callerOf: string];
+
+function teamCommand<Keys extends readonly string[], Args extends readonly ScriptArg[]>(name: string, numberOfKeys: Keys["length"], lua: string) {
+  return defineRedisCommand<Keys, Args, TeamReply>({ name, numberOfKeys, lua });
+}
 
 // Every script answers {status, ...}: 'ok' or a refusal ('in_team', 'no_team', 'not_found',
 // 'not_invited', 'full', 'not_leader', 'not_member', 'self', 'member'); team-store.ts maps them.
@@ -31,7 +41,7 @@ end
 `;
 
 /** ARGV: uid, id, name, capacity, open ("1"/"0"), now. */
-export const CREATE = new LuaScript(`${HELPERS}
+export const CREATE = teamCommand<CallerKeys, [uid: string, id: string, name: string, capacity: number, open: string, now: number]>("syTeamCreate", 1, `${HELPERS}
 local uid, id = ARGV[1], ARGV[2]
 local cur = teamOf(uid)
 if cur then return {'in_team', cur} end
@@ -45,7 +55,7 @@ return {'ok', id}`);
  * ARGV: uid, id, now. The capacity check and the insert are one step: concurrent joins through
  * any number of instances can never overfill a team.
  */
-export const JOIN = new LuaScript(`${HELPERS}
+export const JOIN = teamCommand<[callerOf: string, team: string, members: string, joined: string, invites: string], [uid: string, id: string, now: number]>("syTeamJoin", 5, `${HELPERS}
 local uid, id, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if redis.call('EXISTS', tkey(id)) == 0 then return {'not_found', id} end
 local cur = teamOf(uid)
@@ -71,7 +81,7 @@ return {'ok', id, n + 1}`);
  * where a team has members but no leader. Returns {'ok', id, leader after, members left,
  * disbanded 0|1, handed over 0|1}.
  */
-export const LEAVE = new LuaScript(`${HELPERS}
+export const LEAVE = teamCommand<CallerKeys, [uid: string]>("syTeamLeave", 1, `${HELPERS}
 local uid = ARGV[1]
 local id = teamOf(uid)
 if not id then return {'no_team'} end
@@ -100,24 +110,24 @@ if target ~= nil and not redis.call('ZSCORE', mkey(id), target) then return {'no
 `;
 
 /** ARGV: leader uid, member uid. */
-export const KICK = new LuaScript(`${HELPERS}${LEADER_AND_TARGET}
+export const KICK = teamCommand<CallerKeys, [leader: string, member: string]>("syTeamKick", 1, `${HELPERS}${LEADER_AND_TARGET}
 if target == uid then return {'self', id} end
 remove(id, target)
 return {'ok', id, redis.call('ZCARD', mkey(id))}`);
 
 /** ARGV: leader uid, member uid. */
-export const TRANSFER = new LuaScript(`${HELPERS}${LEADER_AND_TARGET}
+export const TRANSFER = teamCommand<CallerKeys, [leader: string, member: string]>("syTeamTransfer", 1, `${HELPERS}${LEADER_AND_TARGET}
 redis.call('HSET', tkey(id), 'leader', target)
 return {'ok', id, redis.call('ZCARD', mkey(id))}`);
 
 /** ARGV: leader uid. Returns the former members (to take them out of the channel). */
-export const DISBAND = new LuaScript(`${HELPERS}${LEADER_AND_TARGET}
+export const DISBAND = teamCommand<CallerKeys, [leader: string]>("syTeamDisband", 1, `${HELPERS}${LEADER_AND_TARGET}
 local out = {'ok', id}
 for _, u in ipairs(destroy(id)) do out[#out + 1] = u end
 return out`);
 
 /** ARGV: inviter uid, invitee uid, expiry (ms). Any member may invite while the team has room. */
-export const INVITE = new LuaScript(`${HELPERS}
+export const INVITE = teamCommand<CallerKeys, [inviter: string, invitee: string, expiresAt: number, record: string]>("syTeamInvite", 1, `${HELPERS}
 local uid, invitee = ARGV[1], ARGV[2]
 local id = teamOf(uid)
 if not id then return {'no_team'} end

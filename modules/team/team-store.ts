@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
 import { SwitchyardError } from "../../src/protocol/errors.js";
-import type { LuaScript } from "../shared/lua-script.js";
+import type { RedisCommand, ScriptArg } from "../../src/module/redis-command.js";
 import { TeamKeys } from "./team-keys.js";
-import { CREATE, DISBAND, INVITE, JOIN, KICK, LEAVE, TRANSFER } from "./team-scripts.js";
+import { CREATE, DISBAND, INVITE, JOIN, KICK, LEAVE, TRANSFER, type CallerKeys, type TeamReply } from "./team-scripts.js";
 
 /** A team as stored. */
 export interface TeamRecord {
@@ -26,7 +26,7 @@ export interface LeaveResult {
   disbanded: boolean;
 }
 
-type Reply = [string, ...(string | number)[]];
+type Reply = TeamReply;
 
 /** Turns a script's refusal into an error that tells the player what to do. */
 function refuse(reply: Reply, action: string): never {
@@ -62,8 +62,9 @@ function refuse(reply: Reply, action: string): never {
 export class TeamStore {
   constructor(private readonly redis: Redis) {}
 
-  private async run(script: LuaScript, args: (string | number)[], action: string): Promise<Reply> {
-    const reply = (await script.run(this.redis, [], args)) as Reply;
+  /** Runs a script of the caller `args[0]` (its `of` key is the script's KEYS). */
+  private async run<Args extends readonly [string, ...ScriptArg[]]>(command: RedisCommand<CallerKeys, Args, Reply>, args: Args, action: string): Promise<Reply> {
+    const reply = await command.run(this.redis, [TeamKeys.of(args[0])], args);
     if (reply[0] !== "ok") refuse(reply, action);
     return reply;
   }
@@ -75,7 +76,8 @@ export class TeamStore {
 
   /** Adds `uid` to team `id`; idempotent for a member of that team. Returns the member count. */
   async join(uid: string, id: string): Promise<{ members: number; already: boolean }> {
-    const reply = (await JOIN.run(this.redis, [], [uid, id, Date.now()])) as Reply;
+    const keys = [TeamKeys.of(uid), TeamKeys.team(id), TeamKeys.members(id), TeamKeys.joined(id), TeamKeys.invites(id)] as const;
+    const reply = await JOIN.run(this.redis, keys, [uid, id, Date.now()]);
     if (reply[0] === "member") return { members: 0, already: true };
     if (reply[0] !== "ok") refuse(reply, "join");
     return { members: Number(reply[2]), already: false };
