@@ -2,6 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 import { freePort, waitForPort } from "../master/ports.js";
 import { launchServer, type ServerProgram } from "../servers/launcher.js";
 import { natsServerConfig } from "../servers/nats-server-config.js";
@@ -49,6 +50,33 @@ async function start(program: ServerProgram, config: (port: number, dir: string)
  */
 export function startNats(extraArgs: readonly string[] = []): Promise<RunningServer> {
   return start("nats-server", (port) => natsServerConfig({ host: "127.0.0.1", port }), extraArgs);
+}
+
+/**
+ * Starts a real single-node Redis Cluster on a free loopback port: cluster mode on, every slot
+ * assigned to this node, resolved once the cluster state is ok. It refuses a command or script
+ * whose declared keys span slots (CROSSSLOT), as a real Redis Cluster does.
+ */
+export async function startRedisCluster(): Promise<RunningServer> {
+  const server = await start("redis-server", (port, dir) =>
+    redisServerConfig({ host: "127.0.0.1", port, dir, appendOnly: false }) + `cluster-enabled yes\ncluster-config-file "${join(dir, "nodes.conf")}"\n`,
+  );
+  const admin = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await admin.connect();
+    await admin.call("CLUSTER", "ADDSLOTSRANGE", "0", "16383");
+    const deadline = Date.now() + 10_000;
+    while (!String(await admin.call("CLUSTER", "INFO")).includes("cluster_state:ok")) {
+      if (Date.now() > deadline) throw new Error("redis cluster: state not ok 10 s after ADDSLOTSRANGE 0 16383");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch (err) {
+    await server.stop();
+    throw err;
+  } finally {
+    admin.disconnect();
+  }
+  return server;
 }
 
 /** Starts a real redis-server on a free loopback port (appendonly, so a restart keeps data). */

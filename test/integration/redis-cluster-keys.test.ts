@@ -1,0 +1,101 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RoomDirectory } from "../../modules/game/room-directory.js";
+import { AccountStore } from "../../modules/login/accounts.js";
+import { BoardStore } from "../../modules/rank/board-store.js";
+import { PolicyName } from "../../modules/rank/policy.js";
+import { TeamStore } from "../../modules/team/team-store.js";
+import { OnlineTable } from "../../src/module/online-table.js";
+import { defineRedisCommand } from "../../src/module/redis-command.js";
+import { startRedisCluster, type RunningServer } from "../helpers/servers.js";
+
+/**
+ * A client whose scripts carry the `#!lua` shebang: Redis 7 then refuses any key a script
+ * touches, declared in KEYS or not, that is not in the slot of its declared keys (in cluster
+ * mode). Without it a single node that owns every slot would only check the declared KEYS.
+ */
+function strictScriptsClient(url: string): Redis {
+  const redis = new Redis(url);
+  const define = redis.defineCommand.bind(redis);
+  redis.defineCommand = (name, definition) => define(name, { ...definition, lua: `#!lua\n${definition.lua}` });
+  return redis;
+}
+
+describe("every Lua script on a real Redis Cluster node (CROSSSLOT refused)", () => {
+  let server: RunningServer;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    server = await startRedisCluster();
+    redis = strictScriptsClient(server.url);
+  });
+
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+
+  it("refuses a script whose keys span slots (the check this test relies on)", async () => {
+    const declared = defineRedisCommand<[a: string, b: string], [], number>({ name: "syTestTwoSlots", numberOfKeys: 2, lua: "return 1" });
+    await expect(declared.run(redis, ["{a}x", "{b}y"], [])).rejects.toThrow(/CROSSSLOT/);
+    const derived = defineRedisCommand<[a: string], [], number>({ name: "syTestDerivedKey", numberOfKeys: 1, lua: "redis.call('SET', '{b}y', 1) return 1" });
+    await expect(derived.run(redis, ["{a}x"], [])).rejects.toThrow(/do not hash to the same slot/);
+    expect(await derived.run(new Redis(server.url), ["{b}x"], [])).toBe(1);
+  });
+
+  it("online table: release-if-owner", async () => {
+    const online = new OnlineTable(redis);
+    await online.claim("u1", { gatewayId: "gw-1", sid: 7 });
+    expect(await online.release("u1", { gatewayId: "gw-1", sid: 8 })).toBe(false);
+    expect(await online.release("u1", { gatewayId: "gw-1", sid: 7 })).toBe(true);
+  });
+
+  it("rank: submit, top, around, season reset", async () => {
+    const boards = new BoardStore(redis);
+    expect(await boards.submit("weekly", "u1", 10, PolicyName.best)).toMatchObject({ changed: true, rank: 1, season: 1 });
+    expect(await boards.submit("weekly", "u2", 20, PolicyName.best)).toMatchObject({ changed: true, rank: 1 });
+    expect((await boards.top("weekly", 10, "cur")).entries.map((e) => [e.uid, e.score])).toEqual([["u2", 20], ["u1", 10]]);
+    expect((await boards.around("weekly", "u1", 1, "cur")).me).toEqual({ rank: 2, uid: "u1", score: 10 });
+    expect(await boards.resetSeason("weekly")).toBe(2);
+    expect((await boards.top("weekly", 10, "prev")).total).toBe(2);
+  });
+
+  it("login: token issue with the per-user limit", async () => {
+    const accounts = new AccountStore(redis);
+    const uid = await accounts.create("cluster-user", "hash");
+    expect(uid).toMatch(/^u\d+$/);
+    expect(await accounts.create("Cluster-User", "hash")).toBeNull();
+    const first = await accounts.issueToken(uid!, 60, 2);
+    await accounts.issueToken(uid!, 60, 2);
+    expect((await accounts.issueToken(uid!, 60, 2)).revoked).toBe(1);
+    expect(await accounts.checkToken(first.token)).toBeNull();
+    expect(await accounts.liveTokens(uid!)).toHaveLength(2);
+  });
+
+  it("team: create, join, invite, kick, transfer, leave, disband", async () => {
+    const teams = new TeamStore(redis);
+    await teams.create("a", "t1", "Reds", 4, false);
+    await teams.invite("a", "b", Date.now() + 60_000, true);
+    expect(await teams.join("b", "t1")).toEqual({ members: 2, already: false });
+    await teams.invite("a", "c", Date.now() + 60_000, true);
+    await teams.join("c", "t1");
+    expect(await teams.kick("a", "c")).toEqual({ teamId: "t1", members: 2 });
+    await teams.transfer("a", "b");
+    expect(await teams.leave("a")).toMatchObject({ teamId: "t1", leader: "b", members: 1, disbanded: false });
+    expect(await teams.disband("b")).toEqual({ teamId: "t1", members: ["b"] });
+    expect(await teams.teamOf("b")).toBeNull();
+  });
+
+  it("game: quick join, join, locate, leave, seal, destroy", async () => {
+    const rooms = new RoomDirectory(redis);
+    await rooms.heartbeat("game-1", 60_000);
+    expect(await rooms.quickJoin("p1", "duel", 2, "r1", "game-1", true)).toEqual({ kind: "created", roomId: "r1", instance: "game-1" });
+    expect(await rooms.join("p2", "r1")).toEqual({ kind: "joined", roomId: "r1", instance: "game-1" });
+    expect(await rooms.locate("p2")).toEqual({ roomId: "r1", instance: "game-1", mode: "duel", capacity: 2, seat: 1 });
+    expect(await rooms.leave("p2", "r1", true)).toEqual({ kind: "left", members: 1 });
+    expect(await rooms.sealInstance("game-1")).toBe(1);
+    expect((await rooms.list("duel")).map((r) => r.status)).toEqual(["closed"]);
+    await rooms.destroy("r1");
+    expect(await rooms.locate("p1")).toBeNull();
+  });
+});
