@@ -85,6 +85,18 @@ export class AccountStore {
     return { uid, username: name, passwordHash: hash };
   }
 
+  /** Usernames of uids in one pipeline (one round trip however many), "" for a uid with no account. */
+  async usernamesOf(uids: readonly string[]): Promise<string[]> {
+    if (uids.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const uid of uids) pipe.hget(LoginKeys.account(uid), "username");
+    const replies = (await pipe.exec()) ?? [];
+    return uids.map((_, i) => {
+      const value = replies[i]?.[1];
+      return typeof value === "string" ? value : "";
+    });
+  }
+
   /** True when the username is taken (case-insensitive); a cheap check before hashing. */
   async nameTaken(username: string): Promise<boolean> {
     return (await this.redis.exists(LoginKeys.byName(username))) === 1;

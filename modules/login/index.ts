@@ -40,6 +40,9 @@ function releaseOnClose(rt: RuntimeOf<typeof services.login>): void {
 }
 
 /** Admin routes: trusted callers (modules, `ctl call`) or uids in settings.admins. */
+/** Most uids one login.Usernames call may name. */
+const MAX_USERNAMES = 1000;
+
 function requireAdmin(ctx: Ctx, state: LoginState): void {
   if (ctx.caller !== null) return;
   if (ctx.session?.uid && state.settings.admins.has(ctx.session.uid)) return;
@@ -143,6 +146,14 @@ export default defineModule(services.login, {
       requireAdmin(ctx, state);
       await state.access.unban(req.uid);
       return {};
+    },
+
+    async Usernames(ctx, req) {
+      const caller = ctx.requireCaller();
+      if (req.uids.length > MAX_USERNAMES) {
+        throw new SwitchyardError("BAD_REQUEST", `login.Usernames takes at most ${MAX_USERNAMES} uids, got ${req.uids.length}: split the request (${caller.module} asked)`);
+      }
+      return { usernames: await ctx.state.accounts.usernamesOf(req.uids) };
     },
 
     async SetMaintenance(ctx, req) {

@@ -3,6 +3,7 @@ import { SwitchyardError } from "../../src/protocol/errors.js";
 import { rank, services } from "../../src/generated/proto.js";
 import { defineModule, type ContextOf } from "../../src/module/index.js";
 import { UsernameCache } from "../shared/username-cache.js";
+import { usernamesFromLogin } from "../shared/usernames.js";
 import { BoardStore, type BoardEntry, type Which } from "./board-store.js";
 import { BOARD_NAME, RankSettings, boardOf, policiesOf, type BoardConfig, type BoardPolicies } from "./policy.js";
 
@@ -95,7 +96,7 @@ export default defineModule(services.rank, {
   settings: RankSettings,
   onStart(rt): RankState {
     const redis = rt.redis();
-    return { redis, store: new BoardStore(redis), names: new UsernameCache(redis), policies: policiesOf(rt.settings), admins: new Set(rt.settings.admins) };
+    return { redis, store: new BoardStore(redis), names: new UsernameCache(usernamesFromLogin(rt)), policies: policiesOf(rt.settings), admins: new Set(rt.settings.admins) };
   },
   handlers: {
     Submit(ctx, req) {

@@ -1,5 +1,4 @@
-import type { Redis } from "ioredis";
-import { usernamesOf } from "./usernames.js";
+import type { UsernameLookup, usernamesFromLogin } from "./usernames.js";
 
 /** Default number of uids a cache remembers. */
 export const DEFAULT_USERNAME_CACHE_SIZE = 100_000;
@@ -7,23 +6,24 @@ export const DEFAULT_USERNAME_CACHE_SIZE = 100_000;
 /**
  * Usernames of uids, remembered in this process. A username is written once, at registration,
  * and never changes, so a cached name cannot go stale; an unknown uid ("") is not cached, as the
- * account may still be created. Misses are read in one pipeline (see {@link usernamesOf}).
+ * account may still be created. Misses are asked for in one lookup (login.Usernames, see
+ * {@link usernamesFromLogin}).
  *
- * Why: a Top of 10 rows otherwise costs 10 HGETs — 10 ioredis commands, each a command object,
- * a promise and a timer in the module — on every call, for names that never change.
+ * Why: a Top of 10 rows otherwise costs a call to login on every request, for names that never
+ * change.
  */
 export class UsernameCache {
   private readonly names = new Map<string, string>();
 
   /** @param maxSize uids kept; the oldest entries are dropped beyond it. */
   constructor(
-    private readonly redis: Redis,
+    private readonly fetch: UsernameLookup,
     private readonly maxSize = DEFAULT_USERNAME_CACHE_SIZE,
   ) {
     if (!Number.isInteger(maxSize) || maxSize < 1) throw new RangeError(`username cache size must be an integer >= 1, got ${maxSize}`);
   }
 
-  /** Usernames of `uids` ("" for unknown ones); one Redis round trip at most. */
+  /** Usernames of `uids` ("" for unknown ones); one lookup of the misses at most. */
   async lookup(uids: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     let missing: string[] | null = null;
@@ -33,7 +33,7 @@ export class UsernameCache {
       else (missing ??= []).push(uid);
     }
     if (missing === null) return out;
-    const fetched = await usernamesOf(this.redis, missing);
+    const fetched = await this.fetch(missing);
     for (const [uid, name] of fetched) {
       out.set(uid, name);
       if (name !== "") this.remember(uid, name);

@@ -1,24 +1,23 @@
-import type { Redis } from "ioredis";
-import { LoginKeys } from "../login/accounts.js";
+import type { login } from "../../src/generated/proto.js";
 
-/**
- * Usernames of uids, read from the login module's account hashes in one pipeline (one round
- * trip however many uids). Unknown uids map to "".
- */
-export async function usernamesOf(redis: Redis, uids: readonly string[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  if (uids.length === 0) return out;
-  const pipe = redis.pipeline();
-  for (const uid of uids) pipe.hget(LoginKeys.account(uid), "username");
-  const replies = (await pipe.exec()) ?? [];
-  uids.forEach((uid, i) => {
-    const value = replies[i]?.[1];
-    out.set(uid, typeof value === "string" ? value : "");
-  });
-  return out;
+/** Usernames of uids as a map, "" for a uid with no account. */
+export type UsernameLookup = (uids: readonly string[]) => Promise<Map<string, string>>;
+
+/** A module runtime, as far as asking login goes (trusted call, for no session). */
+export interface LoginCaller {
+  call(route: "login.Usernames", req: { uids: string[] }): Promise<login.UsernamesReply>;
 }
 
-/** True when an account with this uid exists. */
-export async function accountExists(redis: Redis, uid: string): Promise<boolean> {
-  return (await redis.exists(LoginKeys.account(uid))) === 1;
+/**
+ * Usernames through login's module-only route `login.Usernames` (one call however many uids):
+ * accounts belong to login, no other module reads its Redis keys.
+ */
+export function usernamesFromLogin(rt: LoginCaller): UsernameLookup {
+  return async (uids) => {
+    const out = new Map<string, string>();
+    if (uids.length === 0) return out;
+    const { usernames } = await rt.call("login.Usernames", { uids: [...uids] });
+    uids.forEach((uid, i) => out.set(uid, usernames[i] ?? ""));
+    return out;
+  };
 }

@@ -3,7 +3,8 @@ import type { Redis } from "ioredis";
 import { SwitchyardError } from "../../src/protocol/errors.js";
 import { services, team } from "../../src/generated/proto.js";
 import { defineModule, z } from "../../src/module/index.js";
-import { accountExists, usernamesOf } from "../shared/usernames.js";
+import { UsernameCache } from "../shared/username-cache.js";
+import { usernamesFromLogin } from "../shared/usernames.js";
 import { TeamPush, joinTeamChannel, publishEvent, removeFromChannel, type TeamContext } from "./team-events.js";
 import { teamChannel } from "./team-keys.js";
 import { TeamStore, type TeamRecord } from "./team-store.js";
@@ -36,6 +37,8 @@ type TeamSettings = z.output<typeof TeamSettings>;
 interface TeamState {
   redis: Redis;
   store: TeamStore;
+  /** Usernames from login (login.Usernames), remembered in the instance. */
+  names: UsernameCache;
   settings: TeamSettings;
 }
 
@@ -56,7 +59,7 @@ function checkTarget(ctx: Ctx, uid: string, what: string): string {
 async function describe(ctx: Ctx, st: TeamState, t: TeamRecord): Promise<Partial<team.TeamInfo>> {
   const uids = t.members.map((m) => m.uid);
   const online = ctx.module.onlineTable();
-  const [names, sessions] = await Promise.all([usernamesOf(st.redis, uids), Promise.all(uids.map((u) => online.lookup(u)))]);
+  const [names, sessions] = await Promise.all([st.names.lookup(uids), Promise.all(uids.map((u) => online.lookup(u)))]);
   return {
     teamId: t.id,
     name: t.name,
@@ -88,7 +91,7 @@ export default defineModule(services.team, {
   settings: TeamSettings,
   onStart(rt): TeamState {
     const redis = rt.redis();
-    return { redis, store: new TeamStore(redis), settings: rt.settings };
+    return { redis, store: new TeamStore(redis), names: new UsernameCache(usernamesFromLogin(rt)), settings: rt.settings };
   },
   handlers: {
     async Create(ctx, req) {
@@ -117,11 +120,11 @@ export default defineModule(services.team, {
       }
       // Unknown, offline and online uids get the same reply: Invite tells neither which uids
       // exist nor who is online. An unknown uid just has no invitation recorded or pushed.
-      const exists = await accountExists(st.redis, invitee);
+      const exists = ((await st.names.lookup([invitee])).get(invitee) ?? "") !== "";
       const expiresAt = Date.now() + st.settings.inviteTtlSeconds * 1000;
       const { teamId, name } = await st.store.invite(uid, invitee, expiresAt, exists);
       if (exists) {
-        const fromUsername = (await usernamesOf(st.redis, [uid])).get(uid) ?? "";
+        const fromUsername = (await st.names.lookup([uid])).get(uid) ?? "";
         const invitation: team.Invitation = { teamId, teamName: name, fromUid: uid, fromUsername, expiresAt };
         await ctx.module.pushToUid(invitee, TeamPush.invitation, invitation);
       }
@@ -191,7 +194,7 @@ export default defineModule(services.team, {
       if (text.length === 0 || text.length > MAX_CHAT) throw new SwitchyardError("BAD_REQUEST", `chat text must be 1-${MAX_CHAT} characters`);
       const id = await st.store.teamOf(uid);
       if (id === null) throw new SwitchyardError("NOT_FOUND", "you are not in a team, so there is no team chat: create one (team.Create) or join one (team.Join)");
-      const fromUsername = (await usernamesOf(st.redis, [uid])).get(uid) ?? "";
+      const fromUsername = (await st.names.lookup([uid])).get(uid) ?? "";
       const msg: team.ChatMessage = { teamId: id, fromUid: uid, fromUsername, text, sentAt: Date.now() };
       ctx.module.publish(teamChannel(id), TeamPush.chat, msg);
       return {};

@@ -157,6 +157,7 @@ export namespace login {
     Ban: { req: BanRequest; res: Empty };
     Unban: { req: BanRequest; res: Empty };
     SetMaintenance: { req: MaintenanceRequest; res: MaintenanceState };
+    Usernames: { req: UsernamesRequest; res: UsernamesReply };
   }
   export interface Empty {
   }
@@ -199,6 +200,12 @@ export namespace login {
   export interface MaintenanceState {
     enabled: boolean;
     whitelist: string[];
+  }
+  export interface UsernamesRequest {
+    uids: string[];
+  }
+  export interface UsernamesReply {
+    usernames: string[];
   }
 }
 
@@ -422,6 +429,7 @@ export interface Routes {
   "login.Ban": { req: login.BanRequest; res: login.Empty };
   "login.Unban": { req: login.BanRequest; res: login.Empty };
   "login.SetMaintenance": { req: login.MaintenanceRequest; res: login.MaintenanceState };
+  "login.Usernames": { req: login.UsernamesRequest; res: login.UsernamesReply };
   "rank.Submit": { req: rank.SubmitRequest; res: rank.SubmitReply };
   "rank.SubmitFor": { req: rank.SubmitForRequest; res: rank.SubmitReply };
   "rank.Top": { req: rank.TopRequest; res: rank.EntryList };
@@ -474,6 +482,7 @@ export const ROUTES = [
   "login.Ban",
   "login.Unban",
   "login.SetMaintenance",
+  "login.Usernames",
   "rank.Submit",
   "rank.SubmitFor",
   "rank.Top",

@@ -155,6 +155,17 @@ describe("login module: sessions, tokens, bans, maintenance (2 login instances, 
     expect((await failure(client.request("login.SetMaintenance", { enabled: true }))).code).toBe("FORBIDDEN");
   });
 
+  it("login.Usernames answers other modules the names of uids in order, \"\" for none; players get FORBIDDEN", async () => {
+    const { client, uid: ann } = await cluster.loggedInClient("Ann-Names");
+    const { uid: bo } = await cluster.loggedInClient("bo.names");
+    const reply = await admin<login.UsernamesRequest, login.UsernamesReply>("Usernames", { uids: [bo, "u-none", ann, bo] });
+    expect(reply.usernames).toEqual(["bo.names", "", "Ann-Names", "bo.names"]);
+    expect((await admin<login.UsernamesRequest, login.UsernamesReply>("Usernames", { uids: [] })).usernames).toEqual([]);
+    const tooMany = await failure(admin("Usernames", { uids: Array.from({ length: 1001 }, (_, i) => `u${i}`) }));
+    expect([tooMany.code, tooMany.message]).toEqual(["BAD_REQUEST", "login.Usernames takes at most 1000 uids, got 1001: split the request (ctl asked)"]);
+    expect((await failure(client.request("login.Usernames", { uids: [ann] }))).code).toBe("FORBIDDEN");
+  });
+
   it("maintenance mode lets only whitelisted uids log in, switchable at runtime", async () => {
     const { uid: staff } = await cluster.loggedInClient("staff");
     await cluster.loggedInClient("regular");
