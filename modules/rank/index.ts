@@ -64,7 +64,7 @@ function countOf(n: number, fallback: number, max: number): number {
   return n === 0 ? fallback : Math.min(n, max);
 }
 
-/** Rows with usernames (cached in the instance; misses read in one pipeline). */
+/** Rows with usernames (cached in the instance; misses asked of login in one call). */
 async function withNames(st: RankState, rows: BoardEntry[], season: number): Promise<rank.Entry[]> {
   const names = await st.names.lookup(rows.map((r) => r.uid));
   // A literal of fixed shape: `{ ...r }` made 7 % of the module's CPU under load (and slower encodes).
