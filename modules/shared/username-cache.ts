@@ -14,6 +14,8 @@ export const DEFAULT_USERNAME_CACHE_SIZE = 100_000;
  */
 export class UsernameCache {
   private readonly names = new Map<string, string>();
+  /** Lookups under way, by each uid they ask for. */
+  private readonly pending = new Map<string, Promise<Map<string, string>>>();
 
   /** @param maxSize uids kept; the oldest entries are dropped beyond it. */
   constructor(
@@ -23,21 +25,39 @@ export class UsernameCache {
     if (!Number.isInteger(maxSize) || maxSize < 1) throw new RangeError(`username cache size must be an integer >= 1, got ${maxSize}`);
   }
 
-  /** Usernames of `uids` ("" for unknown ones); one lookup of the misses at most. */
+  /**
+   * Usernames of `uids` ("" for unknown ones); one lookup of the misses at most. A uid already
+   * being looked up by another call waits for that lookup (a cold Top under load asks once).
+   */
   async lookup(uids: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     let missing: string[] | null = null;
+    let waits: Promise<void>[] | null = null;
     for (const uid of uids) {
       const name = this.names.get(uid);
-      if (name !== undefined) out.set(uid, name);
+      if (name !== undefined) {
+        out.set(uid, name);
+        continue;
+      }
+      const inflight = this.pending.get(uid);
+      if (inflight !== undefined) (waits ??= []).push(inflight.then((names) => void out.set(uid, names.get(uid) ?? "")));
       else (missing ??= []).push(uid);
     }
-    if (missing === null) return out;
-    const fetched = await this.fetch(missing);
-    for (const [uid, name] of fetched) {
-      out.set(uid, name);
-      if (name !== "") this.remember(uid, name);
+    if (missing !== null) {
+      const batch = this.fetch(missing);
+      for (const uid of missing) this.pending.set(uid, batch);
+      try {
+        const fetched = await batch;
+        for (const uid of missing) {
+          const name = fetched.get(uid) ?? "";
+          out.set(uid, name);
+          if (name !== "") this.remember(uid, name);
+        }
+      } finally {
+        for (const uid of missing) if (this.pending.get(uid) === batch) this.pending.delete(uid);
+      }
     }
+    if (waits !== null) await Promise.all(waits);
     return out;
   }
 

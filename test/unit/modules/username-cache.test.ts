@@ -26,6 +26,14 @@ describe("UsernameCache", () => {
     expect(login.asked).toHaveLength(2);
   });
 
+  it("concurrent lookups of one uid share one lookup of login", async () => {
+    const login = fakeLogin(new Map([["p1", "pat"], ["p2", "sam"]]));
+    const cache = new UsernameCache(login.lookup);
+    const results = await Promise.all([cache.lookup(["p1", "p2"]), cache.lookup(["p2"]), cache.lookup(["p1", "p3"])]);
+    expect(results.map((m) => Object.fromEntries(m))).toEqual([{ p1: "pat", p2: "sam" }, { p2: "sam" }, { p1: "pat", p3: "" }]);
+    expect(login.asked).toEqual([["p1", "p2"], ["p3"]]);
+  });
+
   it("keeps at most maxSize uids, dropping the oldest", async () => {
     const accounts = new Map(["e1", "e2", "e3"].map((u) => [u, `name-${u}`]));
     const cache = new UsernameCache(fakeLogin(accounts).lookup, 2);
