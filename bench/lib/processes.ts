@@ -3,7 +3,7 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, waitForPort } from "../../src/master/ports.js";
+import { freePort, waitForPort } from "../../src/process/ports.js";
 import { launchServer, type ServerProgram } from "../../src/servers/launcher.js";
 import { natsServerConfig } from "../../src/servers/nats-server-config.js";
 import { redisServerConfig } from "../../src/servers/redis-server-config.js";

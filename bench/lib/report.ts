@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { findBinary } from "../../src/master/binaries.js";
+import { findBinary } from "../../src/process/binaries.js";
 import { ROOT } from "./processes.js";
 
 /** One measured figure, printed next to the baseline measured in the same run. */

@@ -5,7 +5,7 @@ import { defaultConfigPath, loadClusterConfig } from "../config/cluster-config.j
 import { createLogger } from "../log/logger.js";
 import { useCredentials } from "../servers/credentials.js";
 import { NatsRole } from "../servers/nats-permissions.js";
-import { startHostAgent } from "../master/agent.js";
+import { startHostAgent } from "../agent/agent.js";
 import { optString, parseArgs } from "./args.js";
 import { UsageError } from "./usage-error.js";
 

@@ -3,7 +3,7 @@ import { SwitchyardError } from "../protocol/errors.js";
 import { connect, type Client } from "../client/index.js";
 import { defaultConfigPath, loadClusterConfig } from "../config/cluster-config.js";
 import { loadProto, type ProtoRegistry } from "../proto/registry.js";
-import { dialableHost } from "../master/ports.js";
+import { dialableHost } from "../process/ports.js";
 import { optInt, optString, parseArgs, type ParsedArgs } from "./args.js";
 import { callWithJson, errorLine, formatRoutes, messageFromJsonText, routeCodec } from "./client-text.js";
 import { runClientRepl } from "./client-repl.js";

@@ -7,7 +7,7 @@ import { DEFAULT_TIMEOUT_MS, ReplyMux } from "../bus/reply-mux.js";
 import { gatewayCommandSubject, parseRoute, trustedServiceSubject } from "../bus/subjects.js";
 import { trustedCallHeaders } from "../module/runtime.js";
 import { defaultConfigPath, loadClusterConfig } from "../config/cluster-config.js";
-import { connectOnce, requestMaster } from "../master/ctl-client.js";
+import { connectOnce, requestMaster } from "../ctl/ctl-client.js";
 import type { AddResult, InstanceRef, RemoveResult, RolloutResult } from "../master/operations.js";
 import type { ScaleResult } from "../master/scale.js";
 import type { MasterStatus } from "../master/status.js";

@@ -6,10 +6,10 @@ import { credentialsDir, loadOrCreateSecrets, readRoleFile, roleFile, writeRoleF
 import { launchServer, type LaunchedServer, type ServerProgram } from "../servers/launcher.js";
 import { NATS_ROLES, NatsRole } from "../servers/nats-permissions.js";
 import { natsServerConfig } from "../servers/nats-server-config.js";
-import { killPid, pidRunsProgram } from "../servers/pid-alive.js";
+import { killPid, pidRunsProgram } from "../process/pid-alive.js";
 import { ensurePrivateDir } from "../servers/private-dir.js";
 import { redisServerConfig } from "../servers/redis-server-config.js";
-import { isListening } from "./ports.js";
+import { isListening } from "../process/ports.js";
 
 /** A nats-server or redis-server this master started; it stops it on a clean shutdown. */
 export interface EmbeddedServer {

@@ -8,11 +8,11 @@ import { loadClusterConfig, type ClusterConfig } from "../config/cluster-config.
 import { createLogger, type Logger } from "../log/logger.js";
 import { CREDENTIALS_ENV, applyCredentials, moduleRole, roleFile, withoutCredentials } from "../servers/credentials.js";
 import { NatsRole } from "../servers/nats-permissions.js";
-import { RemoteProcesses } from "./agent-client.js";
-import { requestMaster } from "./ctl-client.js";
-import { startCtlServer, type CtlServer } from "./ctl-server.js";
+import { RemoteProcesses } from "../agent/agent-client.js";
+import { requestMaster } from "../ctl/ctl-client.js";
+import { startCtlServer, type CtlServer } from "../ctl/ctl-server.js";
 import { ensureEmbeddedServers, type EmbeddedServer } from "./embedded-servers.js";
-import type { SpawnProcess } from "./instance-process.js";
+import type { SpawnProcess } from "../process/process-handle.js";
 import {
   addModule,
   parseAddRequest,
@@ -24,7 +24,7 @@ import {
   type ModuleSource,
   type Operations,
 } from "./operations.js";
-import { commandArgs, parseAnnouncedSlot, planProcesses, ProcessKind, readyLine, switchyardBin, type ProcessSlot } from "./process-plan.js";
+import { commandArgs, parseAnnouncedSlot, planProcesses, ProcessKind, readyLine, switchyardBin, type ProcessSlot } from "../process/process-plan.js";
 import { parseScaleRequest } from "./scale.js";
 import type { MasterStatus } from "./status.js";
 import { NotReadyError, Supervisor } from "./supervisor.js";

@@ -7,8 +7,8 @@ import { isSubjectToken } from "../bus/subjects.js";
 import type { ClusterConfig } from "../config/cluster-config.js";
 import { findModuleEntry } from "../config/module-entry.js";
 import type { Logger } from "../log/logger.js";
-import type { RemoteProcesses } from "./agent-client.js";
-import { freeSlotIndex, moduleSlot, type SlotPlacement } from "./process-plan.js";
+import type { RemoteProcesses } from "../agent/agent-client.js";
+import { freeSlotIndex, moduleSlot, type SlotPlacement } from "../process/process-plan.js";
 import { scaleModule, type ScaleRequest, type ScaleResult } from "./scale.js";
 import { NotReadyError, type Supervisor } from "./supervisor.js";
 

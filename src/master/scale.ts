@@ -1,6 +1,6 @@
 import { SwitchyardError } from "../protocol/errors.js";
 import { isSubjectToken } from "../bus/subjects.js";
-import { moduleSlot, type SlotPlacement } from "./process-plan.js";
+import { moduleSlot, type SlotPlacement } from "../process/process-plan.js";
 import type { Supervisor } from "./supervisor.js";
 
 /** Request of the `scale` ctl verb. */

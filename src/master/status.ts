@@ -1,4 +1,4 @@
-import type { ProcessKind } from "./process-plan.js";
+import type { ProcessKind } from "../process/process-plan.js";
 
 /** Where a supervised slot is in its life. */
 export const ProcessState = {

@@ -2,8 +2,9 @@ import type { NatsConnection } from "nats";
 import { instanceControlSubject } from "../bus/discovery.js";
 import type { Logger } from "../log/logger.js";
 import type { RestartPolicy } from "./backoff.js";
-import { SupervisedProcess, type ProcessHandle, type SpawnProcess } from "./instance-process.js";
-import { instanceIdFor, type ProcessSlot } from "./process-plan.js";
+import type { ProcessHandle, SpawnProcess } from "../process/process-handle.js";
+import { SupervisedProcess } from "./instance-process.js";
+import { instanceIdFor, type ProcessSlot } from "../process/process-plan.js";
 import { ProcessState, type SupervisedStatus } from "./status.js";
 
 /** Everything a supervisor needs. */

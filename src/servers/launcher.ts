@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, readFileSync } from "node:fs";
-import { findBinary } from "../master/binaries.js";
-import { isListening } from "../master/ports.js";
+import { findBinary } from "../process/binaries.js";
+import { isListening } from "../process/ports.js";
 import { openPrivateLog, writePrivateFile } from "./private-dir.js";
 
 /** The two servers Switchyard starts itself. */

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { freePort, waitForPort } from "../master/ports.js";
+import { freePort, waitForPort } from "../process/ports.js";
 import { launchServer, type ServerProgram } from "../servers/launcher.js";
 import { natsServerConfig } from "../servers/nats-server-config.js";
 import { redisServerConfig } from "../servers/redis-server-config.js";

@@ -10,7 +10,7 @@ import type { MasterStatus } from "../../src/master/status.js";
 import { freePort } from "./servers.js";
 import { TEST_MAX_CONNECTIONS_PER_ADDRESS, withTestLoginLimits } from "./config.js";
 import type { ModuleConfig } from "../../src/config/cluster-config.js";
-import { pidAlive } from "../../src/master/remote-process.js";
+import { pidAlive } from "../../src/process/pid-alive.js";
 
 /** Root of the project; the tests run the built CLI (dist/) as separate processes. */
 export const ROOT = join(import.meta.dirname, "..", "..");

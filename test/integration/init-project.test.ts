@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect, type Client } from "../../src/client/index.js";
 import { frameworkRoot } from "../../src/config/cluster-config.js";
-import { freePort } from "../../src/master/ports.js";
+import { freePort } from "../../src/process/ports.js";
 
 // The studio's path, outside this repository: pack the framework, `switchyard init`, install the
 // tarball, the project's own `npm test`, then its cluster serving greeter.Greet and its push.

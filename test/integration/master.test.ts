@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isListening } from "../../src/master/ports.js";
+import { isListening } from "../../src/process/ports.js";
 import { BIN, ROOT, alive, ctlStatus, defineModuleUrl, startCli, until, type CliProcess } from "../helpers/ops.js";
 import { freePort } from "../helpers/servers.js";
 

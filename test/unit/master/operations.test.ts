@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseAddRequest, parseRemoveRequest, parseRolloutRequest } from "../../../src/master/operations.js";
-import { commandArgs, freeSlotIndex, moduleSlot, parseAnnouncedSlot } from "../../../src/master/process-plan.js";
+import { commandArgs, freeSlotIndex, moduleSlot, parseAnnouncedSlot } from "../../../src/process/process-plan.js";
 
 describe("ctl request parsing", () => {
   it("add: defaults to one local instance, keeps absolute code paths and a host id", () => {

@@ -5,8 +5,8 @@ import { agentExitSubject, agentPrefix, isSubjectToken } from "../bus/subjects.j
 import type { Logger } from "../log/logger.js";
 import { CREDENTIALS_ENV, NATS_URL_ENV, REDIS_URL_ENV, roleFile } from "../servers/credentials.js";
 import { NatsRole } from "../servers/nats-permissions.js";
-import { startCtlServer, type CtlServer } from "./ctl-server.js";
-import { commandArgs, parseAnnouncedSlot, ProcessKind, switchyardBin, type ProcessSlot } from "./process-plan.js";
+import { startCtlServer, type CtlServer } from "../ctl/ctl-server.js";
+import { commandArgs, parseAnnouncedSlot, ProcessKind, switchyardBin, type ProcessSlot } from "../process/process-plan.js";
 
 /** Request of `sys.agent.<hostId>.spawn`. */
 export interface AgentSpawnRequest {

@@ -4,9 +4,10 @@ import { agentExitSubject, agentPrefix } from "../bus/subjects.js";
 import type { Logger } from "../log/logger.js";
 import type { NatsRole } from "../servers/nats-permissions.js";
 import type { AgentExit, AgentProcessInfo, AgentSpawnRequest, AgentStopRequest } from "./agent.js";
-import { requestJson } from "./json-request.js";
-import type { ProcessSlot } from "./process-plan.js";
-import { pidAlive, RemoteProcess } from "./remote-process.js";
+import { requestJson } from "../ctl/json-request.js";
+import type { ProcessSlot } from "../process/process-plan.js";
+import { pidAlive } from "../process/pid-alive.js";
+import { RemoteProcess } from "../process/remote-process.js";
 
 /**
  * The master's side of processes it does not spawn as its own children: instances run by host

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../../src/config/cluster-config.js";
-import { commandArgs, displayAddress, instanceIdFor, newInstanceId, planProcesses, readyLine } from "../../../src/master/process-plan.js";
+import { commandArgs, displayAddress, instanceIdFor, newInstanceId, planProcesses, readyLine } from "../../../src/process/process-plan.js";
 
 const cfg = parseClusterConfig({
   gateways: [

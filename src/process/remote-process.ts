@@ -1,11 +1,8 @@
 import { EventEmitter } from "node:events";
 import type { NatsConnection, NatsError } from "nats";
 import { instanceControlSubject } from "../bus/discovery.js";
-import { pidAlive } from "../servers/pid-alive.js";
-import type { ProcessHandle } from "./instance-process.js";
-
-/** The project's one liveness check (zombies count as gone), re-exported for older imports. */
-export { pidAlive };
+import { pidAlive } from "./pid-alive.js";
+import type { ProcessHandle } from "./process-handle.js";
 
 /** How a RemoteProcess passes a signal on: a drain request, process.kill, or its host agent. */
 export type SignalSender = (signal: NodeJS.Signals) => void;
