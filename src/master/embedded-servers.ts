@@ -76,7 +76,7 @@ export async function ensureEmbeddedServers(cfg: ClusterConfig, log: Logger): Pr
       ensurePrivateDir(dataDir, "Redis data folder");
       // Files an earlier version created 0644 (append-only files hold live tokens).
       tighten(dataDir);
-      return redisServerConfig({ ...redis, dir: dataDir, password: redisPassword, maxMemory: cfg.redis.maxMemory ?? "256mb" });
+      return redisServerConfig({ ...redis, dir: dataDir, password: redisPassword, maxMemory: cfg.redis.maxMemory });
     });
     if (redisServer) owned.push(redisServer);
     const ownsNats = owned.some((s) => s.name === "nats-server");

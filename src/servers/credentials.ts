@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { DEFAULT_CONFIG, type ClusterConfig } from "../config/cluster-config.js";
+import type { ClusterConfig } from "../config/cluster-config.js";
 import { NATS_ROLES, NatsRole } from "./nats-permissions.js";
 import { checkPrivateFile, ensurePrivateDir, writePrivateFile } from "./private-dir.js";
 
@@ -85,7 +85,7 @@ export function readRoleFile(file: string): RoleCredentials {
 
 /** The role of a module's processes: `auth` for the modules of `nats.authModules`. */
 export function moduleRole(cfg: ClusterConfig, module: string): NatsRole {
-  return (cfg.nats.authModules ?? DEFAULT_CONFIG.nats.authModules!).includes(module) ? NatsRole.auth : NatsRole.module;
+  return cfg.nats.authModules.includes(module) ? NatsRole.auth : NatsRole.module;
 }
 
 /** Port of the first NATS URL (4222 when none is given). */
