@@ -26,11 +26,17 @@ const existingFile = nonEmpty.refine((file) => existsSync(file), {
 
 const natsTlsSchema = strictObject({ caFile: existingFile.optional(), certFile: existingFile.optional(), keyFile: existingFile.optional() });
 
+const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
+
 const natsConfigSchema = strictObject({
   /** One or more server URLs, comma-separated, e.g. "nats://127.0.0.1:4222". */
-  url: nonEmpty.default("nats://127.0.0.1:4222"),
-  /** Start a local nats-server when nothing answers at `url` (laptop mode). */
+  url: nonEmpty.optional(),
+  /** The servers of a NATS cluster, one URL each; every process connects with all of them. */
+  servers: z.array(nonEmpty).min(1).optional(),
+  /** Start a local nats-server on each URL where nothing answers (laptop mode); several URLs: routed as one cluster. */
   embedded: z.boolean().default(true),
+  /** Route (cluster) port of each embedded nats-server, in the order of the URLs; default client port + 2000. */
+  routePorts: z.array(wholeNumber(1, 65_535)).optional(),
   user: nonEmpty.optional(),
   pass: z.string().optional(),
   token: nonEmpty.optional(),
@@ -41,7 +47,15 @@ const natsConfigSchema = strictObject({
    * as the NATS role `auth`, every other module as `module`.
    */
   authModules: z.array(moduleName).default(() => ["login"]),
-}).refine((nats) => nats.pass === undefined || nats.user !== undefined, { path: ["pass"], error: "nats.pass is set but nats.user is not" });
+})
+  .refine((nats) => nats.pass === undefined || nats.user !== undefined, { path: ["pass"], error: "nats.pass is set but nats.user is not" })
+  .refine((nats) => nats.url === undefined || nats.servers === undefined, { path: ["servers"], error: "give nats.url or nats.servers, not both" })
+  // `servers` is folded into `url` (comma-separated), the one form every process reads.
+  .transform(({ servers, url, ...rest }) => ({ ...rest, url: url ?? servers?.join(",") ?? DEFAULT_NATS_URL }))
+  .refine((nats) => nats.routePorts === undefined || nats.routePorts.length === nats.url.split(",").length, {
+    path: ["routePorts"],
+    error: "expected one route port per NATS URL",
+  });
 
 const redisConfigSchema = strictObject({
   url: nonEmpty.default("redis://127.0.0.1:6379"),

@@ -55,7 +55,7 @@ describe("cluster config schema: each kind of mistake names the key path and wha
 
   it("unknown keys, at the top and nested, list the accepted keys", () => {
     expect(refusal({ natz: {} })).toBe("bad.json: natz: unknown key (expected one of: $comment, nats, redis, runtimeDir, log, gateways, gateway, modules, master)");
-    expect(refusal({ nats: { urll: "x" } })).toContain("nats.urll: unknown key (expected one of: url, embedded, user, pass, token, tls, authModules)");
+    expect(refusal({ nats: { urll: "x" } })).toContain("nats.urll: unknown key (expected one of: url, servers, embedded, routePorts, user, pass, token, tls, authModules)");
     expect(refusal({ gateway: { rateLimit: { perMinute: 1 } } })).toContain("gateway.rateLimit.perMinute: unknown key (expected one of: perSecond, burst)");
     expect(refusal({ modules: { login: { instances: 1, instance: 2 } } })).toContain("modules.login.instance: unknown key");
   });
@@ -102,6 +102,20 @@ describe("cluster config schema: each kind of mistake names the key path and wha
   it("every mistake at once, not only the first", () => {
     const message = refusal({ nats: { urll: "x" }, gateway: { maxFrameBytes: 0 }, master: { crashLoopCount: 0 } });
     expect(message.split("; ")).toHaveLength(3);
+  });
+});
+
+describe("cluster config schema: NATS servers", () => {
+  it("nats.servers is folded into the comma-separated nats.url every process reads", () => {
+    expect(parseClusterConfig({ nats: { servers: ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"] } }).nats.url).toBe("nats://10.0.0.1:4222,nats://10.0.0.2:4222");
+    expect(parseClusterConfig({ nats: { url: "nats://a:1,nats://b:2" } }).nats.url).toBe("nats://a:1,nats://b:2");
+  });
+
+  it("refuses both forms at once, an empty list, and route ports that do not match the URLs", () => {
+    expect(refusal({ nats: { url: "nats://a:1", servers: ["nats://b:2"] } })).toBe("bad.json: nats.servers: give nats.url or nats.servers, not both");
+    expect(refusal({ nats: { servers: [] } })).toBe("bad.json: nats.servers: Too small: expected array to have >=1 items");
+    expect(refusal({ nats: { servers: ["nats://a:1", "nats://b:2"], routePorts: [6222] } })).toBe("bad.json: nats.routePorts: expected one route port per NATS URL");
+    expect(refusal({ nats: { routePorts: [0] } })).toContain("nats.routePorts[0]: Too small: expected number to be >=1");
   });
 });
 
