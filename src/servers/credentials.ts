@@ -29,6 +29,8 @@ export interface RoleCredentials {
 /** Every generated secret of one cluster (`secrets.json`, read by the master only). */
 export interface ClusterSecrets {
   nats: Record<NatsRole, string>;
+  /** Password of the route user of an embedded NATS cluster (routes between its nodes). */
+  natsRoute: string;
   redis: string;
 }
 
@@ -57,7 +59,11 @@ export function loadOrCreateSecrets(dir: string): ClusterSecrets {
   const secret = (): string => randomBytes(24).toString("hex");
   const nats = {} as Record<NatsRole, string>;
   for (const role of NATS_ROLES) nats[role] = typeof old.nats?.[role] === "string" ? old.nats[role] : secret();
-  const secrets: ClusterSecrets = { nats, redis: typeof old.redis === "string" ? old.redis : secret() };
+  const secrets: ClusterSecrets = {
+    nats,
+    natsRoute: typeof old.natsRoute === "string" ? old.natsRoute : secret(),
+    redis: typeof old.redis === "string" ? old.redis : secret(),
+  };
   writePrivateFile(file, JSON.stringify(secrets, null, 2) + "\n");
   return secrets;
 }

@@ -97,6 +97,8 @@ describe("a cluster on a 3-node NATS cluster: kill -9 of the node the gateway us
     expect(failed.filter((s) => s.code !== "TIMEOUT" && s.code !== "UNAVAILABLE")).toEqual([]);
     // Only the requests in flight at the kill fail: at most one per worker, each sent before the processes were back.
     expect(failed.length).toBeLessThanOrEqual(CLIENTS * WORKERS_PER_CLIENT);
+    // The gateway was on the dead node: its requests in flight fail at the disconnect, not after their timeout.
+    expect(failed.filter((s) => s.code === "UNAVAILABLE").length).toBeGreaterThan(0);
     for (const s of failed) expect(s.sentAt).toBeLessThan(reconnectedAt);
     expect(okAfterKill()).toBeGreaterThanOrEqual(1_000);
 
