@@ -35,9 +35,16 @@ export function natsServerConfig(opts: { host: string; port: number; users?: rea
     for (const u of opts.users) lines.push(`    ${userBlock(u.user, u.password, u.role)}`);
     lines.push("  ]", "}");
   }
-  if (opts.cluster) lines.push(...clusterBlock(opts.cluster));
+  if (opts.cluster) lines.push(...HUNG_PEER_DETECTION, ...clusterBlock(opts.cluster));
   return lines.join("\n") + "\n";
 }
+
+/**
+ * A node that hangs (or whose host vanishes) keeps its routes open: until the others' pings time
+ * out they still send it the messages of the subscriptions it held, which are lost. The default
+ * (2 min, 2 pings) is far too slow for a cluster that must keep serving; applies to clients too.
+ */
+const HUNG_PEER_DETECTION = ["ping_interval: \"1s\"", "ping_max: 3"];
 
 function clusterBlock(c: NatsClusterNode): string[] {
   const credentials = `${encodeURIComponent(c.user)}:${encodeURIComponent(c.password)}@`;
