@@ -25,6 +25,29 @@ export interface RedisConfig {
    * noeviction: once full, writes fail (OOM) instead of evicting acknowledged data. Default "256mb".
    */
   maxMemory?: string;
+  /**
+   * Redis Sentinel: when set, clients ask these sentinels for the primary of group `name` and
+   * follow a failover by themselves; the host and port of `url` are then unused (its password,
+   * user name and database number still apply to the primary and replicas).
+   */
+  sentinels?: RedisSentinelAddress[];
+  /** Name of the master group the sentinels monitor (`sentinel monitor <name> …`). Required with `sentinels`. */
+  name?: string;
+  /** Password of the sentinels themselves (their `requirepass`), when they have one. */
+  sentinelPassword?: string;
+  /**
+   * Replicas that must confirm (Redis `WAIT`) the writes of a request before the module answers
+   * it; an unconfirmed request is answered UNAVAILABLE. Default 1 with `sentinels`, else 0.
+   */
+  confirmReplicas?: number;
+  /** How long that confirmation may take, in ms (1-2000, default 1000). */
+  confirmTimeoutMs?: number;
+}
+
+/** One Redis Sentinel process. */
+export interface RedisSentinelAddress {
+  host: string;
+  port: number;
 }
 
 /** TLS for a gateway's client listener: PEM files, read when the gateway starts. */
@@ -261,6 +284,7 @@ export function parseClusterConfig(raw: unknown, source = "config"): ClusterConf
   if (typeof cfg.redis.maxMemory !== "string" || !/^\d+(b|kb|mb|gb)?$/i.test(cfg.redis.maxMemory)) {
     throw new Error(`${source}: redis.maxMemory must be a size such as "256mb" or "2gb"`);
   }
+  checkSentinels(cfg.redis, source);
   if (cfg.nats.pass !== undefined && cfg.nats.user === undefined) throw new Error(`${source}: nats.pass is set but nats.user is not`);
   if (cfg.nats.tls !== undefined) {
     if (!isObject(cfg.nats.tls)) throw new Error(`${source}: nats.tls must be an object { caFile?, certFile?, keyFile? }`);
@@ -290,6 +314,33 @@ export function parseClusterConfig(raw: unknown, source = "config"): ClusterConf
     if (m.ordered !== undefined && typeof m.ordered !== "boolean") throw new Error(`${source}: modules.${name}.ordered must be true or false`);
   }
   return cfg;
+}
+
+/** redis.sentinels, name, sentinelPassword, confirmReplicas, confirmTimeoutMs. */
+function checkSentinels(redis: RedisConfig, source: string): void {
+  if (redis.sentinels !== undefined) {
+    if (!Array.isArray(redis.sentinels) || redis.sentinels.length === 0) {
+      throw new Error(`${source}: redis.sentinels must be a non-empty list of { "host": "10.0.0.5", "port": 26379 }`);
+    }
+    redis.sentinels.forEach((s, i) => {
+      if (!isObject(s) || typeof s.host !== "string" || s.host === "" || !Number.isInteger(s.port) || s.port < 1 || s.port > 65535) {
+        throw new Error(`${source}: redis.sentinels[${i}] must be { "host": string, "port": 1-65535 }`);
+      }
+    });
+    if (typeof redis.name !== "string" || redis.name === "") throw new Error(`${source}: redis.name (the sentinels' master group name) is required with redis.sentinels`);
+  }
+  if (redis.sentinelPassword !== undefined && typeof redis.sentinelPassword !== "string") throw new Error(`${source}: redis.sentinelPassword must be a string`);
+  if (redis.confirmReplicas !== undefined && (!Number.isInteger(redis.confirmReplicas) || redis.confirmReplicas < 0 || redis.confirmReplicas > 16)) {
+    throw new Error(`${source}: redis.confirmReplicas must be a whole number 0-16`);
+  }
+  if (redis.confirmTimeoutMs !== undefined && (!Number.isInteger(redis.confirmTimeoutMs) || redis.confirmTimeoutMs < 1 || redis.confirmTimeoutMs > 2_000)) {
+    throw new Error(`${source}: redis.confirmTimeoutMs must be a whole number of ms, 1-2000 (below the 3 s command timeout)`);
+  }
+}
+
+/** Replicas a request's writes wait for: `confirmReplicas`, else 1 with sentinels, else 0. */
+export function confirmReplicasOf(redis: RedisConfig): number {
+  return redis.confirmReplicas ?? (redis.sentinels !== undefined ? 1 : 0);
 }
 
 /** A file a setting names must exist now, not fail later inside a TLS handshake. */

@@ -206,10 +206,28 @@ class ModuleHostImpl implements ModuleHost {
       return;
     }
     this.counters.inflight++;
+    const confirmer = this.runtime.writeConfirmer();
+    const epoch = confirmer?.epoch ?? 0;
     out.then(
       (res) => {
-        this.reply(msg, method, ctx, res);
-        this.settled();
+        // The instance had a Redis connection, or opened one: confirm with replicas what this
+        // request wrote (redis.confirmReplicas) before acknowledging it.
+        const confirming = confirmer ?? this.runtime.writeConfirmer();
+        if (confirming === null || !msg.reply) {
+          this.reply(msg, method, ctx, res);
+          this.settled();
+          return;
+        }
+        confirming.confirm(confirmer === null ? confirming.epoch : epoch).then(
+          () => {
+            this.reply(msg, method, ctx, res);
+            this.settled();
+          },
+          (err: unknown) => {
+            this.fail(msg, method, ctx, err);
+            this.settled();
+          },
+        );
       },
       (err: unknown) => {
         this.fail(msg, method, ctx, err);
@@ -316,7 +334,9 @@ function isStorageError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   return (
     err.name === "MaxRetriesPerRequestError" ||
-    /Connection is closed|Command timed out|ECONNREFUSED|Stream isn't writeable|ECONNRESET/.test(err.message)
+    /Connection is closed|Command timed out|ECONNREFUSED|Stream isn't writeable|ECONNRESET|All sentinels are unreachable/.test(err.message) ||
+    // A primary without a replica (min-replicas-to-write), a demoted one, one still loading.
+    /^(NOREPLICAS|READONLY|LOADING|MASTERDOWN) /.test(err.message)
   );
 }
 

@@ -1,4 +1,5 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { createRedisClient } from "../../src/redis/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LoginKeys } from "../../modules/login/accounts.js";
 import { UsernameCache } from "../../modules/shared/username-cache.js";
@@ -10,7 +11,7 @@ describe("UsernameCache against a real redis-server", () => {
 
   beforeAll(async () => {
     server = await startRedis();
-    redis = new Redis(server.url);
+    redis = createRedisClient({ url: server.url, embedded: false });
   });
 
   afterAll(async () => {
