@@ -330,13 +330,24 @@ function toSwitchyardError(err: unknown): SwitchyardError {
   return new SwitchyardError("INTERNAL", undefined, { cause: err });
 }
 
+/** A primary without a replica (min-replicas-to-write), a demoted one, one still loading. */
+const REFUSED_BY_REDIS = /^(NOREPLICAS|READONLY|LOADING|MASTERDOWN) /;
+
+/** The errors ioredis attaches to an EXECABORT: those of the MULTI's commands. */
+function previousErrors(err: Error): Error[] {
+  const list = (err as { previousErrors?: unknown }).previousErrors;
+  return Array.isArray(list) ? list.filter((e): e is Error => e instanceof Error) : [];
+}
+
 function isStorageError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   return (
     err.name === "MaxRetriesPerRequestError" ||
     /Connection is closed|Command timed out|ECONNREFUSED|Stream isn't writeable|ECONNRESET|All sentinels are unreachable/.test(err.message) ||
     // A primary without a replica (min-replicas-to-write), a demoted one, one still loading.
-    /^(NOREPLICAS|READONLY|LOADING|MASTERDOWN) /.test(err.message)
+    REFUSED_BY_REDIS.test(err.message) ||
+    // A MULTI whose commands a primary without a replica refused.
+    (err.message.startsWith("EXECABORT") && previousErrors(err).some((e) => REFUSED_BY_REDIS.test(e.message)))
   );
 }
 

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { SwitchyardError } from "../bus/errors.js";
+import { trackAppliedWrites } from "./write-tracking.js";
 
 /**
  * Confirms that the writes a request made through one Redis connection reached replicas before
@@ -11,7 +12,9 @@ export interface WriteConfirmer {
   /**
    * Resolves once `replicas` replicas hold every write this connection has made so far and the
    * connection was not lost since `startEpoch`; rejects with UNAVAILABLE otherwise (the writes
-   * may then be lost by a failover, so the request must not be acknowledged).
+   * may then be lost by a failover, so the request must not be acknowledged). Without a write
+   * since the last confirmed WAIT it resolves at once: reads cost no round trip and are served
+   * while no replica is connected.
    */
   confirm(startEpoch: number): Promise<void>;
 }
@@ -29,6 +32,9 @@ export function createWriteConfirmer(redis: Redis, replicas: number, timeoutMs: 
 
 class WriteConfirmerImpl implements WriteConfirmer {
   epoch = 0;
+  /** Writes answered on this connection; `confirmed`: how many of them replicas hold. */
+  private applied = 0;
+  private confirmed = 0;
   private batch: Waiter[] | null = null;
 
   constructor(
@@ -38,11 +44,16 @@ class WriteConfirmerImpl implements WriteConfirmer {
   ) {
     // A lost connection may have lost writes the old primary acknowledged, and ioredis resends an
     // unanswered WAIT on the new connection, where it would count nothing of ours.
-    redis.on("close", () => this.epoch++);
+    redis.on("close", () => {
+      this.epoch++;
+      this.confirmed = this.applied;
+    });
+    trackAppliedWrites(redis, () => this.applied++);
   }
 
   confirm(startEpoch: number): Promise<void> {
     if (startEpoch !== this.epoch) return Promise.reject(lostConnection());
+    if (this.applied === this.confirmed) return Promise.resolve();
     return new Promise((resolve, reject) => {
       if (this.batch === null) {
         this.batch = [];
@@ -58,8 +69,10 @@ class WriteConfirmerImpl implements WriteConfirmer {
     const waiters = this.batch ?? [];
     this.batch = null;
     const sentAt = this.epoch;
+    const covered = this.applied;
     this.redis.wait(this.replicas, this.timeoutMs).then(
       (acked) => {
+        if (acked >= this.replicas && sentAt === this.epoch) this.confirmed = Math.max(this.confirmed, covered);
         for (const w of waiters) {
           if (w.startEpoch !== this.epoch || sentAt !== this.epoch) w.reject(lostConnection());
           else if (acked < this.replicas) w.reject(notConfirmed(acked, this.replicas, this.timeoutMs));

@@ -23,12 +23,12 @@ export interface RunningServer {
   restart(downMs?: number): Promise<void>;
 }
 
-/** Starts `program` with the project's launcher (src/servers/launcher.ts) on a free loopback port, no auth. */
-async function start(program: ServerProgram, config: (port: number, dir: string) => string, extraArgs: readonly string[] = []): Promise<RunningServer> {
+/** Starts `program` with the project's launcher (src/servers/launcher.ts) on a free loopback port. */
+export async function startTestServer(program: ServerProgram, config: (port: number, dir: string) => string, extraArgs: readonly string[] = []): Promise<RunningServer> {
   const port = await freePort();
   const scheme = program === "nats-server" ? "nats" : "redis";
   const dir = mkdtempSync(join(tmpdir(), `sy-test-${scheme}-`));
-  const server = await launchServer({ program, host: "127.0.0.1", port, configFile: join(dir, `${program}.conf`), config: config(port, dir), extraArgs });
+  const server = await launchServer({ program, host: "127.0.0.1", port, configFile: join(dir, `${program}.conf`), config: () => config(port, dir), extraArgs });
   return {
     port,
     url: `${scheme}://127.0.0.1:${port}`,
@@ -48,10 +48,10 @@ async function start(program: ServerProgram, config: (port: number, dir: string)
  * e.g. `["--user", "u", "--pass", "p"]` or `["--auth", "token"]`.
  */
 export function startNats(extraArgs: readonly string[] = []): Promise<RunningServer> {
-  return start("nats-server", (port) => natsServerConfig({ host: "127.0.0.1", port }), extraArgs);
+  return startTestServer("nats-server", (port) => natsServerConfig({ host: "127.0.0.1", port }), extraArgs);
 }
 
 /** Starts a real redis-server on a free loopback port (appendonly, so a restart keeps data). */
 export function startRedis(): Promise<RunningServer> {
-  return start("redis-server", (port, dir) => redisServerConfig({ host: "127.0.0.1", port, dir }));
+  return startTestServer("redis-server", (port, dir) => redisServerConfig({ host: "127.0.0.1", port, dir }));
 }
