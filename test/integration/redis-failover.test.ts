@@ -4,6 +4,7 @@ import { SwitchyardError, type Client } from "../../src/client/index.js";
 import { createRedisClient } from "../../src/redis/index.js";
 import type { RedisSentinelGroup } from "../../src/testing/index.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
+import { failure } from "../helpers/failure.js";
 import loginModule from "../../modules/login/index.js";
 import rankModule from "../../modules/rank/index.js";
 
@@ -18,6 +19,7 @@ interface Outcome {
   startedAt: number;
   endedAt: number;
   code: string | null;
+  message?: string;
 }
 
 /** Calls made by load loops until stopped; `reached` resolves when a condition over the outcomes holds. */
@@ -34,7 +36,7 @@ class LoadRecorder {
       return out;
     } catch (err) {
       if (!(err instanceof SwitchyardError)) throw err;
-      this.record({ route, startedAt, endedAt: performance.now(), code: err.code });
+      this.record({ route, startedAt, endedAt: performance.now(), code: err.code, message: err.message });
       // A client pauses before its next try; refusals come back at once and would spin the loop.
       await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
       return null;
@@ -185,6 +187,25 @@ describe("Redis failover with Sentinel (primary, 1 replica, 3 sentinels): kill -
       const me = await p.client.request("rank.Me", { board: BOARD });
       expect(me.score).toBeGreaterThanOrEqual(lastAcked[i]!);
       expect(me.score).toBeLessThanOrEqual(lastSent[i]!);
+    }
+  });
+
+  it("a write no replica confirms within redis.confirmTimeoutMs is answered UNAVAILABLE, never acknowledged; confirmed writes go on once the replica answers", { timeout: 30_000 }, async () => {
+    const c = await cluster.client();
+    await c.request("login.Register", { username: "confirmed-1", password: PASSWORD });
+    const primaryPort = await group.primaryPort();
+    const replica = group.nodes.find((n) => n.port !== primaryPort)!;
+    replica.process.kill("SIGSTOP");
+    try {
+      const refused = await failure(c.request("login.Register", { username: "unconfirmed-1", password: PASSWORD }));
+      expect(refused.code).toBe("UNAVAILABLE");
+      expect(refused.message).toContain("0 of 1 replicas confirmed the writes within 1000 ms");
+    } finally {
+      replica.process.kill("SIGCONT");
+    }
+    await c.request("login.Register", { username: "confirmed-2", password: PASSWORD });
+    for (const username of ["confirmed-1", "confirmed-2"]) {
+      expect((await c.request("login.Login", { username, password: PASSWORD })).uid).not.toBe("");
     }
   });
 });
