@@ -21,7 +21,7 @@ const LOADS = [
 
 /** 256 loops of ZADD / ZREVRANGE through one ioredis connection, as the raw Redis baseline. */
 async function runRedisLoad(url: string, warmupMs: number, measureMs: number): Promise<LoadResult> {
-  const redis = createRedisClient({ url, embedded: false });
+  const redis = createRedisClient({ url });
   const hist = new Histogram();
   let ok = 0;
   let measuring = false;

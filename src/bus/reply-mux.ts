@@ -1,4 +1,4 @@
-import type { Msg, MsgHdrs, NatsConnection, Subscription } from "nats";
+import { Events, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "nats";
 import { ErrorCode, SwitchyardError } from "./errors.js";
 import { Header } from "./headers.js";
 import { replyPrefix } from "./subjects.js";
@@ -69,6 +69,23 @@ export class ReplyMux {
     this.sub = nc.subscribe(this.prefix + "*", { callback: (_err, msg) => this.onMessage(msg) });
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweeper.unref();
+    void this.failOnDisconnect();
+  }
+
+  /**
+   * When the connection to a NATS server drops (that node died, say), the replies of the
+   * requests already sent through it are lost with it: fail them at once with UNAVAILABLE rather
+   * than after their whole timeout. Requests still queued in this mux go out after the reconnect.
+   */
+  private async failOnDisconnect(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type !== Events.Disconnect || this.closed) continue;
+      const queued = new Set(this.qTokens);
+      for (const token of [...this.where.keys()]) {
+        if (queued.has(token)) continue;
+        this.settle(token, ErrorCode.UNAVAILABLE, `the connection to NATS ${String(status.data)} was lost while waiting for the answer: the outcome is unknown; retry if the call is idempotent`, null);
+      }
+    }
   }
 
   /** Number of requests waiting for a reply. */

@@ -1,6 +1,6 @@
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "nats";
 import type { Redis } from "ioredis";
-import { confirmReplicasOf, type ClusterConfig } from "../config/cluster-config.js";
+import type { ClusterConfig } from "../config/cluster-config.js";
 import type { cluster } from "../generated/proto.js";
 import type { Logger } from "../log/logger.js";
 import { SwitchyardError } from "../bus/errors.js";
@@ -9,11 +9,8 @@ import { DEFAULT_TIMEOUT_MS, type ReplyMux } from "../bus/reply-mux.js";
 import { SystemSubject, channelSubject, gatewayBindSubject, gatewayCommandSubject, parseRoute, trustedInstanceSubject, trustedServiceSubject } from "../bus/subjects.js";
 import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
 import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, SessionRef } from "./define.js";
-import { createRedisClient, createWriteConfirmer, type WriteConfirmer } from "../redis/index.js";
+import { confirmReplicasOf, createRedisClient, createWriteConfirmer, type WriteConfirmer } from "../redis/index.js";
 import { OnlineTable } from "./online-table.js";
-
-/** How long replicas have to confirm a request's writes when redis.confirmTimeoutMs is not set. */
-const DEFAULT_CONFIRM_TIMEOUT_MS = 1_000;
 
 /** How long a gateway has to acknowledge a bind/kick/join/leave. */
 const COMMAND_TIMEOUT_MS = 2_000;
@@ -106,7 +103,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
         onError: (err) => this.log.warn({ err: err.message }, "redis connection problem"),
       });
       const replicas = confirmReplicasOf(this.config.redis);
-      if (replicas > 0) this.confirmer = createWriteConfirmer(client, replicas, this.config.redis.confirmTimeoutMs ?? DEFAULT_CONFIRM_TIMEOUT_MS);
+      if (replicas > 0) this.confirmer = createWriteConfirmer(client, replicas, this.config.redis.confirmTimeoutMs);
       this.redisClient = client;
     }
     return this.redisClient;

@@ -1,6 +1,9 @@
 import { Redis, type RedisOptions } from "ioredis";
 import type { RedisConfig } from "../config/cluster-config.js";
 
+/** Where Redis is: `redis.url`, or its sentinels (the keys of the cluster config's `redis`). */
+export type RedisEndpoint = Pick<RedisConfig, "url"> & Partial<Pick<RedisConfig, "sentinels" | "name" | "sentinelPassword">>;
+
 /** What a caller may choose about its Redis connection; everything else follows the config. */
 export interface RedisClientOptions {
   /** CLIENT SETNAME of the connection (shown by CLIENT LIST), e.g. the instance id. */
@@ -18,13 +21,13 @@ const COMMAND_TIMEOUT_MS = 3_000;
  * modes commands fail within 3 s while Redis is unreachable (a clear UNAVAILABLE beats a request
  * hanging until the gateway's timeout).
  */
-export function createRedisClient(redis: RedisConfig, opts: RedisClientOptions = {}): Redis {
+export function createRedisClient(redis: RedisEndpoint, opts: RedisClientOptions = {}): Redis {
   const client = new Redis(redis.url, { ...connectionOptions(redis), ...(opts.connectionName !== undefined ? { connectionName: opts.connectionName } : {}) });
   if (opts.onError !== undefined) client.on("error", opts.onError);
   return client;
 }
 
-function connectionOptions(redis: RedisConfig): RedisOptions {
+function connectionOptions(redis: RedisEndpoint): RedisOptions {
   const common: RedisOptions = {
     commandTimeout: COMMAND_TIMEOUT_MS,
     retryStrategy: (times) => Math.min(50 * times, 1_000),

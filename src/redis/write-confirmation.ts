@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { SwitchyardError } from "../bus/errors.js";
+import type { RedisConfig } from "../config/cluster-config.js";
 import { trackAppliedWrites } from "./write-tracking.js";
 
 /**
@@ -23,6 +24,11 @@ interface Waiter {
   startEpoch: number;
   resolve: () => void;
   reject: (err: SwitchyardError) => void;
+}
+
+/** Replicas a request's writes wait for: `redis.confirmReplicas`, else 1 with sentinels, else 0. */
+export function confirmReplicasOf(redis: Pick<RedisConfig, "confirmReplicas" | "sentinels">): number {
+  return redis.confirmReplicas ?? (redis.sentinels !== undefined ? 1 : 0);
 }
 
 /** A confirmer on `redis` that waits for `replicas` replicas, at most `timeoutMs`. */

@@ -10,5 +10,5 @@ export {
 } from "./cluster.js";
 export { testConfig } from "./config.js";
 export { startRedisSentinelGroup, type RedisSentinelGroup, type SentinelGroupOptions } from "./sentinel-group.js";
-export { startNats, startRedis, type RunningServer } from "./servers.js";
+export { startNats, startNatsCluster, startRedis, type RunningNatsCluster, type RunningServer } from "./servers.js";
 export type { ReplyIn, RequestIn, TypedClient } from "./typed-client.js";

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { RedisConfig } from "../config/cluster-config.js";
+import { DEFAULT_CONFIG, type RedisConfig } from "../config/cluster-config.js";
 import { createRedisClient } from "../redis/index.js";
 import { redisSentinelConfig } from "../servers/redis-sentinel-config.js";
 import { redisServerConfig } from "../servers/redis-server-config.js";
@@ -94,6 +94,7 @@ export async function startRedisSentinelGroup(opts: SentinelGroupOptions = {}): 
       );
     }
     const redisConfig: RedisConfig = {
+      ...DEFAULT_CONFIG.redis,
       url: `redis://:${password}@127.0.0.1:${primary.port}`,
       embedded: false,
       sentinels: sentinels.map((s) => ({ host: "127.0.0.1", port: s.port })),
@@ -101,13 +102,13 @@ export async function startRedisSentinelGroup(opts: SentinelGroupOptions = {}): 
       sentinelPassword,
     };
     const sentinelProbes = sentinels.map((s) => {
-      const c = createRedisClient({ url: `redis://:${sentinelPassword}@127.0.0.1:${s.port}`, embedded: false });
+      const c = createRedisClient({ url: `redis://:${sentinelPassword}@127.0.0.1:${s.port}` });
       c.on("error", () => undefined);
       probes.push(c);
       return c;
     });
     const nodeProbe = (port: number): Redis => {
-      const c = createRedisClient({ url: `redis://:${password}@127.0.0.1:${port}`, embedded: false });
+      const c = createRedisClient({ url: `redis://:${password}@127.0.0.1:${port}` });
       c.on("error", () => undefined);
       return c;
     };

@@ -11,7 +11,7 @@ describe("UsernameCache against a real redis-server", () => {
 
   beforeAll(async () => {
     server = await startRedis();
-    redis = createRedisClient({ url: server.url, embedded: false });
+    redis = createRedisClient({ url: server.url });
   });
 
   afterAll(async () => {
