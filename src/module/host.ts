@@ -218,7 +218,8 @@ class ModuleHostImpl implements ModuleHost {
           this.settled();
           return;
         }
-        confirming.confirm(confirmer === null ? confirming.epoch : epoch).then(
+        // A connection opened by this request starts at epoch 0: any loss since happened during it.
+        confirming.confirm(epoch).then(
           () => {
             this.reply(msg, method, ctx, res);
             this.settled();
@@ -344,7 +345,6 @@ function isStorageError(err: unknown): boolean {
   return (
     err.name === "MaxRetriesPerRequestError" ||
     /Connection is closed|Command timed out|ECONNREFUSED|Stream isn't writeable|ECONNRESET|All sentinels are unreachable/.test(err.message) ||
-    // A primary without a replica (min-replicas-to-write), a demoted one, one still loading.
     REFUSED_BY_REDIS.test(err.message) ||
     // A MULTI whose commands a primary without a replica refused.
     (err.message.startsWith("EXECABORT") && previousErrors(err).some((e) => REFUSED_BY_REDIS.test(e.message)))
