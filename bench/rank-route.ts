@@ -2,9 +2,9 @@
 // through a gateway to the rank module, which works against Redis; same loads as echo-e2e.
 // Baselines in the same run: raw `nc.request()` at 256 in flight (1 responder process) and raw
 // ioredis at 256 in flight doing the same kind of work (ZADD / ZREVRANGE 0 9, half each).
-import { Redis } from "ioredis";
 import { performance } from "node:perf_hooks";
 import { loadProto } from "../src/proto/registry.js";
+import { createRedisClient } from "../src/redis/index.js";
 import { PacketKind } from "../src/protocol/packet.js";
 import { ECHO_BODY } from "./echo-e2e.js";
 import { Histogram, runWireLoad, type LoadResult } from "./lib/load.js";
@@ -21,7 +21,7 @@ const LOADS = [
 
 /** 256 loops of ZADD / ZREVRANGE through one ioredis connection, as the raw Redis baseline. */
 async function runRedisLoad(url: string, warmupMs: number, measureMs: number): Promise<LoadResult> {
-  const redis = new Redis(url, { lazyConnect: false });
+  const redis = createRedisClient({ url });
   const hist = new Histogram();
   let ok = 0;
   let measuring = false;

@@ -2,7 +2,7 @@
 # Brings a checkout to a runnable state; run by `npm run setup` and before start/test/bench.
 # Idempotent and quick when nothing changed: it only compares a few timestamps.
 #   1. npm dependencies (npm ci when package-lock.json changed or node_modules is missing)
-#   2. nats-server and redis-server (Debian packages; never starts the system services)
+#   2. nats-server, redis-server and redis-sentinel (Debian packages; never starts the system services)
 #   3. the build (proto types + tsc) when a source is newer than dist/.build-stamp
 #   4. the project's own `switchyard` bin in node_modules/.bin, so `npx switchyard` runs it
 # With $SWITCHYARD_PROJECT set to another folder (`switchyard setup` in a project made by
@@ -44,7 +44,7 @@ if [[ ! -d node_modules || ! -f node_modules/.package-lock.json ]] \
   touch node_modules/.package-lock.json
 fi
 
-# --- 2. nats-server and redis-server ---------------------------------------------------------
+# --- 2. nats-server, redis-server and redis-sentinel ----------------------------------------
 have_binary() {
   command -v "$1" >/dev/null 2>&1 || [[ -x "/usr/sbin/$1" || -x "/usr/bin/$1" || -x "/usr/local/bin/$1" ]]
 }
@@ -52,6 +52,7 @@ have_binary() {
 missing=()
 have_binary nats-server || missing+=(nats-server)
 have_binary redis-server || missing+=(redis-server)
+have_binary redis-sentinel || missing+=(redis-sentinel)
 if ((${#missing[@]} > 0)); then
   install_cmd="DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
   if [[ "$(id -u)" != "0" ]]; then

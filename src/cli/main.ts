@@ -5,7 +5,7 @@ import { UsageError } from "./usage-error.js";
 export const USAGE = `usage: switchyard <command> [options]
 
   init DIR [--name NAME] [--switchyard SPEC] write a new project (example module greeter) into DIR
-  setup                                      install what the project misses (npm deps, nats-server, redis-server), build it
+  setup                                      install what the project misses (npm deps, nats-server, redis-server, redis-sentinel), build it
   gen [--check]                              generate TypeScript types from proto/ (in a project: generated/proto.ts)
   start [--config PATH] [--ready-file PATH]  start the whole cluster in the foreground (Ctrl-C stops it)
   module NAME [--instance ID] [--config PATH]  run one module instance

@@ -4,7 +4,7 @@ import { frameworkRoot, projectRoot } from "../config/cluster-config.js";
 import { UsageError } from "./usage-error.js";
 
 /** Usage of `switchyard setup`. */
-export const SETUP_USAGE = "switchyard setup   install what the project misses (npm deps, nats-server, redis-server) and build it";
+export const SETUP_USAGE = "switchyard setup   install what the project misses (npm deps, nats-server, redis-server, redis-sentinel) and build it";
 
 /**
  * `switchyard setup`: runs the framework's scripts/setup.sh for the project root (npm install,

@@ -57,6 +57,9 @@ const natsConfigSchema = strictObject({
     error: "expected one route port per NATS URL",
   });
 
+/** One Redis Sentinel process. */
+const sentinelAddressSchema = strictObject({ host: nonEmpty, port: wholeNumber(1, 65_535) });
+
 const redisConfigSchema = strictObject({
   url: nonEmpty.default("redis://127.0.0.1:6379"),
   /** Start a local redis-server when nothing answers at `url`. */
@@ -66,6 +69,26 @@ const redisConfigSchema = strictObject({
    * noeviction: once full, writes fail (OOM) instead of evicting acknowledged data.
    */
   maxMemory: z.string().regex(/^\d+(b|kb|mb|gb)?$/i, { error: 'expected a size such as "256mb" or "2gb"' }).default("256mb"),
+  /**
+   * Redis Sentinel: clients ask these sentinels for the primary of group `name` and follow a
+   * failover by themselves; the host and port of `url` are then unused (its password, user name
+   * and database number still apply to the primary and replicas).
+   */
+  sentinels: z.array(sentinelAddressSchema).min(1).optional(),
+  /** Name of the master group the sentinels monitor (`sentinel monitor <name> …`). */
+  name: nonEmpty.optional(),
+  /** Password of the sentinels themselves (their `requirepass`), when they have one. */
+  sentinelPassword: z.string().optional(),
+  /**
+   * Replicas that must confirm (Redis `WAIT`) a request's writes before the module answers it;
+   * an unconfirmed request is answered UNAVAILABLE. Absent: 1 with `sentinels`, else 0.
+   */
+  confirmReplicas: wholeNumber(0, 16).optional(),
+  /** How long that confirmation may take (below the 3 s command timeout of the Redis clients). */
+  confirmTimeoutMs: wholeNumber(1, 2_000).default(1_000),
+}).refine((redis) => redis.sentinels === undefined || redis.name !== undefined, {
+  path: ["name"],
+  error: "required with redis.sentinels: the master group name the sentinels monitor",
 });
 
 /** TLS for a gateway's client listener: PEM files, read when the gateway starts. */

@@ -206,10 +206,29 @@ class ModuleHostImpl implements ModuleHost {
       return;
     }
     this.counters.inflight++;
+    const confirmer = this.runtime.writeConfirmer();
+    const epoch = confirmer?.epoch ?? 0;
     out.then(
       (res) => {
-        this.reply(msg, method, ctx, res);
-        this.settled();
+        // The instance had a Redis connection, or opened one: confirm with replicas what this
+        // request wrote (redis.confirmReplicas) before acknowledging it.
+        const confirming = confirmer ?? this.runtime.writeConfirmer();
+        if (confirming === null || !msg.reply) {
+          this.reply(msg, method, ctx, res);
+          this.settled();
+          return;
+        }
+        // A connection opened by this request starts at epoch 0: any loss since happened during it.
+        confirming.confirm(epoch).then(
+          () => {
+            this.reply(msg, method, ctx, res);
+            this.settled();
+          },
+          (err: unknown) => {
+            this.fail(msg, method, ctx, err);
+            this.settled();
+          },
+        );
       },
       (err: unknown) => {
         this.fail(msg, method, ctx, err);
@@ -308,11 +327,23 @@ function toSwitchyardError(err: unknown): SwitchyardError {
   return new SwitchyardError("INTERNAL", undefined, { cause: err });
 }
 
+/** A primary without a replica (min-replicas-to-write), a demoted one, one still loading. */
+const REFUSED_BY_REDIS = /^(NOREPLICAS|READONLY|LOADING|MASTERDOWN) /;
+
+/** The errors ioredis attaches to an EXECABORT: those of the MULTI's commands. */
+function previousErrors(err: Error): Error[] {
+  const list = (err as { previousErrors?: unknown }).previousErrors;
+  return Array.isArray(list) ? list.filter((e): e is Error => e instanceof Error) : [];
+}
+
 function isStorageError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   return (
     err.name === "MaxRetriesPerRequestError" ||
-    /Connection is closed|Command timed out|ECONNREFUSED|Stream isn't writeable|ECONNRESET/.test(err.message)
+    /Connection is closed|Command timed out|ECONNREFUSED|Stream isn't writeable|ECONNRESET|All sentinels are unreachable/.test(err.message) ||
+    REFUSED_BY_REDIS.test(err.message) ||
+    // A MULTI whose commands a primary without a replica refused.
+    (err.message.startsWith("EXECABORT") && previousErrors(err).some((e) => REFUSED_BY_REDIS.test(e.message)))
   );
 }
 

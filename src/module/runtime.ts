@@ -1,5 +1,5 @@
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from "nats";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { ClusterConfig } from "../config/cluster-config.js";
 import type { cluster } from "../generated/proto.js";
 import type { Logger } from "../log/logger.js";
@@ -9,6 +9,7 @@ import { DEFAULT_TIMEOUT_MS, type ReplyMux } from "../bus/reply-mux.js";
 import { SystemSubject, channelSubject, gatewayBindSubject, gatewayCommandSubject, parseRoute, trustedInstanceSubject, trustedServiceSubject } from "../bus/subjects.js";
 import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
 import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, SessionRef } from "./define.js";
+import { confirmReplicasOf, createRedisClient, createWriteConfirmer, type WriteConfirmer } from "../redis/index.js";
 import { OnlineTable } from "./online-table.js";
 
 /** How long a gateway has to acknowledge a bind/kick/join/leave. */
@@ -65,6 +66,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private readonly callerStamp: string;
   private readonly timers = new Set<NodeJS.Timeout>();
   private redisClient: Redis | null = null;
+  private confirmer: WriteConfirmer | null = null;
   private online: OnlineTable | null = null;
 
   constructor(parts: RuntimeParts) {
@@ -96,17 +98,23 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
 
   redis(): Redis {
     if (this.redisClient === null) {
-      // Fail fast while Redis is down (a clear UNAVAILABLE beats a request hanging until the
-      // gateway's timeout); ioredis keeps reconnecting in the background.
-      this.redisClient = new Redis(this.config.redis.url, {
-        maxRetriesPerRequest: 1,
-        commandTimeout: 3_000,
+      const client = createRedisClient(this.config.redis, {
         connectionName: this.instanceId,
-        retryStrategy: (times) => Math.min(50 * times, 1_000),
+        onError: (err) => this.log.warn({ err: err.message }, "redis connection problem"),
       });
-      this.redisClient.on("error", (err: Error) => this.log.warn({ err: err.message }, "redis connection problem"));
+      const replicas = confirmReplicasOf(this.config.redis);
+      if (replicas > 0) this.confirmer = createWriteConfirmer(client, replicas, this.config.redis.confirmTimeoutMs);
+      this.redisClient = client;
     }
     return this.redisClient;
+  }
+
+  /**
+   * Confirms the writes of requests on this instance's Redis connection with replicas
+   * (redis.confirmReplicas); null while the instance has no Redis connection or none is asked for.
+   */
+  writeConfirmer(): WriteConfirmer | null {
+    return this.confirmer;
   }
 
   /** The cluster-wide uid → session table. */
@@ -262,6 +270,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     if (this.redisClient !== null) {
       await this.redisClient.quit().catch(() => this.redisClient?.disconnect());
       this.redisClient = null;
+      this.confirmer = null;
     }
   }
 }

@@ -4,8 +4,8 @@ import { findBinary } from "../process/binaries.js";
 import { isListening } from "../process/ports.js";
 import { openPrivateLog, writePrivateFile } from "./private-dir.js";
 
-/** The two servers Switchyard starts itself. */
-export type ServerProgram = "nats-server" | "redis-server";
+/** The servers Switchyard starts itself. */
+export type ServerProgram = "nats-server" | "redis-server" | "redis-sentinel";
 
 /** What to start: a program on host:port, configured by a file written before every start. */
 export interface ServerSpec {
@@ -14,8 +14,11 @@ export interface ServerSpec {
   port: number;
   /** Path of the config file (written 0600 before every start: it may hold passwords). */
   configFile: string;
-  /** Text of the config file (see nats-server-config.ts, redis-server-config.ts). */
-  config: string;
+  /**
+   * Text of the config file (see nats-server-config.ts, redis-server-config.ts,
+   * redis-sentinel-config.ts); a function is asked again at every start.
+   */
+  config: string | (() => string);
   /** Appended to the command line after the config file (tests: e.g. `--tls ...`). Never a secret. */
   extraArgs?: readonly string[];
   /** stdout and stderr go to this file (created 0600); default: discarded. */
@@ -42,7 +45,7 @@ export interface LaunchedServer {
 }
 
 /**
- * Starts nats-server (`-c FILE`) or redis-server (`FILE`) and resolves once it accepts TCP
+ * Starts nats-server (`-c FILE`), redis-server or redis-sentinel (`FILE`) and resolves once it accepts TCP
  * connections on its port. Nothing secret goes on the command line: credentials live in the
  * 0600 config file. The process is spawned with umask 077, so whatever it creates (Redis'
  * append-only files) is readable by this user only.
@@ -54,7 +57,7 @@ export async function launchServer(spec: ServerSpec): Promise<LaunchedServer> {
   let expected = false;
 
   const start = async (): Promise<void> => {
-    writePrivateFile(spec.configFile, spec.config);
+    writePrivateFile(spec.configFile, typeof spec.config === "string" ? spec.config : spec.config());
     const fd = spec.logFile !== undefined ? openPrivateLog(spec.logFile) : null;
     const oldMask = process.umask(0o077);
     let child: ChildProcess;

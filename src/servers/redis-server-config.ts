@@ -10,6 +10,15 @@ export interface RedisServerOptions {
   appendOnly?: boolean;
   /** `maxmemory` in Redis syntax ("256mb"); with `noeviction`, a full Redis refuses writes instead of dropping keys. */
   maxMemory?: string;
+  /** Start as a replica of this primary (`replicaof`); Sentinel may repoint it later. */
+  replicaOf?: { host: string; port: number };
+  /** Password of the primary it replicates (`masterauth`); every node of a Sentinel group has it. */
+  primaryPassword?: string;
+  /**
+   * `min-replicas-to-write` (lag at most 10 s): while fewer replicas are connected, writes are
+   * refused (NOREPLICAS) instead of applied without a copy.
+   */
+  minReplicasToWrite?: number;
 }
 
 /** The text of a redis-server config file. */
@@ -26,6 +35,12 @@ export function redisServerConfig(o: RedisServerOptions): string {
   ];
   if (o.password !== undefined) lines.push(`requirepass ${q(o.password)}`);
   if (o.maxMemory !== undefined) lines.push(`maxmemory ${o.maxMemory}`, "maxmemory-policy noeviction");
+  if (o.replicaOf !== undefined) lines.push(`replicaof ${o.replicaOf.host} ${o.replicaOf.port}`);
+  if (o.primaryPassword !== undefined) lines.push(`masterauth ${q(o.primaryPassword)}`);
+  if (o.minReplicasToWrite !== undefined) {
+    // Writes wait for a replica: hand a (re)joining one its copy at once, not after the default 5 s.
+    lines.push(`min-replicas-to-write ${o.minReplicasToWrite}`, "min-replicas-max-lag 10", "repl-diskless-sync-delay 0");
+  }
   return lines.join("\n") + "\n";
 }
 

@@ -10,6 +10,7 @@ import type { ModuleDefinition } from "../module/define.js";
 import { startModule, type ModuleHost } from "../module/host.js";
 import { importModuleDefinition } from "../module/loader.js";
 import { testConfig } from "./config.js";
+import { startRedisSentinelGroup, type RedisSentinelGroup, type SentinelGroupOptions } from "./sentinel-group.js";
 import { startNats, startRedis, type RunningServer } from "./servers.js";
 import type { TypedClient } from "./typed-client.js";
 
@@ -38,6 +39,11 @@ export interface ClusterSpec {
   gateways?: number;
   /** Top-level sections that replace the test defaults (e.g. `gateway`, `modules`, `log`). */
   config?: Partial<ClusterConfig>;
+  /**
+   * Run Redis as a Sentinel group (primary, replicas, sentinels; see startRedisSentinelGroup)
+   * instead of one redis-server; the config's `redis` section then reaches it through the sentinels.
+   */
+  redisSentinel?: SentinelGroupOptions;
 }
 
 /** A logged-in client: the client, the user's uid and session token. */
@@ -54,7 +60,10 @@ export interface LoggedInClient<R> {
  */
 export interface TestCluster<R = Routes> extends AsyncDisposable {
   readonly nats: RunningServer;
+  /** The redis-server (with `redisSentinel`: the group's first primary, `redisGroup.nodes[0]`). */
   readonly redis: RunningServer;
+  /** The Sentinel group when the spec asked for one, else null. */
+  readonly redisGroup: RedisSentinelGroup | null;
   readonly config: ClusterConfig;
   readonly gateways: Gateway[];
   readonly modules: ModuleHost[];
@@ -80,13 +89,17 @@ export interface TestCluster<R = Routes> extends AsyncDisposable {
  * const { client } = await cluster.loggedInClient("ann");
  */
 export async function startCluster<R = Routes>(spec: ClusterSpec): Promise<TestCluster<R>> {
-  const servers = await Promise.allSettled([startNats(), startRedis()]);
+  const servers = await Promise.allSettled([startNats(), spec.redisSentinel !== undefined ? startRedisSentinelGroup(spec.redisSentinel) : startRedis()]);
   if (servers[0].status === "rejected" || servers[1].status === "rejected") {
     await Promise.allSettled(servers.map((s) => (s.status === "fulfilled" ? s.value.stop() : undefined)));
     throw servers[0].status === "rejected" ? servers[0].reason : (servers[1] as PromiseRejectedResult).reason;
   }
-  const [nats, redis] = [servers[0].value, servers[1].value];
+  const nats = servers[0].value;
+  const redisServers = servers[1].value;
+  const redisGroup = "sentinels" in redisServers ? redisServers : null;
+  const redis = redisGroup !== null ? redisGroup.nodes[0]! : (redisServers as RunningServer);
   const config = testConfig(nats.url, redis.url, spec.config);
+  if (redisGroup !== null) config.redis = { ...redisGroup.redisConfig, ...spec.config?.redis };
   const gateways: Gateway[] = [];
   const modules: ModuleHost[] = [];
   const clients: { close(): Promise<void> }[] = [];
@@ -97,13 +110,14 @@ export async function startCluster<R = Routes>(spec: ClusterSpec): Promise<TestC
       await Promise.allSettled(clients.map((c) => c.close()));
       await Promise.allSettled(modules.map((m) => m.stop()));
       await Promise.allSettled(gateways.map((g) => g.stop()));
-      await Promise.allSettled([nats.stop(), redis.stop()]);
+      await Promise.allSettled([nats.stop(), redisServers.stop()]);
       rmSync(config.runtimeDir, { recursive: true, force: true });
     })());
 
   const cluster: TestCluster<R> = {
     nats,
     redis,
+    redisGroup,
     config,
     gateways,
     modules,

@@ -9,5 +9,6 @@ export {
   type TestCluster,
 } from "./cluster.js";
 export { testConfig } from "./config.js";
+export { startRedisSentinelGroup, type RedisSentinelGroup, type SentinelGroupOptions } from "./sentinel-group.js";
 export { startNats, startNatsCluster, startRedis, type RunningNatsCluster, type RunningServer } from "./servers.js";
 export type { ReplyIn, RequestIn, TypedClient } from "./typed-client.js";

@@ -24,12 +24,12 @@ export interface RunningServer {
   restart(downMs?: number): Promise<void>;
 }
 
-/** Starts `program` with the project's launcher (src/servers/launcher.ts) on a free loopback port, no auth. */
-async function start(program: ServerProgram, config: (port: number, dir: string) => string, extraArgs: readonly string[] = [], fixedPort?: number): Promise<RunningServer> {
+/** Starts `program` with the project's launcher (src/servers/launcher.ts) on a free loopback port (or `fixedPort`). */
+export async function startTestServer(program: ServerProgram, config: (port: number, dir: string) => string, extraArgs: readonly string[] = [], fixedPort?: number): Promise<RunningServer> {
   const port = fixedPort ?? (await freePort());
   const scheme = program === "nats-server" ? "nats" : "redis";
   const dir = mkdtempSync(join(tmpdir(), `sy-test-${scheme}-`));
-  const server = await launchServer({ program, host: "127.0.0.1", port, configFile: join(dir, `${program}.conf`), config: config(port, dir), extraArgs });
+  const server = await launchServer({ program, host: "127.0.0.1", port, configFile: join(dir, `${program}.conf`), config: () => config(port, dir), extraArgs });
   return {
     port,
     url: `${scheme}://127.0.0.1:${port}`,
@@ -49,7 +49,7 @@ async function start(program: ServerProgram, config: (port: number, dir: string)
  * e.g. `["--user", "u", "--pass", "p"]` or `["--auth", "token"]`.
  */
 export function startNats(extraArgs: readonly string[] = []): Promise<RunningServer> {
-  return start("nats-server", (port) => natsServerConfig({ host: "127.0.0.1", port }), extraArgs);
+  return startTestServer("nats-server", (port) => natsServerConfig({ host: "127.0.0.1", port }), extraArgs);
 }
 
 /**
@@ -58,7 +58,7 @@ export function startNats(extraArgs: readonly string[] = []): Promise<RunningSer
  * whose declared keys span slots (CROSSSLOT), as a real Redis Cluster does.
  */
 export async function startRedisCluster(): Promise<RunningServer> {
-  const server = await start("redis-server", (port, dir) =>
+  const server = await startTestServer("redis-server", (port, dir) =>
     redisServerConfig({ host: "127.0.0.1", port, dir, appendOnly: false }) + `cluster-enabled yes\ncluster-config-file "${join(dir, "nodes.conf")}"\n`,
   );
   const admin = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -81,7 +81,7 @@ export async function startRedisCluster(): Promise<RunningServer> {
 
 /** Starts a real redis-server on a free loopback port (appendonly, so a restart keeps data). */
 export function startRedis(): Promise<RunningServer> {
-  return start("redis-server", (port, dir) => redisServerConfig({ host: "127.0.0.1", port, dir }));
+  return startTestServer("redis-server", (port, dir) => redisServerConfig({ host: "127.0.0.1", port, dir }));
 }
 
 /** A NATS cluster of a test: its nodes (routed together on loopback) and how to reach them. */
@@ -108,7 +108,7 @@ export async function startNatsCluster(size: number): Promise<RunningNatsCluster
   try {
     for (let i = 0; i < size; i++) {
       const cluster = { name: "sy-test", host: "127.0.0.1", port: routePorts[i]!, peers: routeAddresses.filter((_, j) => j !== i), user: "route", password: "route-secret" };
-      nodes.push(await start("nats-server", (port) => natsServerConfig({ host: "127.0.0.1", port, cluster, monitorPort: monitorPorts[i]! }), [], clientPorts[i]!));
+      nodes.push(await startTestServer("nats-server", (port) => natsServerConfig({ host: "127.0.0.1", port, cluster, monitorPort: monitorPorts[i]! }), [], clientPorts[i]!));
     }
     const monitorUrls = monitorPorts.map((p) => `http://127.0.0.1:${p}`);
     await waitForRoutes(monitorUrls, size - 1);

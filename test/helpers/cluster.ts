@@ -2,13 +2,15 @@ import type { Client, ClientOptions } from "../../src/client/index.js";
 import type { ClusterConfig } from "../../src/config/cluster-config.js";
 import type { Gateway } from "../../src/gateway/index.js";
 import type { ModuleDefinition, ModuleHost } from "../../src/module/index.js";
-import { startCluster } from "../../src/testing/index.js";
+import { startCluster, type RedisSentinelGroup, type SentinelGroupOptions } from "../../src/testing/index.js";
 import type { RunningServer } from "./servers.js";
 
 /** A cluster running inside the test process, on real nats-server and redis-server processes. */
 export interface TestCluster {
   readonly nats: RunningServer;
   readonly redis: RunningServer;
+  /** The Sentinel group when the spec asked for one (`redisSentinel`), else null. */
+  readonly redisGroup: RedisSentinelGroup | null;
   readonly config: ClusterConfig;
   readonly gateways: Gateway[];
   readonly modules: ModuleHost[];
@@ -26,6 +28,8 @@ export interface TestClusterSpec {
   modules: { def: ModuleDefinition; instances: number }[];
   gateways?: number;
   config?: Partial<ClusterConfig>;
+  /** Redis as a Sentinel group instead of one redis-server (see startRedisSentinelGroup). */
+  redisSentinel?: SentinelGroupOptions;
 }
 
 /** Starts nats-server, redis-server, gateways and module instances for a test (switchyard/testing). */
@@ -34,6 +38,7 @@ export async function startTestCluster(spec: TestClusterSpec): Promise<TestClust
     modules: spec.modules.map((m) => ({ module: m.def, instances: m.instances })),
     ...(spec.gateways !== undefined ? { gateways: spec.gateways } : {}),
     ...(spec.config !== undefined ? { config: spec.config } : {}),
+    ...(spec.redisSentinel !== undefined ? { redisSentinel: spec.redisSentinel } : {}),
   });
   // The kit's clients are the SDK's Client, typed by route map; this repository's tests use the SDK type.
   return cluster as unknown as TestCluster;

@@ -116,16 +116,7 @@ export function alive(pid: number): boolean {
   return pidAlive(pid);
 }
 
-/** Polls `probe` until it returns a value (not undefined); fails after `timeoutMs`. */
-export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+export { until } from "../../src/testing/until.js";
 
 /** Writes a cluster config with embedded nats/redis on free ports and one gateway; returns its path and ports. */
 export async function writeOpsConfig(dir: string, name: string, extra: Record<string, unknown>): Promise<{ path: string; gwPort: number; natsUrl: string }> {

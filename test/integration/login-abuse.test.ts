@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { createRedisClient } from "../../src/redis/index.js";
 import { ErrorCode } from "../../src/protocol/errors.js";
 import { DEFAULT_CONFIG } from "../../src/config/cluster-config.js";
 import type { login } from "../../src/generated/proto.js";
@@ -50,7 +51,7 @@ describe("login under attack: scrypt exhaustion and Redis filling (real scrypt c
       // the production scrypt cost and hash cap: the work the attack tries to pile up is real
       config: { modules: { login: { instances: 1, settings: { scryptN: 16384, maxConcurrentHashes: 4 } } }, gateway: { ...DEFAULT_CONFIG.gateway } },
     });
-    redis = new Redis(cluster.redis.url);
+    redis = createRedisClient(cluster.config.redis);
   });
 
   afterAll(async () => {
@@ -173,7 +174,7 @@ describe("per-address limits: lockout, registrations, tokens (addresses 127.0.0.
       },
     });
     port = cluster.gateways[0]!.address().port;
-    redis = new Redis(cluster.redis.url);
+    redis = createRedisClient(cluster.config.redis);
   });
 
   afterAll(async () => {

@@ -20,7 +20,7 @@ describe("cluster config schema: defaults", () => {
     const cfg = parseClusterConfig({});
     expect(cfg).toEqual(DEFAULT_CONFIG);
     expect(cfg.nats).toEqual({ url: "nats://127.0.0.1:4222", embedded: true, authModules: ["login"] });
-    expect(cfg.redis).toEqual({ url: "redis://127.0.0.1:6379", embedded: true, maxMemory: "256mb" });
+    expect(cfg.redis).toEqual({ url: "redis://127.0.0.1:6379", embedded: true, maxMemory: "256mb", confirmTimeoutMs: 1_000 });
     expect(cfg.gateway.rateLimit).toEqual({ perSecond: 200, burst: 400 });
     expect(cfg.gateways).toEqual([{ id: "gw-1", host: "127.0.0.1", port: 3250 }]);
     expect(cfg.master.readyTimeoutMs).toBe(15_000);
