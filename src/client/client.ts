@@ -1,11 +1,17 @@
 import { SwitchyardError, codeName, type ErrorCodeName } from "../bus/errors.js";
 import type { Routes } from "../generated/proto.js";
-import { PacketKind, encodeFrame, type Packet } from "../protocol/packet.js";
-import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
-import { Connection, openConnection } from "./connection.js";
-import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from "./options.js";
+import { PacketKind, type Packet } from "../protocol/packet.js";
+import type { MessageCodec, ProtoRegistry } from "../proto/codecs.js";
+import { Heartbeat, MISSED_HEARTBEATS_LIMIT } from "./heartbeat.js";
+import type { ResolvedCoreOptions } from "./options.js";
 import { PendingRequests } from "./pending-requests.js";
 import { PushRouter, type RawPushHandler, type Unsubscribe } from "./push-router.js";
+import { redirectTarget } from "./redirect.js";
+import { describeTarget, type GatewayTarget } from "./target.js";
+import type { Transport, TransportEvents } from "./transport.js";
+
+// The transport-free core of the SDK: requests, the pending table, push routing, heartbeats,
+// KICK redirects. It imports nothing of Node, so the browser bundle is built from it.
 
 /** A route callable through {@link Client.request}, e.g. "login.Login". */
 export type Route = keyof Routes;
@@ -37,6 +43,8 @@ export interface Client extends AsyncDisposable {
   readonly pending: number;
   /** True once the connection is closing or closed. */
   readonly isClosed: boolean;
+  /** The gateway connected to ("host:port" or the WebSocket URL), after any redirect. */
+  readonly address: string;
   /** Resolves when the connection ends: null when closed by {@link close}, else why (never rejects). */
   readonly closed: Promise<SwitchyardError | null>;
 
@@ -84,32 +92,58 @@ function listen<H>(list: { handlers: H[] }, handler: H): Unsubscribe {
   };
 }
 
+/** Opens a transport to one gateway. */
+export type TargetOpener = (target: GatewayTarget, events: TransportEvents) => Promise<Transport>;
+
 class ClientImpl implements Client {
   readonly registry: ProtoRegistry;
   readonly closed: Promise<SwitchyardError | null>;
-  private readonly opts: ResolvedClientOptions;
+  private readonly opts: ResolvedCoreOptions;
+  private readonly openTarget: TargetOpener;
+  private readonly heartbeat: Heartbeat;
+  /** Redirects followed so far; a redirect is followed only before any reply arrived. */
+  private redirects = 0;
+  private answered = false;
   private readonly requests = new PendingRequests();
   private readonly pushes: PushRouter;
   private readonly kickHandlers: { handlers: KickHandler[] } = { handlers: [] };
   private readonly closeHandlers: { handlers: CloseHandler[] } = { handlers: [] };
   private readonly errorHandlers: { handlers: ErrorHandler[] } = { handlers: [] };
-  private conn: Connection | null = null;
+  private conn: Transport | null = null;
   private resolveClosed!: (err: SwitchyardError | null) => void;
 
-  constructor(opts: ResolvedClientOptions, registry: ProtoRegistry) {
+  constructor(opts: ResolvedCoreOptions, registry: ProtoRegistry, openTarget: TargetOpener) {
     this.opts = opts;
     this.registry = registry;
+    this.openTarget = openTarget;
     this.pushes = new PushRouter((err, route) => this.report(err, `push handler for ${route}`));
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
+    this.heartbeat = new Heartbeat(opts.heartbeatMs, {
+      sendHeartbeat: () => this.conn?.send(PacketKind.HEARTBEAT, 0, "", null),
+      onDead: (silentMs) => {
+        const reason = `no traffic from the gateway for ${silentMs} ms (${MISSED_HEARTBEATS_LIMIT} heartbeats): it is unreachable or stuck`;
+        this.conn?.abort(new SwitchyardError("UNAVAILABLE", `connection closed: ${reason}`));
+      },
+    });
   }
 
-  async open(): Promise<void> {
-    this.conn = await openConnection(this.opts, {
-      onPacket: (p) => this.onPacket(p),
-      onClose: (reason, error) => this.onConnectionClose(reason, error),
+  async open(target: GatewayTarget): Promise<void> {
+    const conn = await this.openTarget(target, {
+      onPacket: (p) => {
+        if (this.conn === conn) this.onPacket(p);
+      },
+      onClose: (reason, error) => {
+        if (this.conn === conn) this.onConnectionClose(reason, error);
+      },
     });
+    this.conn = conn;
+    this.heartbeat.start();
+  }
+
+  get address(): string {
+    return this.conn?.address ?? "";
   }
 
   get pending(): number {
@@ -144,7 +178,7 @@ class ClientImpl implements Client {
       return Promise.reject(err);
     }
     const reply = this.requests.add(id, route, opts?.timeoutMs ?? this.opts.requestTimeoutMs);
-    conn.send(encodeFrame(PacketKind.REQUEST, id, route, body));
+    conn.send(PacketKind.REQUEST, id, route, body);
     return reply;
   }
 
@@ -157,7 +191,7 @@ class ClientImpl implements Client {
   notifyRaw(route: string, body: Uint8Array): void {
     const conn = this.conn;
     if (conn === null || conn.isClosed) throw this.closedError();
-    conn.send(encodeFrame(PacketKind.NOTIFY, 0, route, body));
+    conn.send(PacketKind.NOTIFY, 0, route, body);
   }
 
   on<T = unknown>(route: string, typeOrHandler: string | PushHandler<T>, maybeHandler?: PushHandler<T>): Unsubscribe {
@@ -194,12 +228,15 @@ class ClientImpl implements Client {
   }
 
   private onPacket(p: Packet): void {
+    this.heartbeat.traffic();
     switch (p.kind) {
       case PacketKind.RESPONSE:
+        this.answered = true;
         // A reply to a request that already timed out is dropped: its caller has moved on.
         this.requests.resolve(p.id, p.body);
         return;
       case PacketKind.ERROR: {
+        if (p.id !== 0) this.answered = true;
         const err = SwitchyardError.fromWire(p.code, p.message);
         // An error for a request that already timed out is dropped, like a late RESPONSE.
         if (p.id === 0) this.report(err, "gateway");
@@ -220,6 +257,11 @@ class ClientImpl implements Client {
 
   private onKickPacket(code: number, message: string): void {
     const name = codeName(code);
+    const redirect = redirectTarget(code, message);
+    if (redirect !== null && !this.answered && this.redirects < this.opts.maxRedirects) {
+      this.followRedirect(redirect, `${name}: ${message}`);
+      return;
+    }
     for (const h of this.kickHandlers.handlers) {
       try {
         h(name, message);
@@ -231,7 +273,24 @@ class ClientImpl implements Client {
     void this.conn?.close(`kicked by the gateway: ${name}: ${err.message}`, err);
   }
 
+  /**
+   * A full or draining gateway sent this fresh connection elsewhere: nothing was answered yet,
+   * so no session state is lost by moving. Requests in flight fail (the gateway refused them).
+   */
+  private followRedirect(target: GatewayTarget, why: string): void {
+    this.redirects++;
+    const old = this.conn;
+    this.conn = null;
+    this.requests.rejectAll((route) => new SwitchyardError("UNAVAILABLE", `${route} was not handled: the gateway redirected the connection to ${describeTarget(target)} (${why})`));
+    void old?.close(`redirected to ${describeTarget(target)}`, null);
+    this.open(target).catch((err: unknown) => {
+      const e = SwitchyardError.from(err);
+      this.onConnectionClose(`redirect to ${describeTarget(target)} failed: ${e.message}`, e);
+    });
+  }
+
   private onConnectionClose(reason: string, error: SwitchyardError | null): void {
+    this.heartbeat.stop();
     this.requests.rejectAll(() => new SwitchyardError("UNAVAILABLE", `connection closed: ${reason}`));
     this.pushes.clear();
     this.resolveClosed(error);
@@ -249,7 +308,7 @@ class ClientImpl implements Client {
     const e =
       err instanceof SwitchyardError ? err : new SwitchyardError("INTERNAL", `${where} threw: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     if (this.errorHandlers.handlers.length === 0) {
-      process.emitWarning(`${e.code}: ${e.message}`, { type: "SwitchyardClientWarning" });
+      warn(`${e.code}: ${e.message}`);
       return;
     }
     for (const h of this.errorHandlers.handlers) {
@@ -296,18 +355,19 @@ function decodeReply<T>(codec: MessageCodec<T>, route: string, body: Uint8Array)
   }
 }
 
+/** A process warning under Node, console.warn in a browser. */
+function warn(text: string): void {
+  const proc = (globalThis as { process?: { emitWarning?(w: string, o: { type: string }): void } }).process;
+  if (proc?.emitWarning !== undefined) proc.emitWarning(text, { type: "SwitchyardClientWarning" });
+  else console.warn(`SwitchyardClientWarning: ${text}`);
+}
+
 /**
- * Connects to a gateway and resolves with a ready {@link Client}. Rejects with UNAVAILABLE
- * (naming the address) when the gateway cannot be reached.
- *
- * @example
- * await using client = await connect({ port: 3250 });
- * const { uid, token } = await client.request("login.Login", { username, password });
+ * Connects the transport-free core to `target` through `openTarget` (the runtime's
+ * transports). The entry points `connect` (Node) and the browser bundle's `connect` call it.
  */
-export async function connect(options: ClientOptions = {}): Promise<Client> {
-  const opts = resolveClientOptions(options);
-  const registry = loadProto(opts.protoDir);
-  const client = new ClientImpl(opts, registry);
-  await client.open();
+export async function openClient(opts: ResolvedCoreOptions, registry: ProtoRegistry, openTarget: TargetOpener, target: GatewayTarget): Promise<Client> {
+  const client = new ClientImpl(opts, registry, openTarget);
+  await client.open(target);
   return client;
 }

@@ -1,4 +1,5 @@
 import { SwitchyardError } from "../bus/errors.js";
+import { unrefTimer, type TimerHandle } from "./timers.js";
 
 /** Largest request id: ids are uint32 on the wire and 0 means "no request". */
 export const MAX_REQUEST_ID = 0xffff_ffff;
@@ -27,7 +28,7 @@ interface Waiter {
 export class PendingRequests {
   private readonly waiters = new Map<number, Waiter>();
   private lastId: number;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   /** When the scheduled sweep fires (ms since epoch), or +Infinity when none is scheduled. */
   private timerAt = Number.POSITIVE_INFINITY;
   private readonly now: () => number;
@@ -103,7 +104,7 @@ export class PendingRequests {
     this.timerAt = at;
     this.timer = setTimeout(() => this.sweep(), Math.max(0, at - this.now()));
     // The socket keeps the process alive while requests are in flight; the timer need not.
-    this.timer.unref();
+    unrefTimer(this.timer);
   }
 
   private clearTimer(): void {
