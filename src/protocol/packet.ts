@@ -16,6 +16,8 @@ export interface Packet {
   body: Uint8Array;
   code: number;
   message: string;
+  /** KICK only: where to connect instead ("host:port" on TCP, a WebSocket URL on WebSocket), or "". */
+  redirect: string;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -26,7 +28,7 @@ const EMPTY = new Uint8Array(0);
  * protobufjs on every valid input (checked by a unit test); returns null on malformed bytes.
  */
 export function decodePacket(buf: Uint8Array): Packet | null {
-  const p: Packet = { kind: 0, id: 0, route: "", body: EMPTY, code: 0, message: "" };
+  const p: Packet = { kind: 0, id: 0, route: "", body: EMPTY, code: 0, message: "", redirect: "" };
   const end = buf.length;
   let pos = 0;
   while (pos < end) {
@@ -72,6 +74,7 @@ export function decodePacket(buf: Uint8Array): Packet | null {
       if (field === 3) p.route = utf8(buf, pos, pos + len);
       else if (field === 4) p.body = buf.subarray(pos, pos + len);
       else if (field === 6) p.message = utf8(buf, pos, pos + len);
+      else if (field === 7) p.redirect = utf8(buf, pos, pos + len);
       pos += len;
     } else if (wt === 1) {
       pos += 8;
@@ -106,10 +109,11 @@ function writeVarint(out: Buffer, pos: number, v: number): number {
  * Encodes a packet as one complete frame (length prefix included) in a single allocation.
  * Fields at their default value are omitted, as protobuf does.
  */
-export function encodeFrame(kind: number, id: number, route: string, body: Uint8Array | null, code = 0, message = ""): Buffer {
+export function encodeFrame(kind: number, id: number, route: string, body: Uint8Array | null, code = 0, message = "", redirect = ""): Buffer {
   const routeLen = route.length === 0 ? 0 : Buffer.byteLength(route);
   const bodyLen = body === null ? 0 : body.length;
   const msgLen = message.length === 0 ? 0 : Buffer.byteLength(message);
+  const redirectLen = redirect.length === 0 ? 0 : Buffer.byteLength(redirect);
   let size = 0;
   if (kind !== 0) size += 1 + varintSize(kind);
   if (id !== 0) size += 1 + varintSize(id);
@@ -117,6 +121,7 @@ export function encodeFrame(kind: number, id: number, route: string, body: Uint8
   if (bodyLen !== 0) size += 1 + varintSize(bodyLen) + bodyLen;
   if (code !== 0) size += 1 + varintSize(code);
   if (msgLen !== 0) size += 1 + varintSize(msgLen) + msgLen;
+  if (redirectLen !== 0) size += 1 + varintSize(redirectLen) + redirectLen;
   const out = Buffer.allocUnsafe(LENGTH_PREFIX_BYTES + size);
   out.writeUInt32BE(size, 0);
   let pos = LENGTH_PREFIX_BYTES;
@@ -147,6 +152,11 @@ export function encodeFrame(kind: number, id: number, route: string, body: Uint8
     out[pos++] = 0x32;
     pos = writeVarint(out, pos, msgLen);
     pos += out.write(message, pos, msgLen, "utf8");
+  }
+  if (redirectLen !== 0) {
+    out[pos++] = 0x3a;
+    pos = writeVarint(out, pos, redirectLen);
+    out.write(redirect, pos, redirectLen, "utf8");
   }
   return out;
 }
