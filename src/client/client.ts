@@ -247,7 +247,7 @@ class ClientImpl implements Client {
         this.pushes.dispatch(p.route, p.body);
         return;
       case PacketKind.KICK:
-        this.onKickPacket(p.code, p.message);
+        this.onKickPacket(p.code, p.message, p.redirect);
         return;
       default:
         // HEARTBEAT (the read itself proved liveness) and kinds newer than this SDK.
@@ -255,9 +255,9 @@ class ClientImpl implements Client {
     }
   }
 
-  private onKickPacket(code: number, message: string): void {
+  private onKickPacket(code: number, message: string, redirectTo: string): void {
     const name = codeName(code);
-    const redirect = redirectTarget(code, message);
+    const redirect = redirectTarget(redirectTo);
     if (redirect !== null && !this.answered && this.redirects < this.opts.maxRedirects) {
       this.followRedirect(redirect, `${name}: ${message}`);
       return;
