@@ -130,6 +130,14 @@ export interface ClusterConfig {
   gateway: GatewaySettings;
   modules: Record<string, ModuleConfig>;
   master: MasterSettings;
+  /** The web demo served by the master (README "Web demo"); null = not served. */
+  web: WebSettings | null;
+}
+
+/** Where the master serves the web demo. */
+export interface WebSettings {
+  host: string;
+  port: number;
 }
 
 /** Defaults for every optional field; a config file overrides any of them. */
@@ -156,6 +164,7 @@ export const DEFAULT_CONFIG: ClusterConfig = {
     wsPerMessageDeflate: false,
   },
   modules: {},
+  web: null,
   master: {
     restartBackoffMinMs: 250,
     restartBackoffMaxMs: 15_000,
@@ -263,7 +272,11 @@ export function parseClusterConfig(raw: unknown, source = "config"): ClusterConf
     },
     modules: (raw.modules as Record<string, ModuleConfig> | undefined) ?? {},
     master: { ...DEFAULT_CONFIG.master, ...(raw.master as object | undefined) },
+    web: raw.web === undefined || raw.web === null ? null : { host: "127.0.0.1", ...(raw.web as object) } as WebSettings,
   };
+  if (cfg.web !== null && (typeof cfg.web.host !== "string" || !Number.isInteger(cfg.web.port) || cfg.web.port < 0 || cfg.web.port > 65535)) {
+    throw new Error(`${source}: web must be { "host"?: string, "port": 0-65535 } (or null: no web demo)`);
+  }
   if (typeof cfg.nats.url !== "string" || cfg.nats.url === "") throw new Error(`${source}: nats.url must be a non-empty string`);
   if (typeof cfg.redis.url !== "string" || cfg.redis.url === "") throw new Error(`${source}: redis.url must be a non-empty string`);
   for (const key of ["user", "pass", "token"] as const) {
