@@ -1,3 +1,4 @@
+import { connect as netConnect, type Socket } from "node:net";
 import { WebSocket } from "ws";
 import { LENGTH_PREFIX_BYTES } from "../../src/protocol/framing.js";
 import { encodeFrame } from "../../src/protocol/packet.js";
@@ -37,7 +38,7 @@ export class RawWsClient extends PacketInbox {
   }
 
   /** Opens `url` (e.g. ws://127.0.0.1:PORT/ws); rejects when the upgrade fails. */
-  static connect(url: string, options: { localAddress?: string; rejectUnauthorized?: boolean } = {}): Promise<RawWsClient> {
+  static connect(url: string, options: { localAddress?: string; ca?: Buffer; perMessageDeflate?: boolean } = {}): Promise<RawWsClient> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { perMessageDeflate: false, ...options });
       ws.once("open", () => resolve(new RawWsClient(ws)));
@@ -58,4 +59,63 @@ export class RawWsClient extends PacketInbox {
   close(): void {
     this.ws.terminate();
   }
+}
+
+/** WebSocket opcodes (RFC 6455 §5.2). */
+export const WsOpcode = { continuation: 0x0, text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa } as const;
+
+/** One client-to-server WebSocket frame, masked as RFC 6455 requires (or not, to break the rule). */
+export function clientFrame(opcode: number, payload: Uint8Array, options: { fin?: boolean; masked?: boolean; rsv?: number } = {}): Buffer {
+  const fin = options.fin ?? true;
+  const masked = options.masked ?? true;
+  const len = payload.length;
+  const lenBytes = len < 126 ? 0 : len < 65536 ? 2 : 8;
+  const head = Buffer.alloc(2 + lenBytes + (masked ? 4 : 0));
+  head[0] = (fin ? 0x80 : 0) | ((options.rsv ?? 0) << 4) | (opcode & 0x0f);
+  head[1] = (masked ? 0x80 : 0) | (lenBytes === 0 ? len : lenBytes === 2 ? 126 : 127);
+  if (lenBytes === 2) head.writeUInt16BE(len, 2);
+  else if (lenBytes === 8) head.writeBigUInt64BE(BigInt(len), 2);
+  const body = Buffer.from(payload);
+  if (masked) {
+    const key = head.subarray(head.length - 4);
+    key.writeUInt32BE((Math.random() * 0x100000000) >>> 0);
+    for (let i = 0; i < body.length; i++) body[i] = body[i]! ^ key[i & 3]!;
+  }
+  return Buffer.concat([head, body]);
+}
+
+/** A TCP socket after an HTTP request to the WebSocket port: the response head and the bytes after it. */
+export interface RawHttp {
+  socket: Socket;
+  /** Status line and headers of the response. */
+  head: string;
+  status: number;
+}
+
+/**
+ * Sends `request` (raw bytes: an upgrade, a plain GET, garbage) to 127.0.0.1:port and resolves
+ * once the response head arrived (or the socket closed without one: status 0).
+ */
+export function rawHttp(port: number, request: string | Buffer): Promise<RawHttp> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ port, host: "127.0.0.1" }, () => socket.write(request));
+    let got = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      got = Buffer.concat([got, chunk]);
+      const end = got.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      socket.off("data", onData);
+      socket.pause();
+      const head = got.subarray(0, end).toString("latin1");
+      resolve({ socket, head, status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0) });
+    };
+    socket.on("data", onData);
+    socket.once("error", reject);
+    socket.once("close", () => resolve({ socket, head: got.toString("latin1"), status: 0 }));
+  });
+}
+
+/** A valid upgrade request for `path` (plus extra header lines). */
+export function upgradeRequest(path: string, extra: string[] = []): string {
+  return [`GET ${path} HTTP/1.1`, "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13", ...extra, "", ""].join("\r\n");
 }
