@@ -28,8 +28,11 @@ export interface RequestOptions {
 
 /** Receives a decoded PUSH message. */
 export type PushHandler<T> = (msg: T, route: string) => void;
-/** Receives the KICK the gateway sent before closing the connection. */
-export type KickHandler = (code: ErrorCodeName, message: string) => void;
+/**
+ * Receives the KICK the gateway sent before closing the connection; `redirect` names another
+ * gateway to connect to ("host:port" or a WebSocket URL), "" when none.
+ */
+export type KickHandler = (code: ErrorCodeName, message: string, redirect: string) => void;
 /** Receives why the connection ended; `error` is null when the client closed it itself. */
 export type CloseHandler = (reason: string, error: SwitchyardError | null) => void;
 /** Receives errors not tied to a request: ERROR packets with id 0, failing push handlers. */
@@ -92,6 +95,14 @@ function listen<H>(list: { handlers: H[] }, handler: H): Unsubscribe {
   };
 }
 
+/** A packet as handed to a transport. */
+interface OutgoingPacket {
+  kind: number;
+  id: number;
+  route: string;
+  body: Uint8Array;
+}
+
 /** Opens a transport to one gateway. */
 export type TargetOpener = (target: GatewayTarget, events: TransportEvents) => Promise<Transport>;
 
@@ -103,7 +114,13 @@ class ClientImpl implements Client {
   private readonly heartbeat: Heartbeat;
   /** Redirects followed so far; a redirect is followed only before any reply arrived. */
   private redirects = 0;
-  private answered = false;
+  /**
+   * Packets sent before the first reply, resent after a redirect (the gateway that redirects a
+   * new connection handles none of them); null from the first reply on.
+   */
+  private sentBeforeReply: OutgoingPacket[] | null = [];
+  /** Settles when a redirect in progress has a connection (or failed); null when none. */
+  private redirecting: Promise<void> | null = null;
   private readonly requests = new PendingRequests();
   private readonly pushes: PushRouter;
   private readonly kickHandlers: { handlers: KickHandler[] } = { handlers: [] };
@@ -130,20 +147,48 @@ class ClientImpl implements Client {
   }
 
   async open(target: GatewayTarget): Promise<void> {
-    const conn = await this.openTarget(target, {
+    // A transport may deliver packets (a KICK right after the handshake) before the promise of
+    // its opening settles: those wait here, copied, until it is this client's connection.
+    let conn: Transport | null = null;
+    let early: Packet[] | null = [];
+    let earlyClose: { reason: string; error: SwitchyardError | null } | null = null;
+    conn = await this.openTarget(target, {
       onPacket: (p) => {
-        if (this.conn === conn) this.onPacket(p);
+        if (early !== null) early.push({ ...p, body: p.body.slice() });
+        else if (this.conn === conn) this.onPacket(p);
       },
       onClose: (reason, error) => {
-        if (this.conn === conn) this.onConnectionClose(reason, error);
+        if (early !== null) earlyClose = { reason, error };
+        else if (this.conn === conn) this.onConnectionClose(reason, error);
       },
     });
     this.conn = conn;
     this.heartbeat.start();
+    const deliverEarly = (): void => {
+      const queued = early ?? [];
+      early = null;
+      for (const p of queued) if (this.conn === conn) this.onPacket(p);
+      const closedEarly = earlyClose as { reason: string; error: SwitchyardError | null } | null;
+      if (closedEarly !== null && this.conn === conn) this.onConnectionClose(closedEarly.reason, closedEarly.error);
+    };
+    // After the caller's `await connect()` continuation: handlers it registers see a KICK that came with the handshake.
+    if (early.length > 0 || earlyClose !== null) setTimeout(deliverEarly, 0);
+    else deliverEarly();
   }
 
   get address(): string {
     return this.conn?.address ?? "";
+  }
+
+  /** Sends (or, while a redirect is under way, queues) one packet. */
+  private sendPacket(kind: number, id: number, route: string, body: Uint8Array): void {
+    this.sentBeforeReply?.push({ kind, id, route, body });
+    this.conn?.send(kind, id, route, body);
+  }
+
+  /** The connection is gone (and no redirect is under way to replace it). */
+  private get gone(): boolean {
+    return this.redirecting === null && (this.conn === null || this.conn.isClosed);
   }
 
   get pending(): number {
@@ -151,7 +196,7 @@ class ClientImpl implements Client {
   }
 
   get isClosed(): boolean {
-    return this.conn === null || this.conn.isClosed;
+    return this.gone;
   }
 
   request<R extends Route>(route: R, msg: Partial<RequestOf<R>>, opts?: RequestOptions): Promise<ReplyOf<R>> {
@@ -169,8 +214,7 @@ class ClientImpl implements Client {
   }
 
   requestRaw(route: string, body: Uint8Array, opts?: RequestOptions): Promise<Uint8Array> {
-    const conn = this.conn;
-    if (conn === null || conn.isClosed) return Promise.reject(this.closedError());
+    if (this.gone) return Promise.reject(this.closedError());
     let id: number;
     try {
       id = this.requests.nextId();
@@ -178,7 +222,7 @@ class ClientImpl implements Client {
       return Promise.reject(err);
     }
     const reply = this.requests.add(id, route, opts?.timeoutMs ?? this.opts.requestTimeoutMs);
-    conn.send(PacketKind.REQUEST, id, route, body);
+    this.sendPacket(PacketKind.REQUEST, id, route, body);
     return reply;
   }
 
@@ -189,9 +233,8 @@ class ClientImpl implements Client {
   }
 
   notifyRaw(route: string, body: Uint8Array): void {
-    const conn = this.conn;
-    if (conn === null || conn.isClosed) throw this.closedError();
-    conn.send(PacketKind.NOTIFY, 0, route, body);
+    if (this.gone) throw this.closedError();
+    this.sendPacket(PacketKind.NOTIFY, 0, route, body);
   }
 
   on<T = unknown>(route: string, typeOrHandler: string | PushHandler<T>, maybeHandler?: PushHandler<T>): Unsubscribe {
@@ -219,6 +262,7 @@ class ClientImpl implements Client {
   }
 
   async close(): Promise<void> {
+    if (this.redirecting !== null) await this.redirecting;
     if (this.conn === null) return;
     await this.conn.close(CLOSED_BY_CLIENT, null);
   }
@@ -231,12 +275,12 @@ class ClientImpl implements Client {
     this.heartbeat.traffic();
     switch (p.kind) {
       case PacketKind.RESPONSE:
-        this.answered = true;
+        this.sentBeforeReply = null;
         // A reply to a request that already timed out is dropped: its caller has moved on.
         this.requests.resolve(p.id, p.body);
         return;
       case PacketKind.ERROR: {
-        if (p.id !== 0) this.answered = true;
+        if (p.id !== 0) this.sentBeforeReply = null;
         const err = SwitchyardError.fromWire(p.code, p.message);
         // An error for a request that already timed out is dropped, like a late RESPONSE.
         if (p.id === 0) this.report(err, "gateway");
@@ -258,13 +302,13 @@ class ClientImpl implements Client {
   private onKickPacket(code: number, message: string, redirectTo: string): void {
     const name = codeName(code);
     const redirect = redirectTarget(redirectTo);
-    if (redirect !== null && !this.answered && this.redirects < this.opts.maxRedirects) {
+    if (redirect !== null && this.sentBeforeReply !== null && this.redirects < this.opts.maxRedirects) {
       this.followRedirect(redirect, `${name}: ${message}`);
       return;
     }
     for (const h of this.kickHandlers.handlers) {
       try {
-        h(name, message);
+        h(name, message, redirectTo);
       } catch (err) {
         this.report(err, "kick handler");
       }
@@ -274,19 +318,28 @@ class ClientImpl implements Client {
   }
 
   /**
-   * A full or draining gateway sent this fresh connection elsewhere: nothing was answered yet,
-   * so no session state is lost by moving. Requests in flight fail (the gateway refused them).
+   * A full or draining gateway sent this connection elsewhere before anything was answered:
+   * no session state is lost by moving. What was sent so far is sent again there; what is sent
+   * meanwhile waits for the new connection.
    */
   private followRedirect(target: GatewayTarget, why: string): void {
     this.redirects++;
     const old = this.conn;
     this.conn = null;
-    this.requests.rejectAll((route) => new SwitchyardError("UNAVAILABLE", `${route} was not handled: the gateway redirected the connection to ${describeTarget(target)} (${why})`));
-    void old?.close(`redirected to ${describeTarget(target)}`, null);
-    this.open(target).catch((err: unknown) => {
-      const e = SwitchyardError.from(err);
-      this.onConnectionClose(`redirect to ${describeTarget(target)} failed: ${e.message}`, e);
-    });
+    void old?.close(`redirected to ${describeTarget(target)} (${why})`, null);
+    this.redirecting = this.open(target).then(
+      () => {
+        this.redirecting = null;
+        for (const p of this.sentBeforeReply ?? []) {
+          if (p.kind !== PacketKind.REQUEST || this.requests.has(p.id)) this.conn?.send(p.kind, p.id, p.route, p.body);
+        }
+      },
+      (err: unknown) => {
+        this.redirecting = null;
+        const e = SwitchyardError.from(err);
+        this.onConnectionClose(`redirect to ${describeTarget(target)} failed: ${e.message}`, e);
+      },
+    );
   }
 
   private onConnectionClose(reason: string, error: SwitchyardError | null): void {

@@ -47,6 +47,11 @@ export class PendingRequests {
     return this.waiters.size;
   }
 
+  /** True while request `id` waits for its reply. */
+  has(id: number): boolean {
+    return this.waiters.has(id);
+  }
+
   /** Returns the next free request id: 1, 2, … 2^32-1, 1, … skipping ids still in flight. */
   nextId(): number {
     if (this.waiters.size >= MAX_REQUEST_ID) {

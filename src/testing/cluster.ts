@@ -60,7 +60,10 @@ export interface TestCluster<R = Routes> extends AsyncDisposable {
   readonly modules: ModuleHost[];
   /** Starts one more instance of a module (a definition, or a name or path as in the spec). */
   addModule(module: ModuleSource, instanceId?: string): Promise<ModuleHost>;
-  /** Connects an SDK client to gateway `index` (default 0, heartbeats off); closed by stop(). */
+  /**
+   * Connects an SDK client to gateway `index` (default 0, heartbeats off) over TCP, or where
+   * `opts.url` / `opts.gate` say; closed by stop().
+   */
   client(index?: number, opts?: ClientOptions): Promise<TypedClient<R>>;
   /** Registers and logs in user `username` (password "password-1") on a new client; needs login. */
   loggedInClient(username: string, index?: number): Promise<LoggedInClient<R>>;
@@ -116,7 +119,9 @@ export async function startCluster<R = Routes>(spec: ClusterSpec): Promise<TestC
     async client(index = 0, opts = {}) {
       const gateway = gateways[index];
       if (!gateway) throw new Error(`no gateway ${index}: this cluster has ${gateways.length}`);
-      const c = await connect({ ...gateway.address(), heartbeatMs: 0, ...opts });
+      // A url or gate in opts names the gateway itself; else this gateway's TCP address.
+      const where = opts.url !== undefined || opts.gate !== undefined ? {} : gateway.address();
+      const c = await connect({ ...where, heartbeatMs: 0, ...opts });
       clients.push(c);
       return c as unknown as TypedClient<R>;
     },
