@@ -121,6 +121,8 @@ class ClientImpl implements Client {
   private sentBeforeReply: OutgoingPacket[] | null = [];
   /** Settles when a redirect in progress has a connection (or failed); null when none. */
   private redirecting: Promise<void> | null = null;
+  /** Set once the close was reported: a connection ends once. */
+  private ended = false;
   private readonly requests = new PendingRequests();
   private readonly pushes: PushRouter;
   private readonly kickHandlers: { handlers: KickHandler[] } = { handlers: [] };
@@ -314,7 +316,11 @@ class ClientImpl implements Client {
       }
     }
     const err = SwitchyardError.fromWire(code, message);
-    void this.conn?.close(`kicked by the gateway: ${name}: ${err.message}`, err);
+    const reason = `kicked by the gateway: ${name}: ${err.message}`;
+    // A KICK delivered late (it came with the handshake) may find its close frame already read:
+    // the KICK still says why the connection ended.
+    if (this.conn?.isClosed === true) this.onConnectionClose(reason, err);
+    else void this.conn?.close(reason, err);
   }
 
   /**
@@ -343,6 +349,8 @@ class ClientImpl implements Client {
   }
 
   private onConnectionClose(reason: string, error: SwitchyardError | null): void {
+    if (this.ended) return;
+    this.ended = true;
     this.heartbeat.stop();
     this.requests.rejectAll(() => new SwitchyardError("UNAVAILABLE", `connection closed: ${reason}`));
     this.pushes.clear();

@@ -5,26 +5,11 @@ import type { Gateway } from "../../src/gateway/index.js";
 import loginModule from "../../modules/login/index.js";
 import teamModule from "../../modules/team/index.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
-
-/** The gateway directory refreshes every 2 s: gate answers are polled for up to this long. */
-const REFRESH_WAIT_MS = 6_000;
+import { gateNames } from "../helpers/gate.js";
 
 const wsUrl = (gw: Gateway): string => `ws://127.0.0.1:${gw.wsAddress()!.port}/ws`;
 const tcpAddress = (gw: Gateway): string => `127.0.0.1:${gw.address().port}`;
 const gateUrl = (gw: Gateway): string => `http://127.0.0.1:${gw.wsAddress()!.port}/gate`;
-
-/** Polls a gate until it names gateway `id` (a GET, as the SDK makes it). */
-async function gateNames(url: string, id: string): Promise<void> {
-  const deadline = Date.now() + REFRESH_WAIT_MS;
-  let last = "";
-  while (Date.now() < deadline) {
-    const res = await fetch(url);
-    last = `${res.status} ${await res.text()}`;
-    if (res.ok && (JSON.parse(last.slice(4)) as { id: string }).id === id) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`the gate at ${url} never named ${id}; last answer: ${last}`);
-}
 
 /** Resolves with the next push on `route` that passes `pred`. */
 function nextPush<T>(c: Client, route: string, pred: (m: T) => boolean): Promise<T> {
