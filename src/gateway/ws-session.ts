@@ -67,7 +67,7 @@ export class WsSession extends Session {
 /**
  * What the session's SocketWriter writes to: each length-prefixed frame of a chunk (the writer
  * may have joined a tick's frames into one buffer) becomes one binary message without its
- * prefix. The writer corks the TCP socket around a flush, so a tick's messages leave in one
+ * prefix. The TCP socket is corked around a chunk's messages, so a tick's messages leave in one
  * write, as on TCP; pending bytes are the WebSocket's bufferedAmount.
  */
 class WsOutput implements WritableSocket {
@@ -81,6 +81,13 @@ class WsOutput implements WritableSocket {
 
   write(chunk: Uint8Array): boolean {
     const buf = chunk as Buffer;
+    const first = LENGTH_PREFIX_BYTES + buf.readUInt32BE(0);
+    if (first === buf.length) {
+      this.ws.send(buf.subarray(LENGTH_PREFIX_BYTES), BINARY);
+      return true;
+    }
+    // Several frames: one socket write for all their messages (ws corks per message only).
+    this.socket.cork();
     let offset = 0;
     while (offset + LENGTH_PREFIX_BYTES <= buf.length) {
       const start = offset + LENGTH_PREFIX_BYTES;
@@ -88,6 +95,7 @@ class WsOutput implements WritableSocket {
       this.ws.send(buf.subarray(start, end), BINARY);
       offset = end;
     }
+    this.socket.uncork();
     return true;
   }
 
