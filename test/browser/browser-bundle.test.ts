@@ -1,9 +1,8 @@
-import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
-import { BROWSER_BUNDLE, launchChromium, pageErrors } from "../helpers/browser.js";
+import { launchChromium, pageErrors, readBrowserBundle } from "../helpers/browser.js";
 
 /** A page that imports the bundle and reports what it exports, and what connect() says without a gateway. */
 const PAGE = `<!doctype html><script type="module">
@@ -20,7 +19,7 @@ describe("the browser SDK bundle (dist/browser/switchyard-client.js)", () => {
   let base = "";
 
   beforeAll(async () => {
-    const bundle = readFileSync(BROWSER_BUNDLE);
+    const bundle = readBrowserBundle();
     server = createServer((req, res) => {
       if (req.url === "/switchyard-client.js") res.writeHead(200, { "Content-Type": "text/javascript" }).end(bundle);
       else res.writeHead(200, { "Content-Type": "text/html" }).end(PAGE);
@@ -35,7 +34,7 @@ describe("the browser SDK bundle (dist/browser/switchyard-client.js)", () => {
   });
 
   it("imports nothing (no node: or bare module imports, no require)", () => {
-    const text = readFileSync(BROWSER_BUNDLE, "utf8");
+    const text = readBrowserBundle();
     expect(text.match(/node:[a-z_/]+/g)).toBeNull();
     // Statements of minified code start the file or follow ";", "}" or a newline.
     expect(text.match(/(?:^|[;}\n])\s*import[\s{*("']|\bimport\(|\brequire\(/g)).toBeNull();

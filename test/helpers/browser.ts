@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { projectRoot } from "../../src/config/cluster-config.js";
@@ -8,6 +8,12 @@ export const CHROMIUM = process.env.SWITCHYARD_CHROMIUM ?? "/usr/bin/chromium";
 
 /** The browser SDK bundle that `npm run build` (scripts/build-browser.mjs) writes. */
 export const BROWSER_BUNDLE = join(projectRoot(), "dist", "browser", "switchyard-client.js");
+
+/** The bundle's text; a clear failure when it was not built. */
+export function readBrowserBundle(): string {
+  if (!existsSync(BROWSER_BUNDLE)) throw new Error(`no ${BROWSER_BUNDLE}: build it with \`npm run build\` (npm test does it first)`);
+  return readFileSync(BROWSER_BUNDLE, "utf8");
+}
 
 /** Where browser tests write their screenshots (gitignored). */
 export const TEST_OUTPUT_DIR = join(projectRoot(), "test-output");
