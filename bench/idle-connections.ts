@@ -20,14 +20,14 @@ async function fdLimit(pid: number): Promise<number> {
 }
 
 /** Fills `server` with idle connections from 2 client processes; returns connections held and KiB each. */
-async function fill(g: ProcessGroup, name: string, server: BenchProcess, port: number, target: number): Promise<{ held: number; kibEach: number; rssBefore: number; rssAfter: number }> {
+async function fill(g: ProcessGroup, name: string, server: BenchProcess, port: number, target: number, wsPath?: string): Promise<{ held: number; kibEach: number; rssBefore: number; rssAfter: number }> {
   await sleep(500);
   const fdsBefore = fdCount(server.pid);
   const rssBefore = await rssKiB(server.pid);
   const per = Math.ceil(target / CLIENT_PROCESSES);
   const clients: BenchProcess[] = [];
   for (let i = 0; i < CLIENT_PROCESSES; i++) {
-    clients.push(await g.spawn(`${name}-clients-${i + 1}`, process.execPath, [new URL("./lib/idle-clients.js", import.meta.url).pathname, String(port), String(per)], { readyLine: "ready", timeoutMs: 120_000 }));
+    clients.push(await g.spawn(`${name}-clients-${i + 1}`, process.execPath, [new URL("./lib/idle-clients.js", import.meta.url).pathname, String(port), String(per), ...(wsPath !== undefined ? [wsPath] : [])], { readyLine: "ready", timeoutMs: 120_000 }));
   }
   // Let the server accept the backlog and settle; then GC has had its chance too.
   let held = 0;
@@ -76,6 +76,19 @@ export async function run(): Promise<Figure[]> {
       target: "≤ 4 KB",
       met: res.kibEach * 1024 <= 4000,
     });
+    await gw.stop();
+
+    // A fresh gateway, so the WebSocket figure does not reuse memory the TCP sessions freed.
+    const wsTarget = Math.min(Number(process.env.BENCH_IDLE_WS_CONNECTIONS ?? 10_000), target);
+    step(`gateway holding up to ${wsTarget} idle WebSocket connections`);
+    const wsGwPort = await freePort();
+    const wsPort = await freePort();
+    const wsCfg = g.config("cluster-ws", benchClusterConfig(nats.url, "redis://127.0.0.1:1", [{ id: "gw-b2", port: wsGwPort, wsPort }], {}));
+    const wsGw = await g.gateway("gw-b2", wsCfg);
+    const ws = await fill(g, "gw-ws", wsGw, wsPort, wsTarget, "/ws");
+    step(`gateway (WebSocket): ${ws.held} connections, RSS ${ws.rssBefore} → ${ws.rssAfter} KiB`);
+    figures.push({ scenario: SCENARIO, name: "WebSocket connections held", value: ws.held, unit: "" });
+    figures.push({ scenario: SCENARIO, name: "RSS per idle WebSocket connection", value: ws.kibEach, unit: "KiB", baseline: { name: "gateway TCP (same run)", value: res.kibEach } });
     return figures;
   });
 }

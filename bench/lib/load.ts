@@ -1,6 +1,7 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
-import { FrameDecoder } from "../../src/protocol/framing.js";
+import { WebSocket } from "ws";
+import { FrameDecoder, LENGTH_PREFIX_BYTES } from "../../src/protocol/framing.js";
 import { PacketKind, decodePacket, encodeFrame, type Packet } from "../../src/protocol/packet.js";
 import { sleep } from "./processes.js";
 
@@ -54,6 +55,8 @@ export interface LoadResult {
 export interface WireLoadSpec {
   host?: string;
   port: number;
+  /** A WebSocket URL (ws://host:port/ws): the connections are WebSockets there, `host`/`port` unused. */
+  ws?: string;
   connections: number;
   /** Requests kept in flight per connection. */
   inflight: number;
@@ -85,13 +88,13 @@ export async function runWireLoad(spec: WireLoadSpec): Promise<LoadResult> {
   let stopping = false;
   let ok = 0;
   let outstanding = 0;
-  const conns: Socket[] = [];
+  const conns: LoadPipe[] = [];
   const starts: Promise<void>[] = [];
   const senders: (() => void)[] = [];
   for (let c = 0; c < spec.connections; c++) {
     starts.push(
       (async () => {
-        const socket = await openSocket(spec.host ?? "127.0.0.1", spec.port);
+        const socket = spec.ws !== undefined ? await openWsPipe(spec.ws) : tcpPipe(await openSocket(spec.host ?? "127.0.0.1", spec.port));
         conns.push(socket);
         const frames: Buffer[] = [];
         for (let s = 0; s < spec.inflight; s++) {
@@ -101,8 +104,7 @@ export async function runWireLoad(spec: WireLoadSpec): Promise<LoadResult> {
         const sentAt = new Float64Array(spec.inflight);
         let prepWaiter: ((p: Packet) => void) | null = null;
         let batch: Buffer[] = [];
-        const decoder = new FrameDecoder(
-          1 << 24,
+        socket.listen(
           (frame) => {
             const p = decodePacket(frame);
             if (p === null) throw new Error("load: malformed packet from the server");
@@ -127,17 +129,13 @@ export async function runWireLoad(spec: WireLoadSpec): Promise<LoadResult> {
               batch.push(frames[slot]!);
             }
           },
-          (err) => {
-            throw new Error(`load: framing error ${err.reason}`);
+          () => {
+            if (batch.length > 0) {
+              socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
+              batch = [];
+            }
           },
         );
-        socket.on("data", (chunk: Buffer) => {
-          decoder.push(chunk);
-          if (batch.length > 0) {
-            socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch));
-            batch = [];
-          }
-        });
         if (spec.prepare) {
           await spec.prepare(
             (route, body) =>
@@ -186,5 +184,59 @@ export function openSocket(host: string, port: number): Promise<Socket> {
       resolve(s);
     });
     s.once("error", reject);
+  });
+}
+
+/**
+ * One load connection: writes length-prefixed frames (several at once), hands each received
+ * packet to `onPacket` and calls `afterBurst` after each read (to re-send the burst's requests).
+ */
+interface LoadPipe {
+  write(frames: Buffer): void;
+  listen(onPacket: (packet: Buffer) => void, afterBurst: () => void): void;
+  destroy(): void;
+}
+
+/** A TCP connection as a LoadPipe (frames split by the project's FrameDecoder). */
+function tcpPipe(socket: Socket): LoadPipe {
+  return {
+    write: (frames) => void socket.write(frames),
+    listen(onPacket, afterBurst) {
+      const decoder = new FrameDecoder(1 << 24, onPacket, (err) => {
+        throw new Error(`load: framing error ${err.reason}`);
+      });
+      socket.on("data", (chunk: Buffer) => {
+        decoder.push(chunk);
+        afterBurst();
+      });
+    },
+    destroy: () => socket.destroy(),
+  };
+}
+
+/** Opens a WebSocket (the `ws` package, no compression) as a LoadPipe: one packet per binary message. */
+function openWsPipe(url: string): Promise<LoadPipe> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once("error", reject);
+    ws.once("open", () => {
+      ws.off("error", reject);
+      resolve({
+        write(frames) {
+          for (let off = 0; off + LENGTH_PREFIX_BYTES <= frames.length; ) {
+            const end = off + LENGTH_PREFIX_BYTES + frames.readUInt32BE(off);
+            ws.send(frames.subarray(off + LENGTH_PREFIX_BYTES, end));
+            off = end;
+          }
+        },
+        listen(onPacket, afterBurst) {
+          ws.on("message", (data: Buffer) => {
+            onPacket(data);
+            afterBurst();
+          });
+        },
+        destroy: () => ws.terminate(),
+      });
+    });
   });
 }

@@ -169,12 +169,12 @@ export async function withProcesses<T>(fn: (g: ProcessGroup) => Promise<T>): Pro
 
 
 /** A cluster config for benchmarks: limits that do not throttle the load, quiet logs. */
-export function benchClusterConfig(natsUrl: string, redisUrl: string, gateways: { id: string; port: number }[], modules: Record<string, object>): object {
+export function benchClusterConfig(natsUrl: string, redisUrl: string, gateways: { id: string; port: number; wsPort?: number }[], modules: Record<string, object>): object {
   return {
     nats: { url: natsUrl, embedded: false },
     redis: { url: redisUrl, embedded: false },
     log: { level: "info" },
-    gateways: gateways.map((g) => ({ id: g.id, host: "127.0.0.1", port: g.port })),
+    gateways: gateways.map((g) => ({ id: g.id, host: "127.0.0.1", port: g.port, ...(g.wsPort !== undefined ? { wsPort: g.wsPort } : {}) })),
     gateway: {
       publicRoutes: ["login.Register", "login.Login", "login.Resume", "echo.Echo", "echo.WhoAmI"],
       maxInFlightPerSession: 256,

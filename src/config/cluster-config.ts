@@ -13,6 +13,7 @@ export type {
   ModuleConfig,
   NatsConfig,
   RedisConfig,
+  WebSettings,
 } from "./cluster-schema.js";
 
 /** The cluster config does not match the schema; the message names every wrong key path and what it expects. */

@@ -17,6 +17,7 @@ function strictObject<Shape extends z.core.$ZodLooseShape>(shape: Shape) {
 const wholeNumber = (min: number, max = Number.MAX_SAFE_INTEGER) => z.int().min(min).max(max);
 const durationMs = (min = 1) => z.int().min(min).max(MAX_TIMER_MS);
 const nonEmpty = z.string().min(1);
+const urlPath = z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, { error: 'expected an absolute URL path such as "/ws"' });
 const moduleName = z.string().regex(/^[a-z][a-z0-9_]*$/, { error: "expected a module name: lower-case letters, digits and '_', starting with a letter" });
 
 /** A file a setting names must exist now, not fail later inside a TLS handshake. */
@@ -104,6 +105,11 @@ const gatewayEndpointSchema = strictObject({
   id: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: "expected a subject token: letters, digits, '_' and '-'" }),
   host: nonEmpty.default("127.0.0.1"),
   port: wholeNumber(0, 65_535),
+  /**
+   * WebSocket port (HTTP server with the WebSocket path and the gate); absent = no WebSocket.
+   * With `tls`, it serves wss:// and https:// with the same certificate.
+   */
+  wsPort: wholeNumber(0, 65_535).optional(),
   /** When set, clients connect with TLS (the frames inside are unchanged). */
   tls: gatewayTlsSchema.optional(),
 });
@@ -145,7 +151,16 @@ const gatewaySettingsSchema = strictObject({
   maxPendingOutputBytes: wholeNumber(1).default(1024 * 1024),
   /** Token bucket per connection: sustained frames per second and burst. */
   rateLimit: strictObject({ perSecond: z.number().positive().default(200), burst: wholeNumber(1).default(400) }).prefault({}),
-});
+  /** HTTP path of the WebSocket endpoint on `wsPort`, e.g. "/ws". */
+  wsPath: urlPath.default("/ws"),
+  /** HTTP path of the gate (GET: the least-loaded gateway as JSON) on `wsPort`, e.g. "/gate". */
+  gatePath: urlPath.default("/gate"),
+  /** Offer permessage-deflate to WebSocket clients (costs CPU and memory per connection). */
+  wsPerMessageDeflate: z.boolean().default(false),
+}).refine((g) => g.wsPath !== g.gatePath, { path: ["gatePath"], error: "gateway.wsPath and gateway.gatePath must differ" });
+
+/** Where the master serves the web demo. */
+const webSettingsSchema = strictObject({ host: nonEmpty.default("127.0.0.1"), port: wholeNumber(0, 65_535) });
 
 /** One module type in the cluster. */
 const moduleConfigSchema = strictObject({
@@ -213,6 +228,8 @@ export const clusterConfigSchema = strictObject({
   gateway: gatewaySettingsSchema.prefault({}),
   modules: z.record(moduleName, moduleConfigSchema).default(() => ({})),
   master: masterSettingsSchema.prefault({}),
+  /** The web demo served by the master (README "Web demo"); null = not served. */
+  web: webSettingsSchema.nullable().default(null),
 });
 
 export type NatsConfig = z.infer<typeof natsConfigSchema>;
@@ -222,4 +239,5 @@ export type GatewayEndpoint = z.infer<typeof gatewayEndpointSchema>;
 export type GatewaySettings = z.infer<typeof gatewaySettingsSchema>;
 export type ModuleConfig = z.infer<typeof moduleConfigSchema>;
 export type MasterSettings = z.infer<typeof masterSettingsSchema>;
+export type WebSettings = z.infer<typeof webSettingsSchema>;
 export type ClusterConfig = z.infer<typeof clusterConfigSchema>;

@@ -28,6 +28,7 @@ import { commandArgs, parseAnnouncedSlot, planProcesses, ProcessKind, readyLine,
 import { parseScaleRequest } from "./scale.js";
 import type { MasterStatus } from "./status.js";
 import { NotReadyError, Supervisor } from "./supervisor.js";
+import { demoClientConfig, startDemoServer, type DemoServer } from "../web/index.js";
 
 /** How long a child may take to drain after SIGTERM before it gets SIGKILL (at least). */
 export const STOP_GRACE_MS = 10_000;
@@ -163,8 +164,10 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     (err: unknown) => err,
   );
   const outcome = await Promise.race([ready, stop.requested.then(() => "stopped" as const)]);
+  let web: DemoServer | null = null;
   if (outcome === "ready") {
     out(readyLine(slots));
+    if (cfg.web !== null) web = await startWebDemo(cfg, log, out);
   } else if (outcome !== "stopped") {
     const message = outcome instanceof NotReadyError ? outcome.message : String(outcome);
     log.error({ err: outcome }, "cluster did not become ready");
@@ -173,9 +176,22 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     stop.request("not ready");
   }
   await stop.done;
+  await web?.close();
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
   return code;
+}
+
+/** The web demo of config `web`; a failure to serve it is logged, the cluster runs on. */
+async function startWebDemo(cfg: ClusterConfig, log: Logger, out: (line: string) => void): Promise<DemoServer | null> {
+  try {
+    const server = await startDemoServer({ host: cfg.web!.host, port: cfg.web!.port, client: demoClientConfig(cfg) });
+    out(`switchyard: web demo at ${server.url}`);
+    return server;
+  } catch (err) {
+    log.error({ err }, "web demo not served");
+    return null;
+  }
 }
 
 /** Instances of the cluster that announce a master slot; none when discovery fails. */

@@ -13,9 +13,13 @@ import { PacketKind, decodePacket, encodeFrame } from "../../src/protocol/packet
 import { testConfig } from "../helpers/config.js";
 import { startNats, type RunningServer } from "../helpers/servers.js";
 import echoModule from "../../modules/echo/index.js";
+import { WS_MARKER_ID, endedAsRequired, runWsHostile, wsHostileStream, type Dice } from "./gateway-ws-fuzz.js";
+import { RawWsClient } from "./gateway-ws-raw-client.js";
 
 const level = process.env.SWITCHYARD_TEST_LOG ?? "silent";
 const TARGET_FRAMES = 100_000;
+/** WebSocket messages of the WebSocket half. */
+const WS_TARGET_MESSAGES = 30_000;
 /** Fuzz connections open at once. */
 const PARALLEL = 40;
 const MAX_FRAME = 4 * 1024;
@@ -219,6 +223,8 @@ describe("gateway fuzz (real nats-server and echo module)", () => {
   beforeAll(async () => {
     nats = await startNats();
     const config = testConfig(nats.url, "redis://127.0.0.1:1");
+    // hostile echo.Sleep requests (random bodies: up to 60 s) would hold the module's drain at the end
+    config.modules.echo = { instances: 1, ...config.modules.echo, drainTimeoutMs: 1_000 };
     const settings: GatewaySettings = {
       ...DEFAULT_CONFIG.gateway,
       publicRoutes: ["echo.Echo", "echo.WhoAmI", "echo.Sleep", "nosuch.Route", "echo.Nope"],
@@ -229,7 +235,7 @@ describe("gateway fuzz (real nats-server and echo module)", () => {
       // the well-behaved client paces itself below this; hostile streams stay under the burst
       rateLimit: { perSecond: 2_000, burst: 400 },
     };
-    gw = await createGateway({ id: "gw-fuzz", port: 0, settings, nats: { url: nats.url }, logger: createLogger("gateway", "gw-fuzz", level), announce: false });
+    gw = await createGateway({ id: "gw-fuzz", port: 0, wsPort: 0, settings, nats: { url: nats.url }, logger: createLogger("gateway", "gw-fuzz", level), announce: false });
     mod = await startModule({ definition: echoModule, config, log: createLogger("echo", "echo-fuzz", level) });
     good = await connectClient({ ...gw.address(), heartbeatMs: 1_000 });
   });
@@ -315,5 +321,74 @@ describe("gateway fuzz (real nats-server and echo module)", () => {
     for (let i = 0; i < 200 && gw.sessionCount > 1; i++) await new Promise((r) => setTimeout(r, 25));
     expect(gw.sessionCount).toBe(1);
     expect((await good.request("echo.Echo", { text: "after" })).text).toBe("after");
+  });
+
+  it(`WebSocket half: survives ≥ ${WS_TARGET_MESSAGES} hostile messages (text, bad opcodes, fragments, oversized, garbage before the upgrade) while a well-behaved WebSocket client gets every reply`, { timeout: 120_000 }, async () => {
+    const wsPort = gw.wsAddress()!.port;
+    const dice: Dice = { int, chance: (p) => rnd() < p, bytes };
+    const wellBehaved = await RawWsClient.connect(`ws://127.0.0.1:${wsPort}/ws`);
+    let fuzzing = true;
+    let sent = 0;
+    let answered = 0;
+    const goodLoop = (async () => {
+      while (fuzzing) {
+        const batch = Array.from({ length: 10 }, () => {
+          const n = ++sent;
+          return wellBehaved.request(n, "echo.Echo", echoCodec.encode({ text: `ws-good-${n}` }), 10_000).then((p) => {
+            if (p.kind === PacketKind.RESPONSE && echoCodec.decode(p.body).text === `ws-good-${n}`) answered++;
+          });
+        });
+        await Promise.all(batch);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const marker = encodeFrame(PacketKind.REQUEST, WS_MARKER_ID, "echo.Echo", echoCodec.encode({ text: "marker" })).subarray(4);
+    let messages = 0;
+    let connections = 0;
+    const totals = { fatal: 0, fatalEnded: 0, http400: 0, markers: 0, markersAnswered: 0, markersIdle: 0, closeCodes: {} as Record<string, number> };
+    const wrongEndings: string[] = [];
+    const started = Date.now();
+    const worker = async (): Promise<void> => {
+      while (messages < WS_TARGET_MESSAGES) {
+        const stream = wsHostileStream(dice, MAX_FRAME, () => benignFrame().subarray(4), marker);
+        messages += stream.messages;
+        connections++;
+        const o = await runWsHostile(dice, wsPort, stream.data, 15_000);
+        const key = o.httpStatus === 101 ? String(o.closeCode) : `http ${o.httpStatus}`;
+        totals.closeCodes[key] = (totals.closeCodes[key] ?? 0) + 1;
+        if (stream.fatal) {
+          totals.fatal++;
+          if (o.httpStatus === 400) totals.http400++;
+          if (endedAsRequired(stream.ending, o)) totals.fatalEnded++;
+          else if (wrongEndings.length < 5) wrongEndings.push(`${stream.ending}: got HTTP ${o.httpStatus}, close ${o.closeCode}, closed ${o.closedByGateway}`);
+        } else {
+          totals.markers++;
+          if (o.markerAnswered) totals.markersAnswered++;
+          else if (o.idleKicked && o.closedByGateway) totals.markersIdle++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, worker));
+    fuzzing = false;
+    await goodLoop;
+    const seconds = (Date.now() - started) / 1000;
+    console.log(
+      `gateway WebSocket fuzz (seed ${seed}): ${messages} messages over ${connections} connections in ${seconds.toFixed(1)} s; ` +
+        `${totals.fatalEnded}/${totals.fatal} fatal streams ended as required (${totals.http400} by HTTP 400), ` +
+        `${totals.markersAnswered}/${totals.markers} others answered to the end (${totals.markersIdle} closed by the idle sweep first); ` +
+        `endings ${JSON.stringify(totals.closeCodes)}; well-behaved WebSocket client: ${answered}/${sent} replies`,
+    );
+    expect(messages).toBeGreaterThanOrEqual(WS_TARGET_MESSAGES);
+    expect(wrongEndings).toEqual([]);
+    expect(totals.fatalEnded).toBe(totals.fatal);
+    expect(totals.markersAnswered + totals.markersIdle).toBe(totals.markers);
+    expect(answered).toBe(sent);
+    expect(sent).toBeGreaterThan(0);
+    expect(gw.state).toBe("ready");
+    for (let i = 0; i < 200 && gw.sessionCount > 2; i++) await new Promise((r) => setTimeout(r, 25));
+    // the TCP client of the first half and the well-behaved WebSocket client
+    expect(gw.sessionCount).toBe(2);
+    expect((await wellBehaved.request(++sent, "echo.Echo", echoCodec.encode({ text: "after" }))).kind).toBe(PacketKind.RESPONSE);
+    wellBehaved.close();
   });
 });
