@@ -5,7 +5,7 @@
 const PREFIX = "sy:team:{team}:";
 
 /**
- * Redis keys of the team module, spelled once (the Lua prelude below builds the same names).
+ * Redis keys of the team module, spelled once; scripts get them through KEYS.
  *
  * - `team(id)`: hash name, leader, capacity, open ("1"/"0"), created (ms), seq (join counter)
  * - `members(id)`: sorted set uid → join sequence (lowest = longest-standing)
@@ -23,18 +23,6 @@ export const TeamKeys = {
   of: (uid: string) => `${PREFIX}of:${uid}`,
   inviteCount: (uid: string) => `sy:team:invites-sent:${uid}`,
 } as const;
-
-/**
- * Lua functions naming the same keys. The keys of the caller (KEYS) are passed in; the keys of a
- * team found through a uid, and of its members, are derived here from the same tagged prefix.
- */
-export const LUA_KEYS = `
-local function tkey(id) return '${PREFIX}t:' .. id end
-local function mkey(id) return tkey(id) .. ':members' end
-local function jkey(id) return tkey(id) .. ':joined' end
-local function ikey(id) return tkey(id) .. ':invites' end
-local function ofkey(uid) return '${PREFIX}of:' .. uid end
-`;
 
 /** Name of a team's channel: team events and chat are published there. */
 export function teamChannel(id: string): string {

@@ -1,8 +1,10 @@
 import type { Redis } from "ioredis";
 import { SwitchyardError } from "../../src/protocol/errors.js";
-import type { RedisCommand, ScriptArg } from "../../src/module/redis-command.js";
 import { TeamKeys } from "./team-keys.js";
-import { CREATE, DISBAND, INVITE, JOIN, KICK, LEAVE, TRANSFER, type CallerKeys, type TeamReply } from "./team-scripts.js";
+import { CREATE, DISBAND, INVITE, JOIN, KICK, LEAVE, TRANSFER, type TeamReply, type TeamScriptKeys } from "./team-scripts.js";
+
+/** Reads of the caller's team and script runs before giving up when its membership keeps changing. */
+const MAX_ATTEMPTS = 5;
 
 /** A team as stored. */
 export interface TeamRecord {
@@ -62,48 +64,66 @@ function refuse(reply: Reply, action: string): never {
 export class TeamStore {
   constructor(private readonly redis: Redis) {}
 
-  /** Runs a script of the caller `args[0]` (its `of` key is the script's KEYS). */
-  private async run<Args extends readonly [string, ...ScriptArg[]]>(command: RedisCommand<CallerKeys, Args, Reply>, args: Args, action: string): Promise<Reply> {
-    const reply = await command.run(this.redis, [TeamKeys.of(args[0])], args);
-    if (reply[0] !== "ok") refuse(reply, action);
-    return reply;
+  /** The keys every team script starts with: the caller's `of` key and team `id`'s keys. */
+  private keysOf(uid: string, id: string): TeamScriptKeys {
+    return [TeamKeys.of(uid), TeamKeys.team(id), TeamKeys.members(id), TeamKeys.joined(id), TeamKeys.invites(id)];
+  }
+
+  /**
+   * Runs `attempt` with the caller's team id as just read ("" for none) until its script does not
+   * answer 'retry' (the caller's membership changed in between); refusals become errors.
+   */
+  private async withCallerTeam(uid: string, action: string, attempt: (id: string) => Promise<Reply>, accept: readonly string[] = []): Promise<Reply> {
+    for (let i = 0; i < MAX_ATTEMPTS; i++) {
+      const id = (await this.redis.get(TeamKeys.of(uid))) ?? "";
+      const reply = await attempt(id);
+      if (reply[0] === "retry") continue;
+      if (reply[0] !== "ok" && !accept.includes(reply[0])) refuse(reply, action);
+      return reply;
+    }
+    throw new SwitchyardError("UNAVAILABLE", `your team membership changed ${MAX_ATTEMPTS} times while the request ran: retry it`);
   }
 
   /** Creates a team led by `uid`; CONFLICT when `uid` is already in one. */
   async create(uid: string, id: string, name: string, capacity: number, open: boolean): Promise<void> {
-    await this.run(CREATE, [uid, id, name, capacity, open ? "1" : "0", Date.now()], "create a team");
+    await this.withCallerTeam(uid, "create a team", (cur) =>
+      CREATE.run(this.redis, [...this.keysOf(uid, id), TeamKeys.team(cur)], [uid, cur, id, name, capacity, open ? "1" : "0", Date.now()]),
+    );
   }
 
   /** Adds `uid` to team `id`; idempotent for a member of that team. Returns the member count. */
   async join(uid: string, id: string): Promise<{ members: number; already: boolean }> {
-    const keys = [TeamKeys.of(uid), TeamKeys.team(id), TeamKeys.members(id), TeamKeys.joined(id), TeamKeys.invites(id)] as const;
-    const reply = await JOIN.run(this.redis, keys, [uid, id, Date.now()]);
+    const reply = await this.withCallerTeam(uid, "join", (cur) => JOIN.run(this.redis, [...this.keysOf(uid, id), TeamKeys.team(cur)], [uid, cur, id, Date.now()]), ["member"]);
     if (reply[0] === "member") return { members: 0, already: true };
-    if (reply[0] !== "ok") refuse(reply, "join");
     return { members: Number(reply[2]), already: false };
   }
 
   /** Removes `uid` from their team (handing over leadership, or deleting an emptied team). */
   async leave(uid: string): Promise<LeaveResult> {
-    const [, id, leader, members, disbanded, handedOver] = await this.run(LEAVE, [uid], "leave one");
+    const [, id, leader, members, disbanded, handedOver] = await this.withCallerTeam(uid, "leave one", (cur) => LEAVE.run(this.redis, this.keysOf(uid, cur), [uid, cur]));
     return { teamId: String(id), leader: String(leader), members: Number(members), disbanded: disbanded === 1, handedOver: handedOver === 1 };
   }
 
   /** Leader only: removes `target`. Returns the team id and member count. */
   async kick(leader: string, target: string): Promise<{ teamId: string; members: number }> {
-    const [, id, members] = await this.run(KICK, [leader, target], "kick members");
+    const [, id, members] = await this.withCallerTeam(leader, "kick members", (cur) =>
+      KICK.run(this.redis, [...this.keysOf(leader, cur), TeamKeys.of(target)], [leader, cur, target]),
+    );
     return { teamId: String(id), members: Number(members) };
   }
 
   /** Leader only: makes `target` the leader. */
   async transfer(leader: string, target: string): Promise<{ teamId: string; members: number }> {
-    const [, id, members] = await this.run(TRANSFER, [leader, target], "transfer the leadership");
+    const [, id, members] = await this.withCallerTeam(leader, "transfer the leadership", (cur) => TRANSFER.run(this.redis, this.keysOf(leader, cur), [leader, cur, target]));
     return { teamId: String(id), members: Number(members) };
   }
 
   /** Leader only: deletes the team; returns its id and former members. */
   async disband(leader: string): Promise<{ teamId: string; members: string[] }> {
-    const [, id, ...members] = await this.run(DISBAND, [leader], "disband the team");
+    const [, id, ...members] = await this.withCallerTeam(leader, "disband the team", async (cur) => {
+      const uids = cur === "" ? [] : await this.redis.zrange(TeamKeys.members(cur), 0, -1);
+      return DISBAND.run(this.redis, [...this.keysOf(leader, cur), ...uids.map((u) => TeamKeys.of(u))], [leader, cur, ...uids]);
+    });
     return { teamId: String(id), members: members.map(String) };
   }
 
@@ -112,7 +132,9 @@ export class TeamStore {
    * records the invitation to the inviter's team, valid until `expiresAt`.
    */
   async invite(inviter: string, invitee: string, expiresAt: number, record: boolean): Promise<{ teamId: string; name: string }> {
-    const [, id, name] = await this.run(INVITE, [inviter, invitee, expiresAt, record ? "1" : "0"], "invite players");
+    const [, id, name] = await this.withCallerTeam(inviter, "invite players", (cur) =>
+      INVITE.run(this.redis, this.keysOf(inviter, cur), [inviter, cur, invitee, expiresAt, record ? "1" : "0"]),
+    );
     return { teamId: String(id), name: String(name) };
   }
 

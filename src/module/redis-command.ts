@@ -20,7 +20,8 @@ export interface RedisCommand<Keys extends readonly string[], Args extends reado
   /** The command's name on the client (unique in the process). */
   readonly name: string;
   readonly lua: string;
-  readonly numberOfKeys: Keys["length"];
+  /** How many KEYS a call passes; "variable": each call passes its own count (keys.length). */
+  readonly numberOfKeys: Keys["length"] | "variable";
   /** Runs the script on `redis` with `keys` as KEYS and `args` as ARGV; resolves with its reply. */
   run(redis: Redis, keys: Readonly<Keys>, args: Readonly<Args>): Promise<Reply>;
 }
@@ -28,7 +29,7 @@ export interface RedisCommand<Keys extends readonly string[], Args extends reado
 /** Declares a Lua script as a typed command; see {@link RedisCommand}. */
 export function defineRedisCommand<Keys extends readonly string[], Args extends readonly ScriptArg[], Reply>(spec: {
   name: string;
-  numberOfKeys: Keys["length"];
+  numberOfKeys: Keys["length"] | "variable";
   lua: string;
 }): RedisCommand<Keys, Args, Reply> {
   const { name, numberOfKeys, lua } = spec;
@@ -42,10 +43,11 @@ export function defineRedisCommand<Keys extends readonly string[], Args extends 
     numberOfKeys,
     run(redis, keys, args) {
       if (!definedOn.has(redis)) {
-        redis.defineCommand(name, { numberOfKeys, lua });
+        redis.defineCommand(name, numberOfKeys === "variable" ? { lua } : { numberOfKeys, lua });
         definedOn.add(redis);
       }
       const fn = (redis as unknown as Record<string, ScriptingFunction>)[name]!;
+      if (numberOfKeys === "variable") return fn.call(redis, keys.length, ...keys, ...args) as Promise<Reply>;
       return fn.call(redis, ...keys, ...args) as Promise<Reply>;
     },
   };

@@ -4,6 +4,8 @@ import { RoomDirectory } from "../../modules/game/room-directory.js";
 import { AccountStore } from "../../modules/login/accounts.js";
 import { BoardStore } from "../../modules/rank/board-store.js";
 import { PolicyName } from "../../modules/rank/policy.js";
+import { TeamKeys } from "../../modules/team/team-keys.js";
+import { LEAVE } from "../../modules/team/team-scripts.js";
 import { TeamStore } from "../../modules/team/team-store.js";
 import { OnlineTable } from "../../src/module/online-table.js";
 import { defineRedisCommand } from "../../src/module/redis-command.js";
@@ -89,6 +91,17 @@ describe("every Lua script on a real Redis Cluster node (CROSSSLOT refused)", ()
     expect(await teams.leave("a")).toMatchObject({ teamId: "t1", leader: "b", members: 1, disbanded: false });
     expect(await teams.disband("b")).toEqual({ teamId: "t1", members: ["b"] });
     expect(await teams.teamOf("b")).toBeNull();
+  });
+
+  it("team: a script run with the keys of a team the caller is not in answers retry; a stale membership is dropped", async () => {
+    const teams = new TeamStore(redis);
+    await teams.create("d", "t2", "Blues", 4, true);
+    const keysOf = (id: string) => [TeamKeys.of("d"), TeamKeys.team(id), TeamKeys.members(id), TeamKeys.joined(id), TeamKeys.invites(id)] as const;
+    expect(await LEAVE.run(redis, keysOf("t-other"), ["d", "t-other"])).toEqual(["retry"]);
+    expect(await teams.teamOf("d")).toBe("t2");
+    await redis.set(TeamKeys.of("e"), "t-gone");
+    await teams.create("e", "t3", "Greens", 4, true);
+    expect(await teams.teamOf("e")).toBe("t3");
   });
 
   it("game: quick join, join, locate, leave, seal, destroy", async () => {
