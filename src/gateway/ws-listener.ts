@@ -48,9 +48,10 @@ export function createWsListener(settings: WsListenerSettings, tls: GatewayTls |
     // ws answers 400 (or 426 for a wrong version) itself when the upgrade headers are wrong.
     wss.handleUpgrade(req, socket, head, (ws) => acceptor.acceptWebSocket(ws, socket as Socket));
   });
-  server.on("clientError", (err: Error, socket: Duplex) => {
+  server.on("clientError", (err: Error & { code?: string }, socket: Duplex) => {
     log.debug({ err: err.message }, "bad HTTP request on the WebSocket port");
-    refuseUpgrade(socket, 400, "Bad Request", "not an HTTP request");
+    if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") refuseUpgrade(socket, 408, "Request Timeout", `the request did not arrive within ${headersMs} ms`);
+    else refuseUpgrade(socket, 400, "Bad Request", "not an HTTP request");
   });
   server.on("tlsClientError", (err: Error, socket: Duplex) => {
     log.debug({ err: err.message }, "TLS handshake failed on the WebSocket port");
