@@ -8,5 +8,6 @@ export { RouteCache, DEFAULT_ROUTE_CACHE_SIZE, type RouteInfo } from "./route-ca
 export { Session, sessionOf, CLOSE_GRACE_MS, type SessionContext, type SessionHost, type SessionLimits, type Transport } from "./session.js";
 export { SessionTable, type TableEntry } from "./session-table.js";
 export { SocketWriter, WriteScheduler, type OverflowSink, type WritableSocket } from "./socket-writer.js";
+export { Admission, SHUTTING_DOWN, refuseTcp, refuseWebSocket, type AdmissionState, type Refusal } from "./admission.js";
 export { WsSession, wsSessionOf, closeReason, WsCloseCode } from "./ws-session.js";
 export { createWsListener, type WsAcceptor } from "./ws-listener.js";
