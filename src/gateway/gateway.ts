@@ -76,8 +76,9 @@ export interface Gateway extends AsyncDisposable {
   /** Live figures, as announced to `ctl status`. */
   load(): InstanceLoad;
   /**
-   * Graceful shutdown: stop accepting connections, refuse new requests (UNAVAILABLE), wait for
-   * in-flight replies (up to requestTimeoutMs), KICK every session, drain NATS.
+   * Graceful shutdown: refuse new requests (UNAVAILABLE) and new connections (KICK UNAVAILABLE
+   * with a redirect to another gateway when one is known), wait for in-flight replies (up to
+   * requestTimeoutMs), close the listeners, KICK every session (with a redirect), drain NATS.
    * Returns the same promise on every call (and the one `stop()` returned, if called first).
    */
   drain(): Promise<void>;
