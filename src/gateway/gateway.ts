@@ -351,7 +351,8 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
 
   /** WsAcceptor: the gate's answer, the least-loaded ready gateway (this one before the first refresh). */
   gateAnswer(): { status: number; body: unknown } {
-    const best = this.directory.leastLoaded() ?? this.selfChoice();
+    // the directory's view is up to one refresh old: a draining gateway never names itself
+    const best = this.directory.leastLoaded(this.closing ? this.id : undefined) ?? this.selfChoice();
     if (best === null) return { status: 503, body: { code: "UNAVAILABLE", message: NO_GATEWAY } };
     return { status: 200, body: best };
   }
