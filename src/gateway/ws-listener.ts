@@ -31,7 +31,7 @@ export function createWsListener(settings: WsListenerSettings, tls: GatewayTls |
   const headersMs = Math.min(settings.firstPacketTimeoutMs, MAX_HEADERS_MS);
   const httpOptions = { headersTimeout: headersMs, requestTimeout: headersMs, connectionsCheckingInterval: Math.min(headersMs, 1_000) };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => answerRequest(req, res, settings, acceptor);
-  const server = tls ? createHttpsServer({ ...httpOptions, cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, onRequest) : createServer(httpOptions, onRequest);
+  const server = tls ? createHttpsServer({ ...httpOptions, cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), handshakeTimeout: headersMs }, onRequest) : createServer(httpOptions, onRequest);
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: settings.maxFrameBytes,
