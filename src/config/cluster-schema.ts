@@ -157,7 +157,7 @@ const gatewaySettingsSchema = strictObject({
   gatePath: urlPath.default("/gate"),
   /** Offer permessage-deflate to WebSocket clients (costs CPU and memory per connection). */
   wsPerMessageDeflate: z.boolean().default(false),
-}).refine((g) => g.wsPath !== g.gatePath, { path: ["gatePath"], error: "gateway.wsPath and gateway.gatePath must differ" });
+}).refine((g) => g.wsPath !== g.gatePath, { path: ["gatePath"], error: "expected gateway.gatePath to differ from gateway.wsPath" });
 
 /** Where the master serves the web demo. */
 const webSettingsSchema = strictObject({ host: nonEmpty.default("127.0.0.1"), port: wholeNumber(0, 65_535) });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectOnce, NatsUnreachableError } from "../../src/master/ctl-client.js";
+import { connectOnce, NatsUnreachableError } from "../../src/ctl/ctl-client.js";
 import { startNats, type RunningServer } from "../helpers/servers.js";
 
 describe("a one-shot tool (ctl) given several NATS URLs", () => {

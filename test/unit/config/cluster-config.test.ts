@@ -136,3 +136,25 @@ describe("loadClusterConfig", () => {
     expect(loadClusterConfig(resolve("config/cluster.json")).modules.login?.instances).toBe(2);
   });
 });
+
+describe("cluster config schema: WebSocket keys", () => {
+  it("defaults: no wsPort, /ws and /gate, no permessage-deflate", () => {
+    const cfg = parseClusterConfig({ gateways: [{ id: "gw-1", port: 3250 }] });
+    expect(cfg.gateways[0]!.wsPort).toBeUndefined();
+    expect(cfg.gateway).toMatchObject({ wsPath: "/ws", gatePath: "/gate", wsPerMessageDeflate: false });
+  });
+
+  it("takes a wsPort per gateway and the paths", () => {
+    const cfg = parseClusterConfig({ gateways: [{ id: "gw-1", port: 3250, wsPort: 3251 }], gateway: { wsPath: "/game/ws", gatePath: "/game/gate", wsPerMessageDeflate: true } });
+    expect(cfg.gateways[0]!.wsPort).toBe(3251);
+    expect(cfg.gateway).toMatchObject({ wsPath: "/game/ws", gatePath: "/game/gate", wsPerMessageDeflate: true });
+  });
+
+  it("names the key path of a wrong value", () => {
+    expect(refusal({ gateways: [{ id: "gw-1", port: 1, wsPort: 70000 }] })).toContain("gateways[0].wsPort");
+    expect(refusal({ gateway: { wsPath: "ws" } })).toContain('gateway.wsPath: expected an absolute URL path such as "/ws"');
+    expect(refusal({ gateway: { gatePath: "/a b" } })).toContain("gateway.gatePath: expected an absolute URL path");
+    expect(refusal({ gateway: { wsPath: "/x", gatePath: "/x" } })).toContain("gateway.gatePath: expected gateway.gatePath to differ from gateway.wsPath");
+    expect(refusal({ gateway: { wsPerMessageDeflate: "yes" } })).toContain("gateway.wsPerMessageDeflate");
+  });
+});
