@@ -48,6 +48,11 @@ export namespace cluster {
     uid: string;
     reason: string;
   }
+  export interface SessionOpened {
+    gatewayId: string;
+    sid: number;
+    uid: string;
+  }
 }
 
 export namespace echo {
