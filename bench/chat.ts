@@ -155,7 +155,7 @@ export async function run(): Promise<Figure[]> {
     const cfg = g.config(
       "cluster",
       benchClusterConfig(nats.url, redis.url, ids.map((id, i) => ({ id, port: ports[i]! })), {
-        login: { instances: 2, settings: { scryptN: 16 } },
+        login: { instances: 2, settings: { scryptN: 16, maxConcurrentHashes: 1_000 } },
         chat: { instances: 2, settings: { maxMessagesPerWindow: 1_000_000, maxPageSize: 500 } },
       }),
     );

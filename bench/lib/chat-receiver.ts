@@ -9,7 +9,7 @@ import { epochMs } from "./receivers.js";
 const [portText, countText, room, prefix] = process.argv.slice(2);
 const port = Number(portText);
 const count = Number(countText);
-const PARALLEL = 50;
+const PARALLEL = 25;
 
 let got = 0;
 let next = count;

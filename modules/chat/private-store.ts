@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { SwitchyardError } from "../../src/bus/errors.js";
 import type { chat } from "../../src/generated/proto.js";
+import { scriptCommand, type ScriptCommand } from "../shared/redis-command.js";
 import { ChatKeys as K } from "./chat-keys.js";
 import { readBackwards, type StreamPage } from "./stream-page.js";
 
@@ -24,15 +25,20 @@ export type StoredPrivate = Omit<chat.PrivateMessage, "seq">;
  * the seq makes it exactly once for a client that keeps the highest seq it processed.
  */
 export class PrivateStore {
+  private readonly deliverScript: ScriptCommand;
+
   constructor(
     private readonly redis: Redis,
     private readonly limits: { inboxLimit: number; conversationLength: number },
-  ) {}
+  ) {
+    this.deliverScript = scriptCommand(redis, "syChatDeliver", 3, DELIVER);
+  }
 
   /** Stores a message for its receiver; returns its inbox seq. */
   async deliver(msg: StoredPrivate): Promise<number> {
     const json = JSON.stringify(msg);
-    const seq = (await this.redis.eval(DELIVER, 3, K.inbox(msg.toUid), K.inboxSeq(msg.toUid), K.conversation(msg.fromUid, msg.toUid), json, this.limits.inboxLimit, this.limits.conversationLength)) as number;
+    const keys = [K.inbox(msg.toUid), K.inboxSeq(msg.toUid), K.conversation(msg.fromUid, msg.toUid)];
+    const seq = (await this.deliverScript(keys, [json, this.limits.inboxLimit, this.limits.conversationLength])) as number;
     if (seq < 0) throw new SwitchyardError("CONFLICT", `the receiver has ${this.limits.inboxLimit} unread private messages, the most kept: try again after they read them`);
     return seq;
   }

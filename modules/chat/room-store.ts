@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { SwitchyardError } from "../../src/bus/errors.js";
 import type { chat } from "../../src/generated/proto.js";
+import { scriptCommand, type ScriptCommand } from "../shared/redis-command.js";
 import { ChatKeys as K } from "./chat-keys.js";
 import { readBackwards, type StreamPage } from "./stream-page.js";
 
@@ -18,10 +19,14 @@ export type SpeakRefusal = { code: "not-member" } | { code: "muted"; ms: number 
 
 /** Rooms in Redis: members, history, mutes and bans. */
 export class RoomStore {
+  private readonly leaveScript: ScriptCommand;
+
   constructor(
     private readonly redis: Redis,
     private readonly worldRoom: string,
-  ) {}
+  ) {
+    this.leaveScript = scriptCommand(redis, "syChatLeave", 3, LEAVE);
+  }
 
   /** Adds uid to room; refuses a banned user and one already in `maxRooms` other rooms. Returns the member count. */
   async join(uid: string, room: string, maxRooms: number): Promise<number> {
@@ -37,7 +42,7 @@ export class RoomStore {
 
   /** Removes uid from room; false when it was not a member. */
   async leave(uid: string, room: string): Promise<boolean> {
-    const n = (await this.redis.eval(LEAVE, 3, K.members(room), K.joined(uid), K.rooms, uid, room, this.worldRoom)) as number;
+    const n = (await this.leaveScript([K.members(room), K.joined(uid), K.rooms], [uid, room, this.worldRoom])) as number;
     return n >= 0;
   }
 

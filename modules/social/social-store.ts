@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { SwitchyardError } from "../../src/bus/errors.js";
 import { social } from "../../src/generated/proto.js";
+import { scriptCommand, type ScriptCommand } from "../shared/redis-command.js";
 import { SocialKeys as K } from "./social-keys.js";
 
 /** Limits the store enforces. */
@@ -69,23 +70,33 @@ export interface FriendUids {
  * Scripts change both users' keys atomically (every social key lives on one Redis primary).
  */
 export class SocialStore {
+  private readonly scripts: Record<"request" | "accept" | "decline" | "remove" | "block", ScriptCommand>;
+
   constructor(
     private readonly redis: Redis,
     private readonly limits: SocialLimits,
-  ) {}
+  ) {
+    const define = (name: string, lua: string) => scriptCommand(redis, name, 8, lua);
+    this.scripts = {
+      request: define("sySocialRequest", REQUEST),
+      accept: define("sySocialAccept", ACCEPT),
+      decline: define("sySocialDecline", DECLINE),
+      remove: define("sySocialRemove", REMOVE),
+      block: define("sySocialBlock", BLOCK),
+    };
+  }
 
   private keys(a: string, b: string): string[] {
     return [K.friends(a), K.friends(b), K.incoming(a), K.incoming(b), K.outgoing(a), K.outgoing(b), K.blocks(a), K.blocks(b)];
   }
 
-  private async run(script: string, a: string, b: string): Promise<Outcome> {
-    const keys = this.keys(a, b);
-    return (await this.redis.eval(script, keys.length, ...keys, a, b, Date.now(), this.limits.maxFriends, this.limits.maxPendingRequests)) as Outcome;
+  private async run(script: keyof SocialStore["scripts"], a: string, b: string): Promise<Outcome> {
+    return (await this.scripts[script](this.keys(a, b), [a, b, Date.now(), this.limits.maxFriends, this.limits.maxPendingRequests])) as Outcome;
   }
 
   /** a asks b: "requested", or "accepted" when b had asked a already. */
   async request(a: string, b: string): Promise<"requested" | "accepted"> {
-    const r = await this.run(REQUEST, a, b);
+    const r = await this.run("request", a, b);
     switch (r) {
       case "requested":
       case "accepted":
@@ -105,19 +116,19 @@ export class SocialStore {
 
   /** a accepts b's request. */
   async accept(a: string, b: string): Promise<void> {
-    const r = await this.run(ACCEPT, a, b);
+    const r = await this.run("accept", a, b);
     if (r === "none") throw new SwitchyardError("NOT_FOUND", `there is no friend request from ${b}: social.Friends lists the incoming ones`);
     if (r === "full") throw this.full();
   }
 
   /** a declines b's request. */
   async decline(a: string, b: string): Promise<void> {
-    if ((await this.run(DECLINE, a, b)) === "none") throw new SwitchyardError("NOT_FOUND", `there is no friend request from ${b}: social.Friends lists the incoming ones`);
+    if ((await this.run("decline", a, b)) === "none") throw new SwitchyardError("NOT_FOUND", `there is no friend request from ${b}: social.Friends lists the incoming ones`);
   }
 
   /** a ends the friendship with b, or withdraws a's request to b. */
   async remove(a: string, b: string): Promise<"removed" | "withdrawn"> {
-    const r = await this.run(REMOVE, a, b);
+    const r = await this.run("remove", a, b);
     if (r === "none") throw new SwitchyardError("NOT_FOUND", `${b} is neither your friend nor asked by you: social.Friends lists both`);
     return r as "removed" | "withdrawn";
   }
@@ -125,7 +136,7 @@ export class SocialStore {
   /** a blocks b (ending their friendship and requests); true when they were friends. */
   async block(a: string, b: string): Promise<boolean> {
     const wereFriends = (await this.redis.sismember(K.friends(a), b)) === 1;
-    await this.run(BLOCK, a, b);
+    await this.run("block", a, b);
     return wereFriends;
   }
 
