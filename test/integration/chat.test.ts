@@ -257,7 +257,8 @@ describe("chat module through real gateways (2 chat, 2 login, 2 social instances
     expect(inbox).toEqual([]);
     expect((await b.client.request("chat.Inbox", {})).messages).toEqual([]);
     await b.client.request("social.Unblock", { uid: a.uid });
+    const delivered = nextPush<chat.PrivateMessage>(b.client, "chat.PrivateMessage", (m) => m.text === "hey again");
     await a.client.request("chat.Tell", { toUid: b.uid, text: "hey again" });
-    await nextPush<chat.PrivateMessage>(b.client, "chat.PrivateMessage", (m) => m.text === "hey again");
+    await delivered;
   });
 });
