@@ -1,19 +1,27 @@
-import type { NatsConnection } from "nats";
+import { RequestStrategy, type NatsConnection } from "nats";
 import { listInstances } from "../bus/discovery.js";
 import type { Logger } from "../log/logger.js";
 import type { OnlineTable } from "./online-table.js";
 
 /** How often the sweep looks at the gateways. */
 export const SWEEP_INTERVAL_MS = 1_500;
-/** A gateway missing from every listing for this long is dead: its sessions are released. */
-export const GATEWAY_LAPSE_MS = 5_000;
+/**
+ * A gateway missing from every listing for this long, which then does not answer a direct
+ * status request either, is dead: its sessions are released.
+ */
+export const GATEWAY_LAPSE_MS = 4_000;
 /** How long one listing waits for the services API answers. */
 const LISTING_WAIT_MS = 750;
+/** How long the direct status request to a gateway presumed dead waits. */
+const CONFIRM_WAIT_MS = 1_000;
 /**
  * Sessions of a gateway claimed this long before its process started belong to an earlier
  * process with the same id (restarted after a crash); the margin absorbs clock skew between hosts.
  */
 const RESTART_MARGIN_MS = 1_000;
+
+/** The services API name gateways announce themselves under (see announceInstance). */
+const GATEWAY_SERVICE = "sy-gateway";
 
 /** What the sweep does with a session it found orphaned (already removed from the table). */
 export type OrphanSink = (session: { gatewayId: string; sid: number; uid: string }, reason: string) => void;
@@ -57,6 +65,11 @@ export class GatewaySweep {
         const seen = this.lastSeen.get(gw);
         if (seen === undefined) this.lastSeen.set(gw, now);
         else if (now - seen >= GATEWAY_LAPSE_MS) {
+          // A gateway too busy to answer listings in time is slow, not dead: ask it once directly.
+          if (await this.answers(gw)) {
+            this.lastSeen.set(gw, now);
+            continue;
+          }
           await this.release(table, gw, Number.POSITIVE_INFINITY, `gateway ${gw} stopped answering for ${now - seen} ms`);
           await table.forgetGatewayIfEmpty(gw);
           this.lastSeen.delete(gw);
@@ -67,6 +80,17 @@ export class GatewaySweep {
     } finally {
       this.running = false;
     }
+  }
+
+  /** Pings the gateways' service ($SRV.PING, which every role may use) and looks for this one. */
+  private async answers(gatewayId: string): Promise<boolean> {
+    try {
+      const pongs = await this.nc.services.client({ strategy: RequestStrategy.Timer, maxWait: CONFIRM_WAIT_MS }).ping(GATEWAY_SERVICE);
+      for await (const p of pongs) if (p.metadata?.instance === gatewayId) return true;
+    } catch {
+      // no responders at all: no gateway answers
+    }
+    return false;
   }
 
   private async release(table: OnlineTable, gatewayId: string, beforeMs: number, reason: string): Promise<void> {
