@@ -4,7 +4,7 @@ import { defineModule, z, type ContextOf } from "../../src/module/index.js";
 import { UsernameCache } from "../shared/username-cache.js";
 import { accountExists } from "../shared/usernames.js";
 import { SocialPush, watchPresence } from "./presence.js";
-import { SocialStore } from "./social-store.js";
+import { SocialStore, whoBlocked } from "./social-store.js";
 
 const positive = z.number().int().min(1);
 
@@ -123,8 +123,10 @@ export default defineModule(services.social, {
       ctx.requireUid();
       const max = ctx.state.settings.maxPresenceQuery;
       if (req.uids.length > max) throw new SwitchyardError("BAD_REQUEST", `social.Presence takes at most ${max} uids, got ${req.uids.length}: ask in several calls`);
-      const entries = await ctx.module.onlineTable().lookupMany(req.uids);
-      return { entries: req.uids.map((uid, i) => ({ uid, online: entries[i] !== null })) };
+      const me = ctx.session?.uid ?? "";
+      // A user who blocked the caller looks offline to it, whatever it is.
+      const [entries, blockedMe] = await Promise.all([ctx.module.onlineTable().lookupMany(req.uids), whoBlocked(ctx.module.redis(), req.uids, me)]);
+      return { entries: req.uids.map((uid, i) => ({ uid, online: entries[i] !== null && !blockedMe[i] })) };
     },
   },
 });

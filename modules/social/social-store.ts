@@ -171,6 +171,15 @@ export class SocialStore {
   }
 }
 
+/** For each of `owners`, whether it blocked `other` (one round trip). */
+export async function whoBlocked(redis: Redis, owners: readonly string[], other: string): Promise<boolean[]> {
+  if (owners.length === 0) return [];
+  const pipe = redis.pipeline();
+  for (const o of owners) pipe.sismember(K.blocks(o), other);
+  const replies = (await pipe.exec()) ?? [];
+  return owners.map((_, i) => Number(replies[i]?.[1]) === 1);
+}
+
 /** True when `owner` blocked `other` (read by the chat module too). */
 export async function hasBlocked(redis: Redis, owner: string, other: string): Promise<boolean> {
   return (await redis.sismember(K.blocks(owner), other)) === 1;

@@ -112,6 +112,8 @@ describe("social module through real gateways (2 social, 2 login instances, 2 ga
     await settle(a);
     expect(requests).toEqual([]);
     expect(await a.client.request("social.Blocked", {})).toEqual({ uids: [b.uid] });
+    // a is online, but looks offline to the user it blocked
+    expect(await b.client.request("social.Presence", { uids: [a.uid, b.uid] })).toEqual({ entries: [{ uid: a.uid, online: false }, { uid: b.uid, online: true }] });
     expect((await b.client.request("social.Friends", {})).friends).toEqual([]);
     expect((await a.client.request("social.Unblock", { uid: b.uid })).kind).toBe(R.RELATION_NONE);
     expect((await failure(a.client.request("social.Unblock", { uid: b.uid }))).code).toBe("NOT_FOUND");
