@@ -95,6 +95,8 @@ export interface ModuleRuntime<Settings = unknown, R extends RouteMap = RouteMap
    * Calls `handler` when a client session ends on any gateway. `"one"`: one instance of this
    * module hears each event (queue group, e.g. cleaning shared state); `"every"`: every instance
    * does (each checks whether it holds something of that session, e.g. a room seat).
+   * Registering also starts this instance's gateway sweep: sessions of a gateway that died are
+   * released from the online table and announced as closed (see GatewaySweep).
    */
   onSessionClosed(delivery: "one" | "every", handler: (closed: SessionClosedEvent) => void): void;
   /** Calls `handler` when a session is bound to a uid on any gateway (a login); delivery as above. */
