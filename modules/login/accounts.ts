@@ -3,7 +3,6 @@ import type { Redis } from "ioredis";
 
 /** Redis keys of the login module, spelled once. */
 export const LoginKeys = {
-  uidSequence: "sy:login:uid-seq",
   byName: (username: string) => `sy:login:name:${username.toLowerCase()}`,
   account: (uid: string) => `sy:login:account:${uid}`,
   token: (token: string) => `sy:login:token:${token}`,
@@ -26,9 +25,9 @@ export const LoginKeys = {
 // Claims the username and writes the account in one atomic step: either both exist or neither.
 const CREATE_ACCOUNT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local uid = 'u' .. redis.call('INCR', KEYS[2])
+local uid = ARGV[4]
 redis.call('SET', KEYS[1], uid)
-redis.call('HSET', KEYS[3] .. uid, 'username', ARGV[1], 'password', ARGV[2], 'created', ARGV[3])
+redis.call('HSET', KEYS[2] .. uid, 'username', ARGV[1], 'password', ARGV[2], 'created', ARGV[3])
 return uid`;
 
 // Stores a new token and keeps at most ARGV[5] live tokens for the user: expired entries are
@@ -66,19 +65,19 @@ export interface Account {
 export class AccountStore {
   constructor(private readonly redis: Redis) {}
 
-  /** Creates an account; null when the username is taken. */
-  async create(username: string, passwordHash: string): Promise<string | null> {
-    const uid = (await this.redis.eval(
+  /** Creates account `uid` (a new snowflake uid, "u<id>"); null when the username is taken. */
+  async create(username: string, passwordHash: string, uid: string): Promise<string | null> {
+    const created = (await this.redis.eval(
       CREATE_ACCOUNT,
-      3,
+      2,
       LoginKeys.byName(username),
-      LoginKeys.uidSequence,
       LoginKeys.account(""),
       username,
       passwordHash,
       String(Date.now()),
+      uid,
     )) as string | number;
-    return typeof uid === "string" ? uid : null;
+    return typeof created === "string" ? created : null;
   }
 
   /** Finds an account by username (case-insensitive). */

@@ -1,14 +1,15 @@
-import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { SwitchyardError } from "../../src/bus/errors.js";
 import { services, team } from "../../src/generated/proto.js";
+import { startIdGenerator, type IdGenerator } from "../../src/ids/index.js";
 import { defineModule, z } from "../../src/module/index.js";
 import { accountExists, usernamesOf } from "../shared/usernames.js";
 import { TeamPush, joinTeamChannel, publishEvent, removeFromChannel, type TeamContext } from "./team-events.js";
 import { teamChannel } from "./team-keys.js";
 import { TeamStore, type TeamRecord } from "./team-store.js";
 
-const TEAM_ID = /^[0-9a-f]{12}$/;
+// Snowflake ids (decimal) since ids moved to the generator; 12 hex characters before, still valid.
+const TEAM_ID = /^(\d{1,20}|[0-9a-f]{12})$/;
 const MAX_NAME = 32;
 const MAX_CHAT = 500;
 
@@ -36,13 +37,14 @@ type TeamSettings = z.output<typeof TeamSettings>;
 interface TeamState {
   redis: Redis;
   store: TeamStore;
+  ids: IdGenerator;
   settings: TeamSettings;
 }
 
 type Ctx = TeamContext<TeamState, TeamSettings>;
 
 function checkTeamId(id: string): string {
-  if (!TEAM_ID.test(id)) throw new SwitchyardError("BAD_REQUEST", `team id ${JSON.stringify(id.slice(0, 40))} is not valid: team ids are 12 hex characters, as returned by team.Create or team.Info`);
+  if (!TEAM_ID.test(id)) throw new SwitchyardError("BAD_REQUEST", `team id ${JSON.stringify(id.slice(0, 40))} is not valid: team ids are decimal snowflake ids (or 12 hex characters for older teams), as returned by team.Create or team.Info`);
   return id;
 }
 
@@ -86,9 +88,12 @@ async function describeById(ctx: Ctx, st: TeamState, id: string): Promise<Partia
 export default defineModule(services.team, {
   version: "1.1.0",
   settings: TeamSettings,
-  onStart(rt): TeamState {
+  async onStart(rt): Promise<TeamState> {
     const redis = rt.redis();
-    return { redis, store: new TeamStore(redis), settings: rt.settings };
+    return { redis, store: new TeamStore(redis), ids: await startIdGenerator(redis, rt.instanceId, { log: rt.log }), settings: rt.settings };
+  },
+  async onStop(_rt, state) {
+    await state.ids.close();
   },
   handlers: {
     async Create(ctx, req) {
@@ -102,7 +107,7 @@ export default defineModule(services.team, {
       if (capacity < 1 || capacity > st.settings.maxCapacity) {
         throw new SwitchyardError("BAD_REQUEST", `capacity must be 1-${st.settings.maxCapacity} (0 = ${st.settings.defaultCapacity})`);
       }
-      const id = randomBytes(6).toString("hex");
+      const id = st.ids.next();
       await st.store.create(uid, id, name, capacity, req.open);
       await joinTeamChannel(ctx, st.store, uid, id);
       return describeById(ctx, st, id);
