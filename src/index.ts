@@ -15,6 +15,7 @@ export {
   type ModuleSpec,
   type RuntimeOf,
   type SessionClosedEvent,
+  type SessionOpenedEvent,
   type SessionRef,
 } from "./module/define.js";
 export type { ServiceRef } from "./module/service-ref.js";
@@ -29,3 +30,5 @@ export {
 } from "./protocol/errors.js";
 /** The schema library module settings are declared with (zod), re-exported so a project needs no second copy. */
 export { z } from "zod";
+/** Snowflake ids with worker ids leased in Redis (unique across instances and restarts). */
+export { startIdGenerator, decodeSnowflake, type IdGenerator, type SnowflakeParts } from "./ids/index.js";

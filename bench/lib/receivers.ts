@@ -40,10 +40,11 @@ export class Receivers {
 
   /**
    * Starts `argsOf.length` receivers at once (`argsOf[i]`: the receiver's arguments) and
-   * resolves once all of them are ready.
+   * resolves once all of them are ready. `script`: another receiver of bench/lib speaking the
+   * same stdout lines ("ready", "t <k> <ms>"), e.g. chat-receiver.js.
    */
-  static async start(g: ProcessGroup, name: string, argsOf: string[][]): Promise<Receivers> {
-    const script = join(LIB_DIR, "broadcast-receiver.js");
+  static async start(g: ProcessGroup, name: string, argsOf: string[][], scriptName = "broadcast-receiver.js"): Promise<Receivers> {
+    const script = join(LIB_DIR, scriptName);
     const procs = await Promise.all(argsOf.map((args, i) => g.spawn(`${name}-${i + 1}`, process.execPath, [script, ...args], { readyLine: "ready", timeoutMs: 180_000 })));
     return new Receivers(procs);
   }

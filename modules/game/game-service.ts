@@ -25,7 +25,7 @@ export class GameService {
   private readonly rooms: LocalRooms;
   private readonly settings: GameSettings;
 
-  constructor(rt: GameRuntime, dir: RoomDirectory, rooms: LocalRooms, settings: GameSettings) {
+  constructor(rt: GameRuntime, dir: RoomDirectory, rooms: LocalRooms, settings: GameSettings, private readonly nextRoomId: () => string = newRoomId) {
     this.rt = rt;
     this.dir = dir;
     this.rooms = rooms;
@@ -41,7 +41,7 @@ export class GameService {
     const uid = ctx.requireUid();
     const mode = this.mode(req.mode);
     // A draining instance opens no room; it may still seat the player in someone else's.
-    const r = await this.dir.quickJoin(uid, mode.name, mode.capacity, newRoomId(), this.me, !this.rt.draining);
+    const r = await this.dir.quickJoin(uid, mode.name, mode.capacity, this.nextRoomId(), this.me, !this.rt.draining);
     if (r.kind === "none") {
       const res = await ctx.call("game.QuickJoin", { mode: mode.name });
       ctx.pin(res.room?.instanceId);

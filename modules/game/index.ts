@@ -1,4 +1,5 @@
 import { services } from "../../src/generated/proto.js";
+import { startIdGenerator, type IdGenerator } from "../../src/ids/index.js";
 import { defineModule } from "../../src/module/index.js";
 import { GameService } from "./game-service.js";
 import { RoomDirectory } from "./room-directory.js";
@@ -10,6 +11,7 @@ interface Instance {
   service: GameService;
   rooms: LocalRooms;
   dir: RoomDirectory;
+  ids: IdGenerator;
 }
 
 /**
@@ -29,7 +31,8 @@ export default defineModule(services.game, {
     );
     // Every instance hears every closed session: only the one holding the member's room acts.
     rt.onSessionClosed("every", (closed) => rooms.onSessionClosed(closed));
-    return { service: new GameService(rt, dir, rooms, settings), rooms, dir };
+    const ids = await startIdGenerator(rt.redis(), rt.instanceId, { log: rt.log });
+    return { service: new GameService(rt, dir, rooms, settings, () => `r${ids.next()}`), rooms, dir, ids };
   },
   async onDrain(rt, i) {
     // Existing rooms keep running (instance subject); none takes a new player.
@@ -42,6 +45,7 @@ export default defineModule(services.game, {
   async onStop(rt, i) {
     i.rooms.stop();
     await i.dir.forget(rt.instanceId).catch(() => undefined);
+    await i.ids.close();
   },
   handlers: {
     QuickJoin: (ctx, req) => ctx.state.service.quickJoin(ctx, req),

@@ -4,7 +4,6 @@ import { defineRedisCommand } from "../../src/module/redis-command.js";
 
 /** Redis keys of the login module, spelled once. */
 export const LoginKeys = {
-  uidSequence: "sy:login:uid-seq",
   byName: (username: string) => `sy:login:name:${username.toLowerCase()}`,
   account: (uid: string) => `sy:login:account:${uid}`,
   token: (token: string) => `sy:login:token:${token}`,
@@ -63,13 +62,12 @@ export class AccountStore {
   constructor(private readonly redis: Redis) {}
 
   /**
-   * Creates an account; null when the username is taken. The account hash is written before the
-   * username is claimed (SET NX), so a claimed name always leads to a complete account; when the
-   * claim loses, the new hash is deleted. (No script: the name and the uid are two keys in two
-   * hash slots.) A lost race leaves a gap in the uid sequence.
+   * Creates account `uid` (a new snowflake uid, "u<id>"); null when the username is taken. The
+   * account hash is written before the username is claimed (SET NX), so a claimed name always
+   * leads to a complete account; when the claim loses, the new hash is deleted. (No script: the
+   * name and the uid are two keys in two hash slots.)
    */
-  async create(username: string, passwordHash: string): Promise<string | null> {
-    const uid = `u${await this.redis.incr(LoginKeys.uidSequence)}`;
+  async create(username: string, passwordHash: string, uid: string): Promise<string | null> {
     await this.redis.hset(LoginKeys.account(uid), "username", username, "password", passwordHash, "created", String(Date.now()));
     if ((await this.redis.set(LoginKeys.byName(username), uid, "NX")) === "OK") return uid;
     await this.redis.del(LoginKeys.account(uid));

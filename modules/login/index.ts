@@ -1,6 +1,7 @@
 import { SwitchyardError } from "../../src/protocol/errors.js";
 import { GatewayDirectory } from "../../src/bus/gateway-directory.js";
 import { services, wire } from "../../src/generated/proto.js";
+import { startIdGenerator, type IdGenerator } from "../../src/ids/index.js";
 import { defineModule, type ContextOf, type RuntimeOf } from "../../src/module/index.js";
 import { AccessPolicy } from "./access.js";
 import { AccountStore } from "./accounts.js";
@@ -15,6 +16,7 @@ interface LoginState {
   access: AccessPolicy;
   gateways: GatewayDirectory;
   hashes: HashGate;
+  ids: IdGenerator;
   settings: LoginSettings;
 }
 
@@ -60,7 +62,7 @@ async function completeLogin(ctx: Ctx, state: LoginState, uid: string, token: st
 export default defineModule(services.login, {
   version: "1.2.0",
   settings: LoginSettingsSchema,
-  onStart(rt): LoginState {
+  async onStart(rt): Promise<LoginState> {
     const settings = rt.settings;
     const state: LoginState = {
       accounts: new AccountStore(rt.redis()),
@@ -69,14 +71,16 @@ export default defineModule(services.login, {
         onRefreshError: (err) => rt.log.debug({ err: err.message }, "gateway directory refresh failed"),
       }),
       hashes: new HashGate(settings.maxConcurrentHashes),
+      ids: await startIdGenerator(rt.redis(), rt.instanceId, { log: rt.log }),
       settings,
     };
     state.gateways.start();
     releaseOnClose(rt);
     return state;
   },
-  onStop(_rt, state) {
+  async onStop(_rt, state) {
     state.gateways.stop();
+    await state.ids.close();
   },
   handlers: {
     async Register(ctx, req) {
@@ -89,7 +93,8 @@ export default defineModule(services.login, {
       await state.access.takeRegistration(addressOf(ctx));
       const hash = await state.hashes.run(() => hashPassword(req.password, state.settings.passwordParams));
       // Still the final word: two registrations of one free name race here, one wins.
-      const uid = await state.accounts.create(req.username, hash);
+      // Uids issued before (u1, u2, … from a counter) stay valid: a uid is only ever compared.
+      const uid = await state.accounts.create(req.username, hash, `u${state.ids.next()}`);
       if (uid === null) throw new SwitchyardError("CONFLICT", taken);
       return { uid };
     },

@@ -21,3 +21,8 @@ export function usernamesFromLogin(rt: LoginCaller): UsernameLookup {
     return out;
   };
 }
+
+/** Whether `uid` has an account, asked through `names` (login.Usernames answers "" for none). */
+export async function hasAccount(names: { lookup: UsernameLookup }, uid: string): Promise<boolean> {
+  return ((await names.lookup([uid])).get(uid) ?? "") !== "";
+}

@@ -1,15 +1,16 @@
-import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { SwitchyardError } from "../../src/protocol/errors.js";
 import { services, team } from "../../src/generated/proto.js";
+import { startIdGenerator, type IdGenerator } from "../../src/ids/index.js";
 import { defineModule, z } from "../../src/module/index.js";
 import { UsernameCache } from "../shared/username-cache.js";
-import { usernamesFromLogin } from "../shared/usernames.js";
+import { hasAccount, usernamesFromLogin } from "../shared/usernames.js";
 import { TeamPush, joinTeamChannel, publishEvent, removeFromChannel, type TeamContext } from "./team-events.js";
 import { teamChannel } from "./team-keys.js";
 import { TeamStore, type TeamRecord } from "./team-store.js";
 
-const TEAM_ID = /^[0-9a-f]{12}$/;
+// Snowflake ids (decimal) since ids moved to the generator; 12 hex characters before, still valid.
+const TEAM_ID = /^(\d{1,20}|[0-9a-f]{12})$/;
 const MAX_NAME = 32;
 const MAX_CHAT = 500;
 
@@ -39,13 +40,14 @@ interface TeamState {
   store: TeamStore;
   /** Usernames from login (login.Usernames), remembered in the instance. */
   names: UsernameCache;
+  ids: IdGenerator;
   settings: TeamSettings;
 }
 
 type Ctx = TeamContext<TeamState, TeamSettings>;
 
 function checkTeamId(id: string): string {
-  if (!TEAM_ID.test(id)) throw new SwitchyardError("BAD_REQUEST", `team id ${JSON.stringify(id.slice(0, 40))} is not valid: team ids are 12 hex characters, as returned by team.Create or team.Info`);
+  if (!TEAM_ID.test(id)) throw new SwitchyardError("BAD_REQUEST", `team id ${JSON.stringify(id.slice(0, 40))} is not valid: team ids are decimal snowflake ids (or 12 hex characters for older teams), as returned by team.Create or team.Info`);
   return id;
 }
 
@@ -89,9 +91,18 @@ async function describeById(ctx: Ctx, st: TeamState, id: string): Promise<Partia
 export default defineModule(services.team, {
   version: "1.1.0",
   settings: TeamSettings,
-  onStart(rt): TeamState {
+  async onStart(rt): Promise<TeamState> {
     const redis = rt.redis();
-    return { redis, store: new TeamStore(redis), names: new UsernameCache(usernamesFromLogin(rt)), settings: rt.settings };
+    return {
+      redis,
+      store: new TeamStore(redis),
+      names: new UsernameCache(usernamesFromLogin(rt)),
+      ids: await startIdGenerator(redis, rt.instanceId, { log: rt.log }),
+      settings: rt.settings,
+    };
+  },
+  async onStop(_rt, state) {
+    await state.ids.close();
   },
   handlers: {
     async Create(ctx, req) {
@@ -105,7 +116,7 @@ export default defineModule(services.team, {
       if (capacity < 1 || capacity > st.settings.maxCapacity) {
         throw new SwitchyardError("BAD_REQUEST", `capacity must be 1-${st.settings.maxCapacity} (0 = ${st.settings.defaultCapacity})`);
       }
-      const id = randomBytes(6).toString("hex");
+      const id = st.ids.next();
       await st.store.create(uid, id, name, capacity, req.open);
       await joinTeamChannel(ctx, st.store, uid, id);
       return describeById(ctx, st, id);
@@ -120,7 +131,7 @@ export default defineModule(services.team, {
       }
       // Unknown, offline and online uids get the same reply: Invite tells neither which uids
       // exist nor who is online. An unknown uid just has no invitation recorded or pushed.
-      const exists = ((await st.names.lookup([invitee])).get(invitee) ?? "") !== "";
+      const exists = await hasAccount(st.names, invitee);
       const expiresAt = Date.now() + st.settings.inviteTtlSeconds * 1000;
       const { teamId, name } = await st.store.invite(uid, invitee, expiresAt, exists);
       if (exists) {

@@ -95,6 +95,8 @@ export function channelSubject(channel: string): string {
 export const SystemSubject = {
   /** A session ended on some gateway (payload cluster.SessionClosed). */
   sessionClosed: "sys.session.closed",
+  /** A session was bound to a uid (payload cluster.SessionOpened). */
+  sessionOpened: "sys.session.opened",
   /** Each process's start-up self-check publishes to itself under this prefix. */
   selfCheckPrefix: "sys.selfcheck",
   /** Requests to the master (ctl). */

@@ -2,6 +2,123 @@
 /* eslint-disable */
 import type { ServiceRef } from "../module/service-ref.js";
 
+export namespace chat {
+  /** Methods of service chat.Chat; routes are "chat.<Method>". */
+  export interface ChatMethods {
+    Join: { req: RoomRequest; res: RoomInfo };
+    Leave: { req: RoomRequest; res: Empty };
+    Rooms: { req: Empty; res: RoomList };
+    Members: { req: MembersRequest; res: MemberPage };
+    Say: { req: SayRequest; res: Sent };
+    History: { req: HistoryRequest; res: RoomHistory };
+    Tell: { req: TellRequest; res: Sent };
+    Inbox: { req: InboxRequest; res: InboxPage };
+    Ack: { req: AckRequest; res: AckReply };
+    Conversation: { req: ConversationRequest; res: ConversationPage };
+    Mute: { req: ModerationRequest; res: Empty };
+    Unmute: { req: ModerationRequest; res: Empty };
+    Ban: { req: ModerationRequest; res: Empty };
+    Unban: { req: ModerationRequest; res: Empty };
+  }
+  export interface Empty {
+  }
+  export interface RoomRequest {
+    room: string;
+  }
+  export interface RoomInfo {
+    room: string;
+    members: number;
+    channel: string;
+  }
+  export interface RoomSummary {
+    room: string;
+    members: number;
+  }
+  export interface RoomList {
+    rooms: RoomSummary[];
+  }
+  export interface MembersRequest {
+    room: string;
+    cursor: string;
+    limit: number;
+  }
+  export interface Member {
+    uid: string;
+    username: string;
+  }
+  export interface MemberPage {
+    members: Member[];
+    cursor: string;
+  }
+  export interface SayRequest {
+    room: string;
+    text: string;
+  }
+  export interface Sent {
+    id: string;
+    sentAt: number;
+    seq: number;
+  }
+  export interface RoomMessage {
+    id: string;
+    room: string;
+    fromUid: string;
+    fromUsername: string;
+    text: string;
+    sentAt: number;
+  }
+  export interface HistoryRequest {
+    room: string;
+    before: string;
+    limit: number;
+  }
+  export interface RoomHistory {
+    messages: RoomMessage[];
+    before: string;
+  }
+  export interface TellRequest {
+    toUid: string;
+    text: string;
+  }
+  export interface PrivateMessage {
+    id: string;
+    seq: number;
+    fromUid: string;
+    fromUsername: string;
+    toUid: string;
+    text: string;
+    sentAt: number;
+  }
+  export interface InboxRequest {
+    afterSeq: number;
+    limit: number;
+  }
+  export interface InboxPage {
+    messages: PrivateMessage[];
+    more: boolean;
+  }
+  export interface AckRequest {
+    upToSeq: number;
+  }
+  export interface AckReply {
+    remaining: number;
+  }
+  export interface ConversationRequest {
+    withUid: string;
+    before: string;
+    limit: number;
+  }
+  export interface ConversationPage {
+    messages: PrivateMessage[];
+    before: string;
+  }
+  export interface ModerationRequest {
+    room: string;
+    uid: string;
+    seconds: number;
+  }
+}
+
 export namespace cluster {
   export interface GatewayCommand {
     bind: Bind | null;
@@ -47,6 +164,11 @@ export namespace cluster {
     sid: number;
     uid: string;
     reason: string;
+  }
+  export interface SessionOpened {
+    gatewayId: string;
+    sid: number;
+    uid: string;
   }
 }
 
@@ -280,6 +402,78 @@ export namespace rank {
   }
 }
 
+export namespace social {
+  /** Methods of service social.Social; routes are "social.<Method>". */
+  export interface SocialMethods {
+    Request: { req: UserRequest; res: Relation };
+    Accept: { req: UserRequest; res: Relation };
+    Decline: { req: UserRequest; res: Relation };
+    Remove: { req: UserRequest; res: Relation };
+    Block: { req: UserRequest; res: Relation };
+    Unblock: { req: UserRequest; res: Relation };
+    Friends: { req: Empty; res: FriendList };
+    Blocked: { req: Empty; res: UidList };
+    Presence: { req: UidList; res: PresenceList };
+  }
+  export interface Empty {
+  }
+  export interface UserRequest {
+    uid: string;
+  }
+  export const RelationKind = {
+    RELATION_NONE: 0,
+    RELATION_FRIEND: 1,
+    RELATION_REQUESTED: 2,
+    RELATION_BLOCKED: 3,
+  } as const;
+  export type RelationKind = (typeof RelationKind)[keyof typeof RelationKind];
+  export interface Relation {
+    uid: string;
+    kind: RelationKind;
+  }
+  export interface Friend {
+    uid: string;
+    username: string;
+    online: boolean;
+  }
+  export interface FriendList {
+    friends: Friend[];
+    incoming: Friend[];
+    outgoing: Friend[];
+  }
+  export interface UidList {
+    uids: string[];
+  }
+  export interface PresenceEntry {
+    uid: string;
+    online: boolean;
+  }
+  export interface PresenceList {
+    entries: PresenceEntry[];
+  }
+  export interface FriendRequest {
+    fromUid: string;
+    fromUsername: string;
+    sentAt: number;
+  }
+  export const UpdateKind = {
+    UPDATE_UNSPECIFIED: 0,
+    UPDATE_ACCEPTED: 1,
+    UPDATE_DECLINED: 2,
+    UPDATE_REMOVED: 3,
+  } as const;
+  export type UpdateKind = (typeof UpdateKind)[keyof typeof UpdateKind];
+  export interface FriendUpdate {
+    uid: string;
+    username: string;
+    kind: UpdateKind;
+  }
+  export interface PresenceChange {
+    uid: string;
+    online: boolean;
+  }
+}
+
 export namespace team {
   /** Methods of service team.Team; routes are "team.<Method>". */
   export interface TeamMethods {
@@ -414,6 +608,20 @@ export namespace wire {
 
 /** Every callable route with its request and reply types. */
 export interface Routes {
+  "chat.Join": { req: chat.RoomRequest; res: chat.RoomInfo };
+  "chat.Leave": { req: chat.RoomRequest; res: chat.Empty };
+  "chat.Rooms": { req: chat.Empty; res: chat.RoomList };
+  "chat.Members": { req: chat.MembersRequest; res: chat.MemberPage };
+  "chat.Say": { req: chat.SayRequest; res: chat.Sent };
+  "chat.History": { req: chat.HistoryRequest; res: chat.RoomHistory };
+  "chat.Tell": { req: chat.TellRequest; res: chat.Sent };
+  "chat.Inbox": { req: chat.InboxRequest; res: chat.InboxPage };
+  "chat.Ack": { req: chat.AckRequest; res: chat.AckReply };
+  "chat.Conversation": { req: chat.ConversationRequest; res: chat.ConversationPage };
+  "chat.Mute": { req: chat.ModerationRequest; res: chat.Empty };
+  "chat.Unmute": { req: chat.ModerationRequest; res: chat.Empty };
+  "chat.Ban": { req: chat.ModerationRequest; res: chat.Empty };
+  "chat.Unban": { req: chat.ModerationRequest; res: chat.Empty };
   "echo.Echo": { req: echo.EchoMessage; res: echo.EchoMessage };
   "echo.Sleep": { req: echo.SleepRequest; res: echo.EchoMessage };
   "echo.WhoAmI": { req: echo.Empty; res: echo.Identity };
@@ -437,6 +645,15 @@ export interface Routes {
   "rank.Me": { req: rank.MeRequest; res: rank.Entry };
   "rank.Around": { req: rank.AroundRequest; res: rank.EntryList };
   "rank.ResetSeason": { req: rank.ResetSeasonRequest; res: rank.ResetSeasonReply };
+  "social.Request": { req: social.UserRequest; res: social.Relation };
+  "social.Accept": { req: social.UserRequest; res: social.Relation };
+  "social.Decline": { req: social.UserRequest; res: social.Relation };
+  "social.Remove": { req: social.UserRequest; res: social.Relation };
+  "social.Block": { req: social.UserRequest; res: social.Relation };
+  "social.Unblock": { req: social.UserRequest; res: social.Relation };
+  "social.Friends": { req: social.Empty; res: social.FriendList };
+  "social.Blocked": { req: social.Empty; res: social.UidList };
+  "social.Presence": { req: social.UidList; res: social.PresenceList };
   "team.Create": { req: team.CreateRequest; res: team.TeamInfo };
   "team.Invite": { req: team.InviteRequest; res: team.InviteReply };
   "team.Join": { req: team.JoinRequest; res: team.TeamInfo };
@@ -450,7 +667,12 @@ export interface Routes {
 
 /** Every push route (declared by a `<Name>Push` service) with its message type. */
 export interface Pushes {
+  "chat.RoomMessage": chat.RoomMessage;
+  "chat.PrivateMessage": chat.PrivateMessage;
   "game.RoomEvent": game.RoomEvent;
+  "social.FriendRequest": social.FriendRequest;
+  "social.FriendUpdate": social.FriendUpdate;
+  "social.Presence": social.PresenceChange;
   "team.Invitation": team.Invitation;
   "team.Event": team.Event;
   "team.ChatMessage": team.ChatMessage;
@@ -458,15 +680,31 @@ export interface Pushes {
 
 /** One descriptor per module (proto package with a service): pass it to defineModule. */
 export const services = {
+  chat: { name: "chat" } as ServiceRef<"chat", chat.ChatMethods, Routes, Pushes>,
   echo: { name: "echo" } as ServiceRef<"echo", echo.EchoMethods, Routes, Pushes>,
   game: { name: "game" } as ServiceRef<"game", game.GameMethods, Routes, Pushes>,
   login: { name: "login" } as ServiceRef<"login", login.LoginMethods, Routes, Pushes>,
   rank: { name: "rank" } as ServiceRef<"rank", rank.RankMethods, Routes, Pushes>,
+  social: { name: "social" } as ServiceRef<"social", social.SocialMethods, Routes, Pushes>,
   team: { name: "team" } as ServiceRef<"team", team.TeamMethods, Routes, Pushes>,
 } as const;
 
 /** Route name of every rpc of a request service. */
 export const ROUTES = [
+  "chat.Join",
+  "chat.Leave",
+  "chat.Rooms",
+  "chat.Members",
+  "chat.Say",
+  "chat.History",
+  "chat.Tell",
+  "chat.Inbox",
+  "chat.Ack",
+  "chat.Conversation",
+  "chat.Mute",
+  "chat.Unmute",
+  "chat.Ban",
+  "chat.Unban",
   "echo.Echo",
   "echo.Sleep",
   "echo.WhoAmI",
@@ -490,6 +728,15 @@ export const ROUTES = [
   "rank.Me",
   "rank.Around",
   "rank.ResetSeason",
+  "social.Request",
+  "social.Accept",
+  "social.Decline",
+  "social.Remove",
+  "social.Block",
+  "social.Unblock",
+  "social.Friends",
+  "social.Blocked",
+  "social.Presence",
   "team.Create",
   "team.Invite",
   "team.Join",

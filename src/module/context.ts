@@ -79,6 +79,7 @@ export class HandlerContextImpl implements HandlerContext {
       await this.module.onlineTable().release(uid, me).catch(() => undefined);
       throw err;
     }
+    this.module.announceOpened({ gatewayId: s.gatewayId, sid: s.sid, uid });
   }
 
   async unbind(): Promise<void> {

@@ -34,6 +34,9 @@ export interface CallerRef {
 /** A client session that ended on a gateway (`uid` is "" when it never logged in). */
 export type SessionClosedEvent = Readonly<cluster.SessionClosed>;
 
+/** A session that was bound to a uid (a login) on a gateway. */
+export type SessionOpenedEvent = Readonly<cluster.SessionOpened>;
+
 /** Options of a call to another module. */
 export interface CallOptions {
   /** Default: the module's callTimeoutMs (5 s). */
@@ -92,8 +95,12 @@ export interface ModuleRuntime<Settings = unknown, R extends RouteMap = RouteMap
    * Calls `handler` when a client session ends on any gateway. `"one"`: one instance of this
    * module hears each event (queue group, e.g. cleaning shared state); `"every"`: every instance
    * does (each checks whether it holds something of that session, e.g. a room seat).
+   * Registering also starts this instance's gateway sweep: sessions of a gateway that died are
+   * released from the online table and announced as closed (see GatewaySweep).
    */
   onSessionClosed(delivery: "one" | "every", handler: (closed: SessionClosedEvent) => void): void;
+  /** Calls `handler` when a session is bound to a uid on any gateway (a login); delivery as above. */
+  onSessionOpened(delivery: "one" | "every", handler: (opened: SessionOpenedEvent) => void): void;
   /** Runs `fn` every `ms` until cancelled or the instance stops; errors are logged. */
   every(ms: number, fn: () => unknown): InstanceTimer;
   /** Runs `fn` once after `ms` unless cancelled or the instance stops first; errors are logged. */

@@ -13,11 +13,13 @@ export {
   type ModuleSpec,
   type RuntimeOf,
   type SessionClosedEvent,
+  type SessionOpenedEvent,
   type SessionRef,
 } from "./define.js";
 export type { ServiceRef, MethodsOf, RoutesOf, PushesOf, RequestType, ReplyType } from "./service-ref.js";
 export { parseModuleSettings, SettingsError } from "./settings.js";
 export { startModule, type ModuleHost, type ModuleHostOptions } from "./host.js";
 export { loadModuleDefinition } from "./loader.js";
-export { OnlineTable, type OnlineEntry } from "./online-table.js";
+export { OnlineTable, type OnlineEntry, type GatewaySession } from "./online-table.js";
+export { GatewaySweep, GATEWAY_LAPSE_MS, SWEEP_INTERVAL_MS } from "./gateway-sweep.js";
 export { z } from "zod";

@@ -7,17 +7,60 @@ export interface OnlineEntry {
   sid: number;
 }
 
-const KEY_PREFIX = "sy:online:";
+/** A session listed under its gateway: uid, and when it was claimed (unix ms). */
+export interface GatewaySession extends OnlineEntry {
+  uid: string;
+  claimedAt: number;
+}
+
+// Every key of the table shares the hash tag {online}: the claim script must reach the previous
+// gateway's index, which it only learns inside the script, so the table lives in one slot (one
+// Redis Cluster node). It is small (one short string per online user).
+const KEY_PREFIX = "sy:{online}:uid:";
+/** Per gateway, a sorted set uid → claim time: what to clean when that gateway dies. */
+const GATEWAY_PREFIX = "sy:{online}:gw:";
+/** Set of the gateway ids that have (or had) sessions in the table. */
+const GATEWAYS_KEY = "sy:{online}:gateways";
+
+// Claims the uid and moves its index entry from the previous session's gateway to the new one
+// (that key is built here from the previous entry: same hash tag, same slot).
+// KEYS uid entry, new gateway's index, gateway set; ARGV entry, now ms, gateway id, uid.
+const CLAIM = defineRedisCommand<[entryKey: string, gatewayIndex: string, gateways: string], [entry: string, nowMs: number, gatewayId: string, uid: string], string | null>({
+  name: "syOnlineClaim",
+  numberOfKeys: 3,
+  lua: `
+local prev = redis.call('SET', KEYS[1], ARGV[1], 'GET')
+if prev then
+  local slash = string.find(prev, '/[^/]*$')
+  if slash then
+    local prevGw = string.sub(prev, 1, slash - 1)
+    if prevGw ~= ARGV[3] then redis.call('ZREM', '${GATEWAY_PREFIX}' .. prevGw, ARGV[4]) end
+  end
+end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+redis.call('SADD', KEYS[3], ARGV[3])
+return prev`,
+});
 
 // Deletes the entry only if it still names the given session, so a late "session closed" of
 // an old session never removes the entry of the newer one.
-const RELEASE_IF_OWNER = defineRedisCommand<[entryKey: string], [entry: string], number>({
+const RELEASE_IF_OWNER = defineRedisCommand<[entryKey: string, gatewayIndex: string], [entry: string, uid: string], number>({
   name: "syOnlineReleaseIfOwner",
-  numberOfKeys: 1,
+  numberOfKeys: 2,
   lua: `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('ZREM', KEYS[2], ARGV[2])
   return redis.call('DEL', KEYS[1])
 end
+return 0`,
+});
+
+// One step, so a claim on that gateway cannot slip in between the count and the removal.
+const FORGET_IF_EMPTY = defineRedisCommand<[gatewayIndex: string, gateways: string], [gatewayId: string], number>({
+  name: "syOnlineForgetIfEmpty",
+  numberOfKeys: 2,
+  lua: `
+if redis.call('ZCARD', KEYS[1]) == 0 then return redis.call('SREM', KEYS[2], ARGV[1]) end
 return 0`,
 });
 
@@ -34,26 +77,65 @@ function decode(v: string | null): OnlineEntry | null {
 
 /**
  * The cluster-wide online table in Redis: uid → the one session bound to it. Claiming is a
- * single atomic SET … GET, so of two racing logins exactly one sees the other as previous
- * owner and evicts it; there is never a moment where both believe they are the only one.
+ * single atomic script (SET … GET plus the per-gateway index), so of two racing logins exactly
+ * one sees the other as previous owner and evicts it; there is never a moment where both
+ * believe they are the only one. Each gateway's uids are indexed, so the sessions of a gateway
+ * that died can be found and released (see GatewaySweep).
  */
 export class OnlineTable {
   constructor(private readonly redis: Redis) {}
 
   /** Makes `entry` the uid's session; returns the session it replaced, if any. */
   async claim(uid: string, entry: OnlineEntry): Promise<OnlineEntry | null> {
-    const prev = (await this.redis.call("SET", KEY_PREFIX + uid, encode(entry), "GET")) as string | null;
+    const prev = await CLAIM.run(this.redis, [KEY_PREFIX + uid, GATEWAY_PREFIX + entry.gatewayId, GATEWAYS_KEY], [encode(entry), Date.now(), entry.gatewayId, uid]);
     return decode(prev);
   }
 
   /** Removes the uid's entry if it still names `entry`; true when removed. */
   async release(uid: string, entry: OnlineEntry): Promise<boolean> {
-    const n = await RELEASE_IF_OWNER.run(this.redis, [KEY_PREFIX + uid], [encode(entry)]);
+    const n = await RELEASE_IF_OWNER.run(this.redis, [KEY_PREFIX + uid, GATEWAY_PREFIX + entry.gatewayId], [encode(entry), uid]);
     return n === 1;
   }
 
   /** The uid's session, or null when offline. */
   async lookup(uid: string): Promise<OnlineEntry | null> {
     return decode(await this.redis.get(KEY_PREFIX + uid));
+  }
+
+  /** The uids' sessions (null when offline), in one round trip. */
+  async lookupMany(uids: readonly string[]): Promise<(OnlineEntry | null)[]> {
+    if (uids.length === 0) return [];
+    const values = await this.redis.mget(...uids.map((u) => KEY_PREFIX + u));
+    return values.map((v) => decode(v));
+  }
+
+  /** Gateway ids that have sessions indexed. */
+  async gatewaysWithSessions(): Promise<string[]> {
+    return this.redis.smembers(GATEWAYS_KEY);
+  }
+
+  /** Sessions indexed under a gateway claimed before `beforeMs` (all of them by default). */
+  async sessionsOf(gatewayId: string, beforeMs = Number.POSITIVE_INFINITY): Promise<GatewaySession[]> {
+    const max = beforeMs === Number.POSITIVE_INFINITY ? "+inf" : `(${beforeMs}`;
+    const flat = await this.redis.zrangebyscore(GATEWAY_PREFIX + gatewayId, "-inf", max, "WITHSCORES");
+    const uids: string[] = [];
+    const times: number[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      uids.push(flat[i]!);
+      times.push(Number(flat[i + 1]));
+    }
+    const entries = await this.lookupMany(uids);
+    const out: GatewaySession[] = [];
+    entries.forEach((e, i) => {
+      if (e !== null && e.gatewayId === gatewayId) out.push({ ...e, uid: uids[i]!, claimedAt: times[i]! });
+      // An index entry whose uid now lives elsewhere (or nowhere) is left over: drop it.
+      else void this.redis.zrem(GATEWAY_PREFIX + gatewayId, uids[i]!).catch(() => undefined);
+    });
+    return out;
+  }
+
+  /** Forgets a gateway with no sessions left (its index is empty). */
+  async forgetGatewayIfEmpty(gatewayId: string): Promise<void> {
+    await FORGET_IF_EMPTY.run(this.redis, [GATEWAY_PREFIX + gatewayId, GATEWAYS_KEY], [gatewayId]);
   }
 }

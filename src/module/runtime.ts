@@ -8,8 +8,9 @@ import { Header } from "../bus/headers.js";
 import { DEFAULT_TIMEOUT_MS, type ReplyMux } from "../bus/reply-mux.js";
 import { SystemSubject, channelSubject, gatewayBindSubject, gatewayCommandSubject, parseRoute, trustedInstanceSubject, trustedServiceSubject } from "../bus/subjects.js";
 import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
-import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, SessionRef } from "./define.js";
+import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, SessionOpenedEvent, SessionRef } from "./define.js";
 import { confirmReplicasOf, createRedisClient, createWriteConfirmer, type WriteConfirmer } from "../redis/index.js";
+import { GatewaySweep, SWEEP_INTERVAL_MS } from "./gateway-sweep.js";
 import { OnlineTable } from "./online-table.js";
 
 /** How long a gateway has to acknowledge a bind/kick/join/leave. */
@@ -63,6 +64,8 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private readonly ackCodec: MessageCodec<cluster.CommandAck>;
   private readonly channelCodec: MessageCodec<cluster.ChannelMessage>;
   private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
+  private readonly openedCodec: MessageCodec<cluster.SessionOpened>;
+  private sweep: GatewaySweep | null = null;
   private readonly callerStamp: string;
   private readonly timers = new Set<NodeJS.Timeout>();
   private redisClient: Redis | null = null;
@@ -86,6 +89,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     this.ackCodec = parts.registry.message("cluster.CommandAck");
     this.channelCodec = parts.registry.message("cluster.ChannelMessage");
     this.closedCodec = parts.registry.message("cluster.SessionClosed");
+    this.openedCodec = parts.registry.message("cluster.SessionOpened");
   }
 
   get inflight(): number {
@@ -204,21 +208,50 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   }
 
   onSessionClosed(delivery: "one" | "every", handler: (closed: SessionClosedEvent) => void): void {
-    const codec = this.closedCodec;
-    this.nc.subscribe(SystemSubject.sessionClosed, {
+    this.startGatewaySweep();
+    this.subscribeEvent(SystemSubject.sessionClosed, this.closedCodec, delivery, handler);
+  }
+
+  onSessionOpened(delivery: "one" | "every", handler: (opened: SessionOpenedEvent) => void): void {
+    this.subscribeEvent(SystemSubject.sessionOpened, this.openedCodec, delivery, handler);
+  }
+
+  /** Announces a bind on sys.session.opened (called once the gateway applied it). */
+  announceOpened(opened: cluster.SessionOpened): void {
+    this.nc.publish(SystemSubject.sessionOpened, this.openedCodec.encode(opened));
+  }
+
+  /**
+   * A module that listens to session ends also watches the gateways: when one dies, its
+   * sessions leave the online table and their sys.session.closed is published (see GatewaySweep).
+   */
+  private startGatewaySweep(): void {
+    if (this.sweep !== null) return;
+    const sweep = new GatewaySweep(
+      this.nc,
+      () => this.onlineTable(),
+      (s, reason) => this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ ...s, reason })),
+      this.log,
+    );
+    this.sweep = sweep;
+    this.every(SWEEP_INTERVAL_MS, () => sweep.sweep());
+  }
+
+  private subscribeEvent<T>(subject: string, codec: MessageCodec<T>, delivery: "one" | "every", handler: (event: T) => void): void {
+    this.nc.subscribe(subject, {
       ...(delivery === "one" ? { queue: this.name } : {}),
       callback: (_err, msg) => {
-        let closed: cluster.SessionClosed;
+        let event: T;
         try {
-          closed = codec.decode(msg.data);
+          event = codec.decode(msg.data);
         } catch (err) {
-          this.log.warn({ err: (err as Error).message }, "undecodable session-closed event ignored");
+          this.log.warn({ err: (err as Error).message, subject }, "undecodable session event ignored");
           return;
         }
         try {
-          handler(closed);
+          handler(event);
         } catch (err) {
-          this.log.error({ err }, "session-closed handler failed");
+          this.log.error({ err, subject }, "session event handler failed");
         }
       },
     });

@@ -41,9 +41,11 @@ const MODULE: RolePermissions = {
   // mod.>: calls to other modules (trusted subjects: the callee sees the caller); gw.*.cmd: push,
   // kick, join, leave; chan.>: broadcasts; $SRV.>: discovery (read-only: login picks the
   // least-loaded gateway from $SRV.STATS). Not svc.>/inst.>: those are the gateways' (clients').
-  publish: ["mod.>", "gw.*.cmd", "chan.>", "$SRV.>", SELF_CHECK],
+  // sys.session.*: a bind announces the login; the gateway-liveness sweep announces the sessions
+  // of a gateway that died.
+  publish: ["mod.>", "gw.*.cmd", "chan.>", "$SRV.>", "sys.session.opened", "sys.session.closed", SELF_CHECK],
   // sys.instance.> and $SRV.>: its own status/drain endpoints and the services API discovery.
-  subscribe: ["svc.>", "inst.>", "mod.>", "sys.session.closed", "sys.instance.>", "$SRV.>", SELF_CHECK, ...INBOXES],
+  subscribe: ["svc.>", "inst.>", "mod.>", "sys.session.closed", "sys.session.opened", "sys.instance.>", "$SRV.>", SELF_CHECK, ...INBOXES],
 };
 
 /** The permission set of each role (what the generated nats-server config grants). */

@@ -16,7 +16,7 @@ import type { TypedClient } from "./typed-client.js";
 
 /**
  * A module to run: a module name (the project's compiled module of that name, else the standard
- * module: "login", "rank", "team", "game", "echo"), a path to a module file (anything with a "/"
+ * module: "login", "rank", "team", "game", "chat", "social", "echo"), a path to a module file (anything with a "/"
  * or ending in .js/.ts, relative to the working directory), or a definition (defineModule's value).
  */
 export type ModuleSource = string | ModuleDefinition;

@@ -50,11 +50,16 @@ describe("every Lua script on a real Redis Cluster node (CROSSSLOT refused)", ()
     }
   });
 
-  it("online table: release-if-owner", async () => {
+  it("online table: claim (moving the uid between gateway indexes), release-if-owner, forget an empty gateway", async () => {
     const online = new OnlineTable(redis);
     await online.claim("u1", { gatewayId: "gw-1", sid: 7 });
-    expect(await online.release("u1", { gatewayId: "gw-1", sid: 8 })).toBe(false);
-    expect(await online.release("u1", { gatewayId: "gw-1", sid: 7 })).toBe(true);
+    expect(await online.claim("u1", { gatewayId: "gw-2", sid: 9 })).toEqual({ gatewayId: "gw-1", sid: 7 });
+    expect(await online.sessionsOf("gw-1")).toEqual([]);
+    expect((await online.sessionsOf("gw-2")).map((s) => [s.uid, s.sid])).toEqual([["u1", 9]]);
+    expect(await online.release("u1", { gatewayId: "gw-2", sid: 8 })).toBe(false);
+    expect(await online.release("u1", { gatewayId: "gw-2", sid: 9 })).toBe(true);
+    await online.forgetGatewayIfEmpty("gw-2");
+    expect(await online.gatewaysWithSessions()).not.toContain("gw-2");
   });
 
   it("rank: submit, top, around, season reset", async () => {
@@ -69,9 +74,9 @@ describe("every Lua script on a real Redis Cluster node (CROSSSLOT refused)", ()
 
   it("login: token issue with the per-user limit", async () => {
     const accounts = new AccountStore(redis);
-    const uid = await accounts.create("cluster-user", "hash");
-    expect(uid).toMatch(/^u\d+$/);
-    expect(await accounts.create("Cluster-User", "hash")).toBeNull();
+    const uid = await accounts.create("cluster-user", "hash", "u1001");
+    expect(uid).toBe("u1001");
+    expect(await accounts.create("Cluster-User", "hash", "u1002")).toBeNull();
     const first = await accounts.issueToken(uid!, 60, 2);
     await accounts.issueToken(uid!, 60, 2);
     expect((await accounts.issueToken(uid!, 60, 2)).revoked).toBe(1);

@@ -1,0 +1,86 @@
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect as natsConnect, type NatsConnection } from "nats";
+import { connect, type Client } from "../../src/client/index.js";
+import { SystemSubject } from "../../src/bus/subjects.js";
+import type { cluster as clusterProto, social } from "../../src/generated/proto.js";
+import { loadProto } from "../../src/proto/registry.js";
+import { GATEWAY_LAPSE_MS } from "../../src/module/index.js";
+import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
+import { requireBuild, startCli, type CliProcess } from "../helpers/ops.js";
+import { nextPush } from "../helpers/pushes.js";
+import { freePort, waitForPort } from "../helpers/servers.js";
+import loginModule from "../../modules/login/index.js";
+import socialModule from "../../modules/social/index.js";
+
+describe("a gateway killed with -9: its sessions leave the online table and are announced closed", () => {
+  let cluster: TestCluster;
+  let nc: NatsConnection;
+  let doomed: CliProcess | undefined;
+  let dir: string;
+
+  beforeAll(async () => {
+    requireBuild();
+    cluster = await startTestCluster({
+      modules: [
+        { def: loginModule, instances: 2 },
+        { def: socialModule, instances: 2 },
+      ],
+      config: { modules: { login: { instances: 2, settings: { scryptN: 1024 } }, social: { instances: 2 } } },
+    });
+    nc = await natsConnect({ servers: cluster.nats.url });
+    dir = mkdtempSync(join(tmpdir(), "sy-gw-death-"));
+  });
+
+  afterAll(async () => {
+    if (doomed && doomed.proc.exitCode === null) doomed.proc.kill("SIGKILL");
+    await nc?.close();
+    await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("friends on the live gateway are pushed offline within the lapse, and sys.session.closed names the session", async () => {
+    const port = await freePort();
+    const config = join(dir, "cluster.json");
+    writeFileSync(config, JSON.stringify({ ...cluster.config, gateways: [...cluster.config.gateways, { id: "gw-doomed", host: "127.0.0.1", port }] }));
+    doomed = startCli(["gateway", "--config", config, "--id", "gw-doomed"]);
+    await waitForPort(port, 15_000);
+
+    const a = await cluster.loggedInClient("survivor", 0);
+    const b: Client = await connect({ host: "127.0.0.1", port, heartbeatMs: 0 });
+    await b.request("login.Register", { username: "doomed", password: "password-1" });
+    const { uid: bUid } = await b.request("login.Login", { username: "doomed", password: "password-1" });
+    await a.client.request("social.Request", { uid: bUid });
+    await b.request("social.Accept", { uid: a.uid });
+    expect((await a.client.request("social.Friends", {})).friends).toEqual([{ uid: bUid, username: "doomed", online: true }]);
+
+    const codec = loadProto().message<clusterProto.SessionClosed>("cluster.SessionClosed");
+    const closed = new Promise<clusterProto.SessionClosed>((resolve) => {
+      const sub = nc.subscribe(SystemSubject.sessionClosed, {
+        callback: (_err, msg) => {
+          const ev = codec.decode(msg.data);
+          if (ev.uid !== bUid) return;
+          sub.unsubscribe();
+          resolve(ev);
+        },
+      });
+    });
+    const offline = nextPush<social.PresenceChange>(a.client, "social.Presence", (m) => m.uid === bUid && !m.online, 12_000);
+    const killedAt = Date.now();
+    doomed.proc.kill("SIGKILL");
+    await doomed.exited;
+    b.close().catch(() => undefined);
+
+    expect(await offline).toEqual({ uid: bUid, online: false });
+    const ev = await closed;
+    console.log(`gateway killed -> friend pushed offline after ${Date.now() - killedAt} ms (lapse ${GATEWAY_LAPSE_MS} ms)`);
+    expect(ev.gatewayId).toBe("gw-doomed");
+    expect(ev.reason).toMatch(/^gateway gw-doomed stopped answering for \d+ ms$/);
+    expect(await a.client.request("social.Presence", { uids: [bUid] })).toEqual({ entries: [{ uid: bUid, online: false }] });
+    expect(await cluster.modules[0]!.runtime.onlineTable().lookup(bUid)).toBeNull();
+    // the live gateway's session is untouched
+    expect(await cluster.modules[0]!.runtime.onlineTable().lookup(a.uid)).toMatchObject({ gatewayId: "gw-1" });
+  }, 30_000);
+});
