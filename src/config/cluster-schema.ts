@@ -89,7 +89,7 @@ const gatewayEndpointSchema = strictObject({
   wsPort: wholeNumber(0, 65_535).optional(),
   /** When set, clients connect with TLS (the frames inside are unchanged). */
   tls: gatewayTlsSchema.optional(),
-});
+}).refine((g) => g.wsPort === undefined || g.wsPort === 0 || g.wsPort !== g.port, { path: ["wsPort"], error: "expected a port other than the gateway's TCP port" });
 
 const gatewaysSchema = z.array(gatewayEndpointSchema).superRefine((gateways, ctx) => {
   const seen = new Set<string>();

@@ -152,6 +152,7 @@ describe("cluster config schema: WebSocket keys", () => {
 
   it("names the key path of a wrong value", () => {
     expect(refusal({ gateways: [{ id: "gw-1", port: 1, wsPort: 70000 }] })).toContain("gateways[0].wsPort");
+    expect(refusal({ gateways: [{ id: "gw-1", port: 3250, wsPort: 3250 }] })).toContain("gateways[0].wsPort: expected a port other than the gateway's TCP port");
     expect(refusal({ gateway: { wsPath: "ws" } })).toContain('gateway.wsPath: expected an absolute URL path such as "/ws"');
     expect(refusal({ gateway: { gatePath: "/a b" } })).toContain("gateway.gatePath: expected an absolute URL path");
     expect(refusal({ gateway: { wsPath: "/x", gatePath: "/x" } })).toContain("gateway.gatePath: expected gateway.gatePath to differ from gateway.wsPath");
