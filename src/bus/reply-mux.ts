@@ -1,4 +1,4 @@
-import type { Msg, MsgHdrs, NatsConnection, Subscription } from "nats";
+import { Events, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "nats";
 import { ErrorCode, SwitchyardError } from "./errors.js";
 import { Header } from "./headers.js";
 import { replyPrefix } from "./subjects.js";
@@ -52,6 +52,8 @@ export class ReplyMux {
   private readonly sweeper: NodeJS.Timeout;
   private next = 1;
   private closed = false;
+  /** The server whose connection dropped, while this process reconnects; null when connected. */
+  private disconnectedFrom: string | null = null;
   private readonly batch: boolean;
   /** Queued publishes (batch mode), as parallel arrays: no object per message. */
   private qSubjects: string[] = [];
@@ -69,6 +71,33 @@ export class ReplyMux {
     this.sub = nc.subscribe(this.prefix + "*", { callback: (_err, msg) => this.onMessage(msg) });
     this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweeper.unref();
+    void this.followConnection();
+  }
+
+  /**
+   * When the connection to a NATS server drops (that node died, say), the replies of the
+   * requests already sent through it are lost with it: fail them at once with UNAVAILABLE rather
+   * than after their whole timeout. Until the connection is back (and its reply subscription
+   * known to the server, one round trip), new requests fail at once too, unsent: a request
+   * buffered through the reconnect could be answered before the other nodes learned where the
+   * reply goes, and be lost. Requests still queued in this mux go out after the reconnect.
+   */
+  private async followConnection(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (this.closed) return;
+      if (status.type === Events.Disconnect) {
+        this.disconnectedFrom = String(status.data);
+        const queued = new Set(this.qTokens);
+        for (const token of [...this.where.keys()]) {
+          if (queued.has(token)) continue;
+          this.settle(token, ErrorCode.UNAVAILABLE, `the connection to NATS ${this.disconnectedFrom} was lost while waiting for the answer: the outcome is unknown; retry if the call is idempotent`, null);
+        }
+      } else if (status.type === Events.Reconnect) {
+        // A flush that fails (the new connection dropped too) is followed by its own Disconnect.
+        await this.nc.flush().catch(() => undefined);
+        this.disconnectedFrom = null;
+      }
+    }
   }
 
   /** Number of requests waiting for a reply. */
@@ -91,6 +120,10 @@ export class ReplyMux {
     const token = this.next++;
     if (this.closed) {
       onReply(ctx, ErrorCode.UNAVAILABLE, "the connection to the cluster is closing", null);
+      return token;
+    }
+    if (this.disconnectedFrom !== null) {
+      onReply(ctx, ErrorCode.UNAVAILABLE, `not sent: reconnecting to NATS (the connection to ${this.disconnectedFrom} was lost); retry`, null);
       return token;
     }
     let bucket = this.buckets.get(timeoutMs);

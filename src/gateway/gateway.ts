@@ -16,18 +16,18 @@ import type { GatewaySettings, GatewayTls } from "../config/cluster-config.js";
 import type { cluster } from "../generated/proto.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
-import { LENGTH_PREFIX_BYTES, type FramingError } from "../protocol/framing.js";
+import type { FramingError } from "../protocol/framing.js";
 import { PacketKind, decodePacket, encodeFrame } from "../protocol/packet.js";
 import { ChannelHub } from "./channels.js";
 import { CommandHandler, type CommandTarget } from "./commands.js";
 import { Forwarder } from "./forwarder.js";
-import { AddressCounter } from "./address-counter.js";
+import { Admission, SHUTTING_DOWN, refuseTcp, refuseWebSocket, type AdmissionState } from "./admission.js";
 import { RateVerdict } from "./rate-limit.js";
 import { SessionTable } from "./session-table.js";
 import { CLOSE_GRACE_MS, Session, sessionOf, type SessionContext, type SessionHost, type Transport } from "./session.js";
 import { WriteScheduler } from "./socket-writer.js";
 import { createWsListener, type WsAcceptor } from "./ws-listener.js";
-import { WsSession, closeReason, wsSessionOf, WsCloseCode } from "./ws-session.js";
+import { WsSession, wsSessionOf } from "./ws-session.js";
 
 /** How to start a gateway. */
 export interface GatewayOptions {
@@ -76,8 +76,9 @@ export interface Gateway extends AsyncDisposable {
   /** Live figures, as announced to `ctl status`. */
   load(): InstanceLoad;
   /**
-   * Graceful shutdown: stop accepting connections, refuse new requests (UNAVAILABLE), wait for
-   * in-flight replies (up to requestTimeoutMs), KICK every session, drain NATS.
+   * Graceful shutdown: refuse new requests (UNAVAILABLE) and new connections (KICK UNAVAILABLE
+   * with a redirect to another gateway when one is known), wait for in-flight replies (up to
+   * requestTimeoutMs), close the listeners, KICK every session (with a redirect), drain NATS.
    * Returns the same promise on every call (and the one `stop()` returned, if called first).
    */
   drain(): Promise<void>;
@@ -87,7 +88,6 @@ export interface Gateway extends AsyncDisposable {
   readonly stopped: Promise<Error | null>;
 }
 
-const SHUTTING_DOWN = "gateway shutting down";
 const TEXT_REFUSED = "text messages are not accepted: send each wire.Packet as one binary message";
 const NO_GATEWAY = "no gateway is ready: retry in a few seconds";
 const DRAIN_POLL_MS = 10;
@@ -112,7 +112,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 }
 
 /** The gateway; internal, users see `Gateway`. */
-class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor {
+class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, AdmissionState {
   readonly id: string;
   readonly channels: ChannelHub;
   readonly stopped: Promise<Error | null>;
@@ -145,8 +145,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor {
   private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
   private readonly heartbeatFrame = encodeFrame(PacketKind.HEARTBEAT, 0, "", null);
   private readonly rateMessage: string;
-  private readonly perAddress: AddressCounter;
-  private readonly perAddressMessage: string;
+  private readonly admission: Admission;
   private cmdSub: Subscription | null = null;
   private bindSub: Subscription | null = null;
   private service: Service | null = null;
@@ -189,11 +188,10 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor {
     this.closedCodec = proto.message<cluster.SessionClosed>("cluster.SessionClosed");
     const rl = this.settings.rateLimit;
     this.rateMessage = `more than ${rl.perSecond} frames per second (burst ${rl.burst}) on this connection: slow down`;
-    this.perAddress = new AddressCounter(this.settings.maxConnectionsPerAddress);
-    this.perAddressMessage = `too many connections from your address (limit ${this.settings.maxConnectionsPerAddress} per gateway): close some before opening more`;
     this.server = options.tls ? this.createTlsListener(options.tls) : createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.wsServer = options.wsPort === undefined ? null : createWsListener(this.settings, options.tls, this, log);
     this.directory = new GatewayDirectory(nc, { onRefreshError: (err) => log.debug({ err: err.message }, "gateway directory refresh failed") });
+    this.admission = new Admission(options.id, this.settings, this.directory, log);
     this.onWsMessage = function (this: WebSocket, data: Buffer, isBinary: boolean): void {
       const session = wsSessionOf(this);
       if (session === undefined) return;
@@ -312,39 +310,16 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor {
 
   // ---- connections ---------------------------------------------------------------------------
 
-  /**
-   * Whether a new connection from `address` may open a session (then it is counted for its
-   * address), else the KICK that refuses it: shutting down or full (with a redirect to another
-   * gateway when one is known), or too many connections from the address.
-   */
-  private admit(address: string, transport: Transport): Refusal | null {
-    if (this.state === LifecycleState.draining || this.state === LifecycleState.stopped) {
-      return { code: ErrorCode.UNAVAILABLE, reason: SHUTTING_DOWN, redirect: this.redirectFor(transport) };
-    }
-    if (this.sessions.size >= this.settings.maxConnections) {
-      this.log.warn({ max: this.settings.maxConnections }, "connection refused: gateway full (maxConnections)");
-      return { code: ErrorCode.UNAVAILABLE, reason: "gateway full", redirect: this.redirectFor(transport) };
-    }
-    if (!this.perAddress.open(address)) {
-      if (this.debug) this.log.debug({ address, max: this.perAddress.limit }, "connection refused: maxConnectionsPerAddress");
-      return { code: ErrorCode.RATE_LIMITED, reason: this.perAddressMessage, redirect: "" };
-    }
-    return null;
-  }
-
-  /** Another ready gateway that is not full, as a client of `transport` connects to it; "" if none. */
-  private redirectFor(transport: Transport): string {
-    const other: GatewayChoice | null = this.directory.leastLoaded(this.id);
-    if (other === null) return "";
-    if (transport === "ws") return other.ws ?? "";
-    return `${other.tcp.host.includes(":") ? `[${other.tcp.host}]` : other.tcp.host}:${other.tcp.port}`;
+  /** AdmissionState: new connections are refused while draining or stopped. */
+  get closing(): boolean {
+    return this.state === LifecycleState.draining || this.state === LifecycleState.stopped;
   }
 
   private accept(socket: Socket): void {
     const address = socket.remoteAddress ?? "";
-    const refusal = this.admit(address, "tcp");
+    const refusal = this.admission.admit(this, address, "tcp");
     if (refusal !== null) {
-      refuse(socket, refusal);
+      refuseTcp(socket, refusal);
       return;
     }
     socket.setNoDelay(true);
@@ -360,7 +335,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor {
   /** WsAcceptor: a WebSocket upgrade completed on the WebSocket path. */
   acceptWebSocket(ws: WebSocket, socket: Socket): void {
     const address = socket.remoteAddress ?? "";
-    const refusal = this.admit(address, "ws");
+    const refusal = this.admission.admit(this, address, "ws");
     if (refusal !== null) {
       refuseWebSocket(ws, socket, refusal);
       return;
@@ -376,7 +351,8 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor {
 
   /** WsAcceptor: the gate's answer, the least-loaded ready gateway (this one before the first refresh). */
   gateAnswer(): { status: number; body: unknown } {
-    const best = this.directory.leastLoaded() ?? this.selfChoice();
+    // the directory's view is up to one refresh old: a draining gateway never names itself
+    const best = this.directory.leastLoaded(this.closing ? this.id : undefined) ?? this.selfChoice();
     if (best === null) return { status: 503, body: { code: "UNAVAILABLE", message: NO_GATEWAY } };
     return { status: 200, body: best };
   }
@@ -494,7 +470,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor {
     if (session.closed) return;
     session.closed = true;
     this.sessions.remove(session);
-    this.perAddress.close(session.address);
+    this.admission.release(session.address);
     this.channels.leaveAll(session);
     const uid = session.uid;
     this.announceClosed(session.sid, uid ?? "", reason);
@@ -536,7 +512,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor {
     }
     const serverClosed = Promise.all([closeListener(this.listening ? this.server : null), closeListener(this.wsServer?.listening ? this.wsServer : null)]);
     this.scheduler.flushAll();
-    for (const s of this.sessions.all()) this.kick(s, ErrorCode.UNAVAILABLE, SHUTTING_DOWN, this.redirectFor(s.transport));
+    for (const s of this.sessions.all()) this.kick(s, ErrorCode.UNAVAILABLE, SHUTTING_DOWN, this.admission.redirectFor(s.transport));
     this.directory.stop();
     if (this.idleTimer) clearInterval(this.idleTimer);
     this.cmdSub?.unsubscribe();
@@ -568,29 +544,6 @@ function onSocketData(this: Socket, chunk: Buffer): void {
 
 function setUid(session: Session, uid: string | null): void {
   session.setUid(uid);
-}
-
-/** Why a new connection gets no session: its KICK. */
-interface Refusal {
-  code: number;
-  reason: string;
-  /** Another gateway's address for this transport, or "". */
-  redirect: string;
-}
-
-/** Answers a TCP connection the gateway will not hold with a KICK, then closes it. */
-function refuse(socket: Socket, r: Refusal): void {
-  socket.on("error", () => socket.destroy());
-  socket.end(encodeFrame(PacketKind.KICK, 0, "", null, r.code, r.reason, r.redirect));
-  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
-}
-
-/** Answers a WebSocket the gateway will not hold with a KICK message and a close frame. */
-function refuseWebSocket(ws: WebSocket, socket: Socket, r: Refusal): void {
-  ws.on("error", () => socket.destroy());
-  ws.send(encodeFrame(PacketKind.KICK, 0, "", null, r.code, r.reason, r.redirect).subarray(LENGTH_PREFIX_BYTES));
-  ws.close(WsCloseCode.kickBase + r.code, closeReason(r.reason));
-  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
 }
 
 function listen(server: Server | HttpServer, port: number, host: string): Promise<void> {

@@ -5,6 +5,9 @@ export { Forwarder, type ForwarderSettings, type ForwarderStats } from "./forwar
 export { RateLimiter, RateVerdict, ABUSE_FACTOR, ABUSE_WINDOW_MS } from "./rate-limit.js";
 export { RequestLane, type QueuedRequest } from "./request-lane.js";
 export { RouteCache, DEFAULT_ROUTE_CACHE_SIZE, type RouteInfo } from "./route-cache.js";
-export { Session, sessionOf, type SessionContext, type SessionHost, type SessionLimits } from "./session.js";
+export { Session, sessionOf, CLOSE_GRACE_MS, type SessionContext, type SessionHost, type SessionLimits, type Transport } from "./session.js";
 export { SessionTable, type TableEntry } from "./session-table.js";
 export { SocketWriter, WriteScheduler, type OverflowSink, type WritableSocket } from "./socket-writer.js";
+export { Admission, SHUTTING_DOWN, refuseTcp, refuseWebSocket, type AdmissionState, type Refusal } from "./admission.js";
+export { WsSession, wsSessionOf, closeReason, WsCloseCode } from "./ws-session.js";
+export { createWsListener, type WsAcceptor } from "./ws-listener.js";

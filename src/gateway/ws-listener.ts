@@ -31,7 +31,7 @@ export function createWsListener(settings: WsListenerSettings, tls: GatewayTls |
   const headersMs = Math.min(settings.firstPacketTimeoutMs, MAX_HEADERS_MS);
   const httpOptions = { headersTimeout: headersMs, requestTimeout: headersMs, connectionsCheckingInterval: Math.min(headersMs, 1_000) };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => answerRequest(req, res, settings, acceptor);
-  const server = tls ? createHttpsServer({ ...httpOptions, cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, onRequest) : createServer(httpOptions, onRequest);
+  const server = tls ? createHttpsServer({ ...httpOptions, cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), handshakeTimeout: headersMs }, onRequest) : createServer(httpOptions, onRequest);
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: settings.maxFrameBytes,
@@ -48,9 +48,10 @@ export function createWsListener(settings: WsListenerSettings, tls: GatewayTls |
     // ws answers 400 (or 426 for a wrong version) itself when the upgrade headers are wrong.
     wss.handleUpgrade(req, socket, head, (ws) => acceptor.acceptWebSocket(ws, socket as Socket));
   });
-  server.on("clientError", (err: Error, socket: Duplex) => {
+  server.on("clientError", (err: Error & { code?: string }, socket: Duplex) => {
     log.debug({ err: err.message }, "bad HTTP request on the WebSocket port");
-    refuseUpgrade(socket, 400, "Bad Request", "not an HTTP request");
+    if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") refuseUpgrade(socket, 408, "Request Timeout", `the request did not arrive within ${headersMs} ms`);
+    else refuseUpgrade(socket, 400, "Bad Request", "not an HTTP request");
   });
   server.on("tlsClientError", (err: Error, socket: Duplex) => {
     log.debug({ err: err.message }, "TLS handshake failed on the WebSocket port");

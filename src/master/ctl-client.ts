@@ -15,17 +15,24 @@ export class NatsUnreachableError extends Error {
 }
 
 /**
- * Connects a one-shot tool (ctl): fails after `timeoutMs` instead of retrying forever the way
- * long-running processes do (connectBus).
+ * Connects a one-shot tool (ctl): fails after `timeoutMs` per server instead of retrying forever
+ * the way long-running processes do (connectBus). Tries the servers of the URL list one at a time:
+ * nats.js given them all spends the whole timeout on a hung node and gives up without trying the
+ * others.
  */
 export async function connectOnce(settings: NatsSettings, name: string, timeoutMs = 2_000): Promise<NatsConnection> {
   const opts = natsOptions(settings, name, { timeout: timeoutMs, reconnect: false, maxReconnectAttempts: 0, waitOnFirstConnect: false });
-  try {
-    return await connect(opts);
-  } catch (err) {
-    if (isNatsAuthError(err)) throw new NatsAuthError(settings.url, { cause: err });
-    throw new NatsUnreachableError(settings.url, { cause: err });
+  const servers = Array.isArray(opts.servers) ? opts.servers : [opts.servers ?? settings.url];
+  let lastError: unknown;
+  for (const server of servers) {
+    try {
+      return await connect({ ...opts, servers: [server], ignoreClusterUpdates: true });
+    } catch (err) {
+      if (isNatsAuthError(err)) throw new NatsAuthError(settings.url, { cause: err });
+      lastError = err;
+    }
   }
+  throw new NatsUnreachableError(settings.url, { cause: lastError });
 }
 
 /**

@@ -5,7 +5,7 @@ import type { Logger } from "../log/logger.js";
 import { credentialsDir, loadOrCreateSecrets, readRoleFile, roleFile, writeRoleFiles, type ClusterSecrets, type RoleCredentials } from "../servers/credentials.js";
 import { launchServer, type LaunchedServer, type ServerProgram } from "../servers/launcher.js";
 import { NATS_ROLES, NatsRole } from "../servers/nats-permissions.js";
-import { natsServerConfig } from "../servers/nats-server-config.js";
+import { natsServerConfig, type NatsClusterNode } from "../servers/nats-server-config.js";
 import { killPid, pidRunsProgram } from "../servers/pid-alive.js";
 import { ensurePrivateDir } from "../servers/private-dir.js";
 import { redisServerConfig } from "../servers/redis-server-config.js";
@@ -36,11 +36,24 @@ export interface EmbeddedCluster {
 
 /** Host and port of a nats:// or redis:// URL (the first one of a comma-separated list). */
 export function hostPort(url: string, defaultPort: number): { host: string; port: number } {
-  const first = url.split(",")[0]!.trim();
-  const u = new URL(first.includes("://") ? first : `x://${first}`);
-  const host = u.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
-  return { host, port: u.port ? Number(u.port) : defaultPort };
+  return hostPorts(url, defaultPort)[0]!;
 }
+
+/** Host and port of every URL of a comma-separated list. */
+export function hostPorts(urls: string, defaultPort: number): { host: string; port: number }[] {
+  return urls.split(",").map((one) => {
+    const trimmed = one.trim();
+    const u = new URL(trimmed.includes("://") ? trimmed : `x://${trimmed}`);
+    const host = u.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
+    return { host, port: u.port ? Number(u.port) : defaultPort };
+  });
+}
+
+/** Route port of an embedded NATS node whose config gives none: its client port + this. */
+export const ROUTE_PORT_OFFSET = 2_000;
+
+/** Cluster name of an embedded NATS cluster. */
+const NATS_CLUSTER_NAME = "switchyard";
 
 /**
  * Makes sure NATS and Redis answer at the configured URLs: for each one marked `embedded` that
@@ -54,10 +67,11 @@ export function hostPort(url: string, defaultPort: number): { host: string; port
 export async function ensureEmbeddedServers(cfg: ClusterConfig, log: Logger): Promise<EmbeddedCluster> {
   ensurePrivateDir(cfg.runtimeDir);
   const owned: EmbeddedServer[] = [];
-  const nats = hostPort(cfg.nats.url, 4222);
+  const natsNodes = hostPorts(cfg.nats.url, 4222);
+  const nats = natsNodes[0]!;
   const redis = hostPort(cfg.redis.url, 6379);
   if (!cfg.nats.embedded && !cfg.redis.embedded) {
-    await ensureServer("nats-server", cfg.nats.url, nats, false, cfg.runtimeDir, log, () => "");
+    await ensureNatsAnswers(cfg.nats.url, natsNodes);
     await ensureServer("redis-server", cfg.redis.url, redis, false, cfg.runtimeDir, log, () => "");
     return { servers: [], credentialsDir: null, master: null };
   }
@@ -69,14 +83,22 @@ export async function ensureEmbeddedServers(cfg: ClusterConfig, log: Logger): Pr
     if (cfg.nats.embedded && (cfg.nats.user !== undefined || cfg.nats.token !== undefined)) {
       log.warn("nats.user/nats.pass/nats.token are not used by the embedded nats-server: the master generates one user per role (see README, Security)");
     }
-    const natsServer = await ensureServer("nats-server", cfg.nats.url, nats, cfg.nats.embedded, cfg.runtimeDir, log, () => natsConfig(nats, secrets));
-    if (natsServer) owned.push(natsServer);
+    if (cfg.nats.embedded) {
+      const routes = routeListeners(natsNodes, cfg.nats.routePorts);
+      for (const [i, node] of natsNodes.entries()) {
+        const cluster = natsNodes.length > 1 ? clusterNode(routes, i, secrets) : undefined;
+        const natsServer = await ensureServer("nats-server", urlOf(cfg.nats.url, i), node, true, cfg.runtimeDir, log, () => natsConfig(node, secrets, cluster));
+        if (natsServer) owned.push(natsServer);
+      }
+    } else {
+      await ensureNatsAnswers(cfg.nats.url, natsNodes);
+    }
     const dataDir = join(cfg.runtimeDir, `redis-${redis.port}`);
     const redisServer = await ensureServer("redis-server", cfg.redis.url, redis, cfg.redis.embedded, cfg.runtimeDir, log, () => {
       ensurePrivateDir(dataDir, "Redis data folder");
       // Files an earlier version created 0644 (append-only files hold live tokens).
       tighten(dataDir);
-      return redisServerConfig({ ...redis, dir: dataDir, password: redisPassword, maxMemory: cfg.redis.maxMemory ?? "256mb" });
+      return redisServerConfig({ ...redis, dir: dataDir, password: redisPassword, maxMemory: cfg.redis.maxMemory });
     });
     if (redisServer) owned.push(redisServer);
     const ownsNats = owned.some((s) => s.name === "nats-server");
@@ -88,6 +110,32 @@ export async function ensureEmbeddedServers(cfg: ClusterConfig, log: Logger): Pr
     await Promise.all(owned.map((s) => s.stop()));
     throw err;
   }
+}
+
+/** The `i`-th URL of a comma-separated list. */
+function urlOf(urls: string, i: number): string {
+  return urls.split(",")[i]!.trim();
+}
+
+/** A NATS the studio runs: one answering node is enough (the processes connect to whichever answers). */
+async function ensureNatsAnswers(url: string, nodes: readonly { host: string; port: number }[]): Promise<void> {
+  for (const node of nodes) if (await isListening(node.host, node.port)) return;
+  throw new Error(`nothing answers at NATS ${url} and nats.embedded is false: start your NATS server, or set nats.embedded to true`);
+}
+
+/** host:port of each node's route listener: `nats.routePorts`, else client port + ROUTE_PORT_OFFSET. */
+function routeListeners(nodes: readonly { host: string; port: number }[], routePorts: readonly number[] | undefined): { host: string; port: number }[] {
+  return nodes.map((node, i) => {
+    const port = routePorts?.[i] ?? node.port + ROUTE_PORT_OFFSET;
+    if (port > 65_535) throw new Error(`NATS node ${node.host}:${node.port}: its route port would be ${port}; set nats.routePorts (one port per NATS URL)`);
+    return { host: node.host, port };
+  });
+}
+
+function clusterNode(routes: readonly { host: string; port: number }[], i: number, secrets: ClusterSecrets): NatsClusterNode {
+  const own = routes[i]!;
+  const peers = routes.filter((_, j) => j !== i).map((r) => `${r.host}:${r.port}`);
+  return { name: NATS_CLUSTER_NAME, host: own.host, port: own.port, peers, user: "route", password: secrets.natsRoute };
 }
 
 async function ensureServer(
@@ -117,8 +165,9 @@ async function ensureServer(
   return startServer(name, at, config(), runtimeDir, log);
 }
 
-function natsConfig(at: { host: string; port: number }, secrets: ClusterSecrets): string {
-  return natsServerConfig({ ...at, users: NATS_ROLES.map((role) => ({ user: role, password: secrets.nats[role], role })) });
+function natsConfig(at: { host: string; port: number }, secrets: ClusterSecrets, cluster: NatsClusterNode | undefined): string {
+  const users = NATS_ROLES.map((role) => ({ user: role, password: secrets.nats[role], role }));
+  return natsServerConfig(cluster ? { ...at, users, cluster } : { ...at, users });
 }
 
 /** Pid file of the server a master started on `port` (a port per file: clusters may share runtimeDir). */

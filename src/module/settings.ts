@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { describeIssues } from "../config/describe-issues.js";
 import type { ClusterConfig } from "../config/cluster-config.js";
 import type { ModuleDefinition } from "./define.js";
 
@@ -17,26 +17,4 @@ export function parseModuleSettings(def: Pick<ModuleDefinition, "name" | "settin
   const result = def.settings.safeParse(raw);
   if (result.success) return result.data;
   throw new SettingsError(describeIssues(`modules.${def.name}.settings`, result.error.issues));
-}
-
-/** "modules.login.settings.admins: expected array, received string; …" */
-export function describeIssues(prefix: string, issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map((issue) => describeIssue(prefix, issue)).join("; ");
-}
-
-function joinPath(prefix: string, path: readonly PropertyKey[]): string {
-  return [prefix, ...path.map((p) => (typeof p === "number" ? `[${p}]` : String(p)))].join(".").replace(/\.\[/g, "[");
-}
-
-/** One issue; a union or a record key says what went wrong inside it, not only "Invalid input". */
-function describeIssue(prefix: string, issue: z.core.$ZodIssue): string {
-  const at = joinPath(prefix, issue.path);
-  if (issue.code === "invalid_union" && issue.errors.length > 0) {
-    const alternatives = issue.errors.map((branch) => branch.map((i) => describeIssue(at, i)).join(", "));
-    return `${at}: none of the accepted forms matches (${alternatives.join(" | ")})`;
-  }
-  if (issue.code === "invalid_key" || issue.code === "invalid_element") {
-    return issue.issues.map((i) => describeIssue(`${at} (key)`, i)).join("; ");
-  }
-  return `${at}: ${issue.message}`;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { DEFAULT_CONFIG, type ClusterConfig } from "../config/cluster-config.js";
+import type { ClusterConfig } from "../config/cluster-config.js";
 import { NATS_ROLES, NatsRole } from "./nats-permissions.js";
 import { checkPrivateFile, ensurePrivateDir, writePrivateFile } from "./private-dir.js";
 
@@ -29,6 +29,8 @@ export interface RoleCredentials {
 /** Every generated secret of one cluster (`secrets.json`, read by the master only). */
 export interface ClusterSecrets {
   nats: Record<NatsRole, string>;
+  /** Password of the route user of an embedded NATS cluster (routes between its nodes). */
+  natsRoute: string;
   redis: string;
 }
 
@@ -57,7 +59,11 @@ export function loadOrCreateSecrets(dir: string): ClusterSecrets {
   const secret = (): string => randomBytes(24).toString("hex");
   const nats = {} as Record<NatsRole, string>;
   for (const role of NATS_ROLES) nats[role] = typeof old.nats?.[role] === "string" ? old.nats[role] : secret();
-  const secrets: ClusterSecrets = { nats, redis: typeof old.redis === "string" ? old.redis : secret() };
+  const secrets: ClusterSecrets = {
+    nats,
+    natsRoute: typeof old.natsRoute === "string" ? old.natsRoute : secret(),
+    redis: typeof old.redis === "string" ? old.redis : secret(),
+  };
   writePrivateFile(file, JSON.stringify(secrets, null, 2) + "\n");
   return secrets;
 }
@@ -85,7 +91,7 @@ export function readRoleFile(file: string): RoleCredentials {
 
 /** The role of a module's processes: `auth` for the modules of `nats.authModules`. */
 export function moduleRole(cfg: ClusterConfig, module: string): NatsRole {
-  return (cfg.nats.authModules ?? DEFAULT_CONFIG.nats.authModules!).includes(module) ? NatsRole.auth : NatsRole.module;
+  return cfg.nats.authModules.includes(module) ? NatsRole.auth : NatsRole.module;
 }
 
 /** Port of the first NATS URL (4222 when none is given). */

@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_CONFIG, type ClusterConfig, type ModuleConfig } from "../config/cluster-config.js";
+import { parseLogLevel } from "../config/cluster-schema.js";
 
 /**
  * Per-address limits of the login module for tests: every test client comes from 127.0.0.1 and
@@ -31,10 +32,10 @@ export function withTestLoginLimits(modules: Record<string, ModuleConfig>): Reco
 export function testConfig(natsUrl: string, redisUrl: string, overrides: Partial<ClusterConfig> = {}): ClusterConfig {
   const cfg: ClusterConfig = {
     ...DEFAULT_CONFIG,
-    nats: { url: natsUrl, embedded: false },
-    redis: { url: redisUrl, embedded: false },
+    nats: { ...DEFAULT_CONFIG.nats, url: natsUrl, embedded: false },
+    redis: { ...DEFAULT_CONFIG.redis, url: redisUrl, embedded: false },
     runtimeDir: mkdtempSync(join(tmpdir(), "sy-test-run-")),
-    log: { level: process.env.SWITCHYARD_TEST_LOG ?? "silent" },
+    log: { level: parseLogLevel(process.env.SWITCHYARD_TEST_LOG ?? "silent") },
     gateways: [{ id: "gw-1", host: "127.0.0.1", port: 0 }],
     gateway: { ...DEFAULT_CONFIG.gateway },
     // echo is stateless and tests pipeline it (e.g. many Sleeps in flight at once): opt it out

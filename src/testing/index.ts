@@ -9,5 +9,5 @@ export {
   type TestCluster,
 } from "./cluster.js";
 export { testConfig } from "./config.js";
-export { startNats, startRedis, type RunningServer } from "./servers.js";
+export { startNats, startNatsCluster, startRedis, type RunningNatsCluster, type RunningServer } from "./servers.js";
 export type { ReplyIn, RequestIn, TypedClient } from "./typed-client.js";

@@ -24,8 +24,8 @@ export interface RunningServer {
 }
 
 /** Starts `program` with the project's launcher (src/servers/launcher.ts) on a free loopback port, no auth. */
-async function start(program: ServerProgram, config: (port: number, dir: string) => string, extraArgs: readonly string[] = []): Promise<RunningServer> {
-  const port = await freePort();
+async function start(program: ServerProgram, config: (port: number, dir: string) => string, extraArgs: readonly string[] = [], fixedPort?: number): Promise<RunningServer> {
+  const port = fixedPort ?? (await freePort());
   const scheme = program === "nats-server" ? "nats" : "redis";
   const dir = mkdtempSync(join(tmpdir(), `sy-test-${scheme}-`));
   const server = await launchServer({ program, host: "127.0.0.1", port, configFile: join(dir, `${program}.conf`), config: config(port, dir), extraArgs });
@@ -54,4 +54,57 @@ export function startNats(extraArgs: readonly string[] = []): Promise<RunningSer
 /** Starts a real redis-server on a free loopback port (appendonly, so a restart keeps data). */
 export function startRedis(): Promise<RunningServer> {
   return start("redis-server", (port, dir) => redisServerConfig({ host: "127.0.0.1", port, dir }));
+}
+
+/** A NATS cluster of a test: its nodes (routed together on loopback) and how to reach them. */
+export interface RunningNatsCluster {
+  readonly nodes: readonly RunningServer[];
+  /** Client URL of each node, in node order (what `nats.servers` takes). */
+  readonly urls: readonly string[];
+  /** Monitoring endpoint of each node (`http://127.0.0.1:<port>`: /connz, /routez), in node order. */
+  readonly monitorUrls: readonly string[];
+  /** Stops every node still running. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `size` nats-servers on free loopback ports, routed into one cluster (no auth: tests),
+ * with the HTTP monitor on so a test can see which node holds which connection. Resolves once
+ * every node sees every other one as a route.
+ */
+export async function startNatsCluster(size: number): Promise<RunningNatsCluster> {
+  const ports = async (): Promise<number[]> => Promise.all(Array.from({ length: size }, () => freePort()));
+  const [clientPorts, routePorts, monitorPorts] = [await ports(), await ports(), await ports()];
+  const routeAddresses = routePorts.map((p) => `127.0.0.1:${p}`);
+  const nodes: RunningServer[] = [];
+  try {
+    for (let i = 0; i < size; i++) {
+      const cluster = { name: "sy-test", host: "127.0.0.1", port: routePorts[i]!, peers: routeAddresses.filter((_, j) => j !== i), user: "route", password: "route-secret" };
+      nodes.push(await start("nats-server", (port) => natsServerConfig({ host: "127.0.0.1", port, cluster, monitorPort: monitorPorts[i]! }), [], clientPorts[i]!));
+    }
+    const monitorUrls = monitorPorts.map((p) => `http://127.0.0.1:${p}`);
+    await waitForRoutes(monitorUrls, size - 1);
+    return {
+      nodes,
+      urls: nodes.map((n) => n.url),
+      monitorUrls,
+      stop: async () => {
+        await Promise.all(nodes.map((n) => n.stop()));
+      },
+    };
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw err;
+  }
+}
+
+/** Waits until every node's /routez lists `routes` routes (the cluster is whole). */
+async function waitForRoutes(monitorUrls: readonly string[], routes: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const counts = await Promise.all(monitorUrls.map(async (u) => ((await (await fetch(`${u}/routez`)).json()) as { num_routes: number }).num_routes));
+    if (counts.every((n) => n >= routes)) return;
+    if (Date.now() > deadline) throw new Error(`the NATS cluster did not form within 10 s (routes per node: ${counts.join(", ")})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -190,6 +190,8 @@ export interface Sample {
   version?: string;
   servedBy?: string;
   code?: string;
+  /** Message of the error, for a failed request. */
+  message?: string;
 }
 
 /** Continuous echo.Echo load: `workers` loops, each one request at a time, until `stop()`. */
@@ -213,7 +215,7 @@ export function startEchoLoad(client: Client, workers: number): EchoLoad {
         const r = await client.request("echo.Echo", { text: `w${w}-${i}` });
         samples.push({ sentAt, doneAt: Date.now(), ok: true, version: r.version, servedBy: r.servedBy });
       } catch (err) {
-        samples.push({ sentAt, doneAt: Date.now(), ok: false, code: err instanceof SwitchyardError ? err.code : String(err) });
+        samples.push({ sentAt, doneAt: Date.now(), ok: false, code: err instanceof SwitchyardError ? err.code : String(err), message: (err as Error).message });
         // A closed client rejects at once: stop instead of spinning on microtasks.
         if (client.isClosed) running = false;
         await new Promise((r) => setImmediate(r));

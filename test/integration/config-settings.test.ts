@@ -23,4 +23,16 @@ describe("module settings are checked by each module's schema before anything st
     // nothing was started: the master said nothing about servers or instances
     expect(master.lines.join("\n")).not.toMatch(/ready|started embedded server/);
   });
+
+  it("a wrong cluster key stops `start --config FILE` with exit 1, naming every key path and what it expects", async () => {
+    requireBuild();
+    const { path } = await writeOpsConfig(dir, "bad-cluster", { nats: { urll: "nats://x" }, gateway: { maxFrameBytes: 0 } });
+    const master = startCli(["start", "--config", path]);
+    const code = await master.exited;
+    const stderr = master.stderr.join("");
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${path}: nats.urll: unknown key (expected one of: url,`);
+    expect(stderr).toContain("gateway.maxFrameBytes: Too small: expected number to be >=1");
+    expect(master.lines.join("\n")).not.toMatch(/ready|started embedded server/);
+  });
 });

@@ -100,7 +100,7 @@ describe("NATS credentials and TLS, client TLS (real nats-server)", () => {
     const server = await nats(["--user", "sy", "--pass", "s3cret"]);
     const good: NatsSettings = { url: server.url, user: "sy", pass: "s3cret" };
     const config = testConfig(server.url, NO_REDIS);
-    config.nats = { ...good, embedded: false };
+    config.nats = { ...config.nats, ...good };
     const gw = await gateway("gw-userpass", good);
     await echo(config);
     const c = await client(gw);
@@ -137,7 +137,7 @@ describe("NATS credentials and TLS, client TLS (real nats-server)", () => {
     const server = await nats(["--tls", "--tlscert", cert, "--tlskey", key]);
     const tls: NatsSettings = { url: server.url, tls: { caFile: cert } };
     const config = testConfig(server.url, NO_REDIS);
-    config.nats = { ...tls, embedded: false };
+    config.nats = { ...config.nats, ...tls };
     const gw = await gateway("gw-natstls", tls);
     await echo(config);
     const c = await client(gw);

@@ -104,8 +104,8 @@ describe("embedded cluster: locked down against other processes of the host", ()
   });
 
   it("puts no credential on any command line of the cluster's processes", async () => {
-    const secrets = JSON.parse(readFileSync(join(runtimeDir, `credentials-${natsPort}`, "secrets.json"), "utf8")) as { nats: Record<string, string>; redis: string };
-    const values = [...Object.values(secrets.nats), secrets.redis];
+    const secrets = JSON.parse(readFileSync(join(runtimeDir, `credentials-${natsPort}`, "secrets.json"), "utf8")) as { nats: Record<string, string>; natsRoute: string; redis: string };
+    const values = [...Object.values(secrets.nats), secrets.natsRoute, secrets.redis];
     const status = await ctlStatus(config);
     const clusterPids = [status.master!.pid, ...status.master!.embedded.map((s) => s.pid), ...status.instances.map((r) => r.pid!)];
     expect(clusterPids.length).toBe(6); // master, nats-server, redis-server, gateway, login, echo

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "nats";
+import { connect as netConnect } from "node:net";
 import { WebSocket } from "ws";
 import { DEFAULT_CONFIG, type GatewaySettings } from "../../src/config/cluster-config.js";
 import { ErrorCode } from "../../src/bus/errors.js";
@@ -263,6 +264,26 @@ describe("gateway WebSocket limits: every TCP protection holds (real nats-server
     expect(gw.sessionCount).toBe(0);
     const c = await wsClient(gw);
     expect((await c.request(1, "echo.Echo")).kind).toBe(PacketKind.RESPONSE);
+  });
+
+  it("closes an upgrade request whose headers trickle in past min(firstPacketTimeoutMs, 10 s)", async () => {
+    const gw = await start("ws-slow-headers", { firstPacketTimeoutMs: 300 });
+    const raw = await new Promise<import("node:net").Socket>((resolve, reject) => {
+      const s = netConnect({ port: gw.wsAddress()!.port, host: "127.0.0.1" }, () => resolve(s));
+      s.once("error", reject);
+    });
+    closers.push(() => raw.destroy());
+    raw.write("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    const drip = setInterval(() => raw.write("X-Slow: 1\r\n"), 50);
+    const answer = await new Promise<string>((resolve) => {
+      let got = "";
+      raw.on("data", (d: Buffer) => (got += d.toString("latin1")));
+      raw.on("error", () => undefined);
+      raw.once("close", () => resolve(got));
+    });
+    clearInterval(drip);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(gw.sessionCount).toBe(0);
   });
 
   it("selects no subprotocol: a client that insists on one fails the handshake", async () => {

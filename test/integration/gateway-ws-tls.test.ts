@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
+import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,7 +39,7 @@ describe("wss: the WebSocket port serves TLS with the gateway's certificate (rea
       id: "wss-1",
       port: 0,
       wsPort: 0,
-      settings: { ...DEFAULT_CONFIG.gateway, publicRoutes: ["echo.Echo"] },
+      settings: { ...DEFAULT_CONFIG.gateway, publicRoutes: ["echo.Echo"], firstPacketTimeoutMs: 400 },
       nats: { url: nats.url },
       logger: createLogger("gateway", "wss-1", process.env.SWITCHYARD_TEST_LOG ?? "silent"),
       tls: { certFile, keyFile },
@@ -77,5 +78,14 @@ describe("wss: the WebSocket port serves TLS with the gateway's certificate (rea
     });
     expect(plain).not.toBe("open");
     expect(gw.sessionCount).toBe(0);
+  });
+
+  it("drops a connection that never finishes its TLS handshake (min(firstPacketTimeoutMs, 10 s))", async () => {
+    const silent = netConnect({ port: gw.wsAddress()!.port, host: "127.0.0.1" });
+    silent.on("error", () => undefined);
+    const started = Date.now();
+    await new Promise<void>((resolve) => silent.once("close", () => resolve()));
+    console.log(`silent connection to the wss port closed after ${Date.now() - started} ms (firstPacketTimeoutMs 400)`);
+    expect(silent.destroyed).toBe(true);
   });
 });
