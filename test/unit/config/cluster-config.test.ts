@@ -54,7 +54,7 @@ describe("cluster config schema: each kind of mistake names the key path and wha
   });
 
   it("unknown keys, at the top and nested, list the accepted keys", () => {
-    expect(refusal({ natz: {} })).toBe("bad.json: natz: unknown key (expected one of: $comment, nats, redis, runtimeDir, log, gateways, gateway, modules, master)");
+    expect(refusal({ natz: {} })).toBe("bad.json: natz: unknown key (expected one of: $comment, nats, redis, runtimeDir, log, gateways, gateway, modules, master, web)");
     expect(refusal({ nats: { urll: "x" } })).toContain("nats.urll: unknown key (expected one of: url, servers, embedded, routePorts, user, pass, token, tls, authModules)");
     expect(refusal({ gateway: { rateLimit: { perMinute: 1 } } })).toContain("gateway.rateLimit.perMinute: unknown key (expected one of: perSecond, burst)");
     expect(refusal({ modules: { login: { instances: 1, instance: 2 } } })).toContain("modules.login.instance: unknown key");
@@ -157,5 +157,20 @@ describe("cluster config schema: WebSocket keys", () => {
     expect(refusal({ gateway: { gatePath: "/a b" } })).toContain("gateway.gatePath: expected an absolute URL path");
     expect(refusal({ gateway: { wsPath: "/x", gatePath: "/x" } })).toContain("gateway.gatePath: expected gateway.gatePath to differ from gateway.wsPath");
     expect(refusal({ gateway: { wsPerMessageDeflate: "yes" } })).toContain("gateway.wsPerMessageDeflate");
+  });
+});
+
+describe("cluster config schema: web (the demo the master serves)", () => {
+  it("default: none; the shipped config serves it on 127.0.0.1:3280", () => {
+    expect(parseClusterConfig({}).web).toBeNull();
+    expect(parseClusterConfig({ web: null }).web).toBeNull();
+    expect(loadClusterConfig(resolve("config/cluster.json")).web).toEqual({ host: "127.0.0.1", port: 3280 });
+  });
+
+  it("host defaults to 127.0.0.1; port is required and 0-65535; no other key", () => {
+    expect(parseClusterConfig({ web: { port: 0 } }).web).toEqual({ host: "127.0.0.1", port: 0 });
+    expect(refusal({ web: {} })).toContain("web.port");
+    expect(refusal({ web: { port: 70000 } })).toContain("web.port");
+    expect(refusal({ web: { port: 3280, root: "/srv" } })).toContain("web.root: unknown key (expected one of: host, port)");
   });
 });
