@@ -9,34 +9,12 @@ import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import loginModule from "../../modules/login/index.js";
 import teamModule from "../../modules/team/index.js";
 import { failure } from "../helpers/failure.js";
+import { collect, nextPush } from "../helpers/pushes.js";
 
 interface Player {
   client: Client;
   uid: string;
   name: string;
-}
-
-/** Resolves with the next push on `route` that passes `pred`; rejects after `ms`. */
-function nextPush<T>(c: Client, route: string, pred: (m: T) => boolean = () => true, ms = 3_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no ${route} push within ${ms} ms`));
-    }, ms);
-    const off = c.on<T>(route, (m) => {
-      if (!pred(m)) return;
-      clearTimeout(timer);
-      off();
-      resolve(m);
-    });
-  });
-}
-
-/** Collects every push on `route` from now on. */
-function collect<T>(c: Client, route: string): T[] {
-  const out: T[] = [];
-  c.on<T>(route, (m) => out.push(m));
-  return out;
 }
 
 /**
