@@ -29,7 +29,8 @@ const report = await runBots({
   bots,
   rampSeconds: ramp,
   durationSeconds: (endAt + 1_000 - epochMs()) / 1000,
-  client: { host: "127.0.0.1", port, heartbeatMs: 0 },
+  // A crowd connecting and logging in at once on a shared machine: generous client timeouts.
+  client: { host: "127.0.0.1", port, heartbeatMs: 0, timeoutMs: 30_000, requestTimeoutMs: 30_000 },
 });
 process.stdout.write(`report ${JSON.stringify({ bots: report.bots, failed: report.failed, reasons: report.failures })}\n`);
 process.exit(0);

@@ -5,7 +5,7 @@
 // receives (and how old each update is: seq carries the send time) in the run's shared tally.
 // Needs login and scene (default settings: a 1000 × 1000 map) — e.g. the default config.
 // `npx switchyard bots --scenario bench/scenarios/scene-walk.ts --bots 200 --ramp 10 --duration 60`
-import { defineScenario, type Bot } from "../../src/bots/index.js";
+import { defineScenario, errorCode, type Bot } from "../../src/bots/index.js";
 import type { scene } from "../../src/generated/proto.js";
 import { WalkTally, sendClock } from "./lib/walk-tally.js";
 
@@ -24,10 +24,31 @@ export function walkTally(bot: Pick<Bot, "shared">): WalkTally {
   return t;
 }
 
+/** Errors worth another try while a crowd logs in at once. */
+const RETRIED = new Set(["RATE_LIMITED", "TIMEOUT", "UNAVAILABLE"]);
+
+/**
+ * Runs `call` again (up to 5 tries, 0.2-1 s apart) while it answers RATE_LIMITED ("login is
+ * busy"), TIMEOUT or UNAVAILABLE; `done(code)` says which other error means it already worked
+ * (a Register retried after a timeout finds its name taken: CONFLICT).
+ */
+async function retried<T>(bot: Bot, call: () => Promise<T>, done: (code: string) => boolean = () => false): Promise<T | null> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const code = errorCode(err);
+      if (attempt > 1 && done(code)) return null;
+      if (attempt >= 5 || !RETRIED.has(code)) throw err;
+      await bot.sleep(bot.randomInt(200, 1_000));
+    }
+  }
+}
+
 export default defineScenario(async (bot) => {
   const tally = walkTally(bot);
-  await bot.request("login.Register", { username: bot.username, password: bot.password });
-  await bot.request("login.Login", { username: bot.username, password: bot.password });
+  await retried(bot, () => bot.request("login.Register", { username: bot.username, password: bot.password }), (code) => code === "CONFLICT");
+  await retried(bot, () => bot.request("login.Login", { username: bot.username, password: bot.password }));
   const pos = { x: bot.randomInt(0, SIZE), y: bot.randomInt(0, SIZE) };
   bot.client.on<scene.Positions>("scene.Positions", (m) => {
     tally.pushes++;

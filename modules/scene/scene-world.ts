@@ -5,6 +5,7 @@ import type { SceneRuntime } from "./context.js";
 import { AoiGrid } from "./grid.js";
 import { checkMove, clampToBounds, type MoveLimits } from "./movement.js";
 import { positionsPerRecipient } from "./position-batch.js";
+import { playerEntry, positionsBody, sceneIdField } from "./positions-codec.js";
 import type { SceneSettings } from "./settings.js";
 
 /** Disappear reasons (Disappear.reason). */
@@ -12,7 +13,7 @@ export const DisappearReason = { moved: "moved", left: "left", disconnected: "di
 export type DisappearReason = (typeof DisappearReason)[keyof typeof DisappearReason];
 
 /** What a scene needs of its instance: pushes and timers. */
-export type SceneHost = Pick<SceneRuntime, "push" | "after">;
+export type SceneHost = Pick<SceneRuntime, "push" | "pushEncoded" | "after">;
 
 /** One player in a scene, on the scene's owner. */
 interface ScenePlayer {
@@ -44,10 +45,12 @@ export class SceneWorld {
   private readonly players = new Map<string, ScenePlayer>();
   /** uid → its state, for the players that moved since the last flush. */
   private readonly moved = new Map<string, scene.PlayerState>();
+  private readonly sceneIdField: Uint8Array;
 
   constructor(id: string, rt: SceneHost, settings: SceneSettings) {
     this.id = id;
     this.rt = rt;
+    this.sceneIdField = sceneIdField(id);
     const b = settings.bounds;
     // AOI off: one cell covering the map, so everyone sees everyone.
     const cellSize = settings.aoi ? settings.cellSize : Math.max(b.maxX - b.minX, b.maxY - b.minY);
@@ -154,12 +157,18 @@ export class SceneWorld {
     return this.players.get(uid)?.session === null;
   }
 
-  /** Pushes this tick's positions: one Positions push per recipient that sees a mover. */
+  /**
+   * Pushes this tick's positions: one Positions push per recipient that sees a mover, carrying
+   * each mover's latest state (encoded once per tick, see positions-codec.ts). Returns the
+   * number of pushes.
+   */
   flush(): number {
     if (this.moved.size === 0) return 0;
-    const batches = positionsPerRecipient(this.grid, this.moved.values(), (uid) => this.players.get(uid)?.session != null);
+    const parts: [string, Uint8Array][] = [];
+    for (const [uid, state] of this.moved) parts.push([uid, playerEntry(state)]);
     this.moved.clear();
-    for (const [uid, players] of batches) this.pushTo(uid, "scene.Positions", { sceneId: this.id, players });
+    const batches = positionsPerRecipient(this.grid, parts, (uid) => this.players.get(uid)?.session != null);
+    for (const [uid, entries] of batches) this.rt.pushEncoded(this.players.get(uid)!.session!, "scene.Positions", positionsBody(this.sceneIdField, entries));
     return batches.size;
   }
 

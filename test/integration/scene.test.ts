@@ -147,12 +147,13 @@ describe("scene module through real gateways (2 gateways, 2 scene instances)", (
     const mNew = nextPush<scene.Appear>(m.client, "scene.Appear");
     const westSees = nextPush<scene.Disappear>(west.client, "scene.Disappear");
     const eastSees = nextPush<scene.Appear>(east.client, "scene.Appear");
+    const midSees = positionOf(mid, m.uid, 1);
     move(m, 20.5, 5, 1); // into (2,0): west out of view, east into view
     expect(await mGone).toEqual({ sceneId: id, uids: [west.uid], reason: "moved" });
     expect(await mNew).toEqual({ sceneId: id, players: [{ uid: east.uid, x: 35, y: 5, dir: 0, seq: 0 }] });
     expect(await westSees).toEqual({ sceneId: id, uids: [m.uid], reason: "moved" });
     expect(await eastSees).toEqual({ sceneId: id, players: [{ uid: m.uid, x: 20.5, y: 5, dir: 0, seq: 1 }] });
-    await positionOf(mid, m.uid, 1);
+    await midSees;
     await Promise.all([m, west, mid, east].map((p) => settle(p, id)));
     expect(mid.appear.filter((e) => e.players.some((q) => q.uid === m.uid))).toHaveLength(1); // only its enter
     expect(mid.disappear).toEqual([]);

@@ -3,6 +3,7 @@ import type { Pushes } from "../../../src/generated/proto.js";
 import type { InstanceTimer, SessionRef } from "../../../src/module/index.js";
 import { SceneWorld, type SceneHost } from "../../../modules/scene/scene-world.js";
 import { SceneSettingsSchema } from "../../../modules/scene/settings.js";
+import { loadProto } from "../../../src/proto/registry.js";
 
 interface Sent {
   to: string[];
@@ -10,16 +11,21 @@ interface Sent {
   msg: unknown;
 }
 
-/** A host that records pushes (by uid) and runs `after` timers on demand. */
+const registry = loadProto();
+
+/** A host that records pushes (by uid; encoded ones decoded with the generated codec) and runs `after` timers on demand. */
 function recordingHost(): SceneHost & { sent: Sent[]; timers: (() => unknown)[] } {
   const sent: Sent[] = [];
   const timers: (() => unknown)[] = [];
+  const to = (targets: SessionRef | readonly SessionRef[]) => (Array.isArray(targets) ? targets : [targets]).map((s: SessionRef) => s.uid!);
   return {
     sent,
     timers,
     push(targets, route, msg) {
-      const list = (Array.isArray(targets) ? targets : [targets]) as SessionRef[];
-      sent.push({ to: list.map((s) => s.uid!), route, msg });
+      sent.push({ to: to(targets), route, msg });
+    },
+    pushEncoded(targets, route, body) {
+      sent.push({ to: to(targets), route, msg: registry.push(route)!.decode(body) });
     },
     after(_ms: number, fn: () => unknown): InstanceTimer {
       timers.push(fn);
