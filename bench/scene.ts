@@ -59,12 +59,14 @@ async function measureMode(g: ProcessGroup, natsUrl: string, redisUrl: string, a
   const base = benchClusterConfig(natsUrl, redisUrl, [{ id: gwId, port }], {
     // Every bot logs in during the ramp: cheap hashes, and no "login is busy" at this rate.
     login: { instances: 1, settings: { scryptN: 1024, maxConcurrentHashes: 4096 } },
-    scene: { instances: 1, settings: { aoi } },
+    // Moves are fire-and-forget: no per-session lane of round trips (see README scene, Ordering).
+    scene: { instances: 1, ordered: false, settings: { aoi } },
   }) as { gateway: object };
   const cfg = g.config(`scene-${tag}`, { ...base, gateway: { ...base.gateway, requestTimeoutMs: 30_000 } });
+  // The gateway first: its port was only probed free, and the machine is shared.
+  const gateway = await g.gateway(gwId, cfg);
   const login = await g.module("login", `login-${tag}`, cfg);
   const sceneProc = await g.module("scene", `scene-${tag}`, cfg);
-  const gateway = await g.gateway(gwId, cfg);
   const per = Math.ceil(bots / walkers);
   const t0 = epochMs() + 2_000;
   const startAt = t0 + rampS * 1000 + WARMUP_MS;

@@ -77,7 +77,7 @@ describe("scene module through real gateways (2 gateways, 2 scene instances)", (
         { def: loginModule, instances: 1 },
         { def: sceneModule, instances: 2 },
       ],
-      config: { modules: { login: { instances: 1, settings: { scryptN: 1024 } }, scene: { instances: 2, settings: SETTINGS } } },
+      config: { modules: { login: { instances: 1, settings: { scryptN: 1024 } }, scene: { instances: 2, ordered: false, settings: SETTINGS } } },
     });
     nc = await natsConnect({ servers: cluster.nats.url });
   });
