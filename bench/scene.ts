@@ -4,7 +4,7 @@
 // BENCH_SECONDS once every bot walks: position updates delivered per second (player states in
 // Positions pushes), Positions pushes/s, moves sent/s, move → neighbour receipt (p50/p99; it
 // includes the wait for the next 50 ms tick), and the CPU of the gateway and the scene
-// instance. The same load runs twice in one run: with the nine-grid AOI (default map 1000 ×
+// instance. Measuring starts once every bot walks (or failed). The same load runs twice in one run: with the nine-grid AOI (default map 1000 ×
 // 1000, 50-unit cells) and with it off (settings.aoi false: every player sees the whole scene;
 // BENCH_SCENE_BOTS_AOI_OFF bots, default the same number).
 import { loadavg } from "node:os";
@@ -15,9 +15,17 @@ import { percentile } from "./scenarios/lib/walk-tally.js";
 
 const SCENARIO = "scene";
 const WARMUP_MS = 3_000;
+/** Longest wait for every bot to log in and enter before measuring anyway. */
+const SETTLE_TIMEOUT_MS = 180_000;
 
 /** What one walker process printed. */
 interface WalkerResult {
+  /** Bots in the scene when measuring ended. */
+  walking: number;
+  /** Bots of the process that failed (cannot connect, log in or enter). */
+  failed: number;
+  /** p99 event-loop delay of the walker process while measuring. */
+  lagP99Ms: number;
   moves: number;
   pushes: number;
   updates: number;
@@ -27,25 +35,23 @@ interface WalkerResult {
   latency: [number, number][];
 }
 
-interface WalkerReport {
-  bots: number;
-  failed: number;
-  reasons: { reason: string; bots: number }[];
+/** Calls `fn` with the JSON after `<prefix> ` on every line of the process' stdout. */
+function onLines<T>(p: BenchProcess, prefix: string, fn: (m: T) => void): void {
+  let rest = "";
+  p.proc.stdout!.on("data", (chunk: Buffer) => {
+    const lines = (rest + chunk.toString("utf8")).split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) if (line.startsWith(`${prefix} `)) fn(JSON.parse(line.slice(prefix.length + 1)) as T);
+  });
 }
 
-/** Resolves with the JSON after `<prefix> ` on a line of the process' stdout. */
+/** Resolves with the JSON of the next `<prefix> ` line of the process' stdout. */
 function lineOf<T>(p: BenchProcess, prefix: string, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    let rest = "";
     const timer = setTimeout(() => reject(new Error(`${p.name}: no "${prefix}" line within ${timeoutMs} ms`)), timeoutMs);
-    p.proc.stdout!.on("data", (chunk: Buffer) => {
-      const lines = (rest + chunk.toString("utf8")).split("\n");
-      rest = lines.pop()!;
-      for (const line of lines) {
-        if (!line.startsWith(`${prefix} `)) continue;
-        clearTimeout(timer);
-        resolve(JSON.parse(line.slice(prefix.length + 1)) as T);
-      }
+    onLines<T>(p, prefix, (m) => {
+      clearTimeout(timer);
+      resolve(m);
     });
   });
 }
@@ -68,37 +74,41 @@ async function measureMode(g: ProcessGroup, natsUrl: string, redisUrl: string, a
   const login = await g.module("login", `login-${tag}`, cfg);
   const sceneProc = await g.module("scene", `scene-${tag}`, cfg);
   const per = Math.ceil(bots / walkers);
-  const t0 = epochMs() + 2_000;
-  const startAt = t0 + rampS * 1000 + WARMUP_MS;
-  const endAt = startAt + benchSeconds() * 1000;
-  step(`${label}: ${per * walkers} bots in ${walkers} walker processes, ramp ${rampS} s, warm-up ${WARMUP_MS / 1000} s, ${benchSeconds()} s measured`);
+  step(`${label}: ${per * walkers} bots in ${walkers} walker processes, ramp ${rampS} s; measuring starts ${WARMUP_MS / 1000} s after every bot walks (or failed), for ${benchSeconds()} s`);
   const procs = await Promise.all(
     Array.from({ length: walkers }, (_, i) =>
-      g.spawn(`walkers-${tag}-${i + 1}`, process.execPath, [new URL("./lib/scene-walkers.js", import.meta.url).pathname, String(port), String(per), String(rampS), String(startAt), String(endAt)], {
+      g.spawn(`walkers-${tag}-${i + 1}`, process.execPath, [new URL("./lib/scene-walkers.js", import.meta.url).pathname, String(port), String(per), String(rampS)], {
         readyLine: "ready",
         env: { SCENE_WALK_ID: `bench-${tag}` },
       }),
     ),
   );
-  const waitMs = endAt - epochMs() + 60_000;
-  const results = procs.map((p) => lineOf<WalkerResult>(p, "result", waitMs));
-  const reports = procs.map((p) => lineOf<WalkerReport>(p, "report", waitMs + 30_000));
+  const progress = procs.map(() => ({ walking: 0, failed: 0 }));
+  procs.forEach((p, i) => onLines(p, "progress", (m: { walking: number; failed: number }) => (progress[i] = m)));
+  const settledBy = epochMs() + SETTLE_TIMEOUT_MS;
+  const settled = () => progress.reduce((n, m) => n + m.walking + m.failed, 0) >= per * walkers;
+  while (!settled() && epochMs() < settledBy) await sleep(250);
+  const rampedS = (epochMs() - (settledBy - SETTLE_TIMEOUT_MS)) / 1000;
+  step(`${label}: ${progress.reduce((n, m) => n + m.walking, 0)} walking, ${progress.reduce((n, m) => n + m.failed, 0)} failed after ${rampedS.toFixed(1)} s`);
+  await sleep(WARMUP_MS);
+  const results = procs.map((p) => lineOf<WalkerResult>(p, "result", 60_000));
   const cpu = new CpuMeter([gateway.pid, sceneProc.pid]);
-  await sleep(startAt - epochMs());
-  cpu.edge("start");
   // The machine is shared: the load when measuring starts says how much of it the run had.
   const load = loadavg()[0]!;
-  await sleep(endAt - epochMs());
+  for (const p of procs) p.proc.kill("SIGUSR1");
+  const startAt = epochMs();
+  cpu.edge("start");
+  await sleep(benchSeconds() * 1000);
+  for (const p of procs) p.proc.kill("SIGUSR2");
   cpu.edge("end");
+  const endAt = epochMs();
   const rs = await Promise.all(results);
-  const reps = await Promise.all(reports);
   for (const p of [...procs, gateway, sceneProc, login]) await p.stop();
 
   const seconds = (endAt - startAt) / 1000;
-  const sum = (k: keyof Omit<WalkerResult, "latency">) => rs.reduce((n, r) => n + r[k], 0);
+  const sum = (k: "walking" | "moves" | "pushes" | "updates" | "corrections") => rs.reduce((n, r) => n + r[k], 0);
   const latency = rs.flatMap((r) => r.latency);
-  const failed = reps.reduce((n, r) => n + r.failed, 0);
-  if (failed > 0) step(`${label}: ${failed} bots failed: ${JSON.stringify(reps.flatMap((r) => r.reasons).slice(0, 5))}`);
+  const failed = rs.reduce((n, r) => n + r.failed, 0);
   const cpuPct = (pid: number) => ((cpu.used.get(pid) ?? 0) / (seconds * 1000)) * 100;
   const name = (what: string) => `${label}, ${per * walkers} bots: ${what}`;
   return [
@@ -110,7 +120,10 @@ async function measureMode(g: ProcessGroup, natsUrl: string, redisUrl: string, a
     { scenario: SCENARIO, name: name("gateway CPU"), value: cpuPct(gateway.pid), unit: "%" },
     { scenario: SCENARIO, name: name("scene instance CPU"), value: cpuPct(sceneProc.pid), unit: "%" },
     { scenario: SCENARIO, name: name("corrections (speed check)"), value: sum("corrections"), unit: "" },
+    { scenario: SCENARIO, name: name("time until every bot walked (log in + enter, ramped)"), value: rampedS, unit: "s" },
+    { scenario: SCENARIO, name: name("bots walking in the scene when measuring ended"), value: sum("walking"), unit: "" },
     { scenario: SCENARIO, name: name("bots failed"), value: failed, unit: "" },
+    { scenario: SCENARIO, name: name("walker processes: worst p99 event-loop delay"), value: Math.max(...rs.map((r) => r.lagP99Ms)), unit: "ms" },
     { scenario: SCENARIO, name: name("machine load average (1 min) when measuring started"), value: load, unit: "" },
   ];
 }

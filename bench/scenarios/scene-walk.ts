@@ -62,6 +62,7 @@ export default defineScenario(async (bot) => {
   });
   const entered = await bot.request("scene.Enter", { sceneId: SCENE_ID, x: pos.x, y: pos.y });
   Object.assign(pos, { x: entered.self!.x, y: entered.self!.y });
+  tally.walking++;
   let dir = (bot.randomInt(0, 359) * Math.PI) / 180;
   const step = SPEED / HZ;
   const periodMs = 1000 / HZ;
@@ -82,5 +83,6 @@ export default defineScenario(async (bot) => {
     bot.client.notify("scene.Move", { x, y, dir, seq: sendClock() });
     tally.moves++;
   } while (bot.running);
+  tally.walking--;
   await bot.request("scene.Leave", {});
 });

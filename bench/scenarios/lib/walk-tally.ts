@@ -16,6 +16,8 @@ export function msSince(seq: number): number {
 
 /** What the walking bots of one process counted: moves sent, updates received and their latency. */
 export class WalkTally {
+  /** Bots that entered the scene (not reset). */
+  walking = 0;
   moves = 0;
   /** Positions pushes received. */
   pushes = 0;
