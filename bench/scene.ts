@@ -119,6 +119,9 @@ async function measureMode(g: ProcessGroup, natsUrl: string, redisUrl: string, a
     { scenario: SCENARIO, name: name("move → neighbour receipt p99"), value: percentile(latency, 99), unit: "ms" },
     { scenario: SCENARIO, name: name("gateway CPU"), value: cpuPct(gateway.pid), unit: "%" },
     { scenario: SCENARIO, name: name("scene instance CPU"), value: cpuPct(sceneProc.pid), unit: "%" },
+    // CPU time per unit of work depends far less on what else runs on the machine than rates do.
+    { scenario: SCENARIO, name: name("scene instance CPU per move sent (incl. its batching and pushes)"), value: ((cpu.used.get(sceneProc.pid) ?? 0) * 1000) / Math.max(1, sum("moves")), unit: "µs" },
+    { scenario: SCENARIO, name: name("gateway CPU per Positions push delivered (incl. forwarding the moves)"), value: ((cpu.used.get(gateway.pid) ?? 0) * 1000) / Math.max(1, sum("pushes")), unit: "µs" },
     { scenario: SCENARIO, name: name("corrections (speed check)"), value: sum("corrections"), unit: "" },
     { scenario: SCENARIO, name: name("time until every bot walked (log in + enter, ramped)"), value: rampedS, unit: "s" },
     { scenario: SCENARIO, name: name("bots walking in the scene when measuring ended"), value: sum("walking"), unit: "" },
