@@ -49,11 +49,16 @@ redis.call('DEL', KEYS[2])
 return out
 `);
 
-// KEYS: owner keys. ARGV: me, leaseMs. Returns the indexes (1-based) of leases no longer ours.
+// KEYS: owner keys. ARGV: me, leaseMs. Returns the indexes (1-based) of leases another instance
+// holds now. A lease that merely ran out (a late renewal: nobody took the scene over, its member
+// records are intact) is taken again.
 const RENEW = new LuaScript(`
 local lost = {}
 for i, k in ipairs(KEYS) do
-  if redis.call('GET', k) == ARGV[1] then redis.call('PEXPIRE', k, ARGV[2]) else lost[#lost + 1] = i end
+  local owner = redis.call('GET', k)
+  if owner == ARGV[1] then redis.call('PEXPIRE', k, ARGV[2])
+  elseif not owner then redis.call('SET', k, ARGV[1], 'PX', ARGV[2])
+  else lost[#lost + 1] = i end
 end
 return lost
 `);
@@ -135,7 +140,7 @@ export class SceneDirectory {
     return this.redis.get(playerKey(uid));
   }
 
-  /** Renews the leases of `scenes`; returns those this instance no longer owns. */
+  /** Renews (or, when one ran out unclaimed, retakes) the leases of `scenes`; returns those another instance took. */
   async renew(scenes: readonly string[]): Promise<string[]> {
     if (scenes.length === 0) return [];
     const lost = (await RENEW.run(this.redis, scenes.map(ownerKey), [this.me, this.leaseMs])) as number[];

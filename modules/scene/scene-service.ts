@@ -54,6 +54,10 @@ export class SceneService {
       world = this.worlds.get(req.sceneId) ?? this.open(req.sceneId);
     }
     const other = await this.dir.join(req.sceneId, uid, session);
+    if (this.worlds.get(req.sceneId) !== world) {
+      // Dropped while Redis answered (another instance took the scene over): start again there.
+      return this.enter(ctx, req);
+    }
     if (other !== null) {
       if (world.size === 0) await this.closeIfEmpty(world);
       throw new SwitchyardError("CONFLICT", `you are in scene ${other}: scene.Leave it first`);

@@ -179,6 +179,7 @@ export class SceneWorld {
       p.windowTimer?.cancel();
       if (p.session !== null) this.rt.push(p.session, "scene.Disappear", { sceneId: this.id, uids: this.grid.visibleTo(uid), reason: DisappearReason.lost });
     }
+    for (const uid of uids) this.grid.leave(uid);
     this.players.clear();
     this.moved.clear();
     return uids;
