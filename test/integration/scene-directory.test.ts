@@ -24,12 +24,12 @@ describe("scene directory (leases and member records in a real redis-server)", (
     expect(await b.claim("s1")).toEqual({ owner: "scene-a", stale: [] });
     await a.join("s1", "u1", { gatewayId: "gw-1", sid: 7, uid: "u1" });
 
-    await redis.del("scene:owner:s1"); // the lease ran out (a late renewal), nobody took it
+    await redis.del("scene:{scene}:owner:s1"); // the lease ran out (a late renewal), nobody took it
     expect(await a.renew(["s1"])).toEqual([]);
     expect(await a.owner("s1")).toBe("scene-a");
     expect(await b.orphans()).toEqual([]);
 
-    await redis.del("scene:owner:s1");
+    await redis.del("scene:{scene}:owner:s1");
     expect(await b.orphans()).toEqual(["s1"]);
     expect(await b.claim("s1")).toEqual({ owner: "scene-b", stale: [{ uid: "u1", session: { gatewayId: "gw-1", sid: 7, uid: "u1" } }] });
     expect(await b.sceneOf("u1")).toBeNull(); // the stale player's record went with the takeover
@@ -43,7 +43,7 @@ describe("scene directory (leases and member records in a real redis-server)", (
     expect(await a.join("s2", "u2", session)).toBeNull();
     await a.claim("s3");
     expect(await a.join("s3", "u2", session)).toBe("s2");
-    await redis.del("scene:owner:s2");
+    await redis.del("scene:{scene}:owner:s2");
     expect(await a.join("s3", "u2", session)).toBeNull();
     expect(await a.sceneOf("u2")).toBe("s3");
     await a.leave("s3", "u2");
