@@ -2,16 +2,15 @@ import { resolve } from "node:path";
 import type { NatsConnection } from "nats";
 import type { NatsSettings } from "../bus/connection.js";
 import { listInstances } from "../bus/discovery.js";
-import { ErrorCode } from "../bus/errors.js";
 import { DEFAULT_TIMEOUT_MS, ReplyMux } from "../bus/reply-mux.js";
-import { gatewayCommandSubject, parseRoute, trustedServiceSubject } from "../bus/subjects.js";
+import { parseRoute, trustedServiceSubject } from "../bus/subjects.js";
 import { trustedCallHeaders } from "../module/runtime.js";
 import { defaultConfigPath, loadClusterConfig } from "../config/cluster-config.js";
 import { connectOnce, requestMaster } from "../master/ctl-client.js";
+import { DEFAULT_KICK_REASON, kickUser } from "../master/kick-user.js";
 import type { AddResult, InstanceRef, RemoveResult, RolloutResult } from "../master/operations.js";
 import type { ScaleResult } from "../master/scale.js";
 import type { MasterStatus } from "../master/status.js";
-import type { cluster } from "../generated/proto.js";
 import { loadProto } from "../proto/registry.js";
 import { useCredentials } from "../servers/credentials.js";
 import { NatsRole } from "../servers/nats-permissions.js";
@@ -180,35 +179,10 @@ async function ctlScale(nc: NatsConnection, module: string, instances: number, h
   process.stdout.write(`${res.module}: ${res.from} -> ${res.to} instances${changed.length ? ` (${changed.join(" ")})` : ""}\n`);
 }
 
-const DEFAULT_KICK_REASON = "kicked by an operator";
-
-/**
- * Asks every gateway that answers discovery to kick the sessions of `uid` (a gateway holding
- * none answers "no session"), so it needs neither the master nor Redis. The client gets
- * KICK(FORBIDDEN, reason), then the connection closes.
- */
+/** `ctl kick`: see kickUser. */
 async function ctlKick(nc: NatsConnection, uid: string, reason: string): Promise<void> {
-  const gateways = (await listInstances(nc)).filter((i) => i.kind === "gateway").map((i) => i.instance);
-  if (gateways.length === 0) throw new Error("no gateway answers discovery: is the cluster running?");
-  const proto = loadProto();
-  const command = proto.message<cluster.GatewayCommand>("cluster.GatewayCommand");
-  const ack = proto.message<cluster.CommandAck>("cluster.CommandAck");
-  const body = command.encode({ kick: { sid: 0, uid, code: ErrorCode.FORBIDDEN, reason } });
-  const answers = await Promise.all(
-    gateways.map(async (id) => {
-      try {
-        const a = ack.decode((await nc.request(gatewayCommandSubject(id), body, { timeout: 2_000 })).data);
-        return { id, ok: a.ok, error: a.error };
-      } catch (err) {
-        return { id, ok: false, error: `no answer: ${(err as Error).message}` };
-      }
-    }),
-  );
-  const kickedOn = answers.filter((a) => a.ok).map((a) => a.id);
-  if (kickedOn.length === 0) {
-    throw new Error(`no session of uid ${JSON.stringify(uid)} on any gateway (asked ${gateways.join(", ")})`);
-  }
-  process.stdout.write(`kicked uid ${uid} on ${kickedOn.join(", ")}: ${reason}\n`);
+  const res = await kickUser(nc, uid, reason);
+  process.stdout.write(`kicked uid ${uid} on ${res.kickedOn.join(", ")}: ${reason}\n`);
 }
 
 /**

@@ -39,6 +39,7 @@ export async function runGatewayCommand(args: string[]): Promise<void> {
     version: process.env.npm_package_version ?? "0.1.0",
     logger: log,
     unorderedModules: unorderedModules(config),
+    metrics: config.telemetry.metrics,
     ...(endpoint.tls ? { tls: endpoint.tls } : {}),
   });
   const onSignal = (signal: NodeJS.Signals): void => {

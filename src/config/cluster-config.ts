@@ -103,6 +103,20 @@ export interface MasterSettings {
   crashLoopWindowMs: number;
   /** How long an instance may take to answer after being spawned. */
   readyTimeoutMs: number;
+  /** HTTP port of `GET /metrics` and the console; 0 picks a free port, -1 turns HTTP off. */
+  httpPort: number;
+  /** Interface the HTTP server listens on. */
+  httpHost: string;
+  /** Bearer token of the console's actions (scale, rollout, kick); "" turns the actions off. */
+  adminToken: string;
+}
+
+/** Metrics and tracing of every process. */
+export interface TelemetryConfig {
+  /** Prometheus metrics in every process, gathered by the master (default true). */
+  metrics: boolean;
+  /** OTLP/HTTP JSON endpoint spans are sent to, e.g. "http://127.0.0.1:4318/v1/traces"; "" = off. */
+  otlpTracesUrl: string;
 }
 
 /** The whole cluster, as read from config/cluster.json. */
@@ -119,6 +133,7 @@ export interface ClusterConfig {
   gateway: GatewaySettings;
   modules: Record<string, ModuleConfig>;
   master: MasterSettings;
+  telemetry: TelemetryConfig;
 }
 
 /** Defaults for every optional field; a config file overrides any of them. */
@@ -148,7 +163,11 @@ export const DEFAULT_CONFIG: ClusterConfig = {
     crashLoopCount: 5,
     crashLoopWindowMs: 60_000,
     readyTimeoutMs: 15_000,
+    httpPort: 9464,
+    httpHost: "127.0.0.1",
+    adminToken: "",
   },
+  telemetry: { metrics: true, otlpTracesUrl: "" },
 };
 
 /** $TMPDIR/switchyard-<uid>: one per user, so another user cannot create it first and read it. */
@@ -249,6 +268,7 @@ export function parseClusterConfig(raw: unknown, source = "config"): ClusterConf
     },
     modules: (raw.modules as Record<string, ModuleConfig> | undefined) ?? {},
     master: { ...DEFAULT_CONFIG.master, ...(raw.master as object | undefined) },
+    telemetry: { ...DEFAULT_CONFIG.telemetry, ...(raw.telemetry as object | undefined) },
   };
   if (typeof cfg.nats.url !== "string" || cfg.nats.url === "") throw new Error(`${source}: nats.url must be a non-empty string`);
   if (typeof cfg.redis.url !== "string" || cfg.redis.url === "") throw new Error(`${source}: redis.url must be a non-empty string`);
@@ -268,6 +288,14 @@ export function parseClusterConfig(raw: unknown, source = "config"): ClusterConf
       if (!["caFile", "certFile", "keyFile"].includes(key)) throw new Error(`${source}: unknown key nats.tls.${key} (expected caFile, certFile, keyFile)`);
       checkFile(file, `nats.tls.${key}`, source);
     }
+  }
+  if (!Number.isInteger(cfg.master.httpPort) || cfg.master.httpPort < -1 || cfg.master.httpPort > 65535) {
+    throw new Error(`${source}: master.httpPort must be a port 0-65535 (0: a free one) or -1 (no HTTP)`);
+  }
+  if (typeof cfg.master.adminToken !== "string") throw new Error(`${source}: master.adminToken must be a string ("" turns the console's actions off)`);
+  if (typeof cfg.telemetry.metrics !== "boolean") throw new Error(`${source}: telemetry.metrics must be true or false`);
+  if (typeof cfg.telemetry.otlpTracesUrl !== "string" || (cfg.telemetry.otlpTracesUrl !== "" && !/^https?:\/\//.test(cfg.telemetry.otlpTracesUrl))) {
+    throw new Error(`${source}: telemetry.otlpTracesUrl must be "" (off) or an http(s) URL such as "http://127.0.0.1:4318/v1/traces"`);
   }
   const ids = new Set<string>();
   for (const g of cfg.gateways) {

@@ -4,6 +4,7 @@ import { DEFAULT_MESSAGES, ErrorCode, codeName } from "../bus/errors.js";
 import { Header } from "../bus/headers.js";
 import type { ReplyMux } from "../bus/reply-mux.js";
 import type { Logger } from "../log/logger.js";
+import { RefusalReason, type GatewayMetrics, type RouteMetrics } from "../metrics/gateway-metrics.js";
 import { PacketKind, encodeFrame, type Packet } from "../protocol/packet.js";
 import { RequestLane } from "./request-lane.js";
 import { RouteCache, type RouteInfo } from "./route-cache.js";
@@ -50,6 +51,10 @@ interface PendingRequest {
   pinned: boolean;
   /** The ordered lane this request holds, or null for an unordered module. */
   lane: RequestLane | null;
+  /** The route's metric children, null when metrics are off. */
+  rm: RouteMetrics | null;
+  /** performance.now() when forwarded (0 when metrics are off). */
+  startedAt: number;
 }
 
 /** Reply callback shared by every request: the request's state travels as `ctx`, no closure. */
@@ -81,11 +86,13 @@ export class Forwarder {
   private readonly unordered: ReadonlySet<string>;
   private readonly log: Logger;
   private readonly debug: boolean;
+  private readonly metrics: GatewayMetrics | null;
   /** `<gwId>-<random>-`: request ids stay unique across restarts of a gateway with the same id. */
   private readonly ridPrefix: string;
   private ridCounter = 0;
 
-  constructor(nc: NatsConnection, mux: ReplyMux, gatewayId: string, settings: ForwarderSettings, log: Logger) {
+  constructor(nc: NatsConnection, mux: ReplyMux, gatewayId: string, settings: ForwarderSettings, log: Logger, metrics: GatewayMetrics | null = null) {
+    this.metrics = metrics;
     this.nc = nc;
     this.mux = mux;
     this.routes = new RouteCache(settings.publicRoutes);
@@ -119,22 +126,23 @@ export class Forwarder {
   /** The checks every client message passes before it is forwarded or queued. */
   private admit(session: Session, id: number, p: Packet): void {
     if (this.draining) {
-      this.fail(session, id, ErrorCode.UNAVAILABLE, SHUTTING_DOWN);
+      this.refuse(session, id, RefusalReason.draining, ErrorCode.UNAVAILABLE, SHUTTING_DOWN);
       return;
     }
     const info = this.routes.lookup(p.route);
     if (info === null) {
-      this.fail(session, id, ErrorCode.BAD_REQUEST, badRoute(p.route));
+      this.refuse(session, id, RefusalReason.badRoute, ErrorCode.BAD_REQUEST, badRoute(p.route));
       return;
     }
     if (session.uid === null && !info.isPublic) {
-      this.fail(session, id, ErrorCode.UNAUTHENTICATED, DEFAULT_MESSAGES.UNAUTHENTICATED);
+      this.refuse(session, id, RefusalReason.unauthenticated, ErrorCode.UNAUTHENTICATED, DEFAULT_MESSAGES.UNAUTHENTICATED);
       return;
     }
     if (session.inflight >= this.maxInFlight) {
-      this.fail(
+      this.refuse(
         session,
         id,
+        RefusalReason.inflightLimit,
         ErrorCode.RATE_LIMITED,
         `more than ${this.maxInFlight} requests and notifies in flight on this connection: wait for answers before sending more`,
       );
@@ -162,7 +170,15 @@ export class Forwarder {
     if (this.debug) this.log.debug({ sid: session.sid, uid: session.uid, route: info.route, subject, rid, notify: id === NOTIFY_ID }, "forward");
     if (id === NOTIFY_ID) this.stats.notified++;
     else this.stats.served++;
-    const pending: PendingRequest = { forwarder: this, session, id, module: info.module, pinned: pinned !== null, lane };
+    let rm: RouteMetrics | null = null;
+    let startedAt = 0;
+    if (this.metrics !== null) {
+      rm = this.metrics.forRoute(info.route);
+      if (id === NOTIFY_ID) rm.notifies.inc();
+      else rm.requests.inc();
+      startedAt = performance.now();
+    }
+    const pending: PendingRequest = { forwarder: this, session, id, module: info.module, pinned: pinned !== null, lane, rm, startedAt };
     this.mux.send(subject, body, session.headersFor(rid), this.timeoutMs, pending, onReply);
   }
 
@@ -182,6 +198,12 @@ export class Forwarder {
     this.send(session, next.id, next.info, next.body, lane);
   }
 
+  /** Refuses a message the gateway will not forward: counted per reason, answered ERROR. */
+  refuse(session: Session, id: number, reason: RefusalReason, code: number, message: string): void {
+    this.metrics?.refused(reason);
+    this.fail(session, id, code, message);
+  }
+
   /** Sends ERROR(id, code, message) to the session and counts it. */
   fail(session: Session, id: number, code: number, message: string): void {
     this.stats.errors++;
@@ -197,6 +219,11 @@ export class Forwarder {
   private answer(p: PendingRequest, code: number, message: string, msg: Msg | null): void {
     const session = p.session;
     session.inflight--;
+    const rm = p.rm;
+    if (rm !== null) {
+      rm.duration.observe((performance.now() - p.startedAt) / 1000);
+      if (code !== 0 || msg === null) this.metrics!.error(rm, code);
+    }
     if (session.closed) return; // the client is gone: the reply is dropped
     if (code === 0 && msg !== null) {
       const h = msg.headers;

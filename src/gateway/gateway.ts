@@ -12,6 +12,9 @@ import { SystemSubject, gatewayBindSubject, gatewayCommandSubject, isSubjectToke
 import type { GatewaySettings, GatewayTls } from "../config/cluster-config.js";
 import type { cluster } from "../generated/proto.js";
 import { createLogger, type Logger } from "../log/logger.js";
+import { serveMetrics } from "../metrics/gather.js";
+import { GatewayMetrics, RefusalReason, Transport } from "../metrics/gateway-metrics.js";
+import { ProcessMetrics } from "../metrics/process-metrics.js";
 import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
 import type { FramingError } from "../protocol/framing.js";
 import { PacketKind, decodePacket, encodeFrame } from "../protocol/packet.js";
@@ -51,6 +54,8 @@ export interface GatewayOptions {
   unorderedModules?: readonly string[];
   /** Serve clients over TLS with this certificate and key (PEM files); default plain TCP. */
   tls?: GatewayTls;
+  /** Prometheus metrics, answered to the master's gather (config `telemetry.metrics`); default true. */
+  metrics?: boolean;
 }
 
 /** A running gateway. */
@@ -113,6 +118,8 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
   private readonly mux: ReplyMux;
   private readonly forwarder: Forwarder;
   private readonly commands: CommandHandler;
+  private readonly processMetrics: ProcessMetrics | null;
+  private readonly metrics: GatewayMetrics | null;
   // Sids start at a random point: a gateway restarted after kill -9 (same id, no "session
   // closed" sent) must not hand a new client the sid that a stale online-table entry still
   // names, or a later login would evict the wrong player.
@@ -147,7 +154,16 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
     // Batched: the requests read from every client socket in one turn go to NATS in one write.
     this.mux = new ReplyMux(nc, options.id, { batch: true });
-    this.forwarder = new Forwarder(nc, this.mux, options.id, { ...this.settings, unorderedModules: options.unorderedModules ?? [] }, log);
+    this.processMetrics = options.metrics === false ? null : new ProcessMetrics("gateway", options.id);
+    this.metrics =
+      this.processMetrics === null
+        ? null
+        : new GatewayMetrics(this.processMetrics, (route) => proto.route(route) !== null, {
+            connections: () => this.sessions.size,
+            boundSessions: () => this.boundSessions(),
+            inflight: () => this.mux.pending,
+          });
+    this.forwarder = new Forwarder(nc, this.mux, options.id, { ...this.settings, unorderedModules: options.unorderedModules ?? [] }, log, this.metrics);
     this.channels = new ChannelHub(nc, proto.message<cluster.ChannelMessage>("cluster.ChannelMessage"), log);
     this.commands = new CommandHandler(
       this,
@@ -217,8 +233,19 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     };
   }
 
+  /** Sessions bound to a uid (read at scrape time). */
+  private boundSessions(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.uid !== null) n++;
+    return n;
+  }
+
   /** Subscribes, announces, listens; then the state is ready. */
   async start(): Promise<void> {
+    if (this.processMetrics !== null) {
+      serveMetrics(this.nc, this.processMetrics.registry, "gateway", this.id);
+      this.processMetrics.watchNats(this.nc);
+    }
     this.cmdSub = this.nc.subscribe(gatewayCommandSubject(this.id), { callback: (_err, msg) => this.commands.handle(msg) });
     this.bindSub = this.nc.subscribe(gatewayBindSubject(this.id), { callback: (_err, msg) => this.commands.handle(msg, "bind") });
     if (this.options.announce !== false) {
@@ -262,18 +289,21 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     }
     if (this.sessions.size >= this.settings.maxConnections) {
       this.log.warn({ max: this.settings.maxConnections }, "connection refused: gateway full (maxConnections)");
+      this.metrics?.refused(RefusalReason.gatewayFull);
       refuse(socket, ErrorCode.UNAVAILABLE, "gateway full");
       return;
     }
     const address = socket.remoteAddress ?? "";
     if (!this.perAddress.open(address)) {
       if (this.debug) this.log.debug({ address, max: this.perAddress.limit }, "connection refused: maxConnectionsPerAddress");
+      this.metrics?.refused(RefusalReason.perAddress);
       refuse(socket, ErrorCode.RATE_LIMITED, this.perAddressMessage);
       return;
     }
     socket.setNoDelay(true);
     const session = new Session(this.sessions.allocateSid(), socket, this.sessionCtx, Date.now(), address);
     this.sessions.add(session);
+    this.metrics?.connectionOpened(Transport.tcp);
     // Shared listeners: the session is found from the socket, no closure per connection.
     socket.on("data", onSocketData);
     socket.on("error", this.onSocketError);
@@ -299,12 +329,12 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
         this.kick(session, ErrorCode.RATE_LIMITED, `${this.rateMessage}; closed after too many refused frames`);
       } else if (kind !== PacketKind.HEARTBEAT) {
         // a NOTIFY has id 0: its refusal is the ERROR with id 0 the protocol promises
-        this.forwarder.fail(session, kind === PacketKind.REQUEST ? p.id : 0, ErrorCode.RATE_LIMITED, this.rateMessage);
+        this.forwarder.refuse(session, kind === PacketKind.REQUEST ? p.id : 0, RefusalReason.rateLimited, ErrorCode.RATE_LIMITED, this.rateMessage);
       }
       return;
     }
     if (kind === PacketKind.REQUEST) {
-      if (p.id === 0) this.forwarder.fail(session, 0, ErrorCode.BAD_REQUEST, "a REQUEST needs an id > 0 (unique among your requests in flight)");
+      if (p.id === 0) this.forwarder.refuse(session, 0, RefusalReason.badRequest, ErrorCode.BAD_REQUEST, "a REQUEST needs an id > 0 (unique among your requests in flight)");
       else this.forwarder.request(session, p);
     } else if (kind === PacketKind.NOTIFY) {
       this.forwarder.notify(session, p);
@@ -374,6 +404,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
   kick(session: Session, code: number, reason: string): void {
     if (session.closed) return;
     this.kicked++;
+    this.metrics?.kicked(code);
     session.write(encodeFrame(PacketKind.KICK, 0, "", null, code, reason));
     this.close(session, reason);
   }

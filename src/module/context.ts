@@ -19,6 +19,8 @@ export class HandlerContextImpl implements HandlerContext {
   pinChange: PinChange = null;
   /** Instance named by pin(instanceId); null pins to the answering instance. */
   pinTarget: string | null = null;
+  /** performance.now() when the request arrived (set only while metrics are on). */
+  startedAt = 0;
   private logger: Logger | null = null;
 
   constructor(rt: ModuleRuntimeImpl, state: unknown, requestId: string, session: SessionRef | null, caller: CallerRef | null) {

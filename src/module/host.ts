@@ -10,6 +10,9 @@ import { LifecycleState } from "../bus/lifecycle.js";
 import { ReplyMux } from "../bus/reply-mux.js";
 import { instanceWildcard, isTrustedSubject, serviceWildcard, trustedInstanceSubject, trustedServiceSubject } from "../bus/subjects.js";
 import { createLogger, type Logger } from "../log/logger.js";
+import { serveMetrics } from "../metrics/gather.js";
+import { ModuleMetrics, type MethodMetrics } from "../metrics/module-metrics.js";
+import { ProcessMetrics } from "../metrics/process-metrics.js";
 import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
 import { HandlerContextImpl } from "./context.js";
 import type { CallerRef, Handler, HandlerContext, ModuleDefinition, SessionRef } from "./define.js";
@@ -60,6 +63,8 @@ interface Method {
   handler: Handler<HandlerContext, unknown, unknown>;
   request: MessageCodec<unknown>;
   response: MessageCodec<unknown>;
+  /** Its metric children; null when metrics are off. */
+  metrics: MethodMetrics | null;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -94,7 +99,7 @@ function resolveMethods(def: ModuleDefinition, registry: ProtoRegistry): Map<str
       throw new Error(`module ${def.name}: handler ${name} has no rpc ${name} in a proto service of package ${def.name}`);
     }
     // The definition's types were checked against the proto at compile time; here bodies are decoded by the same proto.
-    out.set(name, { name, handler: handler as Handler<HandlerContext, unknown, unknown>, request: codec.request, response: codec.response });
+    out.set(name, { name, handler: handler as Handler<HandlerContext, unknown, unknown>, request: codec.request, response: codec.response, metrics: null });
   }
   const declared = registry.routes().filter((r) => r.startsWith(def.name + "."));
   for (const route of declared) {
@@ -116,6 +121,8 @@ class ModuleHostImpl implements ModuleHost {
   private readonly mux: ReplyMux;
   private readonly methods: Map<string, Method>;
   private readonly counters = { inflight: 0, draining: false };
+  private readonly processMetrics: ProcessMetrics | null;
+  private readonly metrics: ModuleMetrics | null;
   private served = 0;
   private errors = 0;
   /** What onStart returned: handed to every handler as ctx.state and to the hooks. */
@@ -140,12 +147,32 @@ class ModuleHostImpl implements ModuleHost {
     this.nc = nc;
     this.methods = methods;
     this.mux = new ReplyMux(nc, instanceId);
-    this.runtime = new ModuleRuntimeImpl({ name: def.name, instanceId, version: def.version, config, log, nc, mux: this.mux, registry, counters: this.counters, settings });
+    this.processMetrics = config.telemetry.metrics ? new ProcessMetrics(def.name, instanceId) : null;
+    this.metrics = this.processMetrics === null ? null : new ModuleMetrics(this.processMetrics, () => this.counters.inflight);
+    if (this.metrics !== null) for (const m of methods.values()) m.metrics = this.metrics.forRoute(`${def.name}.${m.name}`);
+    const metrics = this.metrics;
+    this.runtime = new ModuleRuntimeImpl({
+      name: def.name,
+      instanceId,
+      version: def.version,
+      config,
+      log,
+      nc,
+      mux: this.mux,
+      registry,
+      counters: this.counters,
+      settings,
+      onRedisError: metrics === null ? null : () => metrics.redisError(),
+    });
     this.stopped = new Promise((r) => (this.resolveStopped = r));
     this.stopRequested = new Promise((r) => (this.cutShort = r));
   }
 
   async start(): Promise<void> {
+    if (this.processMetrics !== null) {
+      serveMetrics(this.nc, this.processMetrics.registry, this.def.name, this.instanceId);
+      this.processMetrics.watchNats(this.nc);
+    }
     this.instanceState = await this.def.onStart?.(this.runtime);
     const callback = (_err: unknown, msg: Msg): void => this.onMessage(msg);
     const name = this.def.name;
@@ -193,6 +220,7 @@ class ModuleHostImpl implements ModuleHost {
     // A caller is believed only on the trusted subjects, which gateways cannot publish to.
     const caller = h !== null && h.caller !== "" && isTrustedSubject(subject) ? parseCaller(h.caller) : null;
     const ctx = new HandlerContextImpl(this.runtime, this.instanceState, requestId, session, caller);
+    if (method.metrics !== null) ctx.startedAt = performance.now();
     let out: ReturnType<Method["handler"]>;
     try {
       out = method.handler(ctx, method.request.decode(msg.data));
@@ -227,6 +255,11 @@ class ModuleHostImpl implements ModuleHost {
       return;
     }
     this.served++;
+    const mm = method.metrics;
+    if (mm !== null) {
+      mm.requests.inc();
+      mm.duration.observe((performance.now() - ctx.startedAt) / 1000);
+    }
     if (!msg.reply) return;
     if (ctx.pinChange === null) {
       msg.respond(body);
@@ -240,6 +273,12 @@ class ModuleHostImpl implements ModuleHost {
   private fail(msg: Msg, method: Method, ctx: HandlerContextImpl, err: unknown): void {
     this.errors++;
     const e = toSwitchyardError(err);
+    const mm = method.metrics;
+    if (mm !== null) {
+      mm.requests.inc();
+      mm.duration.observe((performance.now() - ctx.startedAt) / 1000);
+      this.metrics!.error(mm, e.codeNumber);
+    }
     if (e.code === "INTERNAL") ctx.log.error({ err, method: method.name }, "handler failed");
     else ctx.log.debug({ code: e.code, msg: e.message, method: method.name }, "handler refused");
     this.replyError(msg, e.code === "INTERNAL" ? new SwitchyardError("INTERNAL", `internal error in ${this.def.name}.${method.name}: report request id ${ctx.requestId}`) : e);

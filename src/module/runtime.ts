@@ -27,6 +27,8 @@ export interface RuntimeParts {
   counters: { inflight: number; draining: boolean };
   /** modules.<name>.settings after the module's schema validated and defaulted them. */
   settings: unknown;
+  /** Told of every error event of the instance's Redis connection (metrics); null: nobody. */
+  onRedisError?: (() => void) | null;
 }
 
 /**
@@ -64,6 +66,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
   private readonly callerStamp: string;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly onRedisError: (() => void) | null;
   private redisClient: Redis | null = null;
   private online: OnlineTable | null = null;
 
@@ -79,6 +82,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     this.mux = parts.mux;
     this.registry = parts.registry;
     this.counters = parts.counters;
+    this.onRedisError = parts.onRedisError ?? null;
     this.callTimeoutMs = parts.config.modules[parts.name]?.callTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.commandCodec = parts.registry.message("cluster.GatewayCommand");
     this.ackCodec = parts.registry.message("cluster.CommandAck");
@@ -104,7 +108,10 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
         connectionName: this.instanceId,
         retryStrategy: (times) => Math.min(50 * times, 1_000),
       });
-      this.redisClient.on("error", (err: Error) => this.log.warn({ err: err.message }, "redis connection problem"));
+      this.redisClient.on("error", (err: Error) => {
+        this.onRedisError?.();
+        this.log.warn({ err: err.message }, "redis connection problem");
+      });
     }
     return this.redisClient;
   }
