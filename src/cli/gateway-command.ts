@@ -40,6 +40,7 @@ export async function runGatewayCommand(args: string[]): Promise<void> {
     logger: log,
     unorderedModules: unorderedModules(config),
     metrics: config.telemetry.metrics,
+    otlpTracesUrl: config.telemetry.otlpTracesUrl,
     ...(endpoint.tls ? { tls: endpoint.tls } : {}),
   });
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
-import type { Msg, NatsConnection } from "nats";
+import type { Msg } from "nats";
 import { DEFAULT_MESSAGES, ErrorCode, codeName } from "../bus/errors.js";
 import { Header } from "../bus/headers.js";
 import type { ReplyMux } from "../bus/reply-mux.js";
 import type { Logger } from "../log/logger.js";
 import { RefusalReason, type GatewayMetrics, type RouteMetrics } from "../metrics/gateway-metrics.js";
 import { PacketKind, encodeFrame, type Packet } from "../protocol/packet.js";
+import { formatTraceparent, SpanIds } from "../tracing/trace-context.js";
+import { nowMs, type SpanSink } from "../tracing/span-exporter.js";
 import { RequestLane } from "./request-lane.js";
 import { RouteCache, type RouteInfo } from "./route-cache.js";
 import type { Session } from "./session.js";
@@ -55,6 +57,12 @@ interface PendingRequest {
   rm: RouteMetrics | null;
   /** performance.now() when forwarded (0 when metrics are off). */
   startedAt: number;
+  route: string;
+  /** The gateway span of this request ("" unless spans are exported). */
+  traceId: string;
+  spanId: string;
+  /** Wall-clock ms when forwarded (0 unless spans are exported). */
+  startMs: number;
 }
 
 /** Reply callback shared by every request: the request's state travels as `ctx`, no closure. */
@@ -77,7 +85,6 @@ export class Forwarder {
   readonly stats: ForwarderStats = { served: 0, errors: 0, notified: 0 };
   /** Set when the gateway drains: new requests are refused at once. */
   draining = false;
-  private readonly nc: NatsConnection;
   private readonly mux: ReplyMux;
   private readonly routes: RouteCache;
   private readonly timeoutMs: number;
@@ -87,13 +94,17 @@ export class Forwarder {
   private readonly log: Logger;
   private readonly debug: boolean;
   private readonly metrics: GatewayMetrics | null;
+  private readonly spans: SpanSink | null;
+  private readonly ids = new SpanIds();
+  private readonly gatewayId: string;
   /** `<gwId>-<random>-`: request ids stay unique across restarts of a gateway with the same id. */
   private readonly ridPrefix: string;
   private ridCounter = 0;
 
-  constructor(nc: NatsConnection, mux: ReplyMux, gatewayId: string, settings: ForwarderSettings, log: Logger, metrics: GatewayMetrics | null = null) {
+  constructor(mux: ReplyMux, gatewayId: string, settings: ForwarderSettings, log: Logger, metrics: GatewayMetrics | null = null, spans: SpanSink | null = null) {
     this.metrics = metrics;
-    this.nc = nc;
+    this.spans = spans;
+    this.gatewayId = gatewayId;
     this.mux = mux;
     this.routes = new RouteCache(settings.publicRoutes);
     this.timeoutMs = settings.requestTimeoutMs;
@@ -178,8 +189,25 @@ export class Forwarder {
       else rm.requests.inc();
       startedAt = performance.now();
     }
-    const pending: PendingRequest = { forwarder: this, session, id, module: info.module, pinned: pinned !== null, lane, rm, startedAt };
-    this.mux.send(subject, body, session.headersFor(rid), this.timeoutMs, pending, onReply);
+    // Every request starts a trace here (clients send none); its span is this gateway's.
+    const traceId = this.ids.nextTraceId();
+    const spanId = this.ids.nextSpanId();
+    const exported = this.spans !== null;
+    const pending: PendingRequest = {
+      forwarder: this,
+      session,
+      id,
+      module: info.module,
+      route: info.route,
+      pinned: pinned !== null,
+      lane,
+      rm,
+      startedAt,
+      traceId: exported ? traceId : "",
+      spanId: exported ? spanId : "",
+      startMs: exported ? nowMs() : 0,
+    };
+    this.mux.send(subject, body, session.headersFor(rid, formatTraceparent(traceId, spanId, exported)), this.timeoutMs, pending, onReply);
   }
 
   /** Forwards the next request waiting in `lane`, or marks the lane idle. */
@@ -219,6 +247,7 @@ export class Forwarder {
   private answer(p: PendingRequest, code: number, message: string, msg: Msg | null): void {
     const session = p.session;
     session.inflight--;
+    if (p.startMs !== 0) this.recordSpan(p, code);
     const rm = p.rm;
     if (rm !== null) {
       rm.duration.observe((performance.now() - p.startedAt) / 1000);
@@ -234,6 +263,19 @@ export class Forwarder {
     if (code === ErrorCode.UNAVAILABLE && p.pinned) session.setPin(p.module, "");
     if (this.debug) this.log.debug({ sid: session.sid, id: p.id, code, message }, "request failed");
     this.fail(session, p.id, code, message !== "" ? message : DEFAULT_MESSAGES[codeName(code)]);
+  }
+
+  private recordSpan(p: PendingRequest, code: number): void {
+    this.spans!.record({
+      traceId: p.traceId,
+      spanId: p.spanId,
+      parentSpanId: "",
+      name: p.route,
+      startMs: p.startMs,
+      endMs: nowMs(),
+      errorCode: code,
+      attributes: { "switchyard.gateway": this.gatewayId, "switchyard.module": p.module },
+    });
   }
 }
 

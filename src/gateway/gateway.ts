@@ -15,6 +15,7 @@ import { createLogger, type Logger } from "../log/logger.js";
 import { serveMetrics } from "../metrics/gather.js";
 import { GatewayMetrics, RefusalReason, Transport } from "../metrics/gateway-metrics.js";
 import { ProcessMetrics } from "../metrics/process-metrics.js";
+import { createSpanSink, type SpanSink } from "../tracing/span-exporter.js";
 import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
 import type { FramingError } from "../protocol/framing.js";
 import { PacketKind, decodePacket, encodeFrame } from "../protocol/packet.js";
@@ -56,6 +57,8 @@ export interface GatewayOptions {
   tls?: GatewayTls;
   /** Prometheus metrics, answered to the master's gather (config `telemetry.metrics`); default true. */
   metrics?: boolean;
+  /** Export a span per forwarded request to this OTLP/HTTP JSON URL (config `telemetry.otlpTracesUrl`); default "" (off). */
+  otlpTracesUrl?: string;
 }
 
 /** A running gateway. */
@@ -120,6 +123,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
   private readonly commands: CommandHandler;
   private readonly processMetrics: ProcessMetrics | null;
   private readonly metrics: GatewayMetrics | null;
+  private readonly spans: SpanSink | null;
   // Sids start at a random point: a gateway restarted after kill -9 (same id, no "session
   // closed" sent) must not hand a new client the sid that a stale online-table entry still
   // names, or a later login would evict the wrong player.
@@ -163,7 +167,8 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
             boundSessions: () => this.boundSessions(),
             inflight: () => this.mux.pending,
           });
-    this.forwarder = new Forwarder(nc, this.mux, options.id, { ...this.settings, unorderedModules: options.unorderedModules ?? [] }, log, this.metrics);
+    this.spans = createSpanSink(options.otlpTracesUrl ?? "", "gateway", options.id, log);
+    this.forwarder = new Forwarder(this.mux, options.id, { ...this.settings, unorderedModules: options.unorderedModules ?? [] }, log, this.metrics, this.spans);
     this.channels = new ChannelHub(nc, proto.message<cluster.ChannelMessage>("cluster.ChannelMessage"), log);
     this.commands = new CommandHandler(
       this,
@@ -472,6 +477,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
       this.log.warn({ err }, "cannot stop the services API registration");
     }
     this.mux.close();
+    await this.spans?.close();
     try {
       if (!this.nc.isClosed()) await this.nc.drain();
     } catch (err) {

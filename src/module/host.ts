@@ -13,6 +13,7 @@ import { createLogger, type Logger } from "../log/logger.js";
 import { serveMetrics } from "../metrics/gather.js";
 import { ModuleMetrics, type MethodMetrics } from "../metrics/module-metrics.js";
 import { ProcessMetrics } from "../metrics/process-metrics.js";
+import { createSpanSink, nowMs, type SpanSink } from "../tracing/span-exporter.js";
 import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
 import { HandlerContextImpl } from "./context.js";
 import type { CallerRef, Handler, HandlerContext, ModuleDefinition, SessionRef } from "./define.js";
@@ -123,6 +124,7 @@ class ModuleHostImpl implements ModuleHost {
   private readonly counters = { inflight: 0, draining: false };
   private readonly processMetrics: ProcessMetrics | null;
   private readonly metrics: ModuleMetrics | null;
+  private readonly spans: SpanSink | null;
   private served = 0;
   private errors = 0;
   /** What onStart returned: handed to every handler as ctx.state and to the hooks. */
@@ -151,6 +153,7 @@ class ModuleHostImpl implements ModuleHost {
     this.metrics = this.processMetrics === null ? null : new ModuleMetrics(this.processMetrics, () => this.counters.inflight);
     if (this.metrics !== null) for (const m of methods.values()) m.metrics = this.metrics.forRoute(`${def.name}.${m.name}`);
     const metrics = this.metrics;
+    this.spans = createSpanSink(config.telemetry.otlpTracesUrl, def.name, instanceId, log);
     this.runtime = new ModuleRuntimeImpl({
       name: def.name,
       instanceId,
@@ -219,8 +222,9 @@ class ModuleHostImpl implements ModuleHost {
     const session: SessionRef | null = h?.gateway ? { gatewayId: h.gateway, sid: Number(h.sid), uid: h.uid || null, address: h.address } : null;
     // A caller is believed only on the trusted subjects, which gateways cannot publish to.
     const caller = h !== null && h.caller !== "" && isTrustedSubject(subject) ? parseCaller(h.caller) : null;
-    const ctx = new HandlerContextImpl(this.runtime, this.instanceState, requestId, session, caller);
+    const ctx = new HandlerContextImpl(this.runtime, this.instanceState, requestId, session, caller, h?.traceparent ?? "");
     if (method.metrics !== null) ctx.startedAt = performance.now();
+    if (this.spans !== null) ctx.startMs = nowMs();
     let out: ReturnType<Method["handler"]>;
     try {
       out = method.handler(ctx, method.request.decode(msg.data));
@@ -255,6 +259,7 @@ class ModuleHostImpl implements ModuleHost {
       return;
     }
     this.served++;
+    if (this.spans !== null) this.recordSpan(method, ctx, 0);
     const mm = method.metrics;
     if (mm !== null) {
       mm.requests.inc();
@@ -273,6 +278,7 @@ class ModuleHostImpl implements ModuleHost {
   private fail(msg: Msg, method: Method, ctx: HandlerContextImpl, err: unknown): void {
     this.errors++;
     const e = toSwitchyardError(err);
+    if (this.spans !== null) this.recordSpan(method, ctx, e.codeNumber);
     const mm = method.metrics;
     if (mm !== null) {
       mm.requests.inc();
@@ -282,6 +288,22 @@ class ModuleHostImpl implements ModuleHost {
     if (e.code === "INTERNAL") ctx.log.error({ err, method: method.name }, "handler failed");
     else ctx.log.debug({ code: e.code, msg: e.message, method: method.name }, "handler refused");
     this.replyError(msg, e.code === "INTERNAL" ? new SwitchyardError("INTERNAL", `internal error in ${this.def.name}.${method.name}: report request id ${ctx.requestId}`) : e);
+  }
+
+  /** One span per handled request of a traced request (only while spans are exported). */
+  private recordSpan(method: Method, ctx: HandlerContextImpl, errorCode: number): void {
+    const t = ctx.trace;
+    if (t === null) return;
+    this.spans!.record({
+      traceId: t.traceId,
+      spanId: t.spanId,
+      parentSpanId: t.parentSpanId,
+      name: `${this.def.name}.${method.name}`,
+      startMs: ctx.startMs,
+      endMs: nowMs(),
+      errorCode,
+      attributes: { "switchyard.instance": this.instanceId, "switchyard.request_id": ctx.requestId },
+    });
   }
 
   private settled(): void {
@@ -324,6 +346,7 @@ class ModuleHostImpl implements ModuleHost {
     }
     await this.runtime.close().catch(() => undefined);
     this.mux.close();
+    await this.spans?.close();
     await this.announcement?.stop().catch(() => undefined);
     await this.nc.drain().catch(() => undefined);
     this.state = LifecycleState.stopped;

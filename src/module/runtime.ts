@@ -10,6 +10,7 @@ import { SystemSubject, channelSubject, gatewayBindSubject, gatewayCommandSubjec
 import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
 import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, SessionRef } from "./define.js";
 import { OnlineTable } from "./online-table.js";
+import { SpanIds } from "../tracing/trace-context.js";
 
 /** How long a gateway has to acknowledge a bind/kick/join/leave. */
 const COMMAND_TIMEOUT_MS = 2_000;
@@ -35,7 +36,7 @@ export interface RuntimeParts {
  * Headers of a trusted call: the calling module instance (`<module>/<instanceId>`), the session
  * it acts for (if any) and the request id it continues.
  */
-export function trustedCallHeaders(caller: string, session: SessionRef | null, requestId: string | null): MsgHdrs {
+export function trustedCallHeaders(caller: string, session: SessionRef | null, requestId: string | null, traceparent: string | null = null): MsgHdrs {
   const h = natsHeaders();
   h.set(Header.caller, caller);
   if (session !== null) {
@@ -44,6 +45,7 @@ export function trustedCallHeaders(caller: string, session: SessionRef | null, r
     if (session.uid !== null) h.set(Header.uid, session.uid);
   }
   if (requestId !== null) h.set(Header.requestId, requestId);
+  if (traceparent !== null) h.set(Header.traceparent, traceparent);
   return h;
 }
 
@@ -67,6 +69,8 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private readonly callerStamp: string;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly onRedisError: (() => void) | null;
+  /** Span ids of this instance's handlers (ctx.trace). */
+  readonly spanIds = new SpanIds();
   private redisClient: Redis | null = null;
   private online: OnlineTable | null = null;
 
@@ -126,8 +130,11 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     return this.callAs(route, req, opts, null, null);
   }
 
-  /** A trusted call acting for `session` (`ctx.call` passes its own), continuing `requestId`. */
-  async callAs(route: string, req: object, opts: CallOptions | undefined, session: SessionRef | null, requestId: string | null): Promise<never> {
+  /**
+   * A trusted call acting for `session` (`ctx.call` passes its own), continuing `requestId` and
+   * the trace of `traceparent` (the calling handler's span as the parent).
+   */
+  async callAs(route: string, req: object, opts: CallOptions | undefined, session: SessionRef | null, requestId: string | null, traceparent: string | null = null): Promise<never> {
     const codec = this.registry.route(route);
     const parsed = parseRoute(route);
     if (codec === null || parsed === null) {
@@ -135,7 +142,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     }
     const subject = opts?.instance ? trustedInstanceSubject(opts.instance, parsed.method) : trustedServiceSubject(parsed.module, parsed.method);
     const acting = opts?.session !== undefined ? opts.session : session;
-    const reply = await this.mux.request(subject, codec.request.encode(req), trustedCallHeaders(this.callerStamp, acting, requestId), opts?.timeoutMs ?? this.callTimeoutMs);
+    const reply = await this.mux.request(subject, codec.request.encode(req), trustedCallHeaders(this.callerStamp, acting, requestId, traceparent), opts?.timeoutMs ?? this.callTimeoutMs);
     return codec.response.decode(reply.data) as never;
   }
 
