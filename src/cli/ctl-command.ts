@@ -17,11 +17,15 @@ import { NatsRole } from "../servers/nats-permissions.js";
 import { optFlag, optInt, optString, parseArgs, type ParsedArgs } from "./args.js";
 import { errorLine, messageFromJsonText, messageToJsonText, routeCodec } from "./client-text.js";
 import { formatUptime, mergeStatus, renderStatusTable } from "./status-view.js";
+import { renderTop } from "./top-view.js";
+import type { ClusterOverview } from "../master/overview.js";
 import { UsageError } from "./usage-error.js";
 
 /** Usage of `switchyard ctl`. */
 export const CTL_USAGE = [
   "switchyard ctl status [--json]     list every instance (with the master's supervision when one runs)",
+  "switchyard ctl top [--once] [--interval MS]  live rps and p99 per route, load per instance, sessions per",
+  "                                   gateway (refreshes every MS, default 2000; --once prints one screen)",
   "switchyard ctl stop                stop the whole cluster gracefully (asks the master)",
   "switchyard ctl scale MODULE N [--host ID]  run N instances of MODULE (new ones on the agent of host ID)",
   "switchyard ctl add MODULE [--instances N] [--from FILE] [--proto FILE] [--host ID]",
@@ -47,6 +51,11 @@ export async function runCtlCommand(argv: string[]): Promise<void> {
       return withBus(args, (nc) => ctlStatus(nc, optFlag(args, "json")));
     case "stop":
       return withBus(args, (nc) => ctlStop(nc));
+    case "top": {
+      const interval = optInt(args, "interval", DEFAULT_TOP_INTERVAL_MS)!;
+      if (interval < 500) throw new UsageError(`ctl top --interval must be at least 500 ms\nusage:\n${CTL_USAGE}`);
+      return withBus(args, (nc) => ctlTop(nc, optFlag(args, "once"), interval));
+    }
     case "scale": {
       const [, module, count] = args.positional;
       const instances = Number(count);
@@ -135,6 +144,34 @@ async function ctlStatus(nc: NatsConnection, json: boolean): Promise<void> {
   process.stdout.write(lines.join("\n") + "\n");
 }
 
+
+const DEFAULT_TOP_INTERVAL_MS = 2_000;
+
+/** `ctl top`: asks the master for the overview and redraws it until Ctrl-C (or once). */
+async function ctlTop(nc: NatsConnection, once: boolean, intervalMs: number): Promise<void> {
+  let stopped = false;
+  const onSignal = (): void => {
+    stopped = true;
+  };
+  process.once("SIGINT", onSignal);
+  try {
+    for (;;) {
+      const began = Date.now();
+      const o = await requestMaster<ClusterOverview>(nc, "top", undefined, 10_000);
+      if (!o) throw new Error("no master answers: ctl top needs a running master (`npm start`)");
+      const screen = renderTop(o);
+      if (once) {
+        process.stdout.write(screen);
+        return;
+      }
+      process.stdout.write("\x1b[2J\x1b[H" + screen);
+      await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (Date.now() - began))));
+      if (stopped) return;
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+  }
+}
 
 /** --from/--proto as absolute paths (the master may run in another folder). */
 function sourceOptions(args: ParsedArgs): { from?: string; proto?: string } {

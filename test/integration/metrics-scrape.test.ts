@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type Client } from "../../src/client/index.js";
 import { SwitchyardError } from "../../src/bus/errors.js";
-import { ctlStatus, loggedIn, startOpsCluster, stopOpsCluster, type CliProcess } from "../helpers/ops.js";
+import { ctl, ctlStatus, loggedIn, startOpsCluster, stopOpsCluster, type CliProcess } from "../helpers/ops.js";
 import { findSamples, parsePrometheusText, sampleValue, type PromPage } from "../helpers/prometheus-text.js";
 
 const ECHOES = 25;
@@ -15,6 +15,8 @@ describe("GET /metrics on the master: one scrape target for the whole cluster", 
   let url: string;
   let page: PromPage;
   let echoInstance: string;
+  let loginInstance: string;
+  let config: string;
 
   beforeAll(async () => {
     const ops = await startOpsCluster(
@@ -27,6 +29,8 @@ describe("GET /metrics on the master: one scrape target for the whole cluster", 
     const status = await ctlStatus(ops.config);
     url = status.master!.http!;
     echoInstance = status.instances.find((i) => i.module === "echo")!.instance;
+    loginInstance = status.instances.find((i) => i.module === "login")!.instance;
+    config = ops.config;
 
     const anonymous = await connect({ host: "127.0.0.1", port: ops.gwPort, heartbeatMs: 0 });
     clients.push(anonymous);
@@ -90,5 +94,19 @@ describe("GET /metrics on the master: one scrape target for the whole cluster", 
     expect(sampleValue(page, "switchyard_master_processes", { module_name: "echo", state: "ready" })).toBe(1);
     expect(sampleValue(page, "switchyard_master_scrape_instances")).toBe(3);
     for (const [name, n] of page.typeLines) expect({ name, n }).toEqual({ name, n: 1 });
+  });
+
+  it("ctl top --once prints every instance, the routes seen and the sessions per gateway", async () => {
+    const r = await ctl(config, ["top", "--once"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toMatch(/^switchyard top — master pid \d+ on .+, window \d+\.\d s$/);
+    expect(lines.find((l) => l.startsWith("MODULE "))).toMatch(/MODULE\s+INSTANCE\s+VERSION\s+HOST\s+STATE\s+RPS\s+SERVED/);
+    for (const [module, instance] of [["echo", echoInstance], ["gateway", "gw-1"], ["login", loginInstance]] as const) {
+      expect(lines.some((l) => new RegExp(`^${module}\\s+${instance}\\s+\\S+\\s+\\S+\\s+ready\\s`).test(l))).toBe(true);
+    }
+    expect(lines.some((l) => /^echo\.Echo\s+\d+\.\d\s/.test(l))).toBe(true);
+    expect(lines.some((l) => /^gw-1\s+2\s+1$/.test(l))).toBe(true);
   });
 });
