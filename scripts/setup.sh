@@ -2,7 +2,8 @@
 # Brings a checkout to a runnable state; run by `npm run setup` and before start/test/bench.
 # Idempotent and quick when nothing changed: it only compares a few timestamps.
 #   1. npm dependencies (npm ci when package-lock.json changed or node_modules is missing)
-#   2. nats-server and redis-server (Debian packages; never starts the system services)
+#   2. nats-server and redis-server (Debian packages; never starts the system services), and
+#      chromium for the framework's browser test
 #   3. the build (proto types + tsc) when a source is newer than dist/.build-stamp
 #   4. the project's own `switchyard` bin in node_modules/.bin, so `npx switchyard` runs it
 # With $SWITCHYARD_PROJECT set to another folder (`switchyard setup` in a project made by
@@ -52,6 +53,8 @@ have_binary() {
 missing=()
 have_binary nats-server || missing+=(nats-server)
 have_binary redis-server || missing+=(redis-server)
+# The framework's own tests drive the web demo in Debian's chromium (test/browser); projects need none.
+((project_mode)) || have_binary chromium || missing+=(chromium)
 if ((${#missing[@]} > 0)); then
   install_cmd="DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
   if [[ "$(id -u)" != "0" ]]; then
@@ -92,7 +95,7 @@ needs_build=0
 if ((project_mode)); then
   watched=(modules proto test tsconfig.json package.json package-lock.json)
 else
-  watched=(src modules proto bench scripts/gen-proto.mjs tsconfig.json package-lock.json)
+  watched=(src modules proto bench web scripts/gen-proto.mjs scripts/build-browser.mjs tsconfig.json package-lock.json)
 fi
 if [[ ! -f "$stamp" ]]; then
   needs_build=1
@@ -119,6 +122,8 @@ elif ((needs_build)); then
   # a file saved while tsc runs triggers the next build.
   before="$(mktemp -p dist .build-stamp.XXXXXX)"
   ./node_modules/.bin/tsc -p tsconfig.json >&2 || { rm -f "$before"; say "build failed (see tsc errors above)"; exit 1; }
+  # The browser SDK bundle and the web demo (esbuild): dist/browser/, dist/web/.
+  { ./node_modules/.bin/tsc -p web/tsconfig.json >&2 && node scripts/build-browser.mjs; } || { rm -f "$before"; say "browser build failed (see the errors above)"; exit 1; }
   mv -f "$before" "$stamp"
 fi
 

@@ -1,10 +1,10 @@
 import { SwitchyardError } from "../../src/bus/errors.js";
+import { GatewayDirectory } from "../../src/bus/gateway-directory.js";
 import { services, wire } from "../../src/generated/proto.js";
 import { defineModule, type ContextOf, type RuntimeOf } from "../../src/module/index.js";
 import { AccessPolicy } from "./access.js";
 import { AccountStore } from "./accounts.js";
 import { checkPassword, checkUsername, isTokenShaped } from "./fields.js";
-import { GatewayDirectory } from "./gateway-directory.js";
 import { HashGate } from "./hash-gate.js";
 import { hashPassword, verifyPassword } from "./passwords.js";
 import { LoginSettingsSchema, type LoginSettings } from "./settings.js";
@@ -49,7 +49,8 @@ function requireAdmin(ctx: Ctx, state: LoginState): void {
 /** Binds the session (evicting any older session of the uid) and builds the reply. */
 async function completeLogin(ctx: Ctx, state: LoginState, uid: string, token: string, expiresAt: number) {
   if (ctx.session !== null) await ctx.bind(uid);
-  return { uid, token, expiresAt, gateway: state.gateways.leastLoaded() };
+  const best = state.gateways.leastLoaded();
+  return { uid, token, expiresAt, gateway: best === null ? null : { id: best.id, host: best.tcp.host, port: best.tcp.port } };
 }
 
 /** Accounts and sessions: register, log in, resume, log out; bans and maintenance mode. */
@@ -61,7 +62,9 @@ export default defineModule(services.login, {
     const state: LoginState = {
       accounts: new AccountStore(rt.redis()),
       access: new AccessPolicy(rt.redis(), settings),
-      gateways: new GatewayDirectory(rt),
+      gateways: new GatewayDirectory(rt.nc, {
+        onRefreshError: (err) => rt.log.debug({ err: err.message }, "gateway directory refresh failed"),
+      }),
       hashes: new HashGate(settings.maxConcurrentHashes),
       settings,
     };

@@ -24,6 +24,20 @@ export interface InstanceIdentity {
    * instances that carry one instead of starting duplicates.
    */
   slot?: string;
+  /** Gateways: where clients connect to it (announced once it listens). */
+  clients?: ClientEndpoints;
+}
+
+/** A gateway's client addresses and capacity, as it announces them. */
+export interface ClientEndpoints {
+  /** "host:port" of the TCP listener. */
+  tcp: string;
+  /** The WebSocket URL (ws:// or wss://), absent without a WebSocket port. */
+  ws?: string;
+  /** True when the TCP listener (and the WebSocket port) serve TLS. */
+  tls: boolean;
+  /** `gateway.maxConnections` of that gateway: holding this many sessions, it is full. */
+  maxConnections: number;
 }
 
 /** Live figures an instance reports with its identity. */
@@ -78,6 +92,7 @@ export async function announceInstance(
       host: id.host,
       startedAt: String(id.startedAt),
       ...(id.slot !== undefined ? { slot: id.slot } : {}),
+      ...(id.clients !== undefined ? clientMetadata(id.clients) : {}),
     },
     statsHandler: () => Promise.resolve(load()),
   });
@@ -132,11 +147,30 @@ function toStatus(s: ServiceStats): InstanceStatus | null {
     host: md.host ?? "?",
     startedAt: Number(md.startedAt ?? 0),
     ...(md.slot !== undefined ? { slot: md.slot } : {}),
+    ...(md.clientTcp !== undefined ? { clients: clientsFrom(md) } : {}),
     state: load.state ?? "ready",
     served: load.served ?? 0,
     errors: load.errors ?? 0,
     inflight: load.inflight ?? 0,
     ...(load.sessions !== undefined ? { sessions: load.sessions } : {}),
     ...(load.extra !== undefined ? { extra: load.extra } : {}),
+  };
+}
+
+function clientMetadata(c: ClientEndpoints): Record<string, string> {
+  return {
+    clientTcp: c.tcp,
+    ...(c.ws !== undefined ? { clientWs: c.ws } : {}),
+    clientTls: c.tls ? "1" : "0",
+    maxConnections: String(c.maxConnections),
+  };
+}
+
+function clientsFrom(md: Record<string, string>): ClientEndpoints {
+  return {
+    tcp: md.clientTcp ?? "",
+    ...(md.clientWs !== undefined ? { ws: md.clientWs } : {}),
+    tls: md.clientTls === "1",
+    maxConnections: Number(md.maxConnections ?? Infinity),
   };
 }

@@ -41,6 +41,7 @@ export async function runGatewayCommand(args: string[]): Promise<void> {
     unorderedModules: unorderedModules(config),
     metrics: config.telemetry.metrics,
     otlpTracesUrl: config.telemetry.otlpTracesUrl,
+    ...(endpoint.wsPort !== undefined ? { wsPort: endpoint.wsPort } : {}),
     ...(endpoint.tls ? { tls: endpoint.tls } : {}),
   });
   const onSignal = (signal: NodeJS.Signals): void => {

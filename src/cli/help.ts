@@ -24,6 +24,8 @@ export async function helpFor(command: string, rest: readonly string[]): Promise
       return (await import("./client-command.js")).CLIENT_USAGE;
     case "bots":
       return (await import("./bots-command.js")).BOTS_USAGE;
+    case "web":
+      return (await import("./web-command.js")).WEB_USAGE;
     default:
       return null;
   }

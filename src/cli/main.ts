@@ -23,6 +23,7 @@ export const USAGE = `usage: switchyard <command> [options]
   client [--host H] [--port P]               interactive client (REPL) against a gateway
   bots --scenario FILE --bots N --ramp S [--duration S] [--host H] [--port P] [--json OUT]
                                              load-test bots: scripted players against a running cluster
+  web [--port P] [--gate URL]                serve the web demo for a running cluster (README "Web demo")
   nats-permissions                           print the NATS authorization block (one user per role) for a NATS server you run
   help [COMMAND]                             this text, or the usage of COMMAND (also: COMMAND --help)
 
@@ -65,6 +66,8 @@ export async function main(argv: string[]): Promise<void> {
         return await (await import("./client-command.js")).runClientCommand(rest);
       case "bots":
         return await (await import("./bots-command.js")).runBotsCommand(rest);
+      case "web":
+        return await (await import("./web-command.js")).runWebCommand(rest);
       case "nats-permissions":
         process.stdout.write((await import("../servers/nats-server-config.js")).natsAuthorizationTemplate());
         return;

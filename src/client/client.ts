@@ -1,11 +1,17 @@
 import { SwitchyardError, codeName, type ErrorCodeName } from "../bus/errors.js";
 import type { Routes } from "../generated/proto.js";
-import { PacketKind, encodeFrame, type Packet } from "../protocol/packet.js";
-import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
-import { Connection, openConnection } from "./connection.js";
-import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from "./options.js";
+import { PacketKind, type Packet } from "../protocol/packet.js";
+import type { MessageCodec, ProtoRegistry } from "../proto/codecs.js";
+import { Heartbeat, MISSED_HEARTBEATS_LIMIT } from "./heartbeat.js";
+import type { ResolvedCoreOptions } from "./options.js";
 import { PendingRequests } from "./pending-requests.js";
 import { PushRouter, type RawPushHandler, type Unsubscribe } from "./push-router.js";
+import { redirectTarget } from "./redirect.js";
+import { describeTarget, type GatewayTarget } from "./target.js";
+import type { Transport, TransportEvents } from "./transport.js";
+
+// The transport-free core of the SDK: requests, the pending table, push routing, heartbeats,
+// KICK redirects. It imports nothing of Node, so the browser bundle is built from it.
 
 /** A route callable through {@link Client.request}, e.g. "login.Login". */
 export type Route = keyof Routes;
@@ -22,8 +28,11 @@ export interface RequestOptions {
 
 /** Receives a decoded PUSH message. */
 export type PushHandler<T> = (msg: T, route: string) => void;
-/** Receives the KICK the gateway sent before closing the connection. */
-export type KickHandler = (code: ErrorCodeName, message: string) => void;
+/**
+ * Receives the KICK the gateway sent before closing the connection; `redirect` names another
+ * gateway to connect to ("host:port" or a WebSocket URL), "" when none.
+ */
+export type KickHandler = (code: ErrorCodeName, message: string, redirect: string) => void;
 /** Receives why the connection ended; `error` is null when the client closed it itself. */
 export type CloseHandler = (reason: string, error: SwitchyardError | null) => void;
 /** Receives errors not tied to a request: ERROR packets with id 0, failing push handlers. */
@@ -37,6 +46,8 @@ export interface Client extends AsyncDisposable {
   readonly pending: number;
   /** True once the connection is closing or closed. */
   readonly isClosed: boolean;
+  /** The gateway connected to ("host:port" or the WebSocket URL), after any redirect. */
+  readonly address: string;
   /** Resolves when the connection ends: null when closed by {@link close}, else why (never rejects). */
   readonly closed: Promise<SwitchyardError | null>;
 
@@ -84,32 +95,100 @@ function listen<H>(list: { handlers: H[] }, handler: H): Unsubscribe {
   };
 }
 
+/** A packet as handed to a transport. */
+interface OutgoingPacket {
+  kind: number;
+  id: number;
+  route: string;
+  body: Uint8Array;
+}
+
+/** Opens a transport to one gateway. */
+export type TargetOpener = (target: GatewayTarget, events: TransportEvents) => Promise<Transport>;
+
 class ClientImpl implements Client {
   readonly registry: ProtoRegistry;
   readonly closed: Promise<SwitchyardError | null>;
-  private readonly opts: ResolvedClientOptions;
+  private readonly opts: ResolvedCoreOptions;
+  private readonly openTarget: TargetOpener;
+  private readonly heartbeat: Heartbeat;
+  /** Redirects followed so far; a redirect is followed only before any reply arrived. */
+  private redirects = 0;
+  /**
+   * Packets sent before the first reply, resent after a redirect (the gateway that redirects a
+   * new connection handles none of them); null from the first reply on.
+   */
+  private sentBeforeReply: OutgoingPacket[] | null = [];
+  /** Settles when a redirect in progress has a connection (or failed); null when none. */
+  private redirecting: Promise<void> | null = null;
   private readonly requests = new PendingRequests();
   private readonly pushes: PushRouter;
   private readonly kickHandlers: { handlers: KickHandler[] } = { handlers: [] };
   private readonly closeHandlers: { handlers: CloseHandler[] } = { handlers: [] };
   private readonly errorHandlers: { handlers: ErrorHandler[] } = { handlers: [] };
-  private conn: Connection | null = null;
+  private conn: Transport | null = null;
   private resolveClosed!: (err: SwitchyardError | null) => void;
 
-  constructor(opts: ResolvedClientOptions, registry: ProtoRegistry) {
+  constructor(opts: ResolvedCoreOptions, registry: ProtoRegistry, openTarget: TargetOpener) {
     this.opts = opts;
     this.registry = registry;
+    this.openTarget = openTarget;
     this.pushes = new PushRouter((err, route) => this.report(err, `push handler for ${route}`));
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
+    this.heartbeat = new Heartbeat(opts.heartbeatMs, {
+      sendHeartbeat: () => this.conn?.send(PacketKind.HEARTBEAT, 0, "", null),
+      onDead: (silentMs) => {
+        const reason = `no traffic from the gateway for ${silentMs} ms (${MISSED_HEARTBEATS_LIMIT} heartbeats): it is unreachable or stuck`;
+        this.conn?.abort(new SwitchyardError("UNAVAILABLE", `connection closed: ${reason}`));
+      },
+    });
   }
 
-  async open(): Promise<void> {
-    this.conn = await openConnection(this.opts, {
-      onPacket: (p) => this.onPacket(p),
-      onClose: (reason, error) => this.onConnectionClose(reason, error),
+  async open(target: GatewayTarget): Promise<void> {
+    // A transport may deliver packets (a KICK right after the handshake) before the promise of
+    // its opening settles: those wait here, copied, until it is this client's connection.
+    let conn: Transport | null = null;
+    let early: Packet[] | null = [];
+    let earlyClose: { reason: string; error: SwitchyardError | null } | null = null;
+    conn = await this.openTarget(target, {
+      onPacket: (p) => {
+        if (early !== null) early.push({ ...p, body: p.body.slice() });
+        else if (this.conn === conn) this.onPacket(p);
+      },
+      onClose: (reason, error) => {
+        if (early !== null) earlyClose = { reason, error };
+        else if (this.conn === conn) this.onConnectionClose(reason, error);
+      },
     });
+    this.conn = conn;
+    this.heartbeat.start();
+    const deliverEarly = (): void => {
+      const queued = early ?? [];
+      early = null;
+      for (const p of queued) if (this.conn === conn) this.onPacket(p);
+      const closedEarly = earlyClose as { reason: string; error: SwitchyardError | null } | null;
+      if (closedEarly !== null && this.conn === conn) this.onConnectionClose(closedEarly.reason, closedEarly.error);
+    };
+    // After the caller's `await connect()` continuation: handlers it registers see a KICK that came with the handshake.
+    if (early.length > 0 || earlyClose !== null) setTimeout(deliverEarly, 0);
+    else deliverEarly();
+  }
+
+  get address(): string {
+    return this.conn?.address ?? "";
+  }
+
+  /** Sends (or, while a redirect is under way, queues) one packet. */
+  private sendPacket(kind: number, id: number, route: string, body: Uint8Array): void {
+    this.sentBeforeReply?.push({ kind, id, route, body });
+    this.conn?.send(kind, id, route, body);
+  }
+
+  /** The connection is gone (and no redirect is under way to replace it). */
+  private get gone(): boolean {
+    return this.redirecting === null && (this.conn === null || this.conn.isClosed);
   }
 
   get pending(): number {
@@ -117,7 +196,7 @@ class ClientImpl implements Client {
   }
 
   get isClosed(): boolean {
-    return this.conn === null || this.conn.isClosed;
+    return this.gone;
   }
 
   request<R extends Route>(route: R, msg: Partial<RequestOf<R>>, opts?: RequestOptions): Promise<ReplyOf<R>> {
@@ -135,8 +214,7 @@ class ClientImpl implements Client {
   }
 
   requestRaw(route: string, body: Uint8Array, opts?: RequestOptions): Promise<Uint8Array> {
-    const conn = this.conn;
-    if (conn === null || conn.isClosed) return Promise.reject(this.closedError());
+    if (this.gone) return Promise.reject(this.closedError());
     let id: number;
     try {
       id = this.requests.nextId();
@@ -144,7 +222,7 @@ class ClientImpl implements Client {
       return Promise.reject(err);
     }
     const reply = this.requests.add(id, route, opts?.timeoutMs ?? this.opts.requestTimeoutMs);
-    conn.send(encodeFrame(PacketKind.REQUEST, id, route, body));
+    this.sendPacket(PacketKind.REQUEST, id, route, body);
     return reply;
   }
 
@@ -155,9 +233,8 @@ class ClientImpl implements Client {
   }
 
   notifyRaw(route: string, body: Uint8Array): void {
-    const conn = this.conn;
-    if (conn === null || conn.isClosed) throw this.closedError();
-    conn.send(encodeFrame(PacketKind.NOTIFY, 0, route, body));
+    if (this.gone) throw this.closedError();
+    this.sendPacket(PacketKind.NOTIFY, 0, route, body);
   }
 
   on<T = unknown>(route: string, typeOrHandler: string | PushHandler<T>, maybeHandler?: PushHandler<T>): Unsubscribe {
@@ -185,6 +262,7 @@ class ClientImpl implements Client {
   }
 
   async close(): Promise<void> {
+    if (this.redirecting !== null) await this.redirecting;
     if (this.conn === null) return;
     await this.conn.close(CLOSED_BY_CLIENT, null);
   }
@@ -194,12 +272,15 @@ class ClientImpl implements Client {
   }
 
   private onPacket(p: Packet): void {
+    this.heartbeat.traffic();
     switch (p.kind) {
       case PacketKind.RESPONSE:
+        this.sentBeforeReply = null;
         // A reply to a request that already timed out is dropped: its caller has moved on.
         this.requests.resolve(p.id, p.body);
         return;
       case PacketKind.ERROR: {
+        if (p.id !== 0) this.sentBeforeReply = null;
         const err = SwitchyardError.fromWire(p.code, p.message);
         // An error for a request that already timed out is dropped, like a late RESPONSE.
         if (p.id === 0) this.report(err, "gateway");
@@ -210,7 +291,7 @@ class ClientImpl implements Client {
         this.pushes.dispatch(p.route, p.body);
         return;
       case PacketKind.KICK:
-        this.onKickPacket(p.code, p.message);
+        this.onKickPacket(p.code, p.message, p.redirect);
         return;
       default:
         // HEARTBEAT (the read itself proved liveness) and kinds newer than this SDK.
@@ -218,11 +299,16 @@ class ClientImpl implements Client {
     }
   }
 
-  private onKickPacket(code: number, message: string): void {
+  private onKickPacket(code: number, message: string, redirectTo: string): void {
     const name = codeName(code);
+    const redirect = redirectTarget(redirectTo);
+    if (redirect !== null && this.sentBeforeReply !== null && this.redirects < this.opts.maxRedirects) {
+      this.followRedirect(redirect, `${name}: ${message}`);
+      return;
+    }
     for (const h of this.kickHandlers.handlers) {
       try {
-        h(name, message);
+        h(name, message, redirectTo);
       } catch (err) {
         this.report(err, "kick handler");
       }
@@ -231,7 +317,33 @@ class ClientImpl implements Client {
     void this.conn?.close(`kicked by the gateway: ${name}: ${err.message}`, err);
   }
 
+  /**
+   * A full or draining gateway sent this connection elsewhere before anything was answered:
+   * no session state is lost by moving. What was sent so far is sent again there; what is sent
+   * meanwhile waits for the new connection.
+   */
+  private followRedirect(target: GatewayTarget, why: string): void {
+    this.redirects++;
+    const old = this.conn;
+    this.conn = null;
+    void old?.close(`redirected to ${describeTarget(target)} (${why})`, null);
+    this.redirecting = this.open(target).then(
+      () => {
+        this.redirecting = null;
+        for (const p of this.sentBeforeReply ?? []) {
+          if (p.kind !== PacketKind.REQUEST || this.requests.has(p.id)) this.conn?.send(p.kind, p.id, p.route, p.body);
+        }
+      },
+      (err: unknown) => {
+        this.redirecting = null;
+        const e = SwitchyardError.from(err);
+        this.onConnectionClose(`redirect to ${describeTarget(target)} failed: ${e.message}`, e);
+      },
+    );
+  }
+
   private onConnectionClose(reason: string, error: SwitchyardError | null): void {
+    this.heartbeat.stop();
     this.requests.rejectAll(() => new SwitchyardError("UNAVAILABLE", `connection closed: ${reason}`));
     this.pushes.clear();
     this.resolveClosed(error);
@@ -249,7 +361,7 @@ class ClientImpl implements Client {
     const e =
       err instanceof SwitchyardError ? err : new SwitchyardError("INTERNAL", `${where} threw: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     if (this.errorHandlers.handlers.length === 0) {
-      process.emitWarning(`${e.code}: ${e.message}`, { type: "SwitchyardClientWarning" });
+      warn(`${e.code}: ${e.message}`);
       return;
     }
     for (const h of this.errorHandlers.handlers) {
@@ -296,18 +408,19 @@ function decodeReply<T>(codec: MessageCodec<T>, route: string, body: Uint8Array)
   }
 }
 
+/** A process warning under Node, console.warn in a browser. */
+function warn(text: string): void {
+  const proc = (globalThis as { process?: { emitWarning?(w: string, o: { type: string }): void } }).process;
+  if (proc?.emitWarning !== undefined) proc.emitWarning(text, { type: "SwitchyardClientWarning" });
+  else console.warn(`SwitchyardClientWarning: ${text}`);
+}
+
 /**
- * Connects to a gateway and resolves with a ready {@link Client}. Rejects with UNAVAILABLE
- * (naming the address) when the gateway cannot be reached.
- *
- * @example
- * await using client = await connect({ port: 3250 });
- * const { uid, token } = await client.request("login.Login", { username, password });
+ * Connects the transport-free core to `target` through `openTarget` (the runtime's
+ * transports). The entry points `connect` (Node) and the browser bundle's `connect` call it.
  */
-export async function connect(options: ClientOptions = {}): Promise<Client> {
-  const opts = resolveClientOptions(options);
-  const registry = loadProto(opts.protoDir);
-  const client = new ClientImpl(opts, registry);
-  await client.open();
+export async function openClient(opts: ResolvedCoreOptions, registry: ProtoRegistry, openTarget: TargetOpener, target: GatewayTarget): Promise<Client> {
+  const client = new ClientImpl(opts, registry, openTarget);
+  await client.open(target);
   return client;
 }

@@ -1,3 +1,5 @@
+import { unrefTimer, type TimerHandle } from "./timers.js";
+
 /** Intervals without any byte from the gateway after which it is considered dead. */
 export const MISSED_HEARTBEATS_LIMIT = 3;
 
@@ -16,7 +18,7 @@ export interface HeartbeatTarget {
 export class Heartbeat {
   private readonly intervalMs: number;
   private readonly target: HeartbeatTarget;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   private seen = true;
   private missed = 0;
 
@@ -30,7 +32,7 @@ export class Heartbeat {
     if (this.intervalMs <= 0 || this.timer !== null) return;
     this.timer = setInterval(() => this.tick(), this.intervalMs);
     // A heartbeat alone must not keep a process alive; the socket decides that.
-    this.timer.unref();
+    unrefTimer(this.timer);
   }
 
   /** Records that bytes arrived from the gateway. */

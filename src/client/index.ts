@@ -1,7 +1,7 @@
-// The TypeScript client SDK: what game clients, the CLI, bots and benchmarks import.
+// The TypeScript client SDK for Node: what game clients, the CLI, bots and benchmarks import.
+// The browser bundle's entry is browser.ts (same Client, WebSocket only).
+export { connect, connect as createClient, type ClientOptions } from "./connect.js";
 export {
-  connect,
-  connect as createClient,
   type Client,
   type CloseHandler,
   type ErrorHandler,
@@ -12,7 +12,7 @@ export {
   type RequestOptions,
   type Route,
 } from "./client.js";
-export { CLIENT_DEFAULTS, type ClientOptions } from "./options.js";
+export { CLIENT_DEFAULTS, type CoreClientOptions } from "./options.js";
 export { type RawPushHandler, type Unsubscribe } from "./push-router.js";
 export { MISSED_HEARTBEATS_LIMIT } from "./heartbeat.js";
 // Error codes are the framework's, spelled once in src/bus/errors.ts (numbers in proto/wire.proto).

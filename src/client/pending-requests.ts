@@ -1,4 +1,5 @@
 import { SwitchyardError } from "../bus/errors.js";
+import { unrefTimer, type TimerHandle } from "./timers.js";
 
 /** Largest request id: ids are uint32 on the wire and 0 means "no request". */
 export const MAX_REQUEST_ID = 0xffff_ffff;
@@ -27,7 +28,7 @@ interface Waiter {
 export class PendingRequests {
   private readonly waiters = new Map<number, Waiter>();
   private lastId: number;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   /** When the scheduled sweep fires (ms since epoch), or +Infinity when none is scheduled. */
   private timerAt = Number.POSITIVE_INFINITY;
   private readonly now: () => number;
@@ -44,6 +45,11 @@ export class PendingRequests {
   /** Requests waiting for a reply. */
   get size(): number {
     return this.waiters.size;
+  }
+
+  /** True while request `id` waits for its reply. */
+  has(id: number): boolean {
+    return this.waiters.has(id);
   }
 
   /** Returns the next free request id: 1, 2, … 2^32-1, 1, … skipping ids still in flight. */
@@ -103,7 +109,7 @@ export class PendingRequests {
     this.timerAt = at;
     this.timer = setTimeout(() => this.sweep(), Math.max(0, at - this.now()));
     // The socket keeps the process alive while requests are in flight; the timer need not.
-    this.timer.unref();
+    unrefTimer(this.timer);
   }
 
   private clearTimer(): void {

@@ -40,6 +40,11 @@ export interface GatewayEndpoint {
   id: string;
   host: string;
   port: number;
+  /**
+   * WebSocket port (HTTP server with the WebSocket path and the gate); absent = no WebSocket.
+   * With `tls`, it serves wss:// and https:// with the same certificate.
+   */
+  wsPort?: number;
   /** When set, clients connect with TLS (the frames inside are unchanged). */
   tls?: GatewayTls;
 }
@@ -71,6 +76,12 @@ export interface GatewaySettings {
   maxPendingOutputBytes: number;
   /** Token bucket per connection: sustained frames per second and burst. */
   rateLimit: { perSecond: number; burst: number };
+  /** HTTP path of the WebSocket endpoint on `wsPort`, e.g. "/ws". */
+  wsPath: string;
+  /** HTTP path of the gate (GET: the least-loaded gateway as JSON) on `wsPort`, e.g. "/gate". */
+  gatePath: string;
+  /** Offer permessage-deflate to WebSocket clients (costs CPU and memory per connection). */
+  wsPerMessageDeflate: boolean;
 }
 
 /** One module type in the cluster. */
@@ -134,6 +145,14 @@ export interface ClusterConfig {
   modules: Record<string, ModuleConfig>;
   master: MasterSettings;
   telemetry: TelemetryConfig;
+  /** The web demo served by the master (README "Web demo"); null = not served. */
+  web: WebSettings | null;
+}
+
+/** Where the master serves the web demo. */
+export interface WebSettings {
+  host: string;
+  port: number;
 }
 
 /** Defaults for every optional field; a config file overrides any of them. */
@@ -155,8 +174,12 @@ export const DEFAULT_CONFIG: ClusterConfig = {
     maxConnectionsPerAddress: 100,
     maxPendingOutputBytes: 1024 * 1024,
     rateLimit: { perSecond: 200, burst: 400 },
+    wsPath: "/ws",
+    gatePath: "/gate",
+    wsPerMessageDeflate: false,
   },
   modules: {},
+  web: null,
   master: {
     restartBackoffMinMs: 250,
     restartBackoffMaxMs: 15_000,
@@ -269,7 +292,11 @@ export function parseClusterConfig(raw: unknown, source = "config"): ClusterConf
     modules: (raw.modules as Record<string, ModuleConfig> | undefined) ?? {},
     master: { ...DEFAULT_CONFIG.master, ...(raw.master as object | undefined) },
     telemetry: { ...DEFAULT_CONFIG.telemetry, ...(raw.telemetry as object | undefined) },
+    web: raw.web === undefined || raw.web === null ? null : { host: "127.0.0.1", ...(raw.web as object) } as WebSettings,
   };
+  if (cfg.web !== null && (typeof cfg.web.host !== "string" || !Number.isInteger(cfg.web.port) || cfg.web.port < 0 || cfg.web.port > 65535)) {
+    throw new Error(`${source}: web must be { "host"?: string, "port": 0-65535 } (or null: no web demo)`);
+  }
   if (typeof cfg.nats.url !== "string" || cfg.nats.url === "") throw new Error(`${source}: nats.url must be a non-empty string`);
   if (typeof cfg.redis.url !== "string" || cfg.redis.url === "") throw new Error(`${source}: redis.url must be a non-empty string`);
   for (const key of ["user", "pass", "token"] as const) {
@@ -303,6 +330,7 @@ export function parseClusterConfig(raw: unknown, source = "config"): ClusterConf
     if (ids.has(g.id)) throw new Error(`${source}: duplicate gateway id "${g.id}"`);
     ids.add(g.id);
     if (!Number.isInteger(g.port) || g.port < 0 || g.port > 65535) throw new Error(`${source}: gateway ${g.id}: port must be 0-65535`);
+    if (g.wsPort !== undefined && (!Number.isInteger(g.wsPort) || g.wsPort < 0 || g.wsPort > 65535)) throw new Error(`${source}: gateway ${g.id}: wsPort must be 0-65535`);
     if (typeof g.host !== "string") g.host = "127.0.0.1";
     if (g.tls !== undefined) {
       if (!isObject(g.tls)) throw new Error(`${source}: gateway ${g.id}: tls must be an object { certFile, keyFile }`);
@@ -310,6 +338,12 @@ export function parseClusterConfig(raw: unknown, source = "config"): ClusterConf
       checkFile(g.tls.keyFile, `gateways[${g.id}].tls.keyFile`, source);
     }
   }
+  for (const key of ["wsPath", "gatePath"] as const) {
+    const path = cfg.gateway[key];
+    if (typeof path !== "string" || !/^\/[A-Za-z0-9._~/-]*$/.test(path)) throw new Error(`${source}: gateway.${key} must be an absolute URL path such as "/ws"`);
+  }
+  if (cfg.gateway.wsPath === cfg.gateway.gatePath) throw new Error(`${source}: gateway.wsPath and gateway.gatePath must differ`);
+  if (typeof cfg.gateway.wsPerMessageDeflate !== "boolean") throw new Error(`${source}: gateway.wsPerMessageDeflate must be true or false`);
   for (const [name, m] of Object.entries(cfg.modules)) {
     if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`${source}: module name "${name}" must be lower-case letters, digits and '_'`);
     if (!isObject(m) || !Number.isInteger(m.instances) || m.instances < 0) {

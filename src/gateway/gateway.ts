@@ -2,9 +2,12 @@ import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
+import type { Server as HttpServer } from "node:http";
 import type { NatsConnection, Service, Subscription } from "nats";
+import type { WebSocket } from "ws";
 import { connectBus, type NatsSettings } from "../bus/connection.js";
-import { announceInstance, makeIdentity, type InstanceLoad } from "../bus/discovery.js";
+import { announceInstance, makeIdentity, type ClientEndpoints, type InstanceLoad } from "../bus/discovery.js";
+import { GatewayDirectory, type GatewayChoice } from "../bus/gateway-directory.js";
 import { ErrorCode } from "../bus/errors.js";
 import { LifecycleState } from "../bus/lifecycle.js";
 import { ReplyMux } from "../bus/reply-mux.js";
@@ -13,11 +16,11 @@ import type { GatewaySettings, GatewayTls } from "../config/cluster-config.js";
 import type { cluster } from "../generated/proto.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { serveMetrics } from "../metrics/gather.js";
-import { GatewayMetrics, RefusalReason, Transport } from "../metrics/gateway-metrics.js";
+import { GatewayMetrics, RefusalReason } from "../metrics/gateway-metrics.js";
 import { ProcessMetrics } from "../metrics/process-metrics.js";
 import { createSpanSink, type SpanSink } from "../tracing/span-exporter.js";
 import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
-import type { FramingError } from "../protocol/framing.js";
+import { LENGTH_PREFIX_BYTES, type FramingError } from "../protocol/framing.js";
 import { PacketKind, decodePacket, encodeFrame } from "../protocol/packet.js";
 import { ChannelHub } from "./channels.js";
 import { CommandHandler, type CommandTarget } from "./commands.js";
@@ -25,8 +28,10 @@ import { Forwarder } from "./forwarder.js";
 import { AddressCounter } from "./address-counter.js";
 import { RateVerdict } from "./rate-limit.js";
 import { SessionTable } from "./session-table.js";
-import { Session, sessionOf, type SessionContext, type SessionHost } from "./session.js";
+import { CLOSE_GRACE_MS, Session, sessionOf, type SessionContext, type SessionHost, type Transport } from "./session.js";
 import { WriteScheduler } from "./socket-writer.js";
+import { createWsListener, type WsAcceptor } from "./ws-listener.js";
+import { WsSession, closeReason, wsSessionOf, WsCloseCode } from "./ws-session.js";
 
 /** How to start a gateway. */
 export interface GatewayOptions {
@@ -36,6 +41,11 @@ export interface GatewayOptions {
   host?: string;
   /** TCP port; 0 picks a free one (see `address()`). */
   port: number;
+  /**
+   * WebSocket port (and the gate, see README "The gate and redirects"); 0 picks a free one (see
+   * `wsAddress()`); absent: no WebSocket. Serves wss/https when `tls` is set.
+   */
+  wsPort?: number;
   settings: GatewaySettings;
   /** NATS to connect to; the gateway owns that connection and drains it when it stops. */
   nats: NatsSettings;
@@ -69,6 +79,8 @@ export interface Gateway extends AsyncDisposable {
   readonly sessionCount: number;
   /** Where the gateway listens (the actual port when started with port 0). */
   address(): { host: string; port: number };
+  /** Where the gateway serves WebSocket and the gate, or null without `wsPort`. */
+  wsAddress(): { host: string; port: number } | null;
   /** Live figures, as announced to `ctl status`. */
   load(): InstanceLoad;
   /**
@@ -84,8 +96,8 @@ export interface Gateway extends AsyncDisposable {
 }
 
 const SHUTTING_DOWN = "gateway shutting down";
-/** How long a closed connection may take to read its last frames before it is destroyed. */
-const CLOSE_GRACE_MS = 2_000;
+const TEXT_REFUSED = "text messages are not accepted: send each wire.Packet as one binary message";
+const NO_GATEWAY = "no gateway is ready: retry in a few seconds";
 const DRAIN_POLL_MS = 10;
 
 /**
@@ -108,7 +120,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 }
 
 /** The gateway; internal, users see `Gateway`. */
-class GatewayImpl implements Gateway, SessionHost, CommandTarget {
+class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor {
   readonly id: string;
   readonly channels: ChannelHub;
   readonly stopped: Promise<Error | null>;
@@ -134,6 +146,13 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
   private readonly onSocketError: (this: Socket, err: Error) => void;
   private readonly onSocketClose: (this: Socket) => void;
   private readonly server: Server;
+  private readonly wsServer: HttpServer | null;
+  /** The ready gateways and their load: the gate's answer and the redirect of refused connections. */
+  private readonly directory: GatewayDirectory;
+  /** Listeners every WebSocket shares (`this` is the WebSocket). */
+  private readonly onWsMessage: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
+  private readonly onWsError: (this: WebSocket, err: Error) => void;
+  private readonly onWsClose: (this: WebSocket) => void;
   private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
   private readonly heartbeatFrame = encodeFrame(PacketKind.HEARTBEAT, 0, "", null);
   private readonly rateMessage: string;
@@ -163,8 +182,8 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
       this.processMetrics === null
         ? null
         : new GatewayMetrics(this.processMetrics, (route) => proto.route(route) !== null, {
-            connections: () => this.sessions.size,
-            boundSessions: () => this.boundSessions(),
+            connections: () => this.countByTransport(false),
+            boundSessions: () => this.countByTransport(true),
             inflight: () => this.mux.pending,
           });
     this.spans = createSpanSink(options.otlpTracesUrl ?? "", "gateway", options.id, log);
@@ -194,6 +213,22 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     this.perAddress = new AddressCounter(this.settings.maxConnectionsPerAddress);
     this.perAddressMessage = `too many connections from your address (limit ${this.settings.maxConnectionsPerAddress} per gateway): close some before opening more`;
     this.server = options.tls ? this.createTlsListener(options.tls) : createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.wsServer = options.wsPort === undefined ? null : createWsListener(this.settings, options.tls, this, log);
+    this.directory = new GatewayDirectory(nc, { onRefreshError: (err) => log.debug({ err: err.message }, "gateway directory refresh failed") });
+    this.onWsMessage = function (this: WebSocket, data: Buffer, isBinary: boolean): void {
+      const session = wsSessionOf(this);
+      if (session === undefined) return;
+      if (isBinary) session.receiveMessage(data, Date.now());
+      else gw.kick(session, ErrorCode.PROTOCOL, TEXT_REFUSED);
+    };
+    this.onWsError = function (this: WebSocket, err: Error): void {
+      const session = wsSessionOf(this);
+      if (session !== undefined) gw.close(session, `WebSocket error: ${err.message}`);
+    };
+    this.onWsClose = function (this: WebSocket): void {
+      const session = wsSessionOf(this);
+      if (session !== undefined) gw.close(session, "client closed the connection");
+    };
   }
 
   /**
@@ -226,6 +261,12 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     return { host: a?.address ?? this.options.host ?? "127.0.0.1", port: a?.port ?? 0 };
   }
 
+  wsAddress(): { host: string; port: number } | null {
+    if (this.wsServer === null) return null;
+    const a = this.wsServer.address() as AddressInfo | null;
+    return { host: a?.address ?? this.options.host ?? "127.0.0.1", port: a?.port ?? 0 };
+  }
+
   load(): InstanceLoad {
     const s = this.forwarder.stats;
     return {
@@ -238,11 +279,12 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     };
   }
 
-  /** Sessions bound to a uid (read at scrape time). */
-  private boundSessions(): number {
-    let n = 0;
-    for (const s of this.sessions.values()) if (s.uid !== null) n++;
-    return n;
+  /** Sessions (only bound ones: `bound`) per transport, read at scrape time; "tcp" is always there. */
+  private countByTransport(bound: boolean): Map<string, number> {
+    const out = new Map<string, number>([["tcp", 0]]);
+    if (this.wsServer !== null) out.set("ws", 0);
+    for (const s of this.sessions.values()) if (!bound || s.uid !== null) out.set(s.transport, (out.get(s.transport) ?? 0) + 1);
+    return out;
   }
 
   /** Subscribes, announces, listens; then the state is ready. */
@@ -253,24 +295,25 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     }
     this.cmdSub = this.nc.subscribe(gatewayCommandSubject(this.id), { callback: (_err, msg) => this.commands.handle(msg) });
     this.bindSub = this.nc.subscribe(gatewayBindSubject(this.id), { callback: (_err, msg) => this.commands.handle(msg, "bind") });
+    // Listening before announcing: the announcement carries the ports (0 picks free ones).
+    // Connections arriving meanwhile are served (NATS and the command subjects are up).
+    await listen(this.server, this.options.port, this.options.host ?? "127.0.0.1");
+    this.listening = true;
+    this.server.on("error", (err) => this.log.error({ err }, "listener error"));
+    if (this.wsServer !== null) {
+      await listen(this.wsServer, this.options.wsPort ?? 0, this.options.host ?? "127.0.0.1");
+      this.wsServer.on("error", (err) => this.log.error({ err }, "WebSocket listener error"));
+    }
     if (this.options.announce !== false) {
       this.service = await announceInstance(
         this.nc,
-        makeIdentity("gateway", "gateway", this.id, this.options.version ?? "0.0.0"),
+        { ...makeIdentity("gateway", "gateway", this.id, this.options.version ?? "0.0.0"), clients: this.clientEndpoints() },
         () => this.load(),
         () => void this.drain(),
       );
     }
     await this.nc.flush();
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(this.options.port, this.options.host ?? "127.0.0.1", () => {
-        this.server.off("error", reject);
-        resolve();
-      });
-    });
-    this.listening = true;
-    this.server.on("error", (err) => this.log.error({ err }, "listener error"));
+    this.directory.start();
     const shortest = Math.min(this.settings.idleTimeoutMs, this.settings.firstPacketTimeoutMs, this.settings.frameTimeoutMs);
     this.idleTimer = setInterval(() => this.sweepIdle(), Math.min(Math.max(Math.floor(shortest / 4), 20), 5_000));
     this.idleTimer.unref();
@@ -282,38 +325,106 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     });
     this.state = LifecycleState.ready;
     const addr = this.address();
-    this.log.info({ host: addr.host, port: addr.port, address: `${addr.host}:${addr.port}`, tls: this.options.tls !== undefined }, "gateway listening");
+    const ws = this.clientEndpoints().ws;
+    this.log.info({ host: addr.host, port: addr.port, address: `${addr.host}:${addr.port}`, ws: ws ?? null, tls: this.options.tls !== undefined }, "gateway listening");
+  }
+
+  /** The addresses clients use, as announced: the configured host (else the bound one) and the ports. */
+  private clientEndpoints(): ClientEndpoints {
+    const host = this.options.host ?? this.address().host;
+    const urlHost = host.includes(":") ? `[${host}]` : host;
+    const tls = this.options.tls !== undefined;
+    const ws = this.wsAddress();
+    return {
+      tcp: `${urlHost}:${this.address().port}`,
+      ...(ws !== null ? { ws: `${tls ? "wss" : "ws"}://${urlHost}:${ws.port}${this.settings.wsPath}` } : {}),
+      tls,
+      maxConnections: this.settings.maxConnections,
+    };
   }
 
   // ---- connections ---------------------------------------------------------------------------
 
-  private accept(socket: Socket): void {
-    if (this.state !== LifecycleState.ready) {
-      refuse(socket, ErrorCode.UNAVAILABLE, SHUTTING_DOWN);
-      return;
+  /**
+   * Whether a new connection from `address` may open a session (then it is counted for its
+   * address), else the KICK that refuses it: shutting down or full (with a redirect to another
+   * gateway when one is known), or too many connections from the address.
+   */
+  private admit(address: string, transport: Transport): Refusal | null {
+    if (this.state === LifecycleState.draining || this.state === LifecycleState.stopped) {
+      this.metrics?.refused(RefusalReason.draining);
+      return { code: ErrorCode.UNAVAILABLE, reason: SHUTTING_DOWN, redirect: this.redirectFor(transport) };
     }
     if (this.sessions.size >= this.settings.maxConnections) {
       this.log.warn({ max: this.settings.maxConnections }, "connection refused: gateway full (maxConnections)");
       this.metrics?.refused(RefusalReason.gatewayFull);
-      refuse(socket, ErrorCode.UNAVAILABLE, "gateway full");
-      return;
+      return { code: ErrorCode.UNAVAILABLE, reason: "gateway full", redirect: this.redirectFor(transport) };
     }
-    const address = socket.remoteAddress ?? "";
     if (!this.perAddress.open(address)) {
       if (this.debug) this.log.debug({ address, max: this.perAddress.limit }, "connection refused: maxConnectionsPerAddress");
       this.metrics?.refused(RefusalReason.perAddress);
-      refuse(socket, ErrorCode.RATE_LIMITED, this.perAddressMessage);
+      return { code: ErrorCode.RATE_LIMITED, reason: this.perAddressMessage, redirect: "" };
+    }
+    return null;
+  }
+
+  /** Another ready gateway that is not full, as a client of `transport` connects to it; "" if none. */
+  private redirectFor(transport: Transport): string {
+    const other: GatewayChoice | null = this.directory.leastLoaded(this.id);
+    if (other === null) return "";
+    if (transport === "ws") return other.ws ?? "";
+    return `${other.tcp.host.includes(":") ? `[${other.tcp.host}]` : other.tcp.host}:${other.tcp.port}`;
+  }
+
+  private accept(socket: Socket): void {
+    const address = socket.remoteAddress ?? "";
+    const refusal = this.admit(address, "tcp");
+    if (refusal !== null) {
+      refuse(socket, refusal);
       return;
     }
     socket.setNoDelay(true);
     const session = new Session(this.sessions.allocateSid(), socket, this.sessionCtx, Date.now(), address);
     this.sessions.add(session);
-    this.metrics?.connectionOpened(Transport.tcp);
+    this.metrics?.connectionOpened("tcp");
     // Shared listeners: the session is found from the socket, no closure per connection.
     socket.on("data", onSocketData);
     socket.on("error", this.onSocketError);
     socket.on("close", this.onSocketClose);
     if (this.debug) this.log.debug({ sid: session.sid, remote: session.remote }, "session opened");
+  }
+
+  /** WsAcceptor: a WebSocket upgrade completed on the WebSocket path. */
+  acceptWebSocket(ws: WebSocket, socket: Socket): void {
+    const address = socket.remoteAddress ?? "";
+    const refusal = this.admit(address, "ws");
+    if (refusal !== null) {
+      refuseWebSocket(ws, socket, refusal);
+      return;
+    }
+    socket.setNoDelay(true);
+    const session = new WsSession(this.sessions.allocateSid(), socket, ws, this.sessionCtx, Date.now(), address);
+    this.sessions.add(session);
+    this.metrics?.connectionOpened("ws");
+    ws.on("message", this.onWsMessage);
+    ws.on("error", this.onWsError);
+    ws.on("close", this.onWsClose);
+    if (this.debug) this.log.debug({ sid: session.sid, remote: session.remote, transport: "ws" }, "session opened");
+  }
+
+  /** WsAcceptor: the gate's answer, the least-loaded ready gateway (this one before the first refresh). */
+  gateAnswer(): { status: number; body: unknown } {
+    const best = this.directory.leastLoaded() ?? this.selfChoice();
+    if (best === null) return { status: 503, body: { code: "UNAVAILABLE", message: NO_GATEWAY } };
+    return { status: 200, body: best };
+  }
+
+  /** This gateway as a gate answer, when it is ready and not full. */
+  private selfChoice(): GatewayChoice | null {
+    if (this.state !== LifecycleState.ready || this.sessions.size >= this.settings.maxConnections) return null;
+    const c = this.clientEndpoints();
+    const a = this.address();
+    return { id: this.id, tcp: { host: this.options.host ?? a.host, port: a.port, tls: c.tls }, ws: c.ws ?? null };
   }
 
   onFrame(session: Session, frame: Buffer): void {
@@ -406,19 +517,19 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     }
   }
 
-  kick(session: Session, code: number, reason: string): void {
+  kick(session: Session, code: number, reason: string, redirect = ""): void {
     if (session.closed) return;
     this.kicked++;
     this.metrics?.kicked(code);
-    session.write(encodeFrame(PacketKind.KICK, 0, "", null, code, reason));
-    this.close(session, reason);
+    session.write(encodeFrame(PacketKind.KICK, 0, "", null, code, reason, redirect));
+    this.close(session, reason, false, code);
   }
 
   /**
    * Ends a session once: unbinds it, leaves its channels, announces sys.session.closed, flushes
    * what is queued and ends the socket (destroyed at once for a slow reader, or after a grace).
    */
-  private close(session: Session, reason: string, destroy = false): void {
+  private close(session: Session, reason: string, destroy = false, kickCode = 0): void {
     if (session.closed) return;
     session.closed = true;
     this.sessions.remove(session);
@@ -427,16 +538,12 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     const uid = session.uid;
     this.announceClosed(session.sid, uid ?? "", reason);
     if (this.debug) this.log.debug({ sid: session.sid, uid, reason }, "session closed");
-    const socket = session.socket;
     if (destroy) {
-      socket.destroy();
+      session.socket.destroy();
       return;
     }
     session.stopWriting();
-    if (!socket.destroyed) {
-      socket.end();
-      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
-    }
+    session.end(kickCode, reason);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
@@ -460,13 +567,16 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget {
     this.state = LifecycleState.draining;
     this.forwarder.draining = true;
     this.log.info({ sessions: this.sessions.size, inflight: this.mux.pending, graceful }, "gateway draining");
-    const serverClosed = this.listening ? new Promise<void>((resolve) => this.server.close(() => resolve())) : Promise.resolve();
+    // The listeners stay open while in-flight replies are awaited: a connection arriving now gets
+    // KICK UNAVAILABLE with a redirect to another gateway rather than a refused connect.
     if (graceful) {
       const deadline = Date.now() + this.settings.requestTimeoutMs + 100;
       while (this.mux.pending > 0 && Date.now() < deadline) await sleep(DRAIN_POLL_MS);
     }
+    const serverClosed = Promise.all([closeListener(this.listening ? this.server : null), closeListener(this.wsServer?.listening ? this.wsServer : null)]);
     this.scheduler.flushAll();
-    for (const s of this.sessions.all()) this.kick(s, ErrorCode.UNAVAILABLE, SHUTTING_DOWN);
+    for (const s of this.sessions.all()) this.kick(s, ErrorCode.UNAVAILABLE, SHUTTING_DOWN, this.redirectFor(s.transport));
+    this.directory.stop();
     if (this.idleTimer) clearInterval(this.idleTimer);
     this.cmdSub?.unsubscribe();
     this.bindSub?.unsubscribe();
@@ -500,11 +610,41 @@ function setUid(session: Session, uid: string | null): void {
   session.setUid(uid);
 }
 
-/** Answers a connection the gateway will not hold with a KICK, then closes it. */
-function refuse(socket: Socket, code: number, reason: string): void {
+/** Why a new connection gets no session: its KICK. */
+interface Refusal {
+  code: number;
+  reason: string;
+  /** Another gateway's address for this transport, or "". */
+  redirect: string;
+}
+
+/** Answers a TCP connection the gateway will not hold with a KICK, then closes it. */
+function refuse(socket: Socket, r: Refusal): void {
   socket.on("error", () => socket.destroy());
-  socket.end(encodeFrame(PacketKind.KICK, 0, "", null, code, reason));
+  socket.end(encodeFrame(PacketKind.KICK, 0, "", null, r.code, r.reason, r.redirect));
   setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+}
+
+/** Answers a WebSocket the gateway will not hold with a KICK message and a close frame. */
+function refuseWebSocket(ws: WebSocket, socket: Socket, r: Refusal): void {
+  ws.on("error", () => socket.destroy());
+  ws.send(encodeFrame(PacketKind.KICK, 0, "", null, r.code, r.reason, r.redirect).subarray(LENGTH_PREFIX_BYTES));
+  ws.close(WsCloseCode.kickBase + r.code, closeReason(r.reason));
+  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+}
+
+function listen(server: Server | HttpServer, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function closeListener(server: Server | HttpServer | null): Promise<void> {
+  return server === null ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 function sleep(ms: number): Promise<void> {

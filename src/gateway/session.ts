@@ -6,7 +6,7 @@ import { instanceSubject } from "../bus/subjects.js";
 import { FrameDecoder, type FrameSink, type FramingError } from "../protocol/framing.js";
 import { RateLimiter, type RateVerdict } from "./rate-limit.js";
 import { RequestLane } from "./request-lane.js";
-import { SocketWriter, type OverflowSink, type WriteScheduler } from "./socket-writer.js";
+import { SocketWriter, type OverflowSink, type WritableSocket, type WriteScheduler } from "./socket-writer.js";
 
 /** What a session reports to the gateway that holds it (one object, no closure per frame). */
 export interface SessionHost {
@@ -47,6 +47,12 @@ export function sessionOf(socket: Socket): Session | undefined {
   return (socket as SessionSocket)[SESSION];
 }
 
+/** How a client connection is carried: a TCP byte stream or WebSocket messages. */
+export type Transport = "tcp" | "ws";
+
+/** How long a closed connection may take to read its last frames before it is destroyed. */
+export const CLOSE_GRACE_MS = 2_000;
+
 /** Idle request lanes a session keeps for reuse; the usual client talks to a handful of modules. */
 const MAX_KEPT_LANES = 16;
 
@@ -63,6 +69,10 @@ interface Pin {
  * received, the rate limiter on the first frame, the writer on the first frame sent, lanes,
  * pins, channels and headers on first use. The NATS headers stamped on its requests are encoded
  * once and again only when the uid changes; per request only the `sy-rid` value is copied.
+ *
+ * This class is the TCP transport (length-prefixed frames on a byte stream); WsSession
+ * overrides the transport seam (`transport`, `receiveMessage`, `outputSocket`, `end`) and
+ * shares everything else.
  */
 export class Session implements FrameSink, OverflowSink {
   /** Session id, unique within the gateway. */
@@ -107,6 +117,11 @@ export class Session implements FrameSink, OverflowSink {
     (socket as SessionSocket)[SESSION] = this;
   }
 
+  /** The transport of this session (a prototype getter: no field per session). */
+  get transport(): Transport {
+    return "tcp";
+  }
+
   /** Peer address for logs (read on demand: caching it costs every idle socket an object). */
   get remote(): string {
     return `${this.socket.remoteAddress ?? "?"}:${this.socket.remotePort ?? 0}`;
@@ -120,6 +135,16 @@ export class Session implements FrameSink, OverflowSink {
     decoder.push(chunk);
     if (decoder.buffered === 0) this.frameStartedAt = 0;
     else if (this.frameStartedAt === 0 || decoder.framesDecoded !== decoded) this.frameStartedAt = now;
+  }
+
+  /**
+   * One complete packet received at `now` as a whole message (WebSocket): no framing, the
+   * message is the packet. `packet` is valid only during the call.
+   */
+  receiveMessage(packet: Buffer, now: number): void {
+    this.lastActive = now;
+    this.greeted = true;
+    this.ctx.host.onFrame(this, packet);
   }
 
   /** Takes one token of the session's rate limit at `now` (see RateLimiter.take). */
@@ -138,7 +163,7 @@ export class Session implements FrameSink, OverflowSink {
   write(frame: Buffer): boolean {
     if (this.writer === null) {
       if (this.closed) return false;
-      this.writer = new SocketWriter(this.socket, this.ctx.scheduler, this.ctx.limits.maxPendingOutputBytes, this);
+      this.writer = new SocketWriter(this.outputSocket(), this.ctx.scheduler, this.ctx.limits.maxPendingOutputBytes, this);
     }
     return this.writer.write(frame);
   }
@@ -146,6 +171,22 @@ export class Session implements FrameSink, OverflowSink {
   /** Writes what is queued and accepts nothing more (before a KICK's close). */
   stopWriting(): void {
     this.writer?.stop();
+  }
+
+  /**
+   * Ends the connection after what was written: `code` is the KICK's ErrorCode (0: none) and
+   * `reason` its message. A connection that does not close within CLOSE_GRACE_MS is destroyed.
+   */
+  end(_code: number, _reason: string): void {
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    socket.end();
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  /** Where this session's frames (length-prefixed, see encodeFrame) are written. */
+  protected outputSocket(): WritableSocket {
+    return this.socket;
   }
 
   /** @internal FrameSink: one frame from the client. */

@@ -401,6 +401,7 @@ export namespace wire {
     body: Uint8Array;
     code: ErrorCode;
     message: string;
+    redirect: string;
   }
 }
 

@@ -33,6 +33,7 @@ import { startMasterHttp, type MasterHttp, type MasterHttpOptions } from "./http
 import { SwitchyardError } from "../bus/errors.js";
 import { DEFAULT_KICK_REASON, kickUser } from "./kick-user.js";
 import { clusterOverview, type OperationInProgress } from "./overview.js";
+import { demoClientConfig, startDemoServer, type DemoServer } from "../web/index.js";
 
 /** How long a child may take to drain after SIGTERM before it gets SIGKILL (at least). */
 export const STOP_GRACE_MS = 10_000;
@@ -186,8 +187,10 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     (err: unknown) => err,
   );
   const outcome = await Promise.race([ready, stop.requested.then(() => "stopped" as const)]);
+  let web: DemoServer | null = null;
   if (outcome === "ready") {
     out(readyLine(slots));
+    if (cfg.web !== null) web = await startWebDemo(cfg, log, out);
   } else if (outcome !== "stopped") {
     const message = outcome instanceof NotReadyError ? outcome.message : String(outcome);
     log.error({ err: outcome }, "cluster did not become ready");
@@ -197,6 +200,7 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   }
   await stop.done;
   await http?.close();
+  await web?.close();
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
   return code;
@@ -214,6 +218,18 @@ async function startConsole(cfg: ClusterConfig, log: Logger, parts: Pick<MasterH
     return http;
   } catch (err) {
     log.warn({ err: (err as Error).message, port: cfg.master.httpPort }, "no console and /metrics: cannot listen on master.httpPort; set another port (0: a free one) or -1");
+    return null;
+  }
+}
+
+/** The web demo of config `web`; a failure to serve it is logged, the cluster runs on. */
+async function startWebDemo(cfg: ClusterConfig, log: Logger, out: (line: string) => void): Promise<DemoServer | null> {
+  try {
+    const server = await startDemoServer({ host: cfg.web!.host, port: cfg.web!.port, client: demoClientConfig(cfg) });
+    out(`switchyard: web demo at ${server.url}`);
+    return server;
+  } catch (err) {
+    log.error({ err }, "web demo not served");
     return null;
   }
 }

@@ -2,10 +2,6 @@ import { Counter, Gauge, Histogram } from "prom-client";
 import { codeName } from "../bus/errors.js";
 import { LATENCY_BUCKETS, type ProcessMetrics } from "./process-metrics.js";
 
-/** How a client is connected: the `transport` label of the connection metrics. */
-export const Transport = { tcp: "tcp" } as const;
-export type Transport = (typeof Transport)[keyof typeof Transport];
-
 /** Why a gateway refused a client message or connection without forwarding it (`reason` label). */
 export const RefusalReason = {
   /** The gateway is draining. */
@@ -42,8 +38,10 @@ export interface RouteMetrics {
 
 /** Live figures read at scrape time (nothing is counted per message for them). */
 export interface GatewayGauges {
-  connections(): number;
-  boundSessions(): number;
+  /** Connections held, per transport ("tcp", "ws"). */
+  connections(): ReadonlyMap<string, number>;
+  /** Sessions bound to a user, per transport. */
+  boundSessions(): ReadonlyMap<string, number>;
   inflight(): number;
 }
 
@@ -90,7 +88,7 @@ export class GatewayMetrics {
       labelNames: ["transport"],
       registers,
       collect() {
-        this.set({ transport: Transport.tcp }, gauges.connections());
+        for (const [transport, n] of gauges.connections()) this.set({ transport }, n);
       },
     });
     new Gauge({
@@ -99,7 +97,7 @@ export class GatewayMetrics {
       labelNames: ["transport"],
       registers,
       collect() {
-        this.set({ transport: Transport.tcp }, gauges.boundSessions());
+        for (const [transport, n] of gauges.boundSessions()) this.set({ transport }, n);
       },
     });
     new Gauge({
@@ -152,7 +150,7 @@ export class GatewayMetrics {
   }
 
   /** Counts one accepted connection. */
-  connectionOpened(transport: Transport): void {
+  connectionOpened(transport: string): void {
     this.connectionsOpened.labels(transport).inc();
   }
 

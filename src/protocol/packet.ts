@@ -16,6 +16,8 @@ export interface Packet {
   body: Uint8Array;
   code: number;
   message: string;
+  /** KICK only: where to connect instead ("host:port" on TCP, a WebSocket URL on WebSocket), or "". */
+  redirect: string;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -26,7 +28,7 @@ const EMPTY = new Uint8Array(0);
  * protobufjs on every valid input (checked by a unit test); returns null on malformed bytes.
  */
 export function decodePacket(buf: Uint8Array): Packet | null {
-  const p: Packet = { kind: 0, id: 0, route: "", body: EMPTY, code: 0, message: "" };
+  const p: Packet = { kind: 0, id: 0, route: "", body: EMPTY, code: 0, message: "", redirect: "" };
   const end = buf.length;
   let pos = 0;
   while (pos < end) {
@@ -72,6 +74,7 @@ export function decodePacket(buf: Uint8Array): Packet | null {
       if (field === 3) p.route = utf8(buf, pos, pos + len);
       else if (field === 4) p.body = buf.subarray(pos, pos + len);
       else if (field === 6) p.message = utf8(buf, pos, pos + len);
+      else if (field === 7) p.redirect = utf8(buf, pos, pos + len);
       pos += len;
     } else if (wt === 1) {
       pos += 8;
@@ -85,15 +88,30 @@ export function decodePacket(buf: Uint8Array): Packet | null {
   return p;
 }
 
+/** Node's Buffer (fast UTF-8 paths); undefined in a browser, where TextEncoder/TextDecoder serve. */
+const NodeBuffer: typeof Buffer | undefined = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+const textDecoder = new TextDecoder();
+const textEncoder = new TextEncoder();
+
 function utf8(buf: Uint8Array, start: number, end: number): string {
-  return Buffer.prototype.utf8Slice.call(buf, start, end) as string;
+  if (NodeBuffer !== undefined) return NodeBuffer.prototype.utf8Slice.call(buf, start, end) as string;
+  return textDecoder.decode(buf.subarray(start, end));
+}
+
+function utf8Length(s: string): number {
+  return NodeBuffer !== undefined ? NodeBuffer.byteLength(s) : textEncoder.encode(s).length;
+}
+
+function writeUtf8(out: Uint8Array, s: string, pos: number, len: number): number {
+  if (NodeBuffer !== undefined) return (out as Buffer).write(s, pos, len, "utf8");
+  return textEncoder.encodeInto(s, out.subarray(pos, pos + len)).written;
 }
 
 function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 
-function writeVarint(out: Buffer, pos: number, v: number): number {
+function writeVarint(out: Uint8Array, pos: number, v: number): number {
   while (v > 0x7f) {
     out[pos++] = (v & 0x7f) | 0x80;
     v >>>= 7;
@@ -104,12 +122,34 @@ function writeVarint(out: Buffer, pos: number, v: number): number {
 
 /**
  * Encodes a packet as one complete frame (length prefix included) in a single allocation.
- * Fields at their default value are omitted, as protobuf does.
+ * Fields at their default value are omitted, as protobuf does. Node only (a Buffer).
  */
-export function encodeFrame(kind: number, id: number, route: string, body: Uint8Array | null, code = 0, message = ""): Buffer {
-  const routeLen = route.length === 0 ? 0 : Buffer.byteLength(route);
+export function encodeFrame(kind: number, id: number, route: string, body: Uint8Array | null, code = 0, message = "", redirect = ""): Buffer {
+  return encodeWithPrefix(LENGTH_PREFIX_BYTES, kind, id, route, body, code, message, redirect) as Buffer;
+}
+
+/**
+ * Encodes one wire.Packet without a length prefix (a WebSocket message carries exactly one).
+ * Runs in browsers too: a Buffer under Node, a plain Uint8Array elsewhere.
+ */
+export function encodePacket(kind: number, id: number, route: string, body: Uint8Array | null, code = 0, message = "", redirect = ""): Uint8Array {
+  return encodeWithPrefix(0, kind, id, route, body, code, message, redirect);
+}
+
+function encodeWithPrefix(
+  prefixBytes: number,
+  kind: number,
+  id: number,
+  route: string,
+  body: Uint8Array | null,
+  code: number,
+  message: string,
+  redirect: string,
+): Uint8Array {
+  const routeLen = route.length === 0 ? 0 : utf8Length(route);
   const bodyLen = body === null ? 0 : body.length;
-  const msgLen = message.length === 0 ? 0 : Buffer.byteLength(message);
+  const msgLen = message.length === 0 ? 0 : utf8Length(message);
+  const redirectLen = redirect.length === 0 ? 0 : utf8Length(redirect);
   let size = 0;
   if (kind !== 0) size += 1 + varintSize(kind);
   if (id !== 0) size += 1 + varintSize(id);
@@ -117,9 +157,10 @@ export function encodeFrame(kind: number, id: number, route: string, body: Uint8
   if (bodyLen !== 0) size += 1 + varintSize(bodyLen) + bodyLen;
   if (code !== 0) size += 1 + varintSize(code);
   if (msgLen !== 0) size += 1 + varintSize(msgLen) + msgLen;
-  const out = Buffer.allocUnsafe(LENGTH_PREFIX_BYTES + size);
-  out.writeUInt32BE(size, 0);
-  let pos = LENGTH_PREFIX_BYTES;
+  if (redirectLen !== 0) size += 1 + varintSize(redirectLen) + redirectLen;
+  const out = NodeBuffer !== undefined ? NodeBuffer.allocUnsafe(prefixBytes + size) : new Uint8Array(prefixBytes + size);
+  if (prefixBytes !== 0) new DataView(out.buffer, out.byteOffset, prefixBytes).setUint32(0, size);
+  let pos = prefixBytes;
   if (kind !== 0) {
     out[pos++] = 0x08;
     pos = writeVarint(out, pos, kind);
@@ -131,7 +172,7 @@ export function encodeFrame(kind: number, id: number, route: string, body: Uint8
   if (routeLen !== 0) {
     out[pos++] = 0x1a;
     pos = writeVarint(out, pos, routeLen);
-    pos += out.write(route, pos, routeLen, "utf8");
+    pos += writeUtf8(out, route, pos, routeLen);
   }
   if (bodyLen !== 0) {
     out[pos++] = 0x22;
@@ -146,7 +187,12 @@ export function encodeFrame(kind: number, id: number, route: string, body: Uint8
   if (msgLen !== 0) {
     out[pos++] = 0x32;
     pos = writeVarint(out, pos, msgLen);
-    pos += out.write(message, pos, msgLen, "utf8");
+    pos += writeUtf8(out, message, pos, msgLen);
+  }
+  if (redirectLen !== 0) {
+    out[pos++] = 0x3a;
+    pos = writeVarint(out, pos, redirectLen);
+    writeUtf8(out, redirect, pos, redirectLen);
   }
   return out;
 }

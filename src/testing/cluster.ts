@@ -60,7 +60,10 @@ export interface TestCluster<R = Routes> extends AsyncDisposable {
   readonly modules: ModuleHost[];
   /** Starts one more instance of a module (a definition, or a name or path as in the spec). */
   addModule(module: ModuleSource, instanceId?: string): Promise<ModuleHost>;
-  /** Connects an SDK client to gateway `index` (default 0, heartbeats off); closed by stop(). */
+  /**
+   * Connects an SDK client to gateway `index` (default 0, heartbeats off) over TCP, or where
+   * `opts.url` / `opts.gate` say; closed by stop().
+   */
   client(index?: number, opts?: ClientOptions): Promise<TypedClient<R>>;
   /** Registers and logs in user `username` (password "password-1") on a new client; needs login. */
   loggedInClient(username: string, index?: number): Promise<LoggedInClient<R>>;
@@ -116,7 +119,9 @@ export async function startCluster<R = Routes>(spec: ClusterSpec): Promise<TestC
     async client(index = 0, opts = {}) {
       const gateway = gateways[index];
       if (!gateway) throw new Error(`no gateway ${index}: this cluster has ${gateways.length}`);
-      const c = await connect({ ...gateway.address(), heartbeatMs: 0, ...opts });
+      // A url or gate in opts names the gateway itself; else this gateway's TCP address.
+      const where = opts.url !== undefined || opts.gate !== undefined ? {} : gateway.address();
+      const c = await connect({ ...where, heartbeatMs: 0, ...opts });
       clients.push(c);
       return c as unknown as TypedClient<R>;
     },
@@ -138,9 +143,11 @@ export async function startCluster<R = Routes>(spec: ClusterSpec): Promise<TestC
     for (let i = 0; i < (spec.gateways ?? 1); i++) {
       const id = `gw-${i + 1}`;
       const logger = createLogger("gateway", id, config.log.level);
-      gateways.push(await createGateway({ id, port: 0, settings: config.gateway, nats: config.nats, logger, unorderedModules: unorderedModules(config), metrics: config.telemetry.metrics, otlpTracesUrl: config.telemetry.otlpTracesUrl }));
+      gateways.push(
+        await createGateway({ id, port: 0, wsPort: 0, settings: config.gateway, nats: config.nats, logger, unorderedModules: unorderedModules(config), metrics: config.telemetry.metrics, otlpTracesUrl: config.telemetry.otlpTracesUrl }),
+      );
     }
-    config.gateways = gateways.map((g) => ({ id: g.id, ...g.address() }));
+    config.gateways = gateways.map((g) => ({ id: g.id, ...g.address(), wsPort: g.wsAddress()?.port ?? 0 }));
     for (const { spec: m, def } of resolved) {
       for (let i = 0; i < (m.instances ?? 1); i++) await cluster.addModule(def);
     }

@@ -15,6 +15,7 @@ function randomPacket(i: number): wire.Packet {
     body,
     code: (i % 4 === 0 ? i % 11 : 0) as wire.ErrorCode,
     message: i % 4 === 0 ? `reason ${i} ✓` : "",
+    redirect: i % 8 === 0 ? `ws://gw-${i}.example:3251/ws` : "",
   };
 }
 
@@ -22,10 +23,10 @@ describe("packet codec", () => {
   it("encodes what protobufjs decodes to the same fields, behind a 4-byte big-endian length", () => {
     for (let i = 0; i < 500; i++) {
       const p = randomPacket(i);
-      const frame = encodeFrame(p.kind, p.id, p.route, p.body, p.code, p.message);
+      const frame = encodeFrame(p.kind, p.id, p.route, p.body, p.code, p.message, p.redirect);
       expect(frame.readUInt32BE(0)).toBe(frame.length - 4);
       const back = codec.decode(frame.subarray(4));
-      const fields = { kind: back.kind, id: back.id, route: back.route, body: Buffer.from(back.body), code: back.code, message: back.message };
+      const fields = { kind: back.kind, id: back.id, route: back.route, body: Buffer.from(back.body), code: back.code, message: back.message, redirect: back.redirect };
       expect(fields).toEqual({ ...p, body: Buffer.from(p.body) });
     }
   });

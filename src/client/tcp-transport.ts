@@ -1,18 +1,19 @@
 import { connect as netConnect, type Socket } from "node:net";
-import { connect as tlsConnect } from "node:tls";
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { SwitchyardError } from "../bus/errors.js";
 import { FrameDecoder } from "../protocol/framing.js";
-import { PacketKind, decodePacket, encodeFrame, type Packet } from "../protocol/packet.js";
+import { PacketKind, decodePacket, encodeFrame } from "../protocol/packet.js";
 import { FrameWriter } from "./frame-writer.js";
-import { Heartbeat } from "./heartbeat.js";
-import type { ResolvedClientOptions } from "./options.js";
+import type { Transport, TransportEvents } from "./transport.js";
 
-/** What a connection reports to its owner. */
-export interface ConnectionEvents {
-  /** One decoded packet from the gateway (its body is a view valid for this call). */
-  onPacket(packet: Packet): void;
-  /** Called exactly once when the connection ends; `error` is null when the client closed it. */
-  onClose(reason: string, error: SwitchyardError | null): void;
+/** How the TCP transport connects. */
+export interface TcpTransportOptions {
+  host: string;
+  port: number;
+  timeoutMs: number;
+  maxFrameBytes: number;
+  /** TLS options, or null for plain TCP. */
+  tls: TlsConnectionOptions | null;
 }
 
 /** Time a graceful close waits for the gateway to finish the TCP close before dropping it. */
@@ -22,28 +23,23 @@ const CLOSE_GRACE_MS = 1_000;
 const HEARTBEAT_FRAME = encodeFrame(PacketKind.HEARTBEAT, 0, "", null);
 
 /**
- * One TCP connection to a gateway: frames in (FrameDecoder + decodePacket), coalesced frames
- * out (FrameWriter), heartbeats. Knows nothing about requests or routes.
+ * One TCP connection to a gateway (Node): frames in (FrameDecoder + decodePacket), coalesced
+ * frames out (FrameWriter). Knows nothing about requests or routes.
  */
-export class Connection {
+class TcpTransport implements Transport {
+  readonly address: string;
   private readonly socket: Socket;
   private readonly writer: FrameWriter;
-  private readonly heartbeat: Heartbeat;
-  private readonly events: ConnectionEvents;
+  private readonly events: TransportEvents;
   private closeReason: string | null = null;
   /** Resolves when the socket is fully closed. */
   readonly ended: Promise<void>;
 
-  /** Use {@link openConnection}. */
-  constructor(socket: Socket, opts: ResolvedClientOptions, events: ConnectionEvents) {
+  constructor(socket: Socket, opts: TcpTransportOptions, events: TransportEvents) {
+    this.address = `${opts.host}:${opts.port}`;
     this.socket = socket;
     this.events = events;
     this.writer = new FrameWriter(socket);
-    this.heartbeat = new Heartbeat(opts.heartbeatMs, {
-      sendHeartbeat: () => this.writer.write(HEARTBEAT_FRAME),
-      onDead: (silentMs) =>
-        this.fail("UNAVAILABLE", `no traffic from the gateway for ${silentMs} ms (3 heartbeats): it is unreachable or stuck`),
-    });
     const decoder = new FrameDecoder(
       opts.maxFrameBytes,
       (frame) => this.onFrame(frame),
@@ -56,13 +52,9 @@ export class Connection {
         ),
     );
     this.ended = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-    socket.on("data", (chunk: Buffer) => {
-      this.heartbeat.traffic();
-      decoder.push(chunk);
-    });
+    socket.on("data", (chunk: Buffer) => decoder.push(chunk));
     socket.on("error", (err) => this.fail("UNAVAILABLE", `socket error: ${err.message}`, err));
     socket.on("close", () => this.fail("UNAVAILABLE", "the gateway closed the connection"));
-    this.heartbeat.start();
   }
 
   /** True once the connection is closing or closed. */
@@ -75,9 +67,9 @@ export class Connection {
     return this.closeReason;
   }
 
-  /** Queues one encoded frame; it goes out with the others queued in this tick. */
-  send(frame: Uint8Array): void {
-    this.writer.write(frame);
+  /** Queues one packet; it goes out with the others queued in this tick. */
+  send(kind: number, id: number, route: string, body: Uint8Array | null): void {
+    this.writer.write(kind === PacketKind.HEARTBEAT ? HEARTBEAT_FRAME : encodeFrame(kind, id, route, body));
   }
 
   /**
@@ -94,6 +86,12 @@ export class Connection {
     return this.ended;
   }
 
+  abort(error: SwitchyardError): void {
+    if (this.closeReason !== null) return;
+    this.finish(error.message.replace(/^connection closed: /, ""), error);
+    this.socket.destroy();
+  }
+
   /** Ends the connection because of a failure (no graceful flush). */
   private fail(code: "UNAVAILABLE" | "PROTOCOL", reason: string, cause?: unknown): void {
     if (this.closeReason !== null) return;
@@ -103,7 +101,6 @@ export class Connection {
 
   private finish(reason: string, error: SwitchyardError | null): void {
     this.closeReason = reason;
-    this.heartbeat.stop();
     this.writer.close();
     this.events.onClose(reason, error);
   }
@@ -123,9 +120,9 @@ export class Connection {
  * Opens a TCP connection to the gateway in `opts`. Rejects with UNAVAILABLE naming the address
  * when nothing listens there or the connection is not established within `timeoutMs`.
  */
-export function openConnection(opts: ResolvedClientOptions, events: ConnectionEvents): Promise<Connection> {
+export function openTcpTransport(opts: TcpTransportOptions, events: TransportEvents): Promise<Transport> {
   const where = `${opts.host}:${opts.port}`;
-  return new Promise<Connection>((resolve, reject) => {
+  return new Promise<Transport>((resolve, reject) => {
     const socket =
       opts.tls === null
         ? netConnect({ host: opts.host, port: opts.port, noDelay: true })
@@ -153,7 +150,7 @@ export function openConnection(opts: ResolvedClientOptions, events: ConnectionEv
     socket.once(opts.tls === null ? "connect" : "secureConnect", () => {
       if (timer !== null) clearTimeout(timer);
       socket.off("error", onError);
-      resolve(new Connection(socket, opts, events));
+      resolve(new TcpTransport(socket, opts, events));
     });
   });
 }

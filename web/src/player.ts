@@ -1,0 +1,5 @@
+/** Who is logged in on this page. */
+export interface Player {
+  uid: string;
+  username: string;
+}
