@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { timingSafeEqual } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { SwitchyardError, type ErrorCodeName } from "../bus/errors.js";
 import { frameworkRoot } from "../config/cluster-config.js";
 import type { Logger } from "../log/logger.js";
@@ -37,12 +36,17 @@ export interface MasterHttp {
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-/** Console files: the page and style ship in console/, its script is compiled to dist. */
-const STATIC: Record<string, { file: () => string; type: string }> = {
-  "/": { file: () => join(frameworkRoot(), "console", "index.html"), type: "text/html; charset=utf-8" },
-  "/console.css": { file: () => join(frameworkRoot(), "console", "console.css"), type: "text/css; charset=utf-8" },
-  "/console.js": { file: () => fileURLToPath(new URL("../console/app.js", import.meta.url)), type: "text/javascript; charset=utf-8" },
+/** The console's files, built into dist/console/ by scripts/build-console.mjs (no CDN: all ships). */
+const STATIC: Record<string, { file: string; type: string }> = {
+  "/": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/console.css": { file: "console.css", type: "text/css; charset=utf-8" },
+  "/console.js": { file: "console.js", type: "text/javascript; charset=utf-8" },
 };
+
+/** Folder of the built console. */
+export function consoleDir(): string {
+  return join(frameworkRoot(), "dist", "console");
+}
 
 const HTTP_STATUS: Partial<Record<ErrorCodeName, number>> = {
   BAD_REQUEST: 400,
@@ -84,9 +88,15 @@ export async function startMasterHttp(opts: MasterHttpOptions): Promise<MasterHt
         sendJson(res, 200, await opts.overview());
         return;
       }
+      if (path === "/favicon.ico") {
+        res.writeHead(204).end();
+        return;
+      }
       const asset = STATIC[path];
       if (asset !== undefined) {
-        const body = await readFile(asset.file());
+        const body = await readFile(join(consoleDir(), asset.file)).catch((err: unknown) => {
+          throw new SwitchyardError("NOT_FOUND", `the console is not built (${(err as Error).message}): run \`npm run build\``);
+        });
         res.writeHead(200, { "content-type": asset.type, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
         res.end(body);
         return;
