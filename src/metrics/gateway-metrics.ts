@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram } from "prom-client";
+import { Counter, Gauge } from "prom-client";
 import { codeName } from "../bus/errors.js";
+import { LatencyHistogramFamily, type LatencySeries } from "./latency-histogram.js";
 import { LATENCY_BUCKETS, type ProcessMetrics } from "./process-metrics.js";
 
 /** Why a gateway refused a client message or connection without forwarding it (`reason` label). */
@@ -26,13 +27,16 @@ export type RefusalReason = (typeof RefusalReason)[keyof typeof RefusalReason];
 /** Route label of every route the proto/ files do not declare: the label set stays bounded. */
 export const OTHER_ROUTE = "other";
 
-/** The prom-client children of one route, made once (no label object per message). */
+/**
+ * What the gateway counts for one route, in plain numbers (made once per route; no label object
+ * or prom-client call per message): prom-client reads them at scrape time.
+ */
 export interface RouteMetrics {
-  readonly requests: Counter.Internal;
-  readonly notifies: Counter.Internal;
-  readonly duration: Histogram.Internal<string>;
-  /** Error children by wire code, made on the first error of that code. */
-  readonly errors: Map<number, Counter.Internal>;
+  requests: number;
+  notifies: number;
+  readonly duration: LatencySeries;
+  /** Errors by wire code. */
+  readonly errors: Map<number, number>;
   readonly route: string;
 }
 
@@ -50,10 +54,7 @@ export interface GatewayGauges {
  * reason, kicks per code, connections per transport, in flight.
  */
 export class GatewayMetrics {
-  private readonly requests: Counter<"route">;
-  private readonly notifies: Counter<"route">;
-  private readonly errors: Counter<"route" | "code">;
-  private readonly duration: Histogram<"route">;
+  private readonly duration: LatencyHistogramFamily;
   private readonly refusals: Counter<"reason">;
   private readonly kicks: Counter<"code">;
   private readonly connectionsOpened: Counter<"transport">;
@@ -64,20 +65,43 @@ export class GatewayMetrics {
   constructor(pm: ProcessMetrics, isKnownRoute: (route: string) => boolean, gauges: GatewayGauges) {
     const registers = [pm.registry];
     this.isKnownRoute = isKnownRoute;
-    this.requests = new Counter({ name: "switchyard_gateway_requests_total", help: "Client REQUESTs forwarded to a module, per route.", labelNames: ["route"], registers });
-    this.notifies = new Counter({ name: "switchyard_gateway_notifies_total", help: "Client NOTIFYs forwarded to a module, per route.", labelNames: ["route"], registers });
-    this.errors = new Counter({
+    const routes = this.routes;
+    new Counter({
+      name: "switchyard_gateway_requests_total",
+      help: "Client REQUESTs forwarded to a module, per route.",
+      labelNames: ["route"],
+      registers,
+      collect() {
+        this.reset();
+        for (const rm of new Set(routes.values())) if (rm.requests > 0) this.inc({ route: rm.route }, rm.requests);
+      },
+    });
+    new Counter({
+      name: "switchyard_gateway_notifies_total",
+      help: "Client NOTIFYs forwarded to a module, per route.",
+      labelNames: ["route"],
+      registers,
+      collect() {
+        this.reset();
+        for (const rm of new Set(routes.values())) if (rm.notifies > 0) this.inc({ route: rm.route }, rm.notifies);
+      },
+    });
+    new Counter({
       name: "switchyard_gateway_errors_total",
       help: "Forwarded requests and notifies answered with an ERROR (by the module, or TIMEOUT/UNAVAILABLE), per route and code.",
       labelNames: ["route", "code"],
       registers,
+      collect() {
+        this.reset();
+        for (const rm of new Set(routes.values())) for (const [code, n] of rm.errors) this.inc({ route: rm.route, code: codeName(code) }, n);
+      },
     });
-    this.duration = new Histogram({
+    this.duration = new LatencyHistogramFamily({
       name: "switchyard_gateway_request_duration_seconds",
       help: "Time from forwarding a request or notify to a module until its answer (or timeout), per route.",
-      labelNames: ["route"],
-      buckets: [...LATENCY_BUCKETS],
-      registers,
+      label: "route",
+      buckets: LATENCY_BUCKETS,
+      registry: pm.registry,
     });
     this.refusals = new Counter({ name: "switchyard_gateway_refusals_total", help: "Client messages and connections refused by the gateway itself, per reason.", labelNames: ["reason"], registers });
     this.kicks = new Counter({ name: "switchyard_gateway_kicks_total", help: "Sessions closed with a KICK, per wire code.", labelNames: ["code"], registers });
@@ -110,7 +134,7 @@ export class GatewayMetrics {
     });
   }
 
-  /** The children of `route` (routes proto/ does not declare share OTHER_ROUTE). */
+  /** The counters of `route` (routes proto/ does not declare share OTHER_ROUTE). */
   forRoute(route: string): RouteMetrics {
     let rm = this.routes.get(route);
     if (rm !== undefined) return rm;
@@ -126,12 +150,7 @@ export class GatewayMetrics {
 
   /** Counts one ERROR answer of a forwarded message. */
   error(rm: RouteMetrics, code: number): void {
-    let child = rm.errors.get(code);
-    if (child === undefined) {
-      child = this.errors.labels(rm.route, codeName(code));
-      rm.errors.set(code, child);
-    }
-    child.inc();
+    rm.errors.set(code, (rm.errors.get(code) ?? 0) + 1);
   }
 
   /** Counts one refusal. */
@@ -155,6 +174,6 @@ export class GatewayMetrics {
   }
 
   private makeRoute(route: string): RouteMetrics {
-    return { route, requests: this.requests.labels(route), notifies: this.notifies.labels(route), duration: this.duration.labels(route), errors: new Map() };
+    return { route, requests: 0, notifies: 0, duration: this.duration.seriesFor(route), errors: new Map() };
   }
 }

@@ -81,7 +81,15 @@ describe("GET /metrics on the master: one scrape target for the whole cluster", 
     const echo = { module: "echo", instance: echoInstance };
     expect(sampleValue(page, "switchyard_module_requests_total", { ...echo, route: "echo.Echo" })).toBe(ECHOES);
     expect(sampleValue(page, "switchyard_module_handler_duration_seconds_count", { ...echo, route: "echo.Echo" })).toBe(ECHOES);
-    expect(findSamples(page, "switchyard_module_requests_total", { ...echo, route: "echo.Sleep" })).toEqual([]);
+    // every route of the module is there from the start, at 0
+    expect(sampleValue(page, "switchyard_module_requests_total", { ...echo, route: "echo.Sleep" })).toBe(0);
+    expect(sampleValue(page, "switchyard_module_handler_duration_seconds_count", { ...echo, route: "echo.Sleep" })).toBe(0);
+    expect(findSamples(page, "switchyard_module_errors_total", { ...echo })).toEqual([]);
+    // cumulative buckets end at the count
+    const buckets = findSamples(page, "switchyard_module_handler_duration_seconds_bucket", { ...echo, route: "echo.Echo" }).map((b) => b.value);
+    expect(buckets).toHaveLength(15);
+    expect(buckets).toEqual([...buckets].sort((a, b) => a - b));
+    expect(buckets.at(-1)).toBe(ECHOES);
     expect(sampleValue(page, "switchyard_module_requests_total", { module: "login", route: "login.Register" })).toBe(2);
     expect(sampleValue(page, "switchyard_module_errors_total", { module: "login", route: "login.Register", code: "BAD_REQUEST" })).toBe(1);
   });
