@@ -37,24 +37,25 @@ export function continueTrace(traceparent: string, ids: SpanIds): TraceContext |
   return { traceId, spanId, parentSpanId: m[2]!, sampled, traceparent: formatTraceparent(traceId, spanId, sampled) };
 }
 
+/** 2^52: added to a counter (below 2^52), its hex form is "1" and 13 digits: fixed width, no padding. */
+const FIXED_WIDTH = 0x10000000000000;
+
 /**
  * Ids of one process, cheap enough to make for every request: a random prefix drawn once per
- * process followed by a counter (no random bytes per request). Trace ids are 16 random hex
- * digits + 16 of counter, span ids 8 + 8, so two processes do not collide.
+ * process followed by a counter (no random bytes per request). Trace ids are 19 random hex
+ * digits + 13 of counter, span ids 3 + 13, so two processes do not collide in practice.
  */
 export class SpanIds {
-  private readonly tracePrefix = randomBytes(8).toString("hex");
-  private readonly spanPrefix = randomBytes(4).toString("hex");
+  private readonly tracePrefix = randomBytes(10).toString("hex").slice(1);
+  private readonly spanPrefix = randomBytes(2).toString("hex").slice(1);
   private traceCounter = 0;
   private spanCounter = 0;
 
   nextTraceId(): string {
-    this.traceCounter++;
-    return this.tracePrefix + this.traceCounter.toString(16).padStart(16, "0");
+    return this.tracePrefix + (FIXED_WIDTH + ++this.traceCounter).toString(16).slice(1);
   }
 
   nextSpanId(): string {
-    this.spanCounter = (this.spanCounter + 1) >>> 0;
-    return this.spanPrefix + this.spanCounter.toString(16).padStart(8, "0");
+    return this.spanPrefix + (FIXED_WIDTH + ++this.spanCounter).toString(16).slice(1);
   }
 }
