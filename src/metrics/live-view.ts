@@ -54,7 +54,9 @@ export function liveView(prev: ClusterSample, cur: ClusterSample): LiveView {
   const moduleErrors = delta(sumBy(prev, "switchyard_module_errors_total", "route"), sumBy(cur, "switchyard_module_errors_total", "route"));
   const handler = delta(bucketsBy(prev, "switchyard_module_handler_duration_seconds"), bucketsBy(cur, "switchyard_module_handler_duration_seconds"));
   const e2e = delta(bucketsBy(prev, "switchyard_gateway_request_duration_seconds"), bucketsBy(cur, "switchyard_gateway_request_duration_seconds"));
-  const routes = new Set<string>([...moduleRequests.keys()]);
+  // routes that were ever called (a module declares every route from its start, at 0)
+  const routes = new Set<string>();
+  for (const [route, n] of sumBy(cur, "switchyard_module_requests_total", "route")) if (n > 0) routes.add(route);
   for (const k of e2e.keys()) routes.add(k.slice(0, k.indexOf("\u0000")));
   const routeRows: RouteLive[] = [...routes]
     .sort()
