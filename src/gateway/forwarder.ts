@@ -190,9 +190,10 @@ export class Forwarder {
       startedAt = performance.now();
     }
     // Every request starts a trace here (clients send none); its span is this gateway's.
-    const traceId = this.ids.nextTraceId();
-    const spanId = this.ids.nextSpanId();
     const exported = this.spans !== null;
+    const traceId = exported ? this.ids.nextTraceId() : "";
+    const spanId = exported ? this.ids.nextSpanId() : "";
+    const traceparent = exported ? formatTraceparent(traceId, spanId, true) : this.ids.nextRootTraceparent();
     const pending: PendingRequest = {
       forwarder: this,
       session,
@@ -203,11 +204,11 @@ export class Forwarder {
       lane,
       rm,
       startedAt,
-      traceId: exported ? traceId : "",
-      spanId: exported ? spanId : "",
+      traceId,
+      spanId,
       startMs: exported ? nowMs() : 0,
     };
-    this.mux.send(subject, body, session.headersFor(rid, formatTraceparent(traceId, spanId, exported)), this.timeoutMs, pending, onReply);
+    this.mux.send(subject, body, session.headersFor(rid, traceparent), this.timeoutMs, pending, onReply);
   }
 
   /** Forwards the next request waiting in `lane`, or marks the lane idle. */

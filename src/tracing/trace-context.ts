@@ -38,24 +38,43 @@ export function continueTrace(traceparent: string, ids: SpanIds): TraceContext |
 }
 
 /** 2^52: added to a counter (below 2^52), its hex form is "1" and 13 digits: fixed width, no padding. */
-const FIXED_WIDTH = 0x10000000000000;
+const TRACE_WIDTH = 0x10000000000000;
+/** 2^32: the same for 8 digits of a 32-bit counter. */
+const SPAN_WIDTH = 0x100000000;
 
 /**
  * Ids of one process, cheap enough to make for every request: a random prefix drawn once per
  * process followed by a counter (no random bytes per request). Trace ids are 19 random hex
- * digits + 13 of counter, span ids 3 + 13, so two processes do not collide in practice.
+ * digits + 13 of counter, span ids 8 + 8 (the counter wraps; span ids need only differ within a
+ * trace), so two processes do not collide in practice.
  */
 export class SpanIds {
   private readonly tracePrefix = randomBytes(10).toString("hex").slice(1);
-  private readonly spanPrefix = randomBytes(2).toString("hex").slice(1);
+  private readonly spanPrefix = randomBytes(4).toString("hex");
+  private readonly rootHead = `00-${this.tracePrefix}`;
+  private readonly rootMiddle = `-${this.spanPrefix}`;
   private traceCounter = 0;
   private spanCounter = 0;
 
+  /** A whole `traceparent` of a new root span: what a gateway stamps when it records no span. */
+  nextRootTraceparent(): string {
+    return this.rootHead + this.traceCounterHex() + this.rootMiddle + this.spanCounterHex() + "-00";
+  }
+
   nextTraceId(): string {
-    return this.tracePrefix + (FIXED_WIDTH + ++this.traceCounter).toString(16).slice(1);
+    return this.tracePrefix + this.traceCounterHex();
   }
 
   nextSpanId(): string {
-    return this.spanPrefix + (FIXED_WIDTH + ++this.spanCounter).toString(16).slice(1);
+    return this.spanPrefix + this.spanCounterHex();
+  }
+
+  private traceCounterHex(): string {
+    return (TRACE_WIDTH + ++this.traceCounter).toString(16).slice(1);
+  }
+
+  private spanCounterHex(): string {
+    this.spanCounter = (this.spanCounter + 1) >>> 0;
+    return (SPAN_WIDTH + this.spanCounter).toString(16).slice(1);
   }
 }
