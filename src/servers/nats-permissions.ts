@@ -52,7 +52,8 @@ const MODULE: RolePermissions = {
 /** The permission set of each role (what the generated nats-server config grants). */
 export const ROLE_PERMISSIONS: Readonly<Record<NatsRole, RolePermissions>> = {
   gateway: {
-    publish: ["svc.>", "inst.>", "sys.session.closed", SELF_CHECK],
+    // $SRV.STATS: the gateway directory (the gate, redirects) reads the gateways' load; read-only.
+    publish: ["svc.>", "inst.>", "sys.session.closed", "$SRV.STATS", SELF_CHECK],
     subscribe: ["gw.*.cmd", "gw.*.bind", "chan.>", "sys.instance.>", "$SRV.>", METRICS, SELF_CHECK, ...INBOXES],
   },
   module: MODULE,
