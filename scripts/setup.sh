@@ -96,7 +96,7 @@ needs_build=0
 if ((project_mode)); then
   watched=(modules proto test tsconfig.json package.json package-lock.json)
 else
-  watched=(src modules proto bench web scripts/gen-proto.mjs scripts/build-browser.mjs tsconfig.json package-lock.json)
+  watched=(src modules proto bench web console scripts/gen-proto.mjs scripts/build-browser.mjs scripts/build-console.mjs tsconfig.json package-lock.json)
 fi
 if [[ ! -f "$stamp" ]]; then
   needs_build=1
@@ -125,6 +125,8 @@ elif ((needs_build)); then
   ./node_modules/.bin/tsc -p tsconfig.json >&2 || { rm -f "$before"; say "build failed (see tsc errors above)"; exit 1; }
   # The browser SDK bundle and the web demo (esbuild): dist/browser/, dist/web/.
   { ./node_modules/.bin/tsc -p web/tsconfig.json >&2 && node scripts/build-browser.mjs; } || { rm -f "$before"; say "browser build failed (see the errors above)"; exit 1; }
+  # The master's web console (esbuild): dist/console/.
+  { ./node_modules/.bin/tsc -p console/tsconfig.json >&2 && node scripts/build-console.mjs; } || { rm -f "$before"; say "console build failed (see the errors above)"; exit 1; }
   mv -f "$before" "$stamp"
 fi
 

@@ -19,6 +19,7 @@ export {
   type SessionRef,
 } from "./module/define.js";
 export type { ServiceRef } from "./module/service-ref.js";
+export type { TraceContext } from "./tracing/trace-context.js";
 export {
   SwitchyardError,
   ErrorCode,

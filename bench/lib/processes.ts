@@ -18,7 +18,7 @@ export const LIB_DIR = dirname(fileURLToPath(import.meta.url));
  * The switchyard CLI the gateways and modules run; BENCH_SWITCHYARD_ROOT points at another built
  * checkout (a worktree of an older commit) to compare before/after on the same machine state.
  */
-const CLI = join(process.env.BENCH_SWITCHYARD_ROOT ?? ROOT, "bin", "switchyard.js");
+export const CLI = join(process.env.BENCH_SWITCHYARD_ROOT ?? ROOT, "bin", "switchyard.js");
 
 /** A child process of a benchmark. */
 export interface BenchProcess {

@@ -21,5 +21,7 @@ export const Header = {
   caller: "sy-caller",
   /** On a reply: pin the session's later requests to this module to the given instance ("" unpins). */
   pin: "sy-pin",
+  /** W3C Trace Context of the request (gateway → module → module); see src/tracing. */
+  traceparent: "traceparent",
 } as const;
 export type Header = (typeof Header)[keyof typeof Header];

@@ -12,6 +12,8 @@ export interface RequestHeaders {
   requestId: string;
   /** Calling "<module>/<instanceId>" of a trusted call; believed only on `mod.*` subjects. */
   caller: string;
+  /** W3C `traceparent` of the request ("" when the sender set none). */
+  traceparent: string;
   /** Set when the message carries a status line (e.g. 503 no responders) instead of our headers. */
   status: number;
 }
@@ -27,6 +29,7 @@ const KEYS: readonly [string, keyof Omit<RequestHeaders, "status">][] = [
   [Header.address, "address"],
   [Header.requestId, "requestId"],
   [Header.caller, "caller"],
+  [Header.traceparent, "traceparent"],
 ];
 const KEY_BYTES = KEYS.map(([k]) => Buffer.from(k, "latin1"));
 
@@ -44,7 +47,7 @@ export function readRequestHeaders(msg: Msg): RequestHeaders | null {
   const data = rawMessageBytes(msg);
   if (hdrLen === -2 || data === undefined) return viaLibrary(msg);
   if (hdrLen < 0) return null;
-  const out: RequestHeaders = { gateway: "", sid: "", uid: "", address: "", requestId: "", caller: "", status: 0 };
+  const out: RequestHeaders = { gateway: "", sid: "", uid: "", address: "", requestId: "", caller: "", traceparent: "", status: 0 };
   // first line: "NATS/1.0" optionally followed by " <status> <description>"
   let pos = 0;
   while (pos < hdrLen && data[pos] !== CR) pos++;
@@ -88,6 +91,7 @@ function viaLibrary(msg: Msg): RequestHeaders | null {
     address: h.get(Header.address),
     requestId: h.get(Header.requestId),
     caller: h.get(Header.caller),
+    traceparent: h.get(Header.traceparent),
     status: h.code,
   };
 }

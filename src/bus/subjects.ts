@@ -101,6 +101,8 @@ export const SystemSubject = {
   selfCheckPrefix: "sys.selfcheck",
   /** Requests to the master (ctl). */
   masterPrefix: "sys.master",
+  /** The master's metrics gather: every gateway and module instance answers with its registry. */
+  metrics: "sys.metrics",
 } as const;
 
 /** Subject of a master ctl verb, e.g. sys.master.status. */

@@ -4,25 +4,29 @@ import type { NatsSettings } from "../bus/connection.js";
 import { listInstances } from "../bus/discovery.js";
 import { ErrorCode } from "../protocol/errors.js";
 import { DEFAULT_TIMEOUT_MS, ReplyMux } from "../bus/reply-mux.js";
-import { gatewayCommandSubject, parseRoute, trustedServiceSubject } from "../bus/subjects.js";
+import { parseRoute, trustedServiceSubject } from "../bus/subjects.js";
 import { trustedCallHeaders } from "../module/runtime.js";
 import { defaultConfigPath, loadClusterConfig } from "../config/cluster-config.js";
 import { connectOnce, requestMaster } from "../ctl/ctl-client.js";
+import { DEFAULT_KICK_REASON, kickUser } from "../master/kick-user.js";
 import type { AddResult, InstanceRef, RemoveResult, RolloutResult } from "../master/operations.js";
 import type { ScaleResult } from "../master/scale.js";
 import type { MasterStatus } from "../master/status.js";
-import type { cluster } from "../generated/proto.js";
 import { loadProto } from "../proto/registry.js";
 import { useCredentials } from "../servers/credentials.js";
 import { NatsRole } from "../servers/nats-permissions.js";
 import { optFlag, optInt, optString, parseArgs, type ParsedArgs } from "./args.js";
 import { errorLine, messageFromJsonText, messageToJsonText, routeCodec } from "./client-text.js";
 import { formatUptime, mergeStatus, renderStatusTable } from "./status-view.js";
+import { renderTop } from "./top-view.js";
+import type { ClusterOverview } from "../master/overview.js";
 import { UsageError } from "./usage-error.js";
 
 /** Usage of `switchyard ctl`. */
 export const CTL_USAGE = [
   "switchyard ctl status [--json]     list every instance (with the master's supervision when one runs)",
+  "switchyard ctl top [--once] [--interval MS]  live rps and p99 per route, load per instance, sessions per",
+  "                                   gateway (refreshes every MS, default 2000; --once prints one screen)",
   "switchyard ctl stop                stop the whole cluster gracefully (asks the master)",
   "switchyard ctl scale MODULE N [--host ID]  run N instances of MODULE (new ones on the agent of host ID)",
   "switchyard ctl add MODULE [--instances N] [--from FILE] [--proto FILE] [--host ID]",
@@ -48,6 +52,11 @@ export async function runCtlCommand(argv: string[]): Promise<void> {
       return withBus(args, (nc) => ctlStatus(nc, optFlag(args, "json")));
     case "stop":
       return withBus(args, (nc) => ctlStop(nc));
+    case "top": {
+      const interval = optInt(args, "interval", DEFAULT_TOP_INTERVAL_MS)!;
+      if (interval < 500) throw new UsageError(`ctl top --interval must be at least 500 ms\nusage:\n${CTL_USAGE}`);
+      return withBus(args, (nc) => ctlTop(nc, optFlag(args, "once"), interval));
+    }
     case "scale": {
       const [, module, count] = args.positional;
       const instances = Number(count);
@@ -137,6 +146,34 @@ async function ctlStatus(nc: NatsConnection, json: boolean): Promise<void> {
 }
 
 
+const DEFAULT_TOP_INTERVAL_MS = 2_000;
+
+/** `ctl top`: asks the master for the overview and redraws it until Ctrl-C (or once). */
+async function ctlTop(nc: NatsConnection, once: boolean, intervalMs: number): Promise<void> {
+  let stopped = false;
+  const onSignal = (): void => {
+    stopped = true;
+  };
+  process.once("SIGINT", onSignal);
+  try {
+    for (;;) {
+      const began = Date.now();
+      const o = await requestMaster<ClusterOverview>(nc, "top", undefined, 10_000);
+      if (!o) throw new Error("no master answers: ctl top needs a running master (`npm start`)");
+      const screen = renderTop(o);
+      if (once) {
+        process.stdout.write(screen);
+        return;
+      }
+      process.stdout.write("\x1b[2J\x1b[H" + screen);
+      await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (Date.now() - began))));
+      if (stopped) return;
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+  }
+}
+
 /** --from/--proto as absolute paths (the master may run in another folder). */
 function sourceOptions(args: ParsedArgs): { from?: string; proto?: string } {
   const from = optString(args, "from");
@@ -180,35 +217,10 @@ async function ctlScale(nc: NatsConnection, module: string, instances: number, h
   process.stdout.write(`${res.module}: ${res.from} -> ${res.to} instances${changed.length ? ` (${changed.join(" ")})` : ""}\n`);
 }
 
-const DEFAULT_KICK_REASON = "kicked by an operator";
-
-/**
- * Asks every gateway that answers discovery to kick the sessions of `uid` (a gateway holding
- * none answers "no session"), so it needs neither the master nor Redis. The client gets
- * KICK(FORBIDDEN, reason), then the connection closes.
- */
+/** `ctl kick`: see kickUser. */
 async function ctlKick(nc: NatsConnection, uid: string, reason: string): Promise<void> {
-  const gateways = (await listInstances(nc)).filter((i) => i.kind === "gateway").map((i) => i.instance);
-  if (gateways.length === 0) throw new Error("no gateway answers discovery: is the cluster running?");
-  const proto = loadProto();
-  const command = proto.message<cluster.GatewayCommand>("cluster.GatewayCommand");
-  const ack = proto.message<cluster.CommandAck>("cluster.CommandAck");
-  const body = command.encode({ kick: { sid: 0, uid, code: ErrorCode.FORBIDDEN, reason } });
-  const answers = await Promise.all(
-    gateways.map(async (id) => {
-      try {
-        const a = ack.decode((await nc.request(gatewayCommandSubject(id), body, { timeout: 2_000 })).data);
-        return { id, ok: a.ok, error: a.error };
-      } catch (err) {
-        return { id, ok: false, error: `no answer: ${(err as Error).message}` };
-      }
-    }),
-  );
-  const kickedOn = answers.filter((a) => a.ok).map((a) => a.id);
-  if (kickedOn.length === 0) {
-    throw new Error(`no session of uid ${JSON.stringify(uid)} on any gateway (asked ${gateways.join(", ")})`);
-  }
-  process.stdout.write(`kicked uid ${uid} on ${kickedOn.join(", ")}: ${reason}\n`);
+  const res = await kickUser(nc, uid, reason);
+  process.stdout.write(`kicked uid ${uid} on ${res.kickedOn.join(", ")}: ${reason}\n`);
 }
 
 /**

@@ -39,6 +39,8 @@ export async function runGatewayCommand(args: string[]): Promise<void> {
     version: process.env.npm_package_version ?? "0.1.0",
     logger: log,
     unorderedModules: unorderedModules(config),
+    metrics: config.telemetry.metrics,
+    otlpTracesUrl: config.telemetry.otlpTracesUrl,
     ...(endpoint.wsPort !== undefined ? { wsPort: endpoint.wsPort } : {}),
     ...(endpoint.tls ? { tls: endpoint.tls } : {}),
   });

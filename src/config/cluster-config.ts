@@ -13,6 +13,7 @@ export type {
   ModuleConfig,
   NatsConfig,
   RedisConfig,
+  TelemetryConfig,
   WebSettings,
 } from "./cluster-schema.js";
 

@@ -189,6 +189,12 @@ const masterSettingsSchema = strictObject({
   crashLoopWindowMs: durationMs().default(60_000),
   /** How long an instance may take to answer after being spawned. */
   readyTimeoutMs: durationMs().default(15_000),
+  /** HTTP port of `GET /metrics` and the console; 0 picks a free port, -1 turns HTTP off. */
+  httpPort: z.int().min(-1).max(65_535).default(9464),
+  /** Interface the HTTP server listens on. */
+  httpHost: nonEmpty.default("127.0.0.1"),
+  /** Bearer token of the console's actions (scale, rollout, kick); "" turns the actions off. */
+  adminToken: z.string().default(""),
 }).refine((m) => m.restartBackoffMaxMs >= m.restartBackoffMinMs, {
   path: ["restartBackoffMaxMs"],
   error: "expected restartBackoffMaxMs >= restartBackoffMinMs",
@@ -209,6 +215,14 @@ function defaultRuntimeDir(): string {
   const uid = typeof process.getuid === "function" ? process.getuid() : "user";
   return join(tmpdir(), `switchyard-${uid}`);
 }
+
+/** Metrics and tracing of every process. */
+const telemetrySchema = strictObject({
+  /** Prometheus metrics in every process, gathered by the master. */
+  metrics: z.boolean().default(true),
+  /** OTLP/HTTP JSON endpoint spans are sent to, e.g. "http://127.0.0.1:4318/v1/traces"; "" = off. */
+  otlpTracesUrl: z.union([z.literal(""), z.string().regex(/^https?:\/\//, { error: 'expected "" (off) or an http(s) URL such as "http://127.0.0.1:4318/v1/traces"' })]).default(""),
+});
 
 /** Where the master serves the web demo (README "Web demo"). */
 const webSettingsSchema = strictObject({
@@ -232,6 +246,7 @@ export const clusterConfigSchema = strictObject({
   gateway: gatewaySettingsSchema.prefault({}),
   modules: z.record(moduleName, moduleConfigSchema).default(() => ({})),
   master: masterSettingsSchema.prefault({}),
+  telemetry: telemetrySchema.prefault({}),
   /** The web demo served by the master (README "Web demo"); null = not served. */
   web: webSettingsSchema.nullable().default(null),
 });
@@ -243,5 +258,6 @@ export type GatewayEndpoint = z.infer<typeof gatewayEndpointSchema>;
 export type GatewaySettings = z.infer<typeof gatewaySettingsSchema>;
 export type ModuleConfig = z.infer<typeof moduleConfigSchema>;
 export type MasterSettings = z.infer<typeof masterSettingsSchema>;
+export type TelemetryConfig = z.infer<typeof telemetrySchema>;
 export type WebSettings = z.infer<typeof webSettingsSchema>;
 export type ClusterConfig = z.infer<typeof clusterConfigSchema>;

@@ -8,6 +8,7 @@ import { PacketKind, encodeFrame } from "../protocol/packet.js";
 import { AddressCounter } from "./address-counter.js";
 import { CLOSE_GRACE_MS, type Transport } from "./session.js";
 import { WsCloseCode, closeReason } from "./ws-session.js";
+import { RefusalReason } from "../metrics/gateway-metrics.js";
 
 /** Why a new connection gets no session: its KICK. */
 export interface Refusal {
@@ -15,6 +16,8 @@ export interface Refusal {
   reason: string;
   /** Another gateway's address for this transport, or "". */
   redirect: string;
+  /** Its label in `switchyard_gateway_refusals_total`. */
+  metric: RefusalReason;
 }
 
 /** What the admission reads of its gateway at each new connection. */
@@ -51,14 +54,14 @@ export class Admission {
 
   /** Null when the connection may open a session (then it is counted for `address`), else its KICK. */
   admit(gateway: AdmissionState, address: string, transport: Transport): Refusal | null {
-    if (gateway.closing) return { code: ErrorCode.UNAVAILABLE, reason: SHUTTING_DOWN, redirect: this.redirectFor(transport) };
+    if (gateway.closing) return { code: ErrorCode.UNAVAILABLE, reason: SHUTTING_DOWN, redirect: this.redirectFor(transport), metric: RefusalReason.draining };
     if (gateway.sessionCount >= this.maxConnections) {
       this.log.warn({ max: this.maxConnections }, "connection refused: gateway full (maxConnections)");
-      return { code: ErrorCode.UNAVAILABLE, reason: "gateway full", redirect: this.redirectFor(transport) };
+      return { code: ErrorCode.UNAVAILABLE, reason: "gateway full", redirect: this.redirectFor(transport), metric: RefusalReason.gatewayFull };
     }
     if (!this.perAddress.open(address)) {
       if (this.log.isLevelEnabled("debug")) this.log.debug({ address, max: this.perAddress.limit }, "connection refused: maxConnectionsPerAddress");
-      return { code: ErrorCode.RATE_LIMITED, reason: this.perAddressMessage, redirect: "" };
+      return { code: ErrorCode.RATE_LIMITED, reason: this.perAddressMessage, redirect: "", metric: RefusalReason.perAddress };
     }
     return null;
   }

@@ -1,10 +1,13 @@
 import { randomBytes } from "node:crypto";
-import type { Msg, NatsConnection } from "nats";
+import type { Msg } from "nats";
 import { DEFAULT_MESSAGES, ErrorCode, codeName } from "../protocol/errors.js";
 import { Header } from "../bus/headers.js";
 import type { ReplyMux } from "../bus/reply-mux.js";
 import type { Logger } from "../log/logger.js";
+import { RefusalReason, type GatewayMetrics, type RouteMetrics } from "../metrics/gateway-metrics.js";
 import { PacketKind, encodeFrame, type Packet } from "../protocol/packet.js";
+import { formatTraceparent, SpanIds } from "../tracing/trace-context.js";
+import { nowMs, type SpanSink } from "../tracing/span-exporter.js";
 import { RequestLane } from "./request-lane.js";
 import { RouteCache, type RouteInfo } from "./route-cache.js";
 import type { Session } from "./session.js";
@@ -50,6 +53,16 @@ interface PendingRequest {
   pinned: boolean;
   /** The ordered lane this request holds, or null for an unordered module. */
   lane: RequestLane | null;
+  /** The route's metric children, null when metrics are off. */
+  rm: RouteMetrics | null;
+  /** performance.now() when forwarded (0 when metrics are off). */
+  startedAt: number;
+  route: string;
+  /** The gateway span of this request ("" unless spans are exported). */
+  traceId: string;
+  spanId: string;
+  /** Wall-clock ms when forwarded (0 unless spans are exported). */
+  startMs: number;
 }
 
 /** Reply callback shared by every request: the request's state travels as `ctx`, no closure. */
@@ -72,7 +85,6 @@ export class Forwarder {
   readonly stats: ForwarderStats = { served: 0, errors: 0, notified: 0 };
   /** Set when the gateway drains: new requests are refused at once. */
   draining = false;
-  private readonly nc: NatsConnection;
   private readonly mux: ReplyMux;
   private readonly routes: RouteCache;
   private readonly timeoutMs: number;
@@ -81,12 +93,18 @@ export class Forwarder {
   private readonly unordered: ReadonlySet<string>;
   private readonly log: Logger;
   private readonly debug: boolean;
+  private readonly metrics: GatewayMetrics | null;
+  private readonly spans: SpanSink | null;
+  private readonly ids = new SpanIds();
+  private readonly gatewayId: string;
   /** `<gwId>-<random>-`: request ids stay unique across restarts of a gateway with the same id. */
   private readonly ridPrefix: string;
   private ridCounter = 0;
 
-  constructor(nc: NatsConnection, mux: ReplyMux, gatewayId: string, settings: ForwarderSettings, log: Logger) {
-    this.nc = nc;
+  constructor(mux: ReplyMux, gatewayId: string, settings: ForwarderSettings, log: Logger, metrics: GatewayMetrics | null = null, spans: SpanSink | null = null) {
+    this.metrics = metrics;
+    this.spans = spans;
+    this.gatewayId = gatewayId;
     this.mux = mux;
     this.routes = new RouteCache(settings.publicRoutes);
     this.timeoutMs = settings.requestTimeoutMs;
@@ -119,22 +137,23 @@ export class Forwarder {
   /** The checks every client message passes before it is forwarded or queued. */
   private admit(session: Session, id: number, p: Packet): void {
     if (this.draining) {
-      this.fail(session, id, ErrorCode.UNAVAILABLE, SHUTTING_DOWN);
+      this.refuse(session, id, RefusalReason.draining, ErrorCode.UNAVAILABLE, SHUTTING_DOWN);
       return;
     }
     const info = this.routes.lookup(p.route);
     if (info === null) {
-      this.fail(session, id, ErrorCode.BAD_REQUEST, badRoute(p.route));
+      this.refuse(session, id, RefusalReason.badRoute, ErrorCode.BAD_REQUEST, badRoute(p.route));
       return;
     }
     if (session.uid === null && !info.isPublic) {
-      this.fail(session, id, ErrorCode.UNAUTHENTICATED, DEFAULT_MESSAGES.UNAUTHENTICATED);
+      this.refuse(session, id, RefusalReason.unauthenticated, ErrorCode.UNAUTHENTICATED, DEFAULT_MESSAGES.UNAUTHENTICATED);
       return;
     }
     if (session.inflight >= this.maxInFlight) {
-      this.fail(
+      this.refuse(
         session,
         id,
+        RefusalReason.inflightLimit,
         ErrorCode.RATE_LIMITED,
         `more than ${this.maxInFlight} requests and notifies in flight on this connection: wait for answers before sending more`,
       );
@@ -162,8 +181,34 @@ export class Forwarder {
     if (this.debug) this.log.debug({ sid: session.sid, uid: session.uid, route: info.route, subject, rid, notify: id === NOTIFY_ID }, "forward");
     if (id === NOTIFY_ID) this.stats.notified++;
     else this.stats.served++;
-    const pending: PendingRequest = { forwarder: this, session, id, module: info.module, pinned: pinned !== null, lane };
-    this.mux.send(subject, body, session.headersFor(rid), this.timeoutMs, pending, onReply);
+    let rm: RouteMetrics | null = null;
+    let startedAt = 0;
+    if (this.metrics !== null) {
+      rm = this.metrics.forRoute(info.route);
+      if (id === NOTIFY_ID) rm.notifies++;
+      else rm.requests++;
+      startedAt = performance.now();
+    }
+    // Every request starts a trace here (clients send none); its span is this gateway's.
+    const exported = this.spans !== null;
+    const traceId = exported ? this.ids.nextTraceId() : "";
+    const spanId = exported ? this.ids.nextSpanId() : "";
+    const traceparent = exported ? formatTraceparent(traceId, spanId, true) : this.ids.nextRootTraceparent();
+    const pending: PendingRequest = {
+      forwarder: this,
+      session,
+      id,
+      module: info.module,
+      route: info.route,
+      pinned: pinned !== null,
+      lane,
+      rm,
+      startedAt,
+      traceId,
+      spanId,
+      startMs: exported ? nowMs() : 0,
+    };
+    this.mux.send(subject, body, session.headersFor(rid, traceparent), this.timeoutMs, pending, onReply);
   }
 
   /** Forwards the next request waiting in `lane`, or marks the lane idle. */
@@ -182,6 +227,12 @@ export class Forwarder {
     this.send(session, next.id, next.info, next.body, lane);
   }
 
+  /** Refuses a message the gateway will not forward: counted per reason, answered ERROR. */
+  refuse(session: Session, id: number, reason: RefusalReason, code: number, message: string): void {
+    this.metrics?.refused(reason);
+    this.fail(session, id, code, message);
+  }
+
   /** Sends ERROR(id, code, message) to the session and counts it. */
   fail(session: Session, id: number, code: number, message: string): void {
     this.stats.errors++;
@@ -197,6 +248,12 @@ export class Forwarder {
   private answer(p: PendingRequest, code: number, message: string, msg: Msg | null): void {
     const session = p.session;
     session.inflight--;
+    if (p.startMs !== 0) this.recordSpan(p, code);
+    const rm = p.rm;
+    if (rm !== null) {
+      rm.duration.observe((performance.now() - p.startedAt) / 1000);
+      if (code !== 0 || msg === null) this.metrics!.error(rm, code);
+    }
     if (session.closed) return; // the client is gone: the reply is dropped
     if (code === 0 && msg !== null) {
       const h = msg.headers;
@@ -207,6 +264,19 @@ export class Forwarder {
     if (code === ErrorCode.UNAVAILABLE && p.pinned) session.setPin(p.module, "");
     if (this.debug) this.log.debug({ sid: session.sid, id: p.id, code, message }, "request failed");
     this.fail(session, p.id, code, message !== "" ? message : DEFAULT_MESSAGES[codeName(code)]);
+  }
+
+  private recordSpan(p: PendingRequest, code: number): void {
+    this.spans!.record({
+      traceId: p.traceId,
+      spanId: p.spanId,
+      parentSpanId: "",
+      name: p.route,
+      startMs: p.startMs,
+      endMs: nowMs(),
+      errorCode: code,
+      attributes: { "switchyard.gateway": this.gatewayId, "switchyard.module": p.module },
+    });
   }
 }
 

@@ -15,6 +15,10 @@ import { SystemSubject, gatewayBindSubject, gatewayCommandSubject, isSubjectToke
 import type { GatewaySettings, GatewayTls } from "../config/cluster-config.js";
 import type { cluster } from "../generated/proto.js";
 import { createLogger, type Logger } from "../log/logger.js";
+import { serveMetrics } from "../metrics/gather.js";
+import { GatewayMetrics, RefusalReason } from "../metrics/gateway-metrics.js";
+import { ProcessMetrics } from "../metrics/process-metrics.js";
+import { createSpanSink, type SpanSink } from "../tracing/span-exporter.js";
 import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
 import type { FramingError } from "../protocol/framing.js";
 import { PacketKind, decodePacket, encodeFrame } from "../protocol/packet.js";
@@ -61,6 +65,10 @@ export interface GatewayOptions {
   unorderedModules?: readonly string[];
   /** Serve clients over TLS with this certificate and key (PEM files); default plain TCP. */
   tls?: GatewayTls;
+  /** Prometheus metrics, answered to the master's gather (config `telemetry.metrics`); default true. */
+  metrics?: boolean;
+  /** Export a span per forwarded request to this OTLP/HTTP JSON URL (config `telemetry.otlpTracesUrl`); default "" (off). */
+  otlpTracesUrl?: string;
 }
 
 /** A running gateway. */
@@ -125,6 +133,9 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   private readonly mux: ReplyMux;
   private readonly forwarder: Forwarder;
   private readonly commands: CommandHandler;
+  private readonly processMetrics: ProcessMetrics | null;
+  private readonly metrics: GatewayMetrics | null;
+  private readonly spans: SpanSink | null;
   // Sids start at a random point: a gateway restarted after kill -9 (same id, no "session
   // closed" sent) must not hand a new client the sid that a stale online-table entry still
   // names, or a later login would evict the wrong player.
@@ -165,7 +176,17 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
     // Batched: the requests read from every client socket in one turn go to NATS in one write.
     this.mux = new ReplyMux(nc, options.id, { batch: true });
-    this.forwarder = new Forwarder(nc, this.mux, options.id, { ...this.settings, unorderedModules: options.unorderedModules ?? [] }, log);
+    this.processMetrics = options.metrics === false ? null : new ProcessMetrics("gateway", options.id);
+    this.metrics =
+      this.processMetrics === null
+        ? null
+        : new GatewayMetrics(this.processMetrics, (route) => proto.route(route) !== null, {
+            connections: () => this.countByTransport(false),
+            boundSessions: () => this.countByTransport(true),
+            inflight: () => this.mux.pending,
+          });
+    this.spans = createSpanSink(options.otlpTracesUrl ?? "", "gateway", options.id, log);
+    this.forwarder = new Forwarder(this.mux, options.id, { ...this.settings, unorderedModules: options.unorderedModules ?? [] }, log, this.metrics, this.spans);
     this.channels = new ChannelHub(nc, proto.message<cluster.ChannelMessage>("cluster.ChannelMessage"), log);
     this.commands = new CommandHandler(
       this,
@@ -256,8 +277,20 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     };
   }
 
+  /** Sessions (only bound ones: `bound`) per transport, read at scrape time; "tcp" is always there. */
+  private countByTransport(bound: boolean): Map<string, number> {
+    const out = new Map<string, number>([["tcp", 0]]);
+    if (this.wsServer !== null) out.set("ws", 0);
+    for (const s of this.sessions.values()) if (!bound || s.uid !== null) out.set(s.transport, (out.get(s.transport) ?? 0) + 1);
+    return out;
+  }
+
   /** Subscribes, announces, listens; then the state is ready. */
   async start(): Promise<void> {
+    if (this.processMetrics !== null) {
+      serveMetrics(this.nc, this.processMetrics.registry, "gateway", this.id);
+      this.processMetrics.watchNats(this.nc);
+    }
     this.cmdSub = this.nc.subscribe(gatewayCommandSubject(this.id), { callback: (_err, msg) => this.commands.handle(msg) });
     this.bindSub = this.nc.subscribe(gatewayBindSubject(this.id), { callback: (_err, msg) => this.commands.handle(msg, "bind") });
     // Listening before announcing: the announcement carries the ports (0 picks free ones).
@@ -319,12 +352,14 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     const address = socket.remoteAddress ?? "";
     const refusal = this.admission.admit(this, address, "tcp");
     if (refusal !== null) {
+      this.metrics?.refused(refusal.metric);
       refuseTcp(socket, refusal);
       return;
     }
     socket.setNoDelay(true);
     const session = new Session(this.sessions.allocateSid(), socket, this.sessionCtx, Date.now(), address);
     this.sessions.add(session);
+    this.metrics?.connectionOpened("tcp");
     // Shared listeners: the session is found from the socket, no closure per connection.
     socket.on("data", onSocketData);
     socket.on("error", this.onSocketError);
@@ -337,12 +372,14 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     const address = socket.remoteAddress ?? "";
     const refusal = this.admission.admit(this, address, "ws");
     if (refusal !== null) {
+      this.metrics?.refused(refusal.metric);
       refuseWebSocket(ws, socket, refusal);
       return;
     }
     socket.setNoDelay(true);
     const session = new WsSession(this.sessions.allocateSid(), socket, ws, this.sessionCtx, Date.now(), address);
     this.sessions.add(session);
+    this.metrics?.connectionOpened("ws");
     ws.on("message", this.onWsMessage);
     ws.on("error", this.onWsError);
     ws.on("close", this.onWsClose);
@@ -383,12 +420,12 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
         this.kick(session, ErrorCode.RATE_LIMITED, `${this.rateMessage}; closed after too many refused frames`);
       } else if (kind !== PacketKind.HEARTBEAT) {
         // a NOTIFY has id 0: its refusal is the ERROR with id 0 the protocol promises
-        this.forwarder.fail(session, kind === PacketKind.REQUEST ? p.id : 0, ErrorCode.RATE_LIMITED, this.rateMessage);
+        this.forwarder.refuse(session, kind === PacketKind.REQUEST ? p.id : 0, RefusalReason.rateLimited, ErrorCode.RATE_LIMITED, this.rateMessage);
       }
       return;
     }
     if (kind === PacketKind.REQUEST) {
-      if (p.id === 0) this.forwarder.fail(session, 0, ErrorCode.BAD_REQUEST, "a REQUEST needs an id > 0 (unique among your requests in flight)");
+      if (p.id === 0) this.forwarder.refuse(session, 0, RefusalReason.badRequest, ErrorCode.BAD_REQUEST, "a REQUEST needs an id > 0 (unique among your requests in flight)");
       else this.forwarder.request(session, p);
     } else if (kind === PacketKind.NOTIFY) {
       this.forwarder.notify(session, p);
@@ -458,6 +495,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   kick(session: Session, code: number, reason: string, redirect = ""): void {
     if (session.closed) return;
     this.kicked++;
+    this.metrics?.kicked(code);
     session.write(encodeFrame(PacketKind.KICK, 0, "", null, code, reason, redirect));
     this.close(session, reason, false, code);
   }
@@ -524,6 +562,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
       this.log.warn({ err }, "cannot stop the services API registration");
     }
     this.mux.close();
+    await this.spans?.close();
     try {
       if (!this.nc.isClosed()) await this.nc.drain();
     } catch (err) {

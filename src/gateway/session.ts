@@ -216,10 +216,13 @@ export class Session implements FrameSink, OverflowSink {
     this.pins = null;
   }
 
-  /** The session's headers with `sy-rid` set to `rid` (ASCII), encoded; for `nc.publish` only. */
-  headersFor(rid: string): MsgHdrs {
+  /**
+   * The session's headers with `sy-rid` set to `rid` and `traceparent` to `traceparent` (both
+   * ASCII), encoded; for `nc.publish` only.
+   */
+  headersFor(rid: string, traceparent: string): MsgHdrs {
     this.hdrs ??= this.buildHeaders();
-    return this.hdrs.with(rid);
+    return this.hdrs.with(rid, traceparent);
   }
 
   /** Subject of `method` on the instance this session is pinned to for `module`, or null. */
@@ -277,6 +280,6 @@ export class Session implements FrameSink, OverflowSink {
     ];
     if (this.address !== "") fixed.push([Header.address, this.address]);
     if (this.uid !== null) fixed.push([Header.uid, this.uid]);
-    return new HeaderTemplate(fixed, Header.requestId);
+    return new HeaderTemplate(fixed, Header.requestId, Header.traceparent);
   }
 }

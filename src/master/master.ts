@@ -10,7 +10,7 @@ import { CREDENTIALS_ENV, applyCredentials, moduleRole, roleFile, withoutCredent
 import { NatsRole } from "../servers/nats-permissions.js";
 import { RemoteProcesses } from "../agent/agent-client.js";
 import { requestMaster } from "../ctl/ctl-client.js";
-import { startCtlServer, type CtlServer } from "../ctl/ctl-server.js";
+import { startCtlServer, type CtlHandler, type CtlServer } from "../ctl/ctl-server.js";
 import { ensureEmbeddedServers, type EmbeddedServer } from "./embedded-servers.js";
 import type { SpawnProcess } from "../process/process-handle.js";
 import {
@@ -28,6 +28,11 @@ import { commandArgs, parseAnnouncedSlot, planProcesses, ProcessKind, readyLine,
 import { parseScaleRequest } from "./scale.js";
 import type { MasterStatus } from "./status.js";
 import { NotReadyError, Supervisor } from "./supervisor.js";
+import { ClusterMetrics } from "./cluster-metrics.js";
+import { startMasterHttp, type MasterHttp, type MasterHttpOptions } from "./http-server.js";
+import { SwitchyardError } from "../protocol/errors.js";
+import { DEFAULT_KICK_REASON, kickUser } from "./kick-user.js";
+import { clusterOverview, type OperationInProgress } from "./overview.js";
 import { demoClientConfig, startDemoServer, type DemoServer } from "../web/index.js";
 
 /** How long a child may take to drain after SIGTERM before it gets SIGKILL (at least). */
@@ -82,7 +87,9 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   const spawn: SpawnProcess = (slot, id) =>
     slot.host !== undefined && slot.host !== selfHost ? remote.spawnOnAgent(slot, id, withoutCredentials(cfg.redis.url), moduleRole(cfg, slot.module)) : local(slot, id);
   const supervisor = new Supervisor({ policy: cfg.master, spawn, log, nc });
+  let httpUrl: string | null = null;
   const status = (): MasterStatus => ({
+    http: httpUrl,
     pid: process.pid,
     host: selfHost,
     startedAt,
@@ -105,42 +112,58 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
 
   const stop = stopSequence(supervisor, embedded, nc, log, remote);
   let changes: Promise<unknown> = Promise.resolve();
+  const inProgress = new Set<OperationInProgress>();
   // One change at a time: two overlapping scales/rollouts of a module would pick the same slots.
-  const serial = <T>(run: () => Promise<T>): Promise<T> => {
-    const result = changes.then(run);
+  const serial = <T>(run: () => Promise<T>, verb = "change", module = ""): Promise<T> => {
+    const op: OperationInProgress = { verb, module, startedAt: Date.now() };
+    inProgress.add(op);
+    const result = changes.then(run).finally(() => inProgress.delete(op));
     changes = result.catch(() => undefined);
     return result;
   };
+  const metrics = cfg.telemetry.metrics ? new ClusterMetrics(nc, supervisor) : null;
+  const overview = () => clusterOverview({ nc, status, metrics, operations: () => [...inProgress], actions: cfg.master.adminToken !== "" });
+  const verbs = {
+    status,
+    stop: () => {
+      setImmediate(() => stop.request("ctl stop", false));
+      return { ok: true, pid: process.pid, stopping: supervisor.keys().length };
+    },
+    scale: (body) => {
+      const req = parseScaleRequest(body);
+      return serial(() => scaleWithPlacement(ops, req), "scale", req.module);
+    },
+    add: (body) => {
+      const req = parseAddRequest(body);
+      return serial(() => addModule(ops, req), "add", req.module);
+    },
+    remove: (body) => {
+      const req = parseRemoveRequest(body);
+      return serial(() => removeModule(ops, req), "remove", req.module);
+    },
+    rollout: (body) => {
+      const req = parseRolloutRequest(body);
+      return serial(() => rolloutModule(ops, req), "rollout", req.module);
+    },
+    top: () => overview(),
+  } satisfies Record<string, CtlHandler>;
   // Keeps answering while the children stop, so `ctl status` shows them stopping; closed after.
-  stop.afterChildren(
-    startCtlServer(
-      nc,
-      {
-        status,
-        stop: () => {
-          setImmediate(() => stop.request("ctl stop", false));
-          return { ok: true, pid: process.pid, stopping: supervisor.keys().length };
-        },
-        scale: (body) => {
-          const req = parseScaleRequest(body);
-          return serial(() => scaleWithPlacement(ops, req));
-        },
-        add: (body) => {
-          const req = parseAddRequest(body);
-          return serial(() => addModule(ops, req));
-        },
-        remove: (body) => {
-          const req = parseRemoveRequest(body);
-          return serial(() => removeModule(ops, req));
-        },
-        rollout: (body) => {
-          const req = parseRolloutRequest(body);
-          return serial(() => rolloutModule(ops, req));
-        },
+  stop.afterChildren(startCtlServer(nc, verbs, log));
+
+  const http = await startConsole(cfg, log, {
+    metrics: metrics === null ? null : () => metrics.exposition(),
+    overview,
+    actions: {
+      scale: verbs.scale,
+      rollout: verbs.rollout,
+      kick: (body) => {
+        const b = (body ?? {}) as { uid?: unknown; reason?: unknown };
+        if (typeof b.uid !== "string" || b.uid === "") throw new SwitchyardError("BAD_REQUEST", "kick: uid must be a user id");
+        return kickUser(nc, b.uid, typeof b.reason === "string" && b.reason !== "" ? b.reason : DEFAULT_KICK_REASON);
       },
-      log,
-    ),
-  );
+    },
+  });
+  httpUrl = http?.url ?? null;
 
   const onSignal = (signal: NodeJS.Signals): void => stop.request(signal);
   process.on("SIGINT", onSignal);
@@ -176,10 +199,27 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
     stop.request("not ready");
   }
   await stop.done;
+  await http?.close();
   await web?.close();
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
   return code;
+}
+
+/**
+ * Starts the HTTP server of `GET /metrics` and the console on master.httpPort (-1: none). A port
+ * that is taken is a warning, not a failure: the cluster matters more than its console.
+ */
+async function startConsole(cfg: ClusterConfig, log: Logger, parts: Pick<MasterHttpOptions, "metrics" | "overview" | "actions">): Promise<MasterHttp | null> {
+  if (cfg.master.httpPort === -1) return null;
+  try {
+    const http = await startMasterHttp({ host: cfg.master.httpHost, port: cfg.master.httpPort, adminToken: cfg.master.adminToken, log, ...parts });
+    log.info({ url: http.url, metrics: `${http.url}metrics`, actions: cfg.master.adminToken !== "" }, "console and /metrics listening");
+    return http;
+  } catch (err) {
+    log.warn({ err: (err as Error).message, port: cfg.master.httpPort }, "no console and /metrics: cannot listen on master.httpPort; set another port (0: a free one) or -1");
+    return null;
+  }
 }
 
 /** The web demo of config `web`; a failure to serve it is logged, the cluster runs on. */

@@ -55,6 +55,8 @@ export interface MasterStatus {
   uptimeMs: number;
   configPath: string;
   natsUrl: string;
+  /** URL of the console and `/metrics` ("http://host:port/"), null when master.httpPort is -1 or taken. */
+  http: string | null;
   /** Servers this master started itself (and stops on a clean shutdown). */
   embedded: { name: string; pid: number; address: string }[];
   processes: SupervisedStatus[];

@@ -2,6 +2,7 @@ import type { Logger } from "../log/logger.js";
 import { SwitchyardError } from "../protocol/errors.js";
 import type { CallOptions, CallerRef, HandlerContext, SessionRef } from "./define.js";
 import type { ModuleRuntimeImpl } from "./runtime.js";
+import { continueTrace, type TraceContext } from "../tracing/trace-context.js";
 
 const NOT_BOUND_CODE = 3; // wire.ErrorCode.FORBIDDEN, sent with the kick of a replaced session
 
@@ -19,14 +20,29 @@ export class HandlerContextImpl implements HandlerContext {
   pinChange: PinChange = null;
   /** Instance named by pin(instanceId); null pins to the answering instance. */
   pinTarget: string | null = null;
+  /** performance.now() when the request arrived (set only while metrics are on). */
+  startedAt = 0;
+  /** Wall-clock ms when the request arrived (set only while spans are exported). */
+  startMs = 0;
+  /** The `traceparent` the request carried ("" when none). */
+  private readonly traceparent: string;
+  /** undefined until `trace` is first read. */
+  private traceContext: TraceContext | null | undefined = undefined;
   private logger: Logger | null = null;
 
-  constructor(rt: ModuleRuntimeImpl, state: unknown, requestId: string, session: SessionRef | null, caller: CallerRef | null) {
+  constructor(rt: ModuleRuntimeImpl, state: unknown, requestId: string, session: SessionRef | null, caller: CallerRef | null, traceparent = "") {
     this.module = rt;
+    this.traceparent = traceparent;
     this.state = state;
     this.requestId = requestId;
     this.session = session;
     this.caller = caller;
+  }
+
+  /** This handler's span in the request's trace, opened on first use (most handlers never ask). */
+  get trace(): TraceContext | null {
+    if (this.traceContext === undefined) this.traceContext = continueTrace(this.traceparent, this.module.spanIds);
+    return this.traceContext;
   }
 
   get settings(): unknown {
@@ -53,7 +69,7 @@ export class HandlerContextImpl implements HandlerContext {
   }
 
   call(route: string, req: object, opts?: CallOptions): Promise<never> {
-    return this.module.callAs(route, req, opts, this.session, this.requestId);
+    return this.module.callAs(route, req, opts, this.session, this.requestId, this.trace?.traceparent ?? null);
   }
 
   push(targets: SessionRef | readonly SessionRef[], route: string, msg: object): void {

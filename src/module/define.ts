@@ -1,3 +1,4 @@
+import type { TraceContext } from "../tracing/trace-context.js";
 import type { NatsConnection } from "nats";
 import type { Redis } from "ioredis";
 import type { z } from "zod";
@@ -125,6 +126,11 @@ export interface HandlerContext<State = unknown, Settings = unknown, R extends R
   readonly caller: CallerRef | null;
   /** Child logger bound with the request id. */
   readonly log: Logger;
+  /**
+   * This handler's span of the request's W3C trace (the gateway starts one per client request;
+   * `call` carries it on with this span as the parent); null when the request carried none.
+   */
+  readonly trace: TraceContext | null;
   /** The instance's state: what `onStart` returned. */
   readonly state: State;
   /** The instance's validated settings (same object as `module.settings`). */

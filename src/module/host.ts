@@ -11,6 +11,10 @@ import { LifecycleState } from "../bus/lifecycle.js";
 import { ReplyMux } from "../bus/reply-mux.js";
 import { instanceWildcard, isTrustedSubject, serviceWildcard, trustedInstanceSubject, trustedServiceSubject } from "../bus/subjects.js";
 import { createLogger, type Logger } from "../log/logger.js";
+import { serveMetrics } from "../metrics/gather.js";
+import { ModuleMetrics, type MethodMetrics } from "../metrics/module-metrics.js";
+import { ProcessMetrics } from "../metrics/process-metrics.js";
+import { createSpanSink, nowMs, type SpanSink } from "../tracing/span-exporter.js";
 import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
 import { HandlerContextImpl } from "./context.js";
 import type { CallerRef, Handler, HandlerContext, ModuleDefinition, SessionRef } from "./define.js";
@@ -61,6 +65,8 @@ interface Method {
   handler: Handler<HandlerContext, unknown, unknown>;
   request: MessageCodec<unknown>;
   response: MessageCodec<unknown>;
+  /** Its metric children; null when metrics are off. */
+  metrics: MethodMetrics | null;
 }
 
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
@@ -94,7 +100,7 @@ function resolveMethods(def: ModuleDefinition, registry: ProtoRegistry): Map<str
       throw new Error(`module ${def.name}: handler ${name} has no rpc ${name} in a proto service of package ${def.name}`);
     }
     // The definition's types were checked against the proto at compile time; here bodies are decoded by the same proto.
-    out.set(name, { name, handler: handler as Handler<HandlerContext, unknown, unknown>, request: codec.request, response: codec.response });
+    out.set(name, { name, handler: handler as Handler<HandlerContext, unknown, unknown>, request: codec.request, response: codec.response, metrics: null });
   }
   const declared = registry.routes().filter((r) => r.startsWith(def.name + "."));
   for (const route of declared) {
@@ -116,6 +122,9 @@ class ModuleHostImpl implements ModuleHost {
   private readonly mux: ReplyMux;
   private readonly methods: Map<string, Method>;
   private readonly counters = { inflight: 0, draining: false };
+  private readonly processMetrics: ProcessMetrics | null;
+  private readonly metrics: ModuleMetrics | null;
+  private readonly spans: SpanSink | null;
   private served = 0;
   private errors = 0;
   /** What onStart returned: handed to every handler as ctx.state and to the hooks. */
@@ -140,12 +149,33 @@ class ModuleHostImpl implements ModuleHost {
     this.nc = nc;
     this.methods = methods;
     this.mux = new ReplyMux(nc, instanceId);
-    this.runtime = new ModuleRuntimeImpl({ name: def.name, instanceId, version: def.version, config, log, nc, mux: this.mux, registry, counters: this.counters, settings });
+    this.processMetrics = config.telemetry.metrics ? new ProcessMetrics(def.name, instanceId) : null;
+    this.metrics = this.processMetrics === null ? null : new ModuleMetrics(this.processMetrics, () => this.counters.inflight);
+    if (this.metrics !== null) for (const m of methods.values()) m.metrics = this.metrics.forRoute(`${def.name}.${m.name}`);
+    const metrics = this.metrics;
+    this.spans = createSpanSink(config.telemetry.otlpTracesUrl, def.name, instanceId, log);
+    this.runtime = new ModuleRuntimeImpl({
+      name: def.name,
+      instanceId,
+      version: def.version,
+      config,
+      log,
+      nc,
+      mux: this.mux,
+      registry,
+      counters: this.counters,
+      settings,
+      onRedisError: metrics === null ? null : () => metrics.redisError(),
+    });
     this.stopped = new Promise((r) => (this.resolveStopped = r));
     this.stopRequested = new Promise((r) => (this.cutShort = r));
   }
 
   async start(): Promise<void> {
+    if (this.processMetrics !== null) {
+      serveMetrics(this.nc, this.processMetrics.registry, this.def.name, this.instanceId);
+      this.processMetrics.watchNats(this.nc);
+    }
     this.instanceState = await this.def.onStart?.(this.runtime);
     const callback = (_err: unknown, msg: Msg): void => this.onMessage(msg);
     const name = this.def.name;
@@ -192,7 +222,9 @@ class ModuleHostImpl implements ModuleHost {
     const session: SessionRef | null = h?.gateway ? { gatewayId: h.gateway, sid: Number(h.sid), uid: h.uid || null, address: h.address } : null;
     // A caller is believed only on the trusted subjects, which gateways cannot publish to.
     const caller = h !== null && h.caller !== "" && isTrustedSubject(subject) ? parseCaller(h.caller) : null;
-    const ctx = new HandlerContextImpl(this.runtime, this.instanceState, requestId, session, caller);
+    const ctx = new HandlerContextImpl(this.runtime, this.instanceState, requestId, session, caller, h?.traceparent ?? "");
+    if (method.metrics !== null) ctx.startedAt = performance.now();
+    if (this.spans !== null) ctx.startMs = nowMs();
     let out: ReturnType<Method["handler"]>;
     try {
       out = method.handler(ctx, method.request.decode(msg.data));
@@ -246,6 +278,12 @@ class ModuleHostImpl implements ModuleHost {
       return;
     }
     this.served++;
+    if (this.spans !== null) this.recordSpan(method, ctx, 0);
+    const mm = method.metrics;
+    if (mm !== null) {
+      mm.requests++;
+      mm.duration.observe((performance.now() - ctx.startedAt) / 1000);
+    }
     if (!msg.reply) return;
     if (ctx.pinChange === null) {
       msg.respond(body);
@@ -259,9 +297,32 @@ class ModuleHostImpl implements ModuleHost {
   private fail(msg: Msg, method: Method, ctx: HandlerContextImpl, err: unknown): void {
     this.errors++;
     const e = toSwitchyardError(err);
+    if (this.spans !== null) this.recordSpan(method, ctx, e.codeNumber);
+    const mm = method.metrics;
+    if (mm !== null) {
+      mm.requests++;
+      mm.duration.observe((performance.now() - ctx.startedAt) / 1000);
+      this.metrics!.error(mm, e.codeNumber);
+    }
     if (e.code === "INTERNAL") ctx.log.error({ err, method: method.name }, "handler failed");
     else ctx.log.debug({ code: e.code, msg: e.message, method: method.name }, "handler refused");
     this.replyError(msg, e.code === "INTERNAL" ? new SwitchyardError("INTERNAL", `internal error in ${this.def.name}.${method.name}: report request id ${ctx.requestId}`) : e);
+  }
+
+  /** One span per handled request of a traced request (only while spans are exported). */
+  private recordSpan(method: Method, ctx: HandlerContextImpl, errorCode: number): void {
+    const t = ctx.trace;
+    if (t === null) return;
+    this.spans!.record({
+      traceId: t.traceId,
+      spanId: t.spanId,
+      parentSpanId: t.parentSpanId,
+      name: `${this.def.name}.${method.name}`,
+      startMs: ctx.startMs,
+      endMs: nowMs(),
+      errorCode,
+      attributes: { "switchyard.instance": this.instanceId, "switchyard.request_id": ctx.requestId },
+    });
   }
 
   private settled(): void {
@@ -300,6 +361,7 @@ class ModuleHostImpl implements ModuleHost {
     }
     await this.runtime.close().catch(() => undefined);
     this.mux.close();
+    await this.spans?.close();
     await this.announcement?.stop().catch(() => undefined);
     await this.nc.drain().catch(() => undefined);
     this.state = LifecycleState.stopped;

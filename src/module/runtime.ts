@@ -12,6 +12,7 @@ import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, Ses
 import { confirmReplicasOf, createRedisClient, createWriteConfirmer, type WriteConfirmer } from "../redis/index.js";
 import { GatewaySweep, SWEEP_INTERVAL_MS } from "./gateway-sweep.js";
 import { OnlineTable } from "./online-table.js";
+import { SpanIds } from "../tracing/trace-context.js";
 
 /** How long a gateway has to acknowledge a bind/kick/join/leave. */
 const COMMAND_TIMEOUT_MS = 2_000;
@@ -29,13 +30,15 @@ export interface RuntimeParts {
   counters: { inflight: number; draining: boolean };
   /** modules.<name>.settings after the module's schema validated and defaulted them. */
   settings: unknown;
+  /** Told of every error event of the instance's Redis connection (metrics); null: nobody. */
+  onRedisError?: (() => void) | null;
 }
 
 /**
  * Headers of a trusted call: the calling module instance (`<module>/<instanceId>`), the session
  * it acts for (if any) and the request id it continues.
  */
-export function trustedCallHeaders(caller: string, session: SessionRef | null, requestId: string | null): MsgHdrs {
+export function trustedCallHeaders(caller: string, session: SessionRef | null, requestId: string | null, traceparent: string | null = null): MsgHdrs {
   const h = natsHeaders();
   h.set(Header.caller, caller);
   if (session !== null) {
@@ -44,6 +47,7 @@ export function trustedCallHeaders(caller: string, session: SessionRef | null, r
     if (session.uid !== null) h.set(Header.uid, session.uid);
   }
   if (requestId !== null) h.set(Header.requestId, requestId);
+  if (traceparent !== null) h.set(Header.traceparent, traceparent);
   return h;
 }
 
@@ -68,6 +72,9 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private sweep: GatewaySweep | null = null;
   private readonly callerStamp: string;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly onRedisError: (() => void) | null;
+  /** Span ids of this instance's handlers (ctx.trace). */
+  readonly spanIds = new SpanIds();
   private redisClient: Redis | null = null;
   private confirmer: WriteConfirmer | null = null;
   private online: OnlineTable | null = null;
@@ -84,6 +91,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     this.mux = parts.mux;
     this.registry = parts.registry;
     this.counters = parts.counters;
+    this.onRedisError = parts.onRedisError ?? null;
     this.callTimeoutMs = parts.config.modules[parts.name]?.callTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.commandCodec = parts.registry.message("cluster.GatewayCommand");
     this.ackCodec = parts.registry.message("cluster.CommandAck");
@@ -108,6 +116,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
       });
       const replicas = confirmReplicasOf(this.config.redis);
       if (replicas > 0) this.confirmer = createWriteConfirmer(client, replicas, this.config.redis.confirmTimeoutMs);
+      client.on("error", () => this.onRedisError?.());
       this.redisClient = client;
     }
     return this.redisClient;
@@ -131,8 +140,11 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     return this.callAs(route, req, opts, null, null);
   }
 
-  /** A trusted call acting for `session` (`ctx.call` passes its own), continuing `requestId`. */
-  async callAs(route: string, req: object, opts: CallOptions | undefined, session: SessionRef | null, requestId: string | null): Promise<never> {
+  /**
+   * A trusted call acting for `session` (`ctx.call` passes its own), continuing `requestId` and
+   * the trace of `traceparent` (the calling handler's span as the parent).
+   */
+  async callAs(route: string, req: object, opts: CallOptions | undefined, session: SessionRef | null, requestId: string | null, traceparent: string | null = null): Promise<never> {
     const codec = this.registry.route(route);
     const parsed = parseRoute(route);
     if (codec === null || parsed === null) {
@@ -140,7 +152,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     }
     const subject = opts?.instance ? trustedInstanceSubject(opts.instance, parsed.method) : trustedServiceSubject(parsed.module, parsed.method);
     const acting = opts?.session !== undefined ? opts.session : session;
-    const reply = await this.mux.request(subject, codec.request.encode(req), trustedCallHeaders(this.callerStamp, acting, requestId), opts?.timeoutMs ?? this.callTimeoutMs);
+    const reply = await this.mux.request(subject, codec.request.encode(req), trustedCallHeaders(this.callerStamp, acting, requestId, traceparent), opts?.timeoutMs ?? this.callTimeoutMs);
     return codec.response.decode(reply.data) as never;
   }
 

@@ -37,6 +37,9 @@ const INBOXES = ["_SY.>", "_INBOX.>"];
 /** Each process's start-up self-check of the nats.js fast paths publishes to itself here. */
 const SELF_CHECK = "sys.selfcheck.>";
 
+/** The master's metrics gather (gateways and modules answer it; see src/metrics/gather.ts). */
+const METRICS = "sys.metrics";
+
 const MODULE: RolePermissions = {
   // mod.>: calls to other modules (trusted subjects: the callee sees the caller); gw.*.cmd: push,
   // kick, join, leave; chan.>: broadcasts; $SRV.>: discovery (read-only: login picks the
@@ -45,7 +48,7 @@ const MODULE: RolePermissions = {
   // of a gateway that died.
   publish: ["mod.>", "gw.*.cmd", "chan.>", "$SRV.>", "sys.session.opened", "sys.session.closed", SELF_CHECK],
   // sys.instance.> and $SRV.>: its own status/drain endpoints and the services API discovery.
-  subscribe: ["svc.>", "inst.>", "mod.>", "sys.session.closed", "sys.session.opened", "sys.instance.>", "$SRV.>", SELF_CHECK, ...INBOXES],
+  subscribe: ["svc.>", "inst.>", "mod.>", "sys.session.closed", "sys.session.opened", "sys.instance.>", "$SRV.>", METRICS, SELF_CHECK, ...INBOXES],
 };
 
 /** The permission set of each role (what the generated nats-server config grants). */
@@ -53,13 +56,14 @@ export const ROLE_PERMISSIONS: Readonly<Record<NatsRole, RolePermissions>> = {
   gateway: {
     // $SRV.STATS: the gateway directory (the gate, redirects) reads the gateways' load; read-only.
     publish: ["svc.>", "inst.>", "sys.session.closed", "$SRV.STATS", SELF_CHECK],
-    subscribe: ["gw.*.cmd", "gw.*.bind", "chan.>", "sys.instance.>", "$SRV.>", SELF_CHECK, ...INBOXES],
+    subscribe: ["gw.*.cmd", "gw.*.bind", "chan.>", "sys.instance.>", "$SRV.>", METRICS, SELF_CHECK, ...INBOXES],
   },
   module: MODULE,
   auth: { publish: [...MODULE.publish, "gw.*.bind"], subscribe: MODULE.subscribe },
   master: {
-    // sys.master.>: only to see whether another master already runs the cluster.
-    publish: ["sys.master.>", "sys.agent.>", "sys.instance.>", "$SRV.>", "mod.>", SELF_CHECK],
+    // sys.master.>: only to see whether another master already runs the cluster; sys.metrics:
+    // the scrape gather; gw.*.cmd: the console's kick.
+    publish: ["sys.master.>", "sys.agent.>", "sys.instance.>", "$SRV.>", "mod.>", METRICS, "gw.*.cmd", SELF_CHECK],
     subscribe: ["sys.master.>", "sys.agent.>", SELF_CHECK, ...INBOXES],
   },
   ctl: {

@@ -41,7 +41,7 @@ export function testConfig(natsUrl: string, redisUrl: string, overrides: Partial
     // echo is stateless and tests pipeline it (e.g. many Sleeps in flight at once): opt it out
     // of per-session ordering, as a deployment would.
     modules: { login: { instances: 1, settings: { scryptN: 1024 } }, echo: { instances: 1, ordered: false } },
-    master: { ...DEFAULT_CONFIG.master },
+    master: { ...DEFAULT_CONFIG.master, httpPort: 0 },
     ...overrides,
   };
   cfg.modules = withTestLoginLimits(cfg.modules);

@@ -21,7 +21,7 @@ function cli(args: string[]): Promise<Run> {
 }
 
 const COMMANDS = ["start", "module", "gateway", "agent", "ctl", "client", "bots", "web"];
-const CTL_VERBS = ["status", "stop", "scale", "add", "remove", "rollout", "kick", "call"];
+const CTL_VERBS = ["status", "top", "stop", "scale", "add", "remove", "rollout", "kick", "call"];
 
 describe("--help of every command and verb: usage on stdout, exit 0", () => {
   beforeAll(() => requireBuild());

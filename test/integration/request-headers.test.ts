@@ -40,6 +40,7 @@ describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding
     ["no uid (before login)", { "sy-gw": "gw-2", "sy-sid": "1", "sy-rid": "r" }],
     ["other headers around ours", { "x-trace": "t", "sy-gw": "g", "sy-gwx": "nope", "sy-sid": "9", "sy-uid": "üser-✓" }],
     ["none of ours", { "content-type": "application/octet-stream" }],
+    ["a traceparent", { "sy-gw": "gw-1", "sy-sid": "3", "sy-rid": "r", traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" }],
   ];
 
   for (const [name, fields] of cases) {
@@ -57,6 +58,7 @@ describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding
         address: msg.headers!.get("sy-addr"),
         requestId: msg.headers!.get("sy-rid"),
         caller: msg.headers!.get("sy-caller"),
+        traceparent: msg.headers!.get("traceparent"),
         status: 0,
       });
       expect(Buffer.from(msg.data)).toEqual(Buffer.from([1, 2, 3]));
@@ -66,7 +68,25 @@ describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding
   it("reads headers published through the gateway's pre-encoded template", async () => {
     const template = new HeaderTemplate([["sy-gw", "gw-9"], ["sy-sid", "77"], ["sy-addr", "10.1.2.3"], ["sy-uid", "u1"]], "sy-rid");
     const msg = await roundTrip((subject) => nc.publish(subject, new Uint8Array(0), { headers: template.with("gw-9-x-5") }));
-    expect(readRequestHeaders(msg)).toEqual({ gateway: "gw-9", sid: "77", uid: "u1", address: "10.1.2.3", requestId: "gw-9-x-5", caller: "", status: 0 });
+    expect(readRequestHeaders(msg)).toEqual({ gateway: "gw-9", sid: "77", uid: "u1", address: "10.1.2.3", requestId: "gw-9-x-5", caller: "", traceparent: "", status: 0 });
+  });
+
+  it("reads both varying values of the gateway's template (sy-rid and traceparent), fast path and fallback alike", async () => {
+    const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+    const template = new HeaderTemplate([["sy-gw", "gw-5"], ["sy-sid", "8"]], "sy-rid", "traceparent");
+    const expected = { gateway: "gw-5", sid: "8", uid: "", address: "", requestId: "gw-5-t-1", caller: "", traceparent: tp, status: 0 };
+    const msg = await roundTrip((subject) => nc.publish(subject, new Uint8Array(0), { headers: template.with("gw-5-t-1", tp) }));
+    expect(readRequestHeaders(msg)).toEqual(expected);
+    expect(msg.headers!.get("traceparent")).toBe(tp);
+    const saved = { ...natsFastPaths };
+    try {
+      natsFastPaths.read = false;
+      natsFastPaths.write = false;
+      const slow = await roundTrip((subject) => nc.publish(subject, new Uint8Array(0), { headers: template.with("gw-5-t-1", tp) }));
+      expect(readRequestHeaders(slow)).toEqual(expected);
+    } finally {
+      Object.assign(natsFastPaths, saved);
+    }
   });
 
   it("the startup self-check finds both fast paths active with the pinned nats.js", async () => {
@@ -89,7 +109,7 @@ describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding
         return Reflect.get(target, key, receiver) as unknown;
       },
     });
-    expect(readRequestHeaders(guarded)).toEqual({ gateway: "gw-3", sid: "5", uid: "u5", address: "", requestId: "gw-3-y-1", caller: "", status: 0 });
+    expect(readRequestHeaders(guarded)).toEqual({ gateway: "gw-3", sid: "5", uid: "u5", address: "", requestId: "gw-3-y-1", caller: "", traceparent: "", status: 0 });
   });
 
   it("with a path turned off, falls back to the library and gives the same answers", async () => {
@@ -101,7 +121,7 @@ describe("readRequestHeaders (raw header scan) agrees with nats.js' own decoding
       const out = template.with("gw-4-z-2");
       expect(typeof (out as unknown as { get?: unknown }).get).toBe("function"); // built by nats.js
       const msg = await roundTrip((subject) => nc.publish(subject, new Uint8Array(0), { headers: out }));
-      expect(readRequestHeaders(msg)).toEqual({ gateway: "gw-4", sid: "6", uid: "", address: "", requestId: "gw-4-z-2", caller: "", status: 0 });
+      expect(readRequestHeaders(msg)).toEqual({ gateway: "gw-4", sid: "6", uid: "", address: "", requestId: "gw-4-z-2", caller: "", traceparent: "", status: 0 });
     } finally {
       Object.assign(natsFastPaths, saved);
     }

@@ -41,6 +41,7 @@ const master = (processes: SupervisedStatus[]): MasterStatus => ({
   uptimeMs: 0,
   configPath: "/c.json",
   natsUrl: "nats://x",
+  http: null,
   embedded: [],
   processes,
 });

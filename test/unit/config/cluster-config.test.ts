@@ -54,7 +54,7 @@ describe("cluster config schema: each kind of mistake names the key path and wha
   });
 
   it("unknown keys, at the top and nested, list the accepted keys", () => {
-    expect(refusal({ natz: {} })).toBe("bad.json: natz: unknown key (expected one of: $comment, nats, redis, runtimeDir, log, gateways, gateway, modules, master, web)");
+    expect(refusal({ natz: {} })).toBe("bad.json: natz: unknown key (expected one of: $comment, nats, redis, runtimeDir, log, gateways, gateway, modules, master, telemetry, web)");
     expect(refusal({ nats: { urll: "x" } })).toContain("nats.urll: unknown key (expected one of: url, servers, embedded, routePorts, user, pass, token, tls, authModules)");
     expect(refusal({ gateway: { rateLimit: { perMinute: 1 } } })).toContain("gateway.rateLimit.perMinute: unknown key (expected one of: perSecond, burst)");
     expect(refusal({ modules: { login: { instances: 1, instance: 2 } } })).toContain("modules.login.instance: unknown key");
