@@ -10,23 +10,17 @@ import { connect } from "nats";
 import { channelSubject } from "../src/bus/subjects.js";
 import type { cluster } from "../src/generated/proto.js";
 import { loadProto } from "../src/proto/registry.js";
-import { PacketKind, encodeFrame } from "../src/protocol/packet.js";
 import { openSocket } from "./lib/load.js";
 import { benchClusterConfig, benchSeconds, freePort, sleep, withProcesses } from "./lib/processes.js";
 import { Receivers, epochMs } from "./lib/receivers.js";
-import { isMain, publish, step, type Figure } from "./lib/report.js";
+import { FANOUT_FRAME } from "./lib/fanout-frame.js";
+import { isMain, median, publish, step, type Figure } from "./lib/report.js";
 
 const SCENARIO = "broadcast";
 const CHANNEL = "bench.room";
 const SINGLE_ROUNDS = 10;
 const BURST = 20;
-/** Size of the baseline's PUSH frame (tcp-fanout-server.ts sends exactly this). */
-const RAW_FRAME_BYTES = encodeFrame(PacketKind.PUSH, 0, "bench.Tick", Buffer.alloc(16, 1)).length;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
+const RAW_FRAME_BYTES = FANOUT_FRAME.length;
 
 /** What one side (gateways or raw) measured. */
 interface Measured {

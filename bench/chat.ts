@@ -8,23 +8,18 @@
 // 3. 1,000 private messages to an offline user, then its login: time from the login until its
 //    client has read the last one with chat.Inbox (pages of 500).
 import { connect, type Client } from "../src/client/index.js";
-import { PacketKind, encodeFrame } from "../src/protocol/packet.js";
 import { Histogram, openSocket } from "./lib/load.js";
 import { benchClusterConfig, benchSeconds, freePort, sleep, withProcesses } from "./lib/processes.js";
 import { Receivers, epochMs } from "./lib/receivers.js";
-import { isMain, publish, step, type Figure } from "./lib/report.js";
+import { FANOUT_FRAME } from "./lib/fanout-frame.js";
+import { isMain, median, publish, step, type Figure } from "./lib/report.js";
 
 const SCENARIO = "chat";
 const ROOM = "bench";
 const ROUNDS = 10;
 const SENDERS = 100;
 const OFFLINE = 1_000;
-const RAW_FRAME_BYTES = encodeFrame(PacketKind.PUSH, 0, "bench.Tick", Buffer.alloc(16, 1)).length;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
+const RAW_FRAME_BYTES = FANOUT_FRAME.length;
 
 /** ROUNDS single messages, 50 ms apart: time from `send` until the last member has each. */
 async function singles(rx: Receivers, send: () => void | Promise<unknown>): Promise<number[]> {

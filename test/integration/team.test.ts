@@ -9,35 +9,8 @@ import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import loginModule from "../../modules/login/index.js";
 import teamModule from "../../modules/team/index.js";
 import { failure } from "../helpers/failure.js";
-
-interface Player {
-  client: Client;
-  uid: string;
-  name: string;
-}
-
-/** Resolves with the next push on `route` that passes `pred`; rejects after `ms`. */
-function nextPush<T>(c: Client, route: string, pred: (m: T) => boolean = () => true, ms = 3_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no ${route} push within ${ms} ms`));
-    }, ms);
-    const off = c.on<T>(route, (m) => {
-      if (!pred(m)) return;
-      clearTimeout(timer);
-      off();
-      resolve(m);
-    });
-  });
-}
-
-/** Collects every push on `route` from now on. */
-function collect<T>(c: Client, route: string): T[] {
-  const out: T[] = [];
-  c.on<T>(route, (m) => out.push(m));
-  return out;
-}
+import { collectPushes, nextPush } from "../helpers/pushes.js";
+import { freshUser, uniqueName, type TestUser as Player } from "../helpers/users.js";
 
 /**
  * A round trip from `c` through its gateway, NATS and a team instance (a NOT_FOUND answer): a push
@@ -52,14 +25,9 @@ const INVITES = 4;
 describe("team module through real gateways (2 team instances, 2 login instances, 2 gateways)", () => {
   let cluster: TestCluster;
   let nc: NatsConnection;
-  let seq = 0;
   const registry = loadProto();
 
-  async function player(prefix: string): Promise<Player> {
-    const name = `${prefix}${++seq}`;
-    const { client, uid } = await cluster.loggedInClient(name, seq % 2);
-    return { client, uid, name };
-  }
+  const player = (prefix: string): Promise<Player> => freshUser(cluster, prefix);
 
   async function create(p: Player, open = true, capacity = 5): Promise<team.TeamInfo> {
     return p.client.request("team.Create", { name: `${p.name}'s team`, open, capacity });
@@ -214,7 +182,7 @@ describe("team module through real gateways (2 team instances, 2 login instances
     const after = await lead.client.request("team.Kick", { uid: m2.uid });
     expect(after.members.map((m) => m.uid)).toEqual([lead.uid, m1.uid]);
     expect(await kickedEvent).toMatchObject({ teamId: t.teamId, uid: m2.uid });
-    const m2Chat = collect<team.ChatMessage>(m2.client, "team.ChatMessage");
+    const m2Chat = collectPushes<team.ChatMessage>(m2.client, "team.ChatMessage");
     const m1Chat = nextPush<team.ChatMessage>(m1.client, "team.ChatMessage");
     await lead.client.request("team.Chat", { text: "without m2" });
     expect((await m1Chat).text).toBe("without m2");
@@ -250,7 +218,7 @@ describe("team module through real gateways (2 team instances, 2 login instances
     await b.client.request("team.Join", { teamId: t.teamId });
     const gotA = nextPush<team.ChatMessage>(a.client, "team.ChatMessage");
     const gotB = nextPush<team.ChatMessage>(b.client, "team.ChatMessage");
-    const outsiderChat = collect<team.ChatMessage>(outsider.client, "team.ChatMessage");
+    const outsiderChat = collectPushes<team.ChatMessage>(outsider.client, "team.ChatMessage");
     await a.client.request("team.Chat", { text: "hello team" });
     for (const got of [await gotA, await gotB]) expect(got).toMatchObject({ teamId: t.teamId, fromUid: a.uid, fromUsername: a.name, text: "hello team" });
     expect((await failure(outsider.client.request("team.Chat", { text: "let me in" }))).code).toBe("NOT_FOUND");
@@ -260,7 +228,7 @@ describe("team module through real gateways (2 team instances, 2 login instances
     await b.client.close();
     const b2 = await cluster.client(0);
     await b2.request("login.Login", { username: b.name, password: "password-1" });
-    const beforeInfo = collect<team.ChatMessage>(b2, "team.ChatMessage");
+    const beforeInfo = collectPushes<team.ChatMessage>(b2, "team.ChatMessage");
     await a.client.request("team.Chat", { text: "are you there?" });
     await settle(b2);
     expect(beforeInfo).toEqual([]);
@@ -326,7 +294,7 @@ describe("team module through real gateways (2 team instances, 2 login instances
 
   it("a member that logs out, then is kicked, hears nothing more on that connection, nor once logged in as another account", async () => {
     const [lead, m] = [await player("out"), await player("out")];
-    const altName = `outalt${++seq}`;
+    const altName = uniqueName("outalt");
     await m.client.request("login.Register", { username: altName, password: "password-1" });
     const t = await create(lead);
     await m.client.request("team.Join", { teamId: t.teamId });
@@ -350,7 +318,7 @@ describe("team module through real gateways (2 team instances, 2 login instances
 
   it("a member that logs in as another account on the same connection (no logout) hears nothing more of the old team", async () => {
     const [lead, m] = [await player("swap"), await player("swap")];
-    const altName = `swapalt${++seq}`;
+    const altName = uniqueName("swapalt");
     await m.client.request("login.Register", { username: altName, password: "password-1" });
     const t = await create(lead);
     await m.client.request("team.Join", { teamId: t.teamId });
