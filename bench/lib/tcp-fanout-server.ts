@@ -3,7 +3,7 @@
 // do at best, no NATS). Each byte received from any connection triggers one broadcast; the
 // broadcasts of one chunk go to each socket in one write (as the gateway batches per tick).
 import { createServer, type Socket } from "node:net";
-import { FANOUT_FRAME as frame } from "./fanout-frame.js";
+import { FANOUT_FRAME as frame } from "./fanout-baseline.js";
 
 const port = Number(process.argv[2] ?? 0);
 const sockets = new Set<Socket>();
