@@ -12,7 +12,7 @@ import { LEAVE } from "../../modules/team/team-scripts.js";
 import { TeamStore } from "../../modules/team/team-store.js";
 import { WorkerLease } from "../../src/ids/worker-lease.js";
 import { OnlineTable } from "../../src/module/online-table.js";
-import { defineRedisCommand } from "../../src/module/redis-command.js";
+import { declaredRedisCommandNames, defineRedisCommand } from "../../src/module/redis-command.js";
 import { startRedisCluster, type RunningServer } from "../helpers/servers.js";
 
 /**
@@ -20,20 +20,25 @@ import { startRedisCluster, type RunningServer } from "../helpers/servers.js";
  * touches, declared in KEYS or not, that is not in the slot of its declared keys (in cluster
  * mode). Without it a single node that owns every slot would only check the declared KEYS.
  */
-function strictScriptsClient(url: string): Redis {
+function strictScriptsClient(url: string, defined: Set<string>): Redis {
   const redis = new Redis(url);
   const define = redis.defineCommand.bind(redis);
-  redis.defineCommand = (name, definition) => define(name, { ...definition, lua: `#!lua\n${definition.lua}` });
+  redis.defineCommand = (name, definition) => {
+    defined.add(name);
+    define(name, { ...definition, lua: `#!lua\n${definition.lua}` });
+  };
   return redis;
 }
 
 describe("every Lua script on a real Redis Cluster node (CROSSSLOT refused)", () => {
   let server: RunningServer;
   let redis: Redis;
+  /** Commands run through the strict client (ioredis defines each on its first call). */
+  const ran = new Set<string>();
 
   beforeAll(async () => {
     server = await startRedisCluster();
-    redis = strictScriptsClient(server.url);
+    redis = strictScriptsClient(server.url, ran);
   });
 
   afterAll(async () => {
@@ -167,5 +172,8 @@ describe("every Lua script on a real Redis Cluster node (CROSSSLOT refused)", ()
     expect(await lease.renew()).toBe(true);
     await lease.release();
     expect(await redis.keys("sy:ids:worker:*")).toEqual([]);
+  });
+  it("ran every script the imported stores declare (a new script must be added above)", () => {
+    expect(declaredRedisCommandNames().filter((name) => !ran.has(name))).toEqual([]);
   });
 });
