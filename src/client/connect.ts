@@ -35,8 +35,9 @@ export interface ClientOptions extends CoreClientOptions {
 
 /** Where the options point, asking the gate when they name one. */
 async function initialTarget(options: ClientOptions, core: ResolvedCoreOptions): Promise<GatewayTarget> {
-  const chosen = [options.url, options.gate].filter((v) => v !== undefined).length + (options.port !== undefined ? 1 : 0);
-  if (chosen > 1) throw new RangeError("pass one of url, gate, or host/port");
+  const ways = [options.url !== undefined, options.gate !== undefined, options.host !== undefined || options.port !== undefined];
+  if (ways.filter(Boolean).length > 1) throw new RangeError("pass one of url, gate, or host/port");
+  if (options.transport !== undefined && options.gate === undefined) throw new RangeError("transport chooses among the gate's addresses: pass it with gate");
   if (options.gate !== undefined) return targetOfGate(await askGate(options.gate, core.timeoutMs), options.transport ?? "tcp", options.gate);
   if (options.url !== undefined) {
     if (!isWebSocketUrl(options.url)) throw new RangeError(`url must start with ws:// or wss://, got "${options.url}" (for TCP pass host and port)`);

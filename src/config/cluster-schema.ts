@@ -112,7 +112,7 @@ const gatewayEndpointSchema = strictObject({
   wsPort: wholeNumber(0, 65_535).optional(),
   /** When set, clients connect with TLS (the frames inside are unchanged). */
   tls: gatewayTlsSchema.optional(),
-});
+}).refine((g) => g.wsPort === undefined || g.wsPort === 0 || g.wsPort !== g.port, { path: ["wsPort"], error: "expected a port other than the gateway's TCP port" });
 
 const gatewaysSchema = z.array(gatewayEndpointSchema).superRefine((gateways, ctx) => {
   const seen = new Set<string>();
@@ -158,9 +158,6 @@ const gatewaySettingsSchema = strictObject({
   /** Offer permessage-deflate to WebSocket clients (costs CPU and memory per connection). */
   wsPerMessageDeflate: z.boolean().default(false),
 }).refine((g) => g.wsPath !== g.gatePath, { path: ["gatePath"], error: "expected gateway.gatePath to differ from gateway.wsPath" });
-
-/** Where the master serves the web demo. */
-const webSettingsSchema = strictObject({ host: nonEmpty.default("127.0.0.1"), port: wholeNumber(0, 65_535) });
 
 /** One module type in the cluster. */
 const moduleConfigSchema = strictObject({
@@ -212,6 +209,13 @@ function defaultRuntimeDir(): string {
   const uid = typeof process.getuid === "function" ? process.getuid() : "user";
   return join(tmpdir(), `switchyard-${uid}`);
 }
+
+/** Where the master serves the web demo (README "Web demo"). */
+const webSettingsSchema = strictObject({
+  host: nonEmpty.default("127.0.0.1"),
+  /** 0 = any free port. */
+  port: wholeNumber(0, 65535),
+});
 
 /** The whole cluster, as read from config/cluster.json: every key optional but `modules.<name>.instances`. */
 export const clusterConfigSchema = strictObject({

@@ -402,6 +402,77 @@ export namespace rank {
   }
 }
 
+export namespace scene {
+  /** Methods of service scene.Scene; routes are "scene.<Method>". */
+  export interface SceneMethods {
+    Enter: { req: EnterRequest; res: EnterReply };
+    Leave: { req: LeaveRequest; res: LeaveReply };
+    Move: { req: MoveRequest; res: MoveReply };
+    Chat: { req: ChatRequest; res: ChatReply };
+  }
+  export interface PlayerState {
+    uid: string;
+    x: number;
+    y: number;
+    dir: number;
+    seq: number;
+  }
+  export interface EnterRequest {
+    sceneId: string;
+    x: number;
+    y: number;
+  }
+  export interface EnterReply {
+    sceneId: string;
+    instanceId: string;
+    self: PlayerState | null;
+    players: PlayerState[];
+    cellSize: number;
+  }
+  export interface LeaveRequest {
+  }
+  export interface LeaveReply {
+    sceneId: string;
+  }
+  export interface MoveRequest {
+    x: number;
+    y: number;
+    dir: number;
+    seq: number;
+  }
+  export interface MoveReply {
+  }
+  export interface ChatRequest {
+    text: string;
+  }
+  export interface ChatReply {
+  }
+  export interface Appear {
+    sceneId: string;
+    players: PlayerState[];
+  }
+  export interface Disappear {
+    sceneId: string;
+    uids: string[];
+    reason: string;
+  }
+  export interface Positions {
+    sceneId: string;
+    players: PlayerState[];
+  }
+  export interface Correction {
+    sceneId: string;
+    self: PlayerState | null;
+    reason: string;
+  }
+  export interface ChatMessage {
+    sceneId: string;
+    fromUid: string;
+    text: string;
+    sentAt: number;
+  }
+}
+
 export namespace social {
   /** Methods of service social.Social; routes are "social.<Method>". */
   export interface SocialMethods {
@@ -645,6 +716,10 @@ export interface Routes {
   "rank.Me": { req: rank.MeRequest; res: rank.Entry };
   "rank.Around": { req: rank.AroundRequest; res: rank.EntryList };
   "rank.ResetSeason": { req: rank.ResetSeasonRequest; res: rank.ResetSeasonReply };
+  "scene.Enter": { req: scene.EnterRequest; res: scene.EnterReply };
+  "scene.Leave": { req: scene.LeaveRequest; res: scene.LeaveReply };
+  "scene.Move": { req: scene.MoveRequest; res: scene.MoveReply };
+  "scene.Chat": { req: scene.ChatRequest; res: scene.ChatReply };
   "social.Request": { req: social.UserRequest; res: social.Relation };
   "social.Accept": { req: social.UserRequest; res: social.Relation };
   "social.Decline": { req: social.UserRequest; res: social.Relation };
@@ -670,6 +745,11 @@ export interface Pushes {
   "chat.RoomMessage": chat.RoomMessage;
   "chat.PrivateMessage": chat.PrivateMessage;
   "game.RoomEvent": game.RoomEvent;
+  "scene.Appear": scene.Appear;
+  "scene.Disappear": scene.Disappear;
+  "scene.Positions": scene.Positions;
+  "scene.Correction": scene.Correction;
+  "scene.ChatMessage": scene.ChatMessage;
   "social.FriendRequest": social.FriendRequest;
   "social.FriendUpdate": social.FriendUpdate;
   "social.Presence": social.PresenceChange;
@@ -685,6 +765,7 @@ export const services = {
   game: { name: "game" } as ServiceRef<"game", game.GameMethods, Routes, Pushes>,
   login: { name: "login" } as ServiceRef<"login", login.LoginMethods, Routes, Pushes>,
   rank: { name: "rank" } as ServiceRef<"rank", rank.RankMethods, Routes, Pushes>,
+  scene: { name: "scene" } as ServiceRef<"scene", scene.SceneMethods, Routes, Pushes>,
   social: { name: "social" } as ServiceRef<"social", social.SocialMethods, Routes, Pushes>,
   team: { name: "team" } as ServiceRef<"team", team.TeamMethods, Routes, Pushes>,
 } as const;
@@ -728,6 +809,10 @@ export const ROUTES = [
   "rank.Me",
   "rank.Around",
   "rank.ResetSeason",
+  "scene.Enter",
+  "scene.Leave",
+  "scene.Move",
+  "scene.Chat",
   "social.Request",
   "social.Accept",
   "social.Decline",

@@ -80,6 +80,11 @@ export interface ModuleRuntime<Settings = unknown, R extends RouteMap = RouteMap
   call<K extends keyof R & string>(route: K, req: MessageInit<RequestType<R, K>>, opts?: CallOptions): Promise<ReplyType<R, K>>;
   /** Pushes a declared push message to sessions on their gateways. */
   push<K extends keyof P & string>(targets: SessionRef | readonly SessionRef[], route: K, msg: MessageInit<P[K]>): void;
+  /**
+   * Like `push`, with the body already encoded as the route's message: for hot paths that build
+   * many bodies from parts encoded once (e.g. scene positions). The route must be declared.
+   */
+  pushEncoded<K extends keyof P & string>(targets: SessionRef | readonly SessionRef[], route: K, body: Uint8Array): void;
   /** Pushes to a user wherever they are online (looked up in the online table); false if offline. */
   pushToUid<K extends keyof P & string>(uid: string, route: K, msg: MessageInit<P[K]>): Promise<boolean>;
   /** Publishes a declared push to every member of a channel, on every gateway. */

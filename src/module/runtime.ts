@@ -154,9 +154,14 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   }
 
   push(targets: SessionRef | readonly SessionRef[], route: string, msg: object): void {
+    if (Array.isArray(targets) && targets.length === 0) return;
+    this.pushEncoded(targets, route, this.pushCodec(route).encode(msg));
+  }
+
+  pushEncoded(targets: SessionRef | readonly SessionRef[], route: string, body: Uint8Array): void {
     const list: readonly SessionRef[] = Array.isArray(targets) ? targets : [targets as SessionRef];
     if (list.length === 0) return;
-    const body = this.pushCodec(route).encode(msg);
+    this.pushCodec(route);
     const byGateway = new Map<string, number[]>();
     for (const t of list) {
       const sids = byGateway.get(t.gatewayId);

@@ -10,6 +10,7 @@ import { SocialStore } from "../../modules/social/social-store.js";
 import { TeamKeys } from "../../modules/team/team-keys.js";
 import { LEAVE } from "../../modules/team/team-scripts.js";
 import { TeamStore } from "../../modules/team/team-store.js";
+import { SceneDirectory } from "../../modules/scene/scene-directory.js";
 import { WorkerLease } from "../../src/ids/worker-lease.js";
 import { OnlineTable } from "../../src/module/online-table.js";
 import { declaredRedisCommandNames, defineRedisCommand } from "../../src/module/redis-command.js";
@@ -79,6 +80,22 @@ describe("every Lua script on a real Redis Cluster node (CROSSSLOT refused)", ()
     expect((await boards.around("weekly", "u1", 1, "cur")).me).toEqual({ rank: 2, uid: "u1", score: 10 });
     expect(await boards.resetSeason("weekly")).toBe(2);
     expect((await boards.top("weekly", 10, "prev")).total).toBe(2);
+  });
+
+  it("scene: claim, renew, join (moving between scenes), leave, release, orphans", async () => {
+    const a = new SceneDirectory(redis, "scene-a", 60_000);
+    const b = new SceneDirectory(redis, "scene-b", 60_000);
+    expect((await a.claim("s1")).owner).toBe("scene-a");
+    expect((await b.claim("s1")).owner).toBe("scene-a");
+    expect(await a.renew(["s1"])).toEqual([]);
+    expect(await b.renew(["s1"])).toEqual(["s1"]);
+    expect(await a.join("s1", "u1", { gatewayId: "gw-1", sid: 1, uid: "u1" })).toBeNull();
+    expect((await b.claim("s2")).owner).toBe("scene-b");
+    expect(await b.join("s2", "u1", { gatewayId: "gw-1", sid: 1, uid: "u1" })).toBe("s1");
+    await a.leave("s1", "u1");
+    expect(await b.join("s2", "u1", { gatewayId: "gw-1", sid: 1, uid: "u1" })).toBeNull();
+    await a.release("s1");
+    expect(await a.orphans()).toEqual([]);
   });
 
   it("login: token issue with the per-user limit", async () => {

@@ -115,5 +115,7 @@ describe("the WebSocket transport", () => {
   it("refuses a URL that is not ws:// or wss://, and more than one way to connect", async () => {
     await expect(connect({ url: "http://127.0.0.1:3251/ws" })).rejects.toThrow('url must start with ws:// or wss://, got "http://127.0.0.1:3251/ws" (for TCP pass host and port)');
     await expect(connect({ url: "ws://127.0.0.1:3251/ws", port: 3250 })).rejects.toThrow("pass one of url, gate, or host/port");
+    await expect(connect({ url: "ws://127.0.0.1:3251/ws", host: "127.0.0.1" })).rejects.toThrow("pass one of url, gate, or host/port");
+    await expect(connect({ url: "ws://127.0.0.1:3251/ws", transport: "ws" })).rejects.toThrow("transport chooses among the gate's addresses: pass it with gate");
   });
 });

@@ -152,9 +152,25 @@ describe("cluster config schema: WebSocket keys", () => {
 
   it("names the key path of a wrong value", () => {
     expect(refusal({ gateways: [{ id: "gw-1", port: 1, wsPort: 70000 }] })).toContain("gateways[0].wsPort");
+    expect(refusal({ gateways: [{ id: "gw-1", port: 3250, wsPort: 3250 }] })).toContain("gateways[0].wsPort: expected a port other than the gateway's TCP port");
     expect(refusal({ gateway: { wsPath: "ws" } })).toContain('gateway.wsPath: expected an absolute URL path such as "/ws"');
     expect(refusal({ gateway: { gatePath: "/a b" } })).toContain("gateway.gatePath: expected an absolute URL path");
     expect(refusal({ gateway: { wsPath: "/x", gatePath: "/x" } })).toContain("gateway.gatePath: expected gateway.gatePath to differ from gateway.wsPath");
     expect(refusal({ gateway: { wsPerMessageDeflate: "yes" } })).toContain("gateway.wsPerMessageDeflate");
+  });
+});
+
+describe("cluster config schema: web (the demo the master serves)", () => {
+  it("default: none; the shipped config serves it on 127.0.0.1:3280", () => {
+    expect(parseClusterConfig({}).web).toBeNull();
+    expect(parseClusterConfig({ web: null }).web).toBeNull();
+    expect(loadClusterConfig(resolve("config/cluster.json")).web).toEqual({ host: "127.0.0.1", port: 3280 });
+  });
+
+  it("host defaults to 127.0.0.1; port is required and 0-65535; no other key", () => {
+    expect(parseClusterConfig({ web: { port: 0 } }).web).toEqual({ host: "127.0.0.1", port: 0 });
+    expect(refusal({ web: {} })).toContain("web.port");
+    expect(refusal({ web: { port: 70000 } })).toContain("web.port");
+    expect(refusal({ web: { port: 3280, root: "/srv" } })).toContain("web.root: unknown key (expected one of: host, port)");
   });
 });
