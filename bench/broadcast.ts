@@ -10,23 +10,15 @@ import { connect } from "nats";
 import { channelSubject } from "../src/bus/subjects.js";
 import type { cluster } from "../src/generated/proto.js";
 import { loadProto } from "../src/proto/registry.js";
-import { PacketKind, encodeFrame } from "../src/protocol/packet.js";
-import { openSocket } from "./lib/load.js";
 import { benchClusterConfig, benchSeconds, freePort, sleep, withProcesses } from "./lib/processes.js";
 import { Receivers, epochMs } from "./lib/receivers.js";
-import { isMain, publish, step, type Figure } from "./lib/report.js";
+import { startFanoutBaseline } from "./lib/fanout-baseline.js";
+import { isMain, median, publish, step, type Figure } from "./lib/report.js";
 
 const SCENARIO = "broadcast";
 const CHANNEL = "bench.room";
 const SINGLE_ROUNDS = 10;
 const BURST = 20;
-/** Size of the baseline's PUSH frame (tcp-fanout-server.ts sends exactly this). */
-const RAW_FRAME_BYTES = encodeFrame(PacketKind.PUSH, 0, "bench.Tick", Buffer.alloc(16, 1)).length;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
 
 /** What one side (gateways or raw) measured. */
 interface Measured {
@@ -71,18 +63,9 @@ export async function run(): Promise<Figure[]> {
     const figures: Figure[] = [];
 
     step(`raw TCP fan-out baseline: one process, ${members} sockets read by ${receivers} receiver processes`);
-    const fanPort = await freePort();
-    const fan = await g.helper("tcp-fanout", "tcp-fanout-server.js", [String(fanPort)]);
-    const rawRx = await Receivers.start(g, "raw-rx", Array.from({ length: receivers }, () => ["raw", String(fanPort), String(per), String(RAW_FRAME_BYTES)]));
-    // The trigger connection gets the frames too; they are dropped.
-    const trigger = await openSocket("127.0.0.1", fanPort);
-    trigger.on("data", () => undefined);
-    // The client side completes a connect before the server's accept callback has run.
-    await sleep(1_000);
-    const raw = await measure(rawRx, members, (n) => trigger.write("G".repeat(n)));
-    trigger.destroy();
-    await rawRx.stop();
-    await fan.stop();
+    const baseline = await startFanoutBaseline(g, receivers, per);
+    const raw = await measure(baseline.rx, members, (n) => baseline.trigger.write("G".repeat(n)));
+    await baseline.stop();
 
     step(`2 gateways, ${members} members joined to chan.${CHANNEL} from ${receivers} receiver processes`);
     const nats = await g.nats();

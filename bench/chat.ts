@@ -8,23 +8,17 @@
 // 3. 1,000 private messages to an offline user, then its login: time from the login until its
 //    client has read the last one with chat.Inbox (pages of 500).
 import { connect, type Client } from "../src/client/index.js";
-import { PacketKind, encodeFrame } from "../src/protocol/packet.js";
-import { Histogram, openSocket } from "./lib/load.js";
+import { Histogram } from "./lib/load.js";
 import { benchClusterConfig, benchSeconds, freePort, sleep, withProcesses } from "./lib/processes.js";
 import { Receivers, epochMs } from "./lib/receivers.js";
-import { isMain, publish, step, type Figure } from "./lib/report.js";
+import { startFanoutBaseline } from "./lib/fanout-baseline.js";
+import { isMain, median, publish, step, type Figure } from "./lib/report.js";
 
 const SCENARIO = "chat";
 const ROOM = "bench";
 const ROUNDS = 10;
 const SENDERS = 100;
 const OFFLINE = 1_000;
-const RAW_FRAME_BYTES = encodeFrame(PacketKind.PUSH, 0, "bench.Tick", Buffer.alloc(16, 1)).length;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
 
 /** ROUNDS single messages, 50 ms apart: time from `send` until the last member has each. */
 async function singles(rx: Receivers, send: () => void | Promise<unknown>): Promise<number[]> {
@@ -136,18 +130,11 @@ export async function run(): Promise<Figure[]> {
   const members = per * receivers;
   return withProcesses(async (g) => {
     step(`raw TCP fan-out baseline: one process, ${members} sockets read by ${receivers} receiver processes`);
-    const fanPort = await freePort();
-    const fan = await g.helper("tcp-fanout", "tcp-fanout-server.js", [String(fanPort)]);
-    const rawRx = await Receivers.start(g, "raw-rx", Array.from({ length: receivers }, () => ["raw", String(fanPort), String(per), String(RAW_FRAME_BYTES)]));
-    const trigger = await openSocket("127.0.0.1", fanPort);
-    trigger.on("data", () => undefined);
-    await sleep(1_000);
-    const raw = await singles(rawRx, () => {
-      trigger.write("G");
+    const baseline = await startFanoutBaseline(g, receivers, per);
+    const raw = await singles(baseline.rx, () => {
+      baseline.trigger.write("G");
     });
-    trigger.destroy();
-    await rawRx.stop();
-    await fan.stop();
+    await baseline.stop();
 
     const [nats, redis] = [await g.nats(), await g.redis()];
     const ports = [await freePort(), await freePort()];

@@ -20,6 +20,12 @@ export interface Figure {
   met?: boolean;
 }
 
+/** The middle value of `xs` (the upper one of an even count); NaN for none. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
 function fmt(v: number, unit: string): string {
   if (!Number.isFinite(v)) return "—";
   if (unit === "rps" || unit === "msg/s") return `${Math.round(v).toLocaleString("en-US")} ${unit}`;

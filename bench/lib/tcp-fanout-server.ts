@@ -3,10 +3,9 @@
 // do at best, no NATS). Each byte received from any connection triggers one broadcast; the
 // broadcasts of one chunk go to each socket in one write (as the gateway batches per tick).
 import { createServer, type Socket } from "node:net";
-import { PacketKind, encodeFrame } from "../../src/protocol/packet.js";
+import { FANOUT_FRAME as frame } from "./fanout-baseline.js";
 
 const port = Number(process.argv[2] ?? 0);
-const frame = encodeFrame(PacketKind.PUSH, 0, "bench.Tick", Buffer.alloc(16, 1));
 const sockets = new Set<Socket>();
 const server = createServer({ noDelay: true }, (socket) => {
   sockets.add(socket);

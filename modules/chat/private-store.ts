@@ -1,19 +1,22 @@
 import type { Redis } from "ioredis";
 import { SwitchyardError } from "../../src/protocol/errors.js";
 import type { chat } from "../../src/generated/proto.js";
-import { scriptCommand, type ScriptCommand } from "../shared/redis-command.js";
+import { defineRedisCommand } from "../../src/module/redis-command.js";
 import { ChatKeys as K } from "./chat-keys.js";
 import { readBackwards, type StreamPage } from "./stream-page.js";
 
-// KEYS: inbox(to), inboxSeq(to), conversation(from, to); ARGV: message JSON, inbox limit,
-// conversation length. Inbox and conversation change in one step: an acknowledged Tell is in
-// both or (on error) in neither.
-const DELIVER = `
+// Inbox and conversation change in one step: an acknowledged Tell is in both or (on error) in
+// neither. Answers the new inbox seq, or -1 when the inbox is full.
+const DELIVER = defineRedisCommand<[inbox: string, inboxSeq: string, conversation: string], [messageJson: string, inboxLimit: number, conversationLength: number], number>({
+  name: "syChatDeliver",
+  numberOfKeys: 3,
+  lua: `
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return -1 end
 local seq = redis.call('INCR', KEYS[2])
 redis.call('ZADD', KEYS[1], seq, ARGV[1])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'm', ARGV[1])
-return seq`;
+return seq`,
+});
 
 /** A private message as stored (its inbox seq is the sorted-set score, not part of it). */
 export type StoredPrivate = Omit<chat.PrivateMessage, "seq">;
@@ -25,20 +28,16 @@ export type StoredPrivate = Omit<chat.PrivateMessage, "seq">;
  * the seq makes it exactly once for a client that keeps the highest seq it processed.
  */
 export class PrivateStore {
-  private readonly deliverScript: ScriptCommand;
-
   constructor(
     private readonly redis: Redis,
     private readonly limits: { inboxLimit: number; conversationLength: number },
-  ) {
-    this.deliverScript = scriptCommand(redis, "syChatDeliver", 3, DELIVER);
-  }
+  ) {}
 
   /** Stores a message for its receiver; returns its inbox seq. */
   async deliver(msg: StoredPrivate): Promise<number> {
     const json = JSON.stringify(msg);
-    const keys = [K.inbox(msg.toUid), K.inboxSeq(msg.toUid), K.conversation(msg.fromUid, msg.toUid)];
-    const seq = (await this.deliverScript(keys, [json, this.limits.inboxLimit, this.limits.conversationLength])) as number;
+    const keys = [K.inbox(msg.toUid), K.inboxSeq(msg.toUid), K.conversation(msg.fromUid, msg.toUid)] as const;
+    const seq = await DELIVER.run(this.redis, keys, [json, this.limits.inboxLimit, this.limits.conversationLength]);
     if (seq < 0) throw new SwitchyardError("CONFLICT", `the receiver has ${this.limits.inboxLimit} unread private messages, the most kept: try again after they read them`);
     return seq;
   }

@@ -1,32 +1,32 @@
 import type { Redis } from "ioredis";
 import { SwitchyardError } from "../../src/protocol/errors.js";
 import type { chat } from "../../src/generated/proto.js";
-import { scriptCommand, type ScriptCommand } from "../shared/redis-command.js";
+import { defineRedisCommand } from "../../src/module/redis-command.js";
 import { ChatKeys as K } from "./chat-keys.js";
 import { readBackwards, type StreamPage } from "./stream-page.js";
 
-// KEYS: members(room), joined(uid), rooms; ARGV: uid, room, world room. The room leaves the
-// list with its last member, in the same step, so a Join racing it cannot be lost from the list.
-const LEAVE = `
+// The room leaves the list with its last member, in the same step, so a Join racing it cannot be
+// lost from the list. Answers the members left, or -1 when uid was not a member.
+const LEAVE = defineRedisCommand<[members: string, joined: string, rooms: string], [uid: string, room: string, worldRoom: string], number>({
+  name: "syChatLeave",
+  numberOfKeys: 3,
+  lua: `
 if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return -1 end
 redis.call('SREM', KEYS[2], ARGV[2])
 local left = redis.call('SCARD', KEYS[1])
 if left == 0 and ARGV[2] ~= ARGV[3] then redis.call('SREM', KEYS[3], ARGV[2]) end
-return left`;
+return left`,
+});
 
 /** Why a user may not speak in a room, or null. */
 export type SpeakRefusal = { code: "not-member" } | { code: "muted"; ms: number } | null;
 
 /** Rooms in Redis: members, history, mutes and bans. */
 export class RoomStore {
-  private readonly leaveScript: ScriptCommand;
-
   constructor(
     private readonly redis: Redis,
     private readonly worldRoom: string,
-  ) {
-    this.leaveScript = scriptCommand(redis, "syChatLeave", 3, LEAVE);
-  }
+  ) {}
 
   /** Adds uid to room; refuses a banned user and one already in `maxRooms` other rooms. Returns the member count. */
   async join(uid: string, room: string, maxRooms: number): Promise<number> {
@@ -42,7 +42,7 @@ export class RoomStore {
 
   /** Removes uid from room; false when it was not a member. */
   async leave(uid: string, room: string): Promise<boolean> {
-    const n = (await this.leaveScript([K.members(room), K.joined(uid), K.rooms], [uid, room, this.worldRoom])) as number;
+    const n = await LEAVE.run(this.redis, [K.members(room), K.joined(uid), K.rooms], [uid, room, this.worldRoom]);
     return n >= 0;
   }
 

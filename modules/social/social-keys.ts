@@ -1,9 +1,12 @@
-/** Prefix of every social key in Redis. */
-const PREFIX = "sy:social:";
+/**
+ * Prefix of every social key in Redis. `{social}` is a hash tag: a script changes both users'
+ * friends, requests and blocks in one step, so every social key shares one Redis Cluster slot.
+ */
+const PREFIX = "sy:social:{social}:";
 
 /**
- * Redis keys of the social module, spelled once (the chat module reads `blocks` to refuse
- * private messages from blocked users).
+ * Redis keys of the social module, spelled once; scripts get them through KEYS (the chat module
+ * asks social-store's `hasBlocked` to refuse private messages from blocked users).
  *
  * - `friends(uid)`: set of the uid's friends (always symmetric: a is in b's set iff b is in a's)
  * - `incoming(uid)`: hash requester uid → request time (ms)

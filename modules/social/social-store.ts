@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { SwitchyardError } from "../../src/protocol/errors.js";
 import { social } from "../../src/generated/proto.js";
-import { scriptCommand, type ScriptCommand } from "../shared/redis-command.js";
+import { defineRedisCommand } from "../../src/module/redis-command.js";
 import { SocialKeys as K } from "./social-keys.js";
 
 /** Limits the store enforces. */
@@ -10,9 +10,19 @@ export interface SocialLimits {
   maxPendingRequests: number;
 }
 
+type Outcome = "blocked" | "friends" | "full" | "accepted" | "pending" | "too-many" | "requested" | "none" | "declined" | "removed" | "withdrawn";
+
+/** KEYS of every social script: both users' keys, the caller `a` first. */
+type PairKeys = [friendsA: string, friendsB: string, incomingA: string, incomingB: string, outgoingA: string, outgoingB: string, blocksA: string, blocksB: string];
+/** ARGV of every social script. */
+type PairArgs = [a: string, b: string, nowMs: number, maxFriends: number, maxPendingRequests: number];
+
+function pairCommand(name: string, lua: string) {
+  return defineRedisCommand<PairKeys, PairArgs, Outcome>({ name, numberOfKeys: 8, lua });
+}
+
 // Every change touching both users is one script, so the two sides never disagree.
-// KEYS: friends(a), friends(b), incoming(a), incoming(b), outgoing(a), outgoing(b), blocks(a), blocks(b)
-const REQUEST = `
+const REQUEST = pairCommand("sySocialRequest", `
 if redis.call('SISMEMBER', KEYS[8], ARGV[1]) == 1 then return 'blocked' end
 if redis.call('SISMEMBER', KEYS[1], ARGV[2]) == 1 then return 'friends' end
 if redis.call('HEXISTS', KEYS[3], ARGV[2]) == 1 then
@@ -24,21 +34,21 @@ end
 if redis.call('HEXISTS', KEYS[5], ARGV[2]) == 1 then return 'pending' end
 if redis.call('HLEN', KEYS[5]) >= tonumber(ARGV[5]) or redis.call('HLEN', KEYS[4]) >= tonumber(ARGV[5]) then return 'too-many' end
 redis.call('HSET', KEYS[5], ARGV[2], ARGV[3]); redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
-return 'requested'`;
+return 'requested'`);
 
-const ACCEPT = `
+const ACCEPT = pairCommand("sySocialAccept", `
 if redis.call('HEXISTS', KEYS[3], ARGV[2]) == 0 then return 'none' end
 if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[4]) or redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[4]) then return 'full' end
 redis.call('HDEL', KEYS[3], ARGV[2]); redis.call('HDEL', KEYS[6], ARGV[1])
 redis.call('SADD', KEYS[1], ARGV[2]); redis.call('SADD', KEYS[2], ARGV[1])
-return 'accepted'`;
+return 'accepted'`);
 
-const DECLINE = `
+const DECLINE = pairCommand("sySocialDecline", `
 if redis.call('HDEL', KEYS[3], ARGV[2]) == 0 then return 'none' end
 redis.call('HDEL', KEYS[6], ARGV[1])
-return 'declined'`;
+return 'declined'`);
 
-const REMOVE = `
+const REMOVE = pairCommand("sySocialRemove", `
 if redis.call('SREM', KEYS[1], ARGV[2]) == 1 then
   redis.call('SREM', KEYS[2], ARGV[1])
   return 'removed'
@@ -47,16 +57,16 @@ if redis.call('HDEL', KEYS[5], ARGV[2]) == 1 then
   redis.call('HDEL', KEYS[4], ARGV[1])
   return 'withdrawn'
 end
-return 'none'`;
+return 'none'`);
 
-const BLOCK = `
+const BLOCK = pairCommand("sySocialBlock", `
 redis.call('SREM', KEYS[1], ARGV[2]); redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[2]); redis.call('HDEL', KEYS[6], ARGV[1])
 redis.call('HDEL', KEYS[5], ARGV[2]); redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('SADD', KEYS[7], ARGV[2])
-return 'blocked'`;
+return 'blocked'`);
 
-type Outcome = "blocked" | "friends" | "full" | "accepted" | "pending" | "too-many" | "requested" | "none" | "declined" | "removed" | "withdrawn";
+const SCRIPTS = { request: REQUEST, accept: ACCEPT, decline: DECLINE, remove: REMOVE, block: BLOCK } as const;
 
 /** The caller's friends and requests, as uids. */
 export interface FriendUids {
@@ -67,31 +77,17 @@ export interface FriendUids {
 
 /**
  * Friendships, requests and blocks in Redis; `a` is always the caller, `b` the other user.
- * Scripts change both users' keys atomically (every social key lives on one Redis primary).
+ * Scripts change both users' keys atomically (every social key shares the hash tag `{social}`).
  */
 export class SocialStore {
-  private readonly scripts: Record<"request" | "accept" | "decline" | "remove" | "block", ScriptCommand>;
-
   constructor(
     private readonly redis: Redis,
     private readonly limits: SocialLimits,
-  ) {
-    const define = (name: string, lua: string) => scriptCommand(redis, name, 8, lua);
-    this.scripts = {
-      request: define("sySocialRequest", REQUEST),
-      accept: define("sySocialAccept", ACCEPT),
-      decline: define("sySocialDecline", DECLINE),
-      remove: define("sySocialRemove", REMOVE),
-      block: define("sySocialBlock", BLOCK),
-    };
-  }
+  ) {}
 
-  private keys(a: string, b: string): string[] {
-    return [K.friends(a), K.friends(b), K.incoming(a), K.incoming(b), K.outgoing(a), K.outgoing(b), K.blocks(a), K.blocks(b)];
-  }
-
-  private async run(script: keyof SocialStore["scripts"], a: string, b: string): Promise<Outcome> {
-    return (await this.scripts[script](this.keys(a, b), [a, b, Date.now(), this.limits.maxFriends, this.limits.maxPendingRequests])) as Outcome;
+  private run(script: keyof typeof SCRIPTS, a: string, b: string): Promise<Outcome> {
+    const keys: PairKeys = [K.friends(a), K.friends(b), K.incoming(a), K.incoming(b), K.outgoing(a), K.outgoing(b), K.blocks(a), K.blocks(b)];
+    return SCRIPTS[script].run(this.redis, keys, [a, b, Date.now(), this.limits.maxFriends, this.limits.maxPendingRequests]);
   }
 
   /** a asks b: "requested", or "accepted" when b had asked a already. */

@@ -2,23 +2,32 @@ import { randomInt } from "node:crypto";
 import type { Redis } from "ioredis";
 import { SwitchyardError } from "../protocol/errors.js";
 import type { Logger } from "../log/logger.js";
+import { defineRedisCommand } from "../module/redis-command.js";
 import { MAX_WORKER_ID } from "./snowflake.js";
 
 const KEY_PREFIX = "sy:ids:worker:";
 
 // Extends the lease only while it is still ours: a lease that expired and was taken by another
 // process is never extended by its former holder.
-const RENEW_IF_OWNER = `
+const RENEW_IF_OWNER = defineRedisCommand<[lease: string], [owner: string, leaseMs: number], number>({
+  name: "syIdsRenewLeaseIfOwner",
+  numberOfKeys: 1,
+  lua: `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
-return 0`;
+return 0`,
+});
 
-const RELEASE_IF_OWNER = `
+const RELEASE_IF_OWNER = defineRedisCommand<[lease: string], [owner: string], number>({
+  name: "syIdsReleaseLeaseIfOwner",
+  numberOfKeys: 1,
+  lua: `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
-return 0`;
+return 0`,
+});
 
 /** How a lease is held. */
 export interface WorkerLeaseOptions {
@@ -83,7 +92,7 @@ export class WorkerLease {
   /** Renews once now; false when the lease is no longer ours (it was lost for good). */
   async renew(): Promise<boolean> {
     const askedAt = Date.now();
-    const n = (await this.redis.eval(RENEW_IF_OWNER, 1, KEY_PREFIX + this.workerId, this.owner, this.leaseMs)) as number;
+    const n = await RENEW_IF_OWNER.run(this.redis, [KEY_PREFIX + this.workerId], [this.owner, this.leaseMs]);
     if (n === 1) {
       this.validUntil = askedAt + this.leaseMs;
       return true;
@@ -104,7 +113,7 @@ export class WorkerLease {
   async release(): Promise<void> {
     this.released = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.redis.eval(RELEASE_IF_OWNER, 1, KEY_PREFIX + this.workerId, this.owner).catch(() => undefined);
+    await RELEASE_IF_OWNER.run(this.redis, [KEY_PREFIX + this.workerId], [this.owner]).catch(() => undefined);
   }
 
   private schedule(): void {

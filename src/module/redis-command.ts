@@ -26,6 +26,11 @@ export interface RedisCommand<Keys extends readonly string[], Args extends reado
   run(redis: Redis, keys: Readonly<Keys>, args: Readonly<Args>): Promise<Reply>;
 }
 
+/** Names of every command declared so far in this process (for tests that must run each one). */
+export function declaredRedisCommandNames(): string[] {
+  return [...sources.keys()];
+}
+
 /** Declares a Lua script as a typed command; see {@link RedisCommand}. */
 export function defineRedisCommand<Keys extends readonly string[], Args extends readonly ScriptArg[], Reply>(spec: {
   name: string;

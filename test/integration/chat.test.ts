@@ -1,20 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Client } from "../../src/client/index.js";
 import type { chat } from "../../src/generated/proto.js";
 import { decodeSnowflake } from "../../src/ids/index.js";
 import type { ModuleHost } from "../../src/module/index.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import { failure } from "../helpers/failure.js";
 import { collectPushes, nextPush } from "../helpers/pushes.js";
+import { freshUser, uniqueName, type TestUser as User } from "../helpers/users.js";
 import loginModule from "../../modules/login/index.js";
 import chatModule from "../../modules/chat/index.js";
 import socialModule from "../../modules/social/index.js";
-
-interface User {
-  client: Client;
-  uid: string;
-  name: string;
-}
 
 const MAX_TEXT = 40;
 const PER_WINDOW = 8;
@@ -28,13 +22,7 @@ const settle = (u: User) => u.client.request("chat.Rooms", {});
 
 describe("chat module through real gateways (2 chat, 2 login, 2 social instances, 2 gateways)", () => {
   let cluster: TestCluster;
-  let seq = 0;
-
-  async function user(prefix: string, gateway = seq % 2): Promise<User> {
-    const name = `${prefix}${++seq}`;
-    const { client, uid } = await cluster.loggedInClient(name, gateway);
-    return { client, uid, name };
-  }
+  const user = (prefix: string, gateway?: number) => freshUser(cluster, prefix, gateway);
 
   function trustedHost(): ModuleHost {
     return cluster.modules.find((m) => m.instanceId.startsWith("login"))!;
@@ -208,7 +196,7 @@ describe("chat module through real gateways (2 chat, 2 login, 2 social instances
 
   it("offline messages are delivered at the next login in order, exactly once with acknowledgements", async () => {
     const a = await user("off", 0);
-    const bName = `off${++seq}`;
+    const bName = uniqueName("off");
     const first = await cluster.loggedInClient(bName, 1);
     const bUid = first.uid;
     await first.client.close();

@@ -6,21 +6,11 @@ import loginModule from "../../modules/login/index.js";
 import teamModule from "../../modules/team/index.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import { gateNames } from "../helpers/gate.js";
+import { nextPush } from "../helpers/pushes.js";
 
 const wsUrl = (gw: Gateway): string => `ws://127.0.0.1:${gw.wsAddress()!.port}/ws`;
 const tcpAddress = (gw: Gateway): string => `127.0.0.1:${gw.address().port}`;
 const gateUrl = (gw: Gateway): string => `http://127.0.0.1:${gw.wsAddress()!.port}/gate`;
-
-/** Resolves with the next push on `route` that passes `pred`. */
-function nextPush<T>(c: Client, route: string, pred: (m: T) => boolean): Promise<T> {
-  return new Promise((resolve) => {
-    const off = c.on<T>(route, (m) => {
-      if (!pred(m)) return;
-      off();
-      resolve(m);
-    });
-  });
-}
 
 async function logIn(c: Client, username: string): Promise<string> {
   await c.request("login.Register", { username, password: "password-1" });

@@ -10,6 +10,7 @@ import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import loginModule from "../../modules/login/index.js";
 import rankModule from "../../modules/rank/index.js";
 import { failure } from "../helpers/failure.js";
+import { freshUser } from "../helpers/users.js";
 
 const ranksOf = (l: rank.EntryList) => l.entries.map((e) => e.rank);
 const namesOf = (l: rank.EntryList) => l.entries.map((e) => e.username);
@@ -30,14 +31,8 @@ describe("rank module through a real gateway (2 rank instances, 2 login instance
   let nc: NatsConnection;
   let mux: ReplyMux;
   const registry = loadProto();
-  let seq = 0;
-
   /** A fresh logged-in player on gateway 0 or 1. */
-  async function player(prefix: string): Promise<{ client: Client; uid: string; name: string }> {
-    const name = `${prefix}${++seq}`;
-    const { client, uid } = await cluster.loggedInClient(name, seq % 2);
-    return { client, uid, name };
-  }
+  const player = (prefix: string) => freshUser(cluster, prefix);
 
   /** Calls a rank route from inside the cluster (no client session), as another module or ctl does. */
   async function internal<Req, Res>(method: string, req: Partial<Req>): Promise<Res> {

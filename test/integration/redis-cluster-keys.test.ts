@@ -1,15 +1,19 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PrivateStore } from "../../modules/chat/private-store.js";
+import { RoomStore } from "../../modules/chat/room-store.js";
 import { RoomDirectory } from "../../modules/game/room-directory.js";
 import { AccountStore } from "../../modules/login/accounts.js";
 import { BoardStore } from "../../modules/rank/board-store.js";
 import { PolicyName } from "../../modules/rank/policy.js";
+import { SocialStore } from "../../modules/social/social-store.js";
 import { TeamKeys } from "../../modules/team/team-keys.js";
 import { LEAVE } from "../../modules/team/team-scripts.js";
 import { TeamStore } from "../../modules/team/team-store.js";
 import { SceneDirectory } from "../../modules/scene/scene-directory.js";
+import { WorkerLease } from "../../src/ids/worker-lease.js";
 import { OnlineTable } from "../../src/module/online-table.js";
-import { defineRedisCommand } from "../../src/module/redis-command.js";
+import { declaredRedisCommandNames, defineRedisCommand } from "../../src/module/redis-command.js";
 import { startRedisCluster, type RunningServer } from "../helpers/servers.js";
 
 /**
@@ -17,20 +21,25 @@ import { startRedisCluster, type RunningServer } from "../helpers/servers.js";
  * touches, declared in KEYS or not, that is not in the slot of its declared keys (in cluster
  * mode). Without it a single node that owns every slot would only check the declared KEYS.
  */
-function strictScriptsClient(url: string): Redis {
+function strictScriptsClient(url: string, defined: Set<string>): Redis {
   const redis = new Redis(url);
   const define = redis.defineCommand.bind(redis);
-  redis.defineCommand = (name, definition) => define(name, { ...definition, lua: `#!lua\n${definition.lua}` });
+  redis.defineCommand = (name, definition) => {
+    defined.add(name);
+    define(name, { ...definition, lua: `#!lua\n${definition.lua}` });
+  };
   return redis;
 }
 
 describe("every Lua script on a real Redis Cluster node (CROSSSLOT refused)", () => {
   let server: RunningServer;
   let redis: Redis;
+  /** Commands run through the strict client (ioredis defines each on its first call). */
+  const ran = new Set<string>();
 
   beforeAll(async () => {
     server = await startRedisCluster();
-    redis = strictScriptsClient(server.url);
+    redis = strictScriptsClient(server.url, ran);
   });
 
   afterAll(async () => {
@@ -137,5 +146,51 @@ describe("every Lua script on a real Redis Cluster node (CROSSSLOT refused)", ()
     expect((await rooms.list("duel")).map((r) => r.status)).toEqual(["closed"]);
     await rooms.destroy("r1");
     expect(await rooms.locate("p1")).toBeNull();
+  });
+  it("chat: join, leave (the room leaves the list with its last member), ban, private delivery with the inbox limit", async () => {
+    const rooms = new RoomStore(redis, "world");
+    expect(await rooms.join("u1", "lobby", 5)).toBe(1);
+    expect(await rooms.join("u2", "lobby", 5)).toBe(2);
+    expect(await rooms.leave("u2", "lobby")).toBe(true);
+    expect(await rooms.leave("u2", "lobby")).toBe(false);
+    expect(await rooms.leaveAll("u1")).toEqual(["lobby"]);
+    expect(await rooms.list()).toEqual([{ room: "world", members: 0 }]);
+    await rooms.join("u3", "lobby", 5);
+    await rooms.ban("lobby", "u3", 60);
+    expect(await rooms.isMember("u3", "lobby")).toBe(false);
+    const inbox = new PrivateStore(redis, { inboxLimit: 2, conversationLength: 10 });
+    const tell = (text: string) => ({ id: text, fromUid: "u1", fromUsername: "one", toUid: "u2", text, sentAt: Date.now() });
+    expect(await inbox.deliver(tell("one"))).toBe(1);
+    expect(await inbox.deliver(tell("two"))).toBe(2);
+    await expect(inbox.deliver(tell("three"))).rejects.toMatchObject({ code: "CONFLICT" });
+    expect((await inbox.inbox("u2", 0, 10)).messages.map((m) => [m.seq, m.text])).toEqual([[1, "one"], [2, "two"]]);
+    expect((await inbox.conversation("u2", "u1", "", 10)).items.map((m) => m.text)).toEqual(["two", "one"]);
+  });
+
+  it("social: request, accept, remove, request withdrawn, decline, block", async () => {
+    const social = new SocialStore(redis, { maxFriends: 10, maxPendingRequests: 10 });
+    expect(await social.request("a", "b")).toBe("requested");
+    await social.accept("b", "a");
+    expect(await social.friendUids("a")).toEqual({ friends: ["b"], incoming: [], outgoing: [] });
+    expect(await social.remove("a", "b")).toBe("removed");
+    await social.request("a", "c");
+    expect(await social.remove("a", "c")).toBe("withdrawn");
+    await social.request("c", "a");
+    await social.decline("a", "c");
+    await social.request("a", "b");
+    expect(await social.request("b", "a")).toBe("accepted");
+    expect(await social.block("a", "b")).toBe(true);
+    expect(await social.friendUids("b")).toEqual({ friends: [], incoming: [], outgoing: [] });
+    await expect(social.request("b", "a")).rejects.toMatchObject({ code: "FORBIDDEN" });
+  });
+
+  it("snowflake lease: acquire, renew while owned, release", async () => {
+    const lease = await WorkerLease.acquire(redis, { owner: "cluster-test", leaseMs: 60_000 });
+    expect(await lease.renew()).toBe(true);
+    await lease.release();
+    expect(await redis.keys("sy:ids:worker:*")).toEqual([]);
+  });
+  it("ran every script the imported stores declare (a new script must be added above)", () => {
+    expect(declaredRedisCommandNames().filter((name) => !ran.has(name))).toEqual([]);
   });
 });

@@ -1,17 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Client } from "../../src/client/index.js";
 import { social } from "../../src/generated/proto.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import { failure } from "../helpers/failure.js";
 import { collectPushes, nextPush } from "../helpers/pushes.js";
+import { freshUser, type TestUser as User } from "../helpers/users.js";
 import loginModule from "../../modules/login/index.js";
 import socialModule from "../../modules/social/index.js";
-
-interface User {
-  client: Client;
-  uid: string;
-  name: string;
-}
 
 const { RelationKind: R, UpdateKind: U } = social;
 
@@ -20,13 +14,7 @@ const settle = (u: User) => u.client.request("social.Blocked", {});
 
 describe("social module through real gateways (2 social, 2 login instances, 2 gateways)", () => {
   let cluster: TestCluster;
-  let seq = 0;
-
-  async function user(prefix: string, gateway = seq % 2): Promise<User> {
-    const name = `${prefix}${++seq}`;
-    const { client, uid } = await cluster.loggedInClient(name, gateway);
-    return { client, uid, name };
-  }
+  const user = (prefix: string, gateway?: number) => freshUser(cluster, prefix, gateway);
 
   async function friends(a: User, b: User): Promise<void> {
     await a.client.request("social.Request", { uid: b.uid });

@@ -10,12 +10,7 @@ import loginModule from "../../modules/login/index.js";
 import teamModule from "../../modules/team/index.js";
 import { failure } from "../helpers/failure.js";
 import { collectPushes, nextPush } from "../helpers/pushes.js";
-
-interface Player {
-  client: Client;
-  uid: string;
-  name: string;
-}
+import { freshUser, uniqueName, type TestUser as Player } from "../helpers/users.js";
 
 /**
  * A round trip from `c` through its gateway, NATS and a team instance (a NOT_FOUND answer): a push
@@ -30,14 +25,9 @@ const INVITES = 4;
 describe("team module through real gateways (2 team instances, 2 login instances, 2 gateways)", () => {
   let cluster: TestCluster;
   let nc: NatsConnection;
-  let seq = 0;
   const registry = loadProto();
 
-  async function player(prefix: string): Promise<Player> {
-    const name = `${prefix}${++seq}`;
-    const { client, uid } = await cluster.loggedInClient(name, seq % 2);
-    return { client, uid, name };
-  }
+  const player = (prefix: string): Promise<Player> => freshUser(cluster, prefix);
 
   async function create(p: Player, open = true, capacity = 5): Promise<team.TeamInfo> {
     return p.client.request("team.Create", { name: `${p.name}'s team`, open, capacity });
@@ -304,7 +294,7 @@ describe("team module through real gateways (2 team instances, 2 login instances
 
   it("a member that logs out, then is kicked, hears nothing more on that connection, nor once logged in as another account", async () => {
     const [lead, m] = [await player("out"), await player("out")];
-    const altName = `outalt${++seq}`;
+    const altName = uniqueName("outalt");
     await m.client.request("login.Register", { username: altName, password: "password-1" });
     const t = await create(lead);
     await m.client.request("team.Join", { teamId: t.teamId });
@@ -328,7 +318,7 @@ describe("team module through real gateways (2 team instances, 2 login instances
 
   it("a member that logs in as another account on the same connection (no logout) hears nothing more of the old team", async () => {
     const [lead, m] = [await player("swap"), await player("swap")];
-    const altName = `swapalt${++seq}`;
+    const altName = uniqueName("swapalt");
     await m.client.request("login.Register", { username: altName, password: "password-1" });
     const t = await create(lead);
     await m.client.request("team.Join", { teamId: t.teamId });
