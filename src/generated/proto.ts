@@ -296,6 +296,8 @@ export namespace login {
   }
   export interface ResumeRequest {
     token: string;
+    resumePushes: boolean;
+    lastSeq: number;
   }
   export interface LogoutRequest {
     token: string;
@@ -310,6 +312,8 @@ export namespace login {
     token: string;
     expiresAt: number;
     gateway: GatewayAddress | null;
+    resumeCode: number;
+    replayed: number;
   }
   export interface BanRequest {
     uid: string;
@@ -593,6 +597,7 @@ export namespace wire {
     INTERNAL: 8,
     CONFLICT: 9,
     PROTOCOL: 10,
+    RESYNC: 11,
   } as const;
   export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
   export interface Packet {
@@ -603,6 +608,7 @@ export namespace wire {
     code: ErrorCode;
     message: string;
     redirect: string;
+    seq: number;
   }
 }
 
