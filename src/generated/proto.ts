@@ -130,6 +130,8 @@ export namespace cluster {
   export interface Bind {
     sid: number;
     uid: string;
+    resume: boolean;
+    lastSeq: number;
   }
   export interface Kick {
     sid: number;
@@ -153,6 +155,8 @@ export namespace cluster {
   export interface CommandAck {
     ok: boolean;
     error: string;
+    resumeCode: number;
+    replayed: number;
   }
   export interface ChannelMessage {
     route: string;
