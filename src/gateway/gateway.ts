@@ -194,11 +194,11 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     const gw = this;
     this.onSocketError = function (this: Socket, err: Error): void {
       const session = sessionOf(this);
-      if (session !== undefined) gw.close(session, `socket error: ${err.message}`);
+      if (session !== undefined) gw.connectionLost(session, `socket error: ${err.message}`);
     };
     this.onSocketClose = function (this: Socket): void {
       const session = sessionOf(this);
-      if (session !== undefined) gw.close(session, "client closed the connection");
+      if (session !== undefined) gw.connectionLost(session, "client closed the connection");
     };
     this.closedCodec = proto.message<cluster.SessionClosed>("cluster.SessionClosed");
     const rl = this.settings.rateLimit;
@@ -215,11 +215,11 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     };
     this.onWsError = function (this: WebSocket, err: Error): void {
       const session = wsSessionOf(this);
-      if (session !== undefined) gw.close(session, `WebSocket error: ${err.message}`);
+      if (session !== undefined) gw.connectionLost(session, `WebSocket error: ${err.message}`);
     };
     this.onWsClose = function (this: WebSocket): void {
       const session = wsSessionOf(this);
-      if (session !== undefined) gw.close(session, "client closed the connection");
+      if (session !== undefined) gw.connectionLost(session, "client closed the connection");
     };
   }
 
@@ -527,6 +527,11 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     session.stopWriting();
     session.socket.destroy();
     return true;
+  }
+
+  /** The socket of a session failed or closed; an away session has already left its socket. */
+  private connectionLost(session: Session, reason: string): void {
+    if (session.away === null) this.close(session, reason);
   }
 
   keepAway(session: Session, seq: number, frame: Buffer): void {
