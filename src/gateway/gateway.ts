@@ -148,7 +148,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   /** Listeners every WebSocket shares (`this` is the WebSocket). */
   private readonly onWsMessage: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
   private readonly onWsError: (this: WebSocket, err: Error) => void;
-  private readonly onWsClose: (this: WebSocket) => void;
+  private readonly onWsClose: (this: WebSocket, code: number) => void;
   private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
   private readonly heartbeatFrame = encodeFrame(PacketKind.HEARTBEAT, 0, "", null);
   private readonly rateMessage: string;
@@ -194,11 +194,11 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     const gw = this;
     this.onSocketError = function (this: Socket, err: Error): void {
       const session = sessionOf(this);
-      if (session !== undefined) gw.connectionLost(session, `socket error: ${err.message}`);
+      if (session !== undefined) gw.connectionLost(session, `socket error: ${err.message}`, true);
     };
     this.onSocketClose = function (this: Socket): void {
       const session = sessionOf(this);
-      if (session !== undefined) gw.connectionLost(session, "client closed the connection");
+      if (session !== undefined) gw.connectionLost(session, "client closed the connection", false);
     };
     this.closedCodec = proto.message<cluster.SessionClosed>("cluster.SessionClosed");
     const rl = this.settings.rateLimit;
@@ -215,11 +215,12 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     };
     this.onWsError = function (this: WebSocket, err: Error): void {
       const session = wsSessionOf(this);
-      if (session !== undefined) gw.connectionLost(session, `WebSocket error: ${err.message}`);
+      if (session !== undefined) gw.connectionLost(session, `WebSocket error: ${err.message}`, true);
     };
-    this.onWsClose = function (this: WebSocket): void {
+    this.onWsClose = function (this: WebSocket, code: number): void {
       const session = wsSessionOf(this);
-      if (session !== undefined) gw.connectionLost(session, "client closed the connection");
+      // 1000 normal, 1001 going away: the client meant to leave; anything else (1006) was a drop
+      if (session !== undefined) gw.connectionLost(session, "client closed the connection", code !== 1000 && code !== 1001);
     };
   }
 
@@ -442,7 +443,9 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
         // a frame trickled in (each byte resets the idle clock): bound the frame, not the silence
         this.kick(s, ErrorCode.TIMEOUT, `slow frame: a started frame did not complete within ${frame} ms; send each frame whole`);
       } else if (now - s.lastActive > limit) {
-        this.kick(s, ErrorCode.TIMEOUT, `idle: nothing received for ${limit} ms; send a HEARTBEAT at least every ${Math.floor(limit / 2)} ms`);
+        const reason = `idle: nothing received for ${limit} ms; send a HEARTBEAT at least every ${Math.floor(limit / 2)} ms`;
+        // a silent bound client most likely lost its network: kept for a resume, not kicked
+        if (s.uid === null || !this.detach(s)) this.kick(s, ErrorCode.TIMEOUT, reason);
       }
     }
   }
@@ -491,10 +494,6 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
    */
   private close(session: Session, reason: string, destroy = false, kickCode = 0): void {
     if (session.closed) return;
-    if (kickCode === 0 && session.away === null && this.detach(session)) {
-      if (this.debug) this.log.debug({ sid: session.sid, uid: session.uid, reason }, "session away: kept for a resume");
-      return;
-    }
     session.closed = true;
     const wasAway = session.away !== null;
     session.away = null;
@@ -520,7 +519,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   private detach(session: Session): boolean {
     const store = this.resumeStore;
     const uid = session.uid;
-    if (store === null || uid === null || this.state !== LifecycleState.ready) return false;
+    if (store === null || uid === null || session.closed || this.state !== LifecycleState.ready) return false;
     const recent = session.recentPushes();
     const snapshot = { seq: session.seq, channels: [...(session.channels ?? [])], pins: session.pinList() };
     session.away = store.detach(uid, snapshot, recent.frames, recent.seqs, Date.now());
@@ -530,8 +529,18 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   }
 
   /** The socket of a session failed or closed; an away session has already left its socket. */
-  private connectionLost(session: Session, reason: string): void {
-    if (session.away === null) this.close(session, reason);
+  /**
+   * The socket of a session failed or closed. A drop (reset, error, abnormal WebSocket close)
+   * of a bound session keeps it for a resume; a clean close ends it. An away session has
+   * already left its socket.
+   */
+  private connectionLost(session: Session, reason: string, dropped: boolean): void {
+    if (session.away !== null) return;
+    if (dropped && this.detach(session)) {
+      if (this.debug) this.log.debug({ sid: session.sid, uid: session.uid, reason }, "session away: kept for a resume");
+      return;
+    }
+    this.close(session, reason);
   }
 
   keepAway(session: Session, seq: number, frame: Buffer): void {

@@ -175,7 +175,8 @@ describe("client SDK against the real gateway", () => {
 
   it("rejects pending requests with UNAVAILABLE when the gateway stops, and when the client closes", async () => {
     const other = await createGateway({ id: "gw-sdk-2", port: 0, settings, nats: { url: nats.url }, logger: createLogger("gateway", "gw-sdk-2", "silent"), announce: false });
-    const c = await client({}, other);
+    // without reconnecting: what a client that ends with its connection sees
+    const c = await client({ reconnect: false }, other);
     const pending = c.request("echo.Sleep", { ms: 10_000 }).catch((e: unknown) => e);
     await expect.poll(() => other.load().inflight).toBe(1);
     await other.stop();
