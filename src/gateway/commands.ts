@@ -24,6 +24,8 @@ export interface CommandTarget {
   kick(session: Session, code: number, reason: string): void;
   /** Replays to a just-bound session what its uid missed after `lastSeq` (see Gateway.resume). */
   resume(session: Session, lastSeq: number): Promise<ResumeOutcome>;
+  /** Stores a connected session as away (for a resume elsewhere); false when resume is off. */
+  handOver(session: Session): boolean;
   /** Resolves once the pushes stored for away sessions reached Redis. */
   resumeWritesDone(): Promise<void>;
 }
@@ -99,6 +101,7 @@ export class CommandHandler {
     if (subject === "cmd" && cmd.kick) {
       const k = cmd.kick;
       const targets = k.sid !== 0 ? [this.target.session(k.sid)] : k.uid !== "" ? this.target.sessionsOfUser(k.uid) : [];
+      if (k.handover) for (const t of targets) if (t !== undefined && t.away === null && !t.closed) this.target.handOver(t);
       if (!targets.some((t) => t?.away != null)) return null;
       const error = this.kick(k);
       if (error !== null) return Promise.reject(new Error(error));

@@ -543,6 +543,10 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     this.close(session, reason);
   }
 
+  handOver(session: Session): boolean {
+    return this.detach(session);
+  }
+
   keepAway(session: Session, seq: number, frame: Buffer): void {
     if (session.uid !== null && session.away !== null) this.resumeStore?.keep(session.uid, session.away, seq, frame);
   }

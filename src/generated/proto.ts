@@ -138,6 +138,7 @@ export namespace cluster {
     uid: string;
     code: number;
     reason: string;
+    handover: boolean;
   }
   export interface Push {
     sids: number[];

@@ -70,7 +70,7 @@ export class HandlerContextImpl implements HandlerContext {
     if (prev !== null && (prev.gatewayId !== me.gatewayId || prev.sid !== me.sid)) {
       // The older session goes first, so two sessions of one uid are never bound at once.
       await this.module
-        .kick({ gatewayId: prev.gatewayId, sid: prev.sid, uid }, NOT_BOUND_CODE, "logged in from another connection")
+        .kick({ gatewayId: prev.gatewayId, sid: prev.sid, uid }, NOT_BOUND_CODE, "logged in from another connection", resume !== undefined)
         .catch((err: unknown) => this.log.info({ err: (err as Error).message, prev }, "previous session already gone"));
     }
     let result: BindResult;

@@ -270,14 +270,14 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     this.nc.publish(channelSubject(channel), this.channelCodec.encode({ route, body, excludeUids }));
   }
 
-  async kick(target: SessionRef, code: number, reason: string): Promise<void> {
-    await this.command(target.gatewayId, { kick: { sid: target.sid, uid: "", code, reason } });
+  async kick(target: SessionRef, code: number, reason: string, handover = false): Promise<void> {
+    await this.command(target.gatewayId, { kick: { sid: target.sid, uid: "", code, reason, handover } });
   }
 
   async kickUid(uid: string, code: number, reason: string): Promise<boolean> {
     const entry = await this.onlineTable().lookup(uid);
     if (entry === null) return false;
-    await this.command(entry.gatewayId, { kick: { sid: entry.sid, uid: "", code, reason } });
+    await this.command(entry.gatewayId, { kick: { sid: entry.sid, uid: "", code, reason, handover: false } });
     return true;
   }
 

@@ -8,6 +8,8 @@ import { createServer, connect as netConnect, type AddressInfo, type Server, typ
  */
 export class DropProxy {
   refusing = false;
+  /** While set, bytes are dropped both ways and the sockets stay open (a half-open link). */
+  frozen = false;
   /** Connections relayed so far. */
   accepted = 0;
   private readonly server: Server;
@@ -57,7 +59,7 @@ export class DropProxy {
     };
     client.on("error", end).on("close", end);
     server.on("error", end).on("close", end);
-    client.pipe(server);
-    server.pipe(client);
+    client.on("data", (chunk: Buffer) => this.frozen || server.write(chunk));
+    server.on("data", (chunk: Buffer) => this.frozen || client.write(chunk));
   }
 }

@@ -166,7 +166,7 @@ describe("client SDK against the real gateway", () => {
     const kicks: string[] = [];
     c.onKick((code, message) => kicks.push(`${code}: ${message}`));
     const pending = c.request("echo.Sleep", { ms: 10_000 }).catch((e: unknown) => e);
-    expect(await command({ kick: { sid, uid: "", code: ErrorCode.FORBIDDEN, reason: "banned by an admin" } })).toMatchObject({ ok: true });
+    expect(await command({ kick: { sid, uid: "", code: ErrorCode.FORBIDDEN, reason: "banned by an admin", handover: false } })).toMatchObject({ ok: true });
     expect(await c.closed).toMatchObject({ code: "FORBIDDEN", message: "banned by an admin" });
     expect(kicks).toEqual(["FORBIDDEN: banned by an admin"]);
     expect(await pending).toMatchObject({ code: "UNAVAILABLE", message: "connection closed: kicked by the gateway: FORBIDDEN: banned by an admin" });

@@ -284,7 +284,7 @@ describe("gateway forwarding (real nats-server)", () => {
     await nc.flush();
     const a = await bound(gwA, "kick-me");
     const b = await bound(gwA, "kick-me");
-    expect(await command("gw-a", { kick: { sid: 0, uid: "kick-me", code: ErrorCode.CONFLICT, reason: "logged in elsewhere" } })).toMatchObject({ ok: true });
+    expect(await command("gw-a", { kick: { sid: 0, uid: "kick-me", code: ErrorCode.CONFLICT, reason: "logged in elsewhere", handover: false } })).toMatchObject({ ok: true });
     for (const m of [a, b]) {
       expect(await m.c.nextKind(PacketKind.KICK)).toMatchObject({ code: ErrorCode.CONFLICT, message: "logged in elsewhere" });
       await m.c.closed;

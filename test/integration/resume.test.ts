@@ -33,12 +33,12 @@ describe("reconnect and gap-free resume (2 gateways, login and team)", () => {
   });
 
   /** A reconnecting SDK client logged in through a proxy to gateway 0, in a team with a chatty member on gateway 1. */
-  async function scene(): Promise<{ player: Client; proxy: DropProxy; talker: Client; texts: string[]; seqs: () => number; reconnects: ReconnectInfo[] }> {
+  async function scene(): Promise<{ player: Client; token: string; proxy: DropProxy; talker: Client; texts: string[]; reconnects: ReconnectInfo[] }> {
     const proxy = await DropProxy.start(cluster.gateways[0]!.address());
     const player = await cluster.client(0, { host: "127.0.0.1", port: proxy.port, reconnect: RECONNECT });
     const name = `res${++n}`;
     await player.request("login.Register", { username: name, password: "password-1" });
-    await player.request("login.Login", { username: name, password: "password-1" });
+    const { token } = await player.request("login.Login", { username: name, password: "password-1" });
     const { client: talker } = await cluster.loggedInClient(`talk${n}`, 1);
     const t = await player.request("team.Create", { name: `${name} team`, open: true, capacity: 5 });
     await talker.request("team.Join", { teamId: t.teamId });
@@ -46,7 +46,7 @@ describe("reconnect and gap-free resume (2 gateways, login and team)", () => {
     player.on<team.ChatMessage>("team.ChatMessage", (m) => texts.push(m.text));
     const reconnects: ReconnectInfo[] = [];
     player.onReconnect((info) => reconnects.push(info));
-    return { player, proxy, talker, texts, seqs: () => player.lastSeq, reconnects };
+    return { player, token, proxy, talker, texts, reconnects };
   }
 
   const chat = async (c: Client, from: number, to: number): Promise<void> => {
@@ -75,6 +75,26 @@ describe("reconnect and gap-free resume (2 gateways, login and team)", () => {
     // seq 1 was the team.Event of the talker joining; the 30 chats are seqs 2..31
     expect(player.lastSeq).toBe(31);
     console.log(`resume: ${reconnects[0]!.attempts} attempts, ${reconnects[0]!.downtimeMs} ms down (refusing included)`);
+    await proxy.stop();
+  });
+
+  it("a resume elsewhere while the old connection still looks alive (half-open) takes it over with what it missed", async () => {
+    const { player, token, proxy, talker, texts } = await scene();
+    await chat(talker, 1, 5);
+    await until("the first pushes", 3_000, async () => (texts.length === 5) || undefined);
+    proxy.frozen = true;
+    await chat(talker, 6, 8);
+    const lastSeq = player.lastSeq;
+    const fresh = await cluster.client(1);
+    const seen: string[] = [];
+    fresh.on<team.ChatMessage>("team.ChatMessage", (m) => seen.push(m.text));
+    const r = await fresh.request("login.Resume", { token, resumePushes: true, lastSeq });
+    expect({ code: r.resumeCode, replayed: r.replayed }).toEqual({ code: 0, replayed: 3 });
+    expect(seen).toEqual(range(6, 8));
+    await chat(talker, 9, 9);
+    await until("the next push", 3_000, async () => (seen.length === 4) || undefined);
+    expect(seen).toEqual(range(6, 9));
+    expect(texts).toEqual(range(1, 5));
     await proxy.stop();
   });
 
