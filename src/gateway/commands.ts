@@ -101,7 +101,13 @@ export class CommandHandler {
     if (subject === "cmd" && cmd.kick) {
       const k = cmd.kick;
       const targets = k.sid !== 0 ? [this.target.session(k.sid)] : k.uid !== "" ? this.target.sessionsOfUser(k.uid) : [];
-      if (k.handover) for (const t of targets) if (t !== undefined && t.away === null && !t.closed) this.target.handOver(t);
+      if (k.handover) {
+        for (const t of targets) {
+          if (t === undefined || t.closed) continue;
+          t.handedOver = true;
+          if (t.away === null) this.target.handOver(t);
+        }
+      }
       if (!targets.some((t) => t?.away != null)) return null;
       const error = this.kick(k);
       if (error !== null) return Promise.reject(new Error(error));

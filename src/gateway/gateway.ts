@@ -503,7 +503,12 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     const uid = session.uid;
     this.announceClosed(session.sid, uid ?? "", reason);
     if (this.debug) this.log.debug({ sid: session.sid, uid, reason }, "session closed");
-    if (wasAway) return;
+    if (wasAway) {
+      // Ended without a resume taking it over (shutdown, a fresh login): pushes to the uid
+      // from now on reach nobody, so a later resume must not look gap-free.
+      if (uid !== null && !session.handedOver) this.resumeStore?.abandon(uid);
+      return;
+    }
     if (destroy) {
       session.socket.destroy();
       return;

@@ -81,6 +81,11 @@ export class ResumeStore {
     this.run(tx, uid);
   }
 
+  /** The away session ended without a resume: whatever resumes later must resync. */
+  abandon(uid: string): void {
+    this.run(this.redis.multi().hset(metaKey(uid), "overflow", 1), uid);
+  }
+
   /** Resolves once every write issued so far reached Redis (the order of one connection). */
   async flushed(): Promise<void> {
     await this.redis.ping();

@@ -104,6 +104,8 @@ export class Session implements FrameSink, OverflowSink {
   seq = 0;
   /** Set while the connection is gone and the session waits for a resume (its pushes go to Redis). */
   away: AwayState | null = null;
+  /** Set when a resume elsewhere takes this session over (what it stored stays valid). */
+  handedOver = false;
   /** Set while a resume replays: unstamped pushes waiting to follow the replayed ones. */
   holding: Buffer[] | null = null;
   /** The last pushes sent, oldest first (bound sessions with resume on only). */
