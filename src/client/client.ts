@@ -463,7 +463,10 @@ class ClientImpl implements Client {
       return;
     }
     const policy = this.opts.reconnect;
-    if (policy !== null && error !== null && !this.closing && this.target !== null && shouldReconnect(error.code)) {
+    // Only a connection in use (a reply arrived) is reconnected: before that, redirects and
+    // maxRedirects decide, and a gateway that cannot be used at all is reported at once.
+    const inUse = this.sentBeforeReply === null;
+    if (policy !== null && error !== null && inUse && !this.closing && this.target !== null && shouldReconnect(error.code)) {
       this.heartbeat.stop();
       this.requests.rejectAll(() => new SwitchyardError("UNAVAILABLE", `connection lost: ${reason}; the request's outcome is unknown`));
       for (const h of this.disconnectHandlers.handlers) {
