@@ -33,9 +33,11 @@ describe("reconnect and gap-free resume (2 gateways, login and team)", () => {
   });
 
   /** A reconnecting SDK client logged in through a proxy to gateway 0, in a team with a chatty member on gateway 1. */
-  async function scene(): Promise<{ player: Client; token: string; proxy: DropProxy; talker: Client; texts: string[]; reconnects: ReconnectInfo[] }> {
-    const proxy = await DropProxy.start(cluster.gateways[0]!.address());
-    const player = await cluster.client(0, { host: "127.0.0.1", port: proxy.port, reconnect: RECONNECT });
+  async function scene(transport: "tcp" | "ws" = "tcp"): Promise<{ player: Client; token: string; proxy: DropProxy; talker: Client; texts: string[]; reconnects: ReconnectInfo[] }> {
+    const gw = cluster.gateways[0]!;
+    const proxy = await DropProxy.start(transport === "tcp" ? gw.address() : gw.wsAddress()!);
+    const where = transport === "tcp" ? { host: "127.0.0.1", port: proxy.port } : { url: `ws://127.0.0.1:${proxy.port}/ws` };
+    const player = await cluster.client(0, { ...where, reconnect: RECONNECT });
     const name = `res${++n}`;
     await player.request("login.Register", { username: name, password: "password-1" });
     const { token } = await player.request("login.Login", { username: name, password: "password-1" });
@@ -95,6 +97,23 @@ describe("reconnect and gap-free resume (2 gateways, login and team)", () => {
     await until("the next push", 3_000, async () => (seen.length === 4) || undefined);
     expect(seen).toEqual(range(6, 9));
     expect(texts).toEqual(range(1, 5));
+    await proxy.stop();
+  });
+
+  it("over WebSocket: a dropped connection resumes on the other gateway with exactly the missed pushes", async () => {
+    const { player, proxy, talker, texts, reconnects } = await scene("ws");
+    const dropped = new Promise((resolve) => player.onDisconnect(resolve));
+    await chat(talker, 1, 4);
+    await until("the first pushes", 3_000, async () => (texts.length === 4) || undefined);
+    proxy.refusing = true;
+    proxy.drop();
+    await dropped;
+    await chat(talker, 5, 9);
+    proxy.upstream = cluster.gateways[1]!.wsAddress()!;
+    proxy.refusing = false;
+    await until("the reconnect", 10_000, async () => (reconnects.length === 1) || undefined);
+    expect(reconnects[0]).toMatchObject({ resumed: true, resync: false, replayed: 5 });
+    expect(texts).toEqual(range(1, 9));
     await proxy.stop();
   });
 
