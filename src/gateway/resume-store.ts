@@ -78,12 +78,16 @@ export class ResumeStore {
     const tx = this.redis.multi();
     this.append(tx, uid, away, seq, frame);
     tx.hset(metaKey(uid), "seq", seq);
+    // Writing to an expired key would create one with no TTL: the keys never outlive the window.
+    this.expire(tx, uid, Math.max(1, away.until - Date.now()));
     this.run(tx, uid);
   }
 
   /** The away session ended without a resume: whatever resumes later must resync. */
   abandon(uid: string): void {
-    this.run(this.redis.multi().hset(metaKey(uid), "overflow", 1), uid);
+    const tx = this.redis.multi().hset(metaKey(uid), "overflow", 1);
+    this.expire(tx, uid);
+    this.run(tx, uid);
   }
 
   /** Resolves once every write issued so far reached Redis (the order of one connection). */
@@ -127,8 +131,8 @@ export class ResumeStore {
     tx.xadd(streamKey(uid), "*", "s", seq, "f", frame.toString("base64"));
   }
 
-  private expire(tx: ReturnType<Redis["multi"]>, uid: string): void {
-    tx.pexpire(metaKey(uid), this.limits.windowMs).pexpire(streamKey(uid), this.limits.windowMs);
+  private expire(tx: ReturnType<Redis["multi"]>, uid: string, ms = this.limits.windowMs): void {
+    tx.pexpire(metaKey(uid), ms).pexpire(streamKey(uid), ms);
   }
 
   private run(tx: ReturnType<Redis["multi"]>, uid: string): void {
