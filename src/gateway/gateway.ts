@@ -32,6 +32,8 @@ import { CLOSE_GRACE_MS, Session, sessionOf, type SessionContext, type SessionHo
 import { WriteScheduler } from "./socket-writer.js";
 import { createWsListener, type WsAcceptor } from "./ws-listener.js";
 import { WsSession, wsSessionOf } from "./ws-session.js";
+import { createRedisClient, type RedisEndpoint } from "../redis/client-factory.js";
+import { ResumeStore, type ResumeOutcome } from "./resume-store.js";
 
 /** How to start a gateway. */
 export interface GatewayOptions {
@@ -69,6 +71,11 @@ export interface GatewayOptions {
   metrics?: boolean;
   /** Export a span per forwarded request to this OTLP/HTTP JSON URL (config `telemetry.otlpTracesUrl`); default "" (off). */
   otlpTracesUrl?: string;
+  /**
+   * Redis for the pushes of sessions whose connection dropped (settings.resume); without it,
+   * or with resume.windowMs 0, a dropped session ends at once and resume replays nothing.
+   */
+  redis?: RedisEndpoint;
 }
 
 /** A running gateway. */
@@ -152,7 +159,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   /** Listeners every WebSocket shares (`this` is the WebSocket). */
   private readonly onWsMessage: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
   private readonly onWsError: (this: WebSocket, err: Error) => void;
-  private readonly onWsClose: (this: WebSocket) => void;
+  private readonly onWsClose: (this: WebSocket, code: number) => void;
   private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
   private readonly heartbeatFrame = encodeFrame(PacketKind.HEARTBEAT, 0, "", null);
   private readonly rateMessage: string;
@@ -165,6 +172,8 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   private resolveStopped!: (err: Error | null) => void;
   private listening = false;
   private kicked = 0;
+  /** Null when resume is off (no Redis, or windowMs 0). */
+  private readonly resumeStore: ResumeStore | null;
 
   constructor(options: GatewayOptions, nc: NatsConnection, proto: ProtoRegistry, log: Logger) {
     this.id = options.id;
@@ -196,15 +205,21 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
       },
       log,
     );
-    this.sessionCtx = { gatewayId: options.id, limits: this.settings, scheduler: this.scheduler, host: this };
+    const resume = this.settings.resume;
+    this.resumeStore =
+      options.redis === undefined || resume.windowMs === 0
+        ? null
+        : new ResumeStore(createRedisClient(options.redis, { connectionName: `gateway ${options.id}`, onError: (err) => log.warn({ err: err.message }, "Redis connection problem") }), resume, log);
+    const limits = { ...this.settings, recentPushes: this.resumeStore === null ? 0 : resume.recentPushes };
+    this.sessionCtx = { gatewayId: options.id, limits, scheduler: this.scheduler, host: this };
     const gw = this;
     this.onSocketError = function (this: Socket, err: Error): void {
       const session = sessionOf(this);
-      if (session !== undefined) gw.close(session, `socket error: ${err.message}`);
+      if (session !== undefined) gw.connectionLost(session, `socket error: ${err.message}`, true);
     };
     this.onSocketClose = function (this: Socket): void {
       const session = sessionOf(this);
-      if (session !== undefined) gw.close(session, "client closed the connection");
+      if (session !== undefined) gw.connectionLost(session, "client closed the connection", false);
     };
     this.closedCodec = proto.message<cluster.SessionClosed>("cluster.SessionClosed");
     const rl = this.settings.rateLimit;
@@ -221,11 +236,12 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     };
     this.onWsError = function (this: WebSocket, err: Error): void {
       const session = wsSessionOf(this);
-      if (session !== undefined) gw.close(session, `WebSocket error: ${err.message}`);
+      if (session !== undefined) gw.connectionLost(session, `WebSocket error: ${err.message}`, true);
     };
-    this.onWsClose = function (this: WebSocket): void {
+    this.onWsClose = function (this: WebSocket, code: number): void {
       const session = wsSessionOf(this);
-      if (session !== undefined) gw.close(session, "client closed the connection");
+      // 1000 normal, 1001 going away: the client meant to leave; anything else (1006) was a drop
+      if (session !== undefined) gw.connectionLost(session, "client closed the connection", code !== 1000 && code !== 1001);
     };
   }
 
@@ -453,6 +469,10 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     const frame = this.settings.frameTimeoutMs;
     const now = Date.now();
     for (const s of this.sessions.values()) {
+      if (s.away !== null) {
+        if (now > s.away.until) this.close(s, "no resume within the reconnect window");
+        continue;
+      }
       if (!s.greeted && now - s.connectedAt > first) {
         // connected but never sent a whole frame (a port scan, a stuck handshake, a slowloris)
         this.kick(s, ErrorCode.TIMEOUT, `no complete packet within ${first} ms of connecting: send a request or a HEARTBEAT first`);
@@ -460,7 +480,9 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
         // a frame trickled in (each byte resets the idle clock): bound the frame, not the silence
         this.kick(s, ErrorCode.TIMEOUT, `slow frame: a started frame did not complete within ${frame} ms; send each frame whole`);
       } else if (now - s.lastActive > limit) {
-        this.kick(s, ErrorCode.TIMEOUT, `idle: nothing received for ${limit} ms; send a HEARTBEAT at least every ${Math.floor(limit / 2)} ms`);
+        const reason = `idle: nothing received for ${limit} ms; send a HEARTBEAT at least every ${Math.floor(limit / 2)} ms`;
+        // a silent bound client most likely lost its network: kept for a resume, not kicked
+        if (s.uid === null || !this.detach(s)) this.kick(s, ErrorCode.TIMEOUT, reason);
       }
     }
   }
@@ -494,6 +516,10 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
 
   kick(session: Session, code: number, reason: string, redirect = ""): void {
     if (session.closed) return;
+    if (session.away !== null) {
+      this.close(session, reason);
+      return;
+    }
     this.kicked++;
     this.metrics?.kicked(code);
     session.write(encodeFrame(PacketKind.KICK, 0, "", null, code, reason, redirect));
@@ -507,18 +533,94 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   private close(session: Session, reason: string, destroy = false, kickCode = 0): void {
     if (session.closed) return;
     session.closed = true;
+    const wasAway = session.away !== null;
+    session.away = null;
     this.sessions.remove(session);
     this.admission.release(session.address);
     this.channels.leaveAll(session);
     const uid = session.uid;
     this.announceClosed(session.sid, uid ?? "", reason);
     if (this.debug) this.log.debug({ sid: session.sid, uid, reason }, "session closed");
+    if (wasAway) {
+      // Ended without a resume taking it over (shutdown, a fresh login): pushes to the uid
+      // from now on reach nobody, so a later resume must not look gap-free.
+      if (uid !== null && !session.handedOver) this.resumeStore?.abandon(uid);
+      return;
+    }
     if (destroy) {
       session.socket.destroy();
       return;
     }
     session.stopWriting();
     session.end(kickCode, reason);
+  }
+
+  /**
+   * A bound session's connection dropped: the session stays (in the online table, its channels
+   * and pins) for the reconnect window, its pushes stored for a resume on any gateway.
+   */
+  private detach(session: Session): boolean {
+    const store = this.resumeStore;
+    const uid = session.uid;
+    if (store === null || uid === null || session.closed || this.state !== LifecycleState.ready) return false;
+    const recent = session.recentPushes();
+    const snapshot = { seq: session.seq, channels: [...(session.channels ?? [])], pins: session.pinList() };
+    session.away = store.detach(uid, snapshot, recent.frames, recent.seqs, Date.now());
+    session.stopWriting();
+    session.socket.destroy();
+    return true;
+  }
+
+  /** The socket of a session failed or closed; an away session has already left its socket. */
+  /**
+   * The socket of a session failed or closed. A drop (reset, error, abnormal WebSocket close)
+   * of a bound session keeps it for a resume; a clean close ends it. An away session has
+   * already left its socket.
+   */
+  private connectionLost(session: Session, reason: string, dropped: boolean): void {
+    if (session.away !== null) return;
+    if (dropped && this.detach(session)) {
+      if (this.debug) this.log.debug({ sid: session.sid, uid: session.uid, reason }, "session away: kept for a resume");
+      return;
+    }
+    this.close(session, reason);
+  }
+
+  handOver(session: Session): boolean {
+    return this.detach(session);
+  }
+
+  keepAway(session: Session, seq: number, frame: Buffer): void {
+    if (session.uid !== null && session.away !== null) this.resumeStore?.keep(session.uid, session.away, seq, frame);
+  }
+
+  /** Resolves once what this gateway stored for away sessions reached Redis. */
+  resumeWritesDone(): Promise<void> {
+    return this.resumeStore?.flushed() ?? Promise.resolve();
+  }
+
+  /**
+   * Resumes the uid on `session` (just bound): restores channels and pins, writes the pushes
+   * missed after `lastSeq`, then lets new pushes follow, continuing the sequence.
+   */
+  async resume(session: Session, lastSeq: number): Promise<ResumeOutcome> {
+    const uid = session.uid;
+    if (uid === null) throw new Error("resume of a session that is not bound");
+    if (this.resumeStore === null) return { code: ErrorCode.RESYNC, frames: [], seq: lastSeq, channels: [], pins: [] };
+    session.holding = [];
+    try {
+      const outcome = await this.resumeStore.take(uid, lastSeq);
+      if (session.closed || session.uid !== uid) return outcome;
+      for (const channel of outcome.channels) this.channels.join(session, channel);
+      for (const [module, instance] of outcome.pins) session.setPin(module, instance);
+      for (const frame of outcome.frames) session.write(frame);
+      session.seq = outcome.seq;
+      return outcome;
+    } finally {
+      const held = session.holding ?? [];
+      session.holding = null;
+      for (const frame of held) session.push(frame);
+    }
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
@@ -563,6 +665,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     }
     this.mux.close();
     await this.spans?.close();
+    await this.resumeStore?.close();
     try {
       if (!this.nc.isClosed()) await this.nc.drain();
     } catch (err) {

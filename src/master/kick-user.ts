@@ -28,7 +28,7 @@ export async function kickUser(nc: NatsConnection, uid: string, reason: string):
   const proto = loadProto();
   const command = proto.message<cluster.GatewayCommand>("cluster.GatewayCommand");
   const ack = proto.message<cluster.CommandAck>("cluster.CommandAck");
-  const body = command.encode({ kick: { sid: 0, uid, code: ErrorCode.FORBIDDEN, reason } });
+  const body = command.encode({ kick: { sid: 0, uid, code: ErrorCode.FORBIDDEN, reason, handover: false } });
   const answers = await Promise.all(
     gateways.map(async (id) => {
       try {

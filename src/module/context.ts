@@ -1,6 +1,6 @@
 import type { Logger } from "../log/logger.js";
 import { SwitchyardError } from "../protocol/errors.js";
-import type { CallOptions, CallerRef, HandlerContext, SessionRef } from "./define.js";
+import type { BindResult, CallOptions, CallerRef, HandlerContext, SessionRef } from "./define.js";
 import type { ModuleRuntimeImpl } from "./runtime.js";
 import { continueTrace, type TraceContext } from "../tracing/trace-context.js";
 
@@ -76,7 +76,7 @@ export class HandlerContextImpl implements HandlerContext {
     this.module.push(targets, route, msg);
   }
 
-  async bind(uid: string): Promise<void> {
+  async bind(uid: string, resume?: { lastSeq: number }): Promise<BindResult> {
     const s = this.requireSession();
     const me = { gatewayId: s.gatewayId, sid: s.sid };
     // A login as someone else on this connection: the old uid no longer lives here, so a push
@@ -86,21 +86,24 @@ export class HandlerContextImpl implements HandlerContext {
     if (prev !== null && (prev.gatewayId !== me.gatewayId || prev.sid !== me.sid)) {
       // The older session goes first, so two sessions of one uid are never bound at once.
       await this.module
-        .kick({ gatewayId: prev.gatewayId, sid: prev.sid, uid }, NOT_BOUND_CODE, "logged in from another connection")
+        .kick({ gatewayId: prev.gatewayId, sid: prev.sid, uid }, NOT_BOUND_CODE, "logged in from another connection", resume !== undefined)
         .catch((err: unknown) => this.log.info({ err: (err as Error).message, prev }, "previous session already gone"));
     }
+    let result: BindResult;
     try {
-      await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid } });
+      const ack = await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid, resume: resume !== undefined, lastSeq: resume?.lastSeq ?? 0 } });
+      result = { resumeCode: ack.resumeCode, replayed: ack.replayed };
     } catch (err) {
       await this.module.onlineTable().release(uid, me).catch(() => undefined);
       throw err;
     }
     this.module.announceOpened({ gatewayId: s.gatewayId, sid: s.sid, uid });
+    return result;
   }
 
   async unbind(): Promise<void> {
     const s = this.requireSession();
-    await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid: "" } });
+    await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid: "", resume: false, lastSeq: 0 } });
   }
 
   pin(instanceId?: string): void {

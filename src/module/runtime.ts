@@ -287,14 +287,14 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     this.nc.publish(channelSubject(channel), this.channelCodec.encode({ route, body, excludeUids }));
   }
 
-  async kick(target: SessionRef, code: number, reason: string): Promise<void> {
-    await this.command(target.gatewayId, { kick: { sid: target.sid, uid: "", code, reason } });
+  async kick(target: SessionRef, code: number, reason: string, handover = false): Promise<void> {
+    await this.command(target.gatewayId, { kick: { sid: target.sid, uid: "", code, reason, handover } });
   }
 
   async kickUid(uid: string, code: number, reason: string): Promise<boolean> {
     const entry = await this.onlineTable().lookup(uid);
     if (entry === null) return false;
-    await this.command(entry.gatewayId, { kick: { sid: entry.sid, uid: "", code, reason } });
+    await this.command(entry.gatewayId, { kick: { sid: entry.sid, uid: "", code, reason, handover: false } });
     return true;
   }
 
@@ -307,11 +307,12 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   }
 
   /** Sends a command to a gateway and waits for its acknowledgement. */
-  async command(gatewayId: string, cmd: Partial<cluster.GatewayCommand>): Promise<void> {
+  async command(gatewayId: string, cmd: Partial<cluster.GatewayCommand>): Promise<cluster.CommandAck> {
     const subject = cmd.bind ? gatewayBindSubject(gatewayId) : gatewayCommandSubject(gatewayId);
     const reply = await this.mux.request(subject, this.commandCodec.encode(cmd), undefined, COMMAND_TIMEOUT_MS);
     const ack = this.ackCodec.decode(reply.data);
     if (!ack.ok) throw new SwitchyardError("NOT_FOUND", `gateway ${gatewayId}: ${ack.error}`);
+    return ack;
   }
 
   /** Clears the timers and closes the Redis client, if one was opened. */

@@ -97,7 +97,7 @@ describe("client SDK against the real gateway", () => {
           return;
         }
         const sid = Number(msg.headers?.get(Header.session));
-        void nc.request(gatewayBindSubject(msg.headers?.get(Header.gateway) ?? ""), commandCodec.encode({ bind: { sid, uid: "u-resumed" } })).then(() => {
+        void nc.request(gatewayBindSubject(msg.headers?.get(Header.gateway) ?? ""), commandCodec.encode({ bind: { sid, uid: "u-resumed", resume: false, lastSeq: 0 } })).then(() => {
           msg.respond(loginReplyCodec.encode({ uid: "u-resumed", token, expiresAt: 0 }));
         });
       },
@@ -166,7 +166,7 @@ describe("client SDK against the real gateway", () => {
     const kicks: string[] = [];
     c.onKick((code, message) => kicks.push(`${code}: ${message}`));
     const pending = c.request("echo.Sleep", { ms: 10_000 }).catch((e: unknown) => e);
-    expect(await command({ kick: { sid, uid: "", code: ErrorCode.FORBIDDEN, reason: "banned by an admin" } })).toMatchObject({ ok: true });
+    expect(await command({ kick: { sid, uid: "", code: ErrorCode.FORBIDDEN, reason: "banned by an admin", handover: false } })).toMatchObject({ ok: true });
     expect(await c.closed).toMatchObject({ code: "FORBIDDEN", message: "banned by an admin" });
     expect(kicks).toEqual(["FORBIDDEN: banned by an admin"]);
     expect(await pending).toMatchObject({ code: "UNAVAILABLE", message: "connection closed: kicked by the gateway: FORBIDDEN: banned by an admin" });
@@ -175,7 +175,8 @@ describe("client SDK against the real gateway", () => {
 
   it("rejects pending requests with UNAVAILABLE when the gateway stops, and when the client closes", async () => {
     const other = await createGateway({ id: "gw-sdk-2", port: 0, settings, nats: { url: nats.url }, logger: createLogger("gateway", "gw-sdk-2", "silent"), announce: false });
-    const c = await client({}, other);
+    // without reconnecting: what a client that ends with its connection sees
+    const c = await client({ reconnect: false }, other);
     const pending = c.request("echo.Sleep", { ms: 10_000 }).catch((e: unknown) => e);
     await expect.poll(() => other.load().inflight).toBe(1);
     await other.stop();

@@ -43,8 +43,8 @@ function redirectTo(target: Gateway): (p: Packet, ws: WebSocket) => void {
   };
 }
 
-async function client(url: string): Promise<Client> {
-  const c = await connect({ url, heartbeatMs: 0 });
+async function client(url: string, reconnect: false | { minDelayMs: number } = false): Promise<Client> {
+  const c = await connect({ url, heartbeatMs: 0, reconnect });
   clients.push(c);
   return c;
 }
@@ -72,7 +72,19 @@ describe("following a KICK redirect", () => {
     expect(a.texts.includes("three")).toBe(false);
   });
 
-  it("after a reply: the KICK closes the client (its redirect goes to onKick) and nothing is sent to the other gateway", async () => {
+  it("after a reply, with reconnect on: the client moves to the KICK's redirect and sends what follows there", async () => {
+    const b = await gateway(answer("b"));
+    const a = await gateway((p, ws, g) => (g.texts.length === 1 ? answer("a")(p, ws) : redirectTo(b)(p, ws)));
+    const c = await client(a.url, { minDelayMs: 10 });
+    const moved = new Promise((resolve) => c.onReconnect(resolve));
+    expect((await c.request("echo.Echo", { text: "one" })).text).toBe("a: one");
+    // sent to a, which kicks: its outcome is unknown to the client
+    await expect(c.request("echo.Echo", { text: "two" })).rejects.toMatchObject({ code: "UNAVAILABLE" });
+    expect(await moved).toMatchObject({ attempts: 1, resumed: false, address: b.url });
+    expect((await c.request("echo.Echo", { text: "three" })).text).toBe("b: three");
+  });
+
+  it("after a reply, with reconnect off: the KICK closes the client (its redirect goes to onKick) and nothing is sent to the other gateway", async () => {
     const b = await gateway(answer("b"));
     const a = await gateway((p, ws, g) => (g.texts.length === 1 ? answer("a")(p, ws) : redirectTo(b)(p, ws)));
     const c = await client(a.url);
