@@ -52,10 +52,17 @@ function requireAdmin(ctx: Ctx, state: LoginState): void {
 }
 
 /** Binds the session (evicting any older session of the uid) and builds the reply. */
-async function completeLogin(ctx: Ctx, state: LoginState, uid: string, token: string, expiresAt: number) {
-  if (ctx.session !== null) await ctx.bind(uid);
+async function completeLogin(ctx: Ctx, state: LoginState, uid: string, token: string, expiresAt: number, resume?: { lastSeq: number }) {
+  const bound = ctx.session !== null ? await ctx.bind(uid, resume) : null;
   const best = state.gateways.leastLoaded();
-  return { uid, token, expiresAt, gateway: best === null ? null : { id: best.id, host: best.tcp.host, port: best.tcp.port } };
+  return {
+    uid,
+    token,
+    expiresAt,
+    gateway: best === null ? null : { id: best.id, host: best.tcp.host, port: best.tcp.port },
+    resumeCode: resume === undefined ? 0 : (bound?.resumeCode ?? 0),
+    replayed: bound?.replayed ?? 0,
+  };
 }
 
 /** Accounts and sessions: register, log in, resume, log out; bans and maintenance mode. */
@@ -123,7 +130,7 @@ export default defineModule(services.login, {
       const found = await state.accounts.checkToken(req.token);
       if (found === null) throw new SwitchyardError("UNAUTHENTICATED", BAD_TOKEN);
       await state.access.assertMayLogIn(found.uid);
-      return completeLogin(ctx, state, found.uid, req.token, found.expiresAt);
+      return completeLogin(ctx, state, found.uid, req.token, found.expiresAt, req.resumePushes ? { lastSeq: req.lastSeq } : undefined);
     },
 
     async Logout(ctx, req) {

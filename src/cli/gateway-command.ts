@@ -36,6 +36,7 @@ export async function runGatewayCommand(args: string[]): Promise<void> {
     port: optInt(parsed, "port") ?? endpoint.port,
     settings: config.gateway,
     nats: { ...config.nats, url: natsUrl },
+    redis: config.redis,
     version: process.env.npm_package_version ?? "0.1.0",
     logger: log,
     unorderedModules: unorderedModules(config),

@@ -157,6 +157,17 @@ const gatewaySettingsSchema = strictObject({
   gatePath: urlPath.default("/gate"),
   /** Offer permessage-deflate to WebSocket clients (costs CPU and memory per connection). */
   wsPerMessageDeflate: z.boolean().default(false),
+  /** Sessions whose connection dropped: kept this long, their pushes stored in Redis (README "Resume"). */
+  resume: strictObject({
+    /** How long a dropped session waits for login.Resume; 0 turns resume off. */
+    windowMs: durationMs(0).default(60_000),
+    /** Most pushes kept per away uid; past it the resume answers RESYNC. */
+    maxPushes: wholeNumber(1).default(1_000),
+    /** Most bytes of pushes kept per away uid; past it the resume answers RESYNC. */
+    maxBytes: wholeNumber(1).default(1024 * 1024),
+    /** Pushes a connected session remembers, replayed when they died in the socket with it. */
+    recentPushes: wholeNumber(0).default(64),
+  }).prefault({}),
 }).refine((g) => g.wsPath !== g.gatePath, { path: ["gatePath"], error: "expected gateway.gatePath to differ from gateway.wsPath" });
 
 /** Where the master serves the web demo. */

@@ -4,6 +4,7 @@ import type { Logger } from "../log/logger.js";
 import type { MessageCodec } from "../proto/registry.js";
 import { PacketKind, encodeFrame } from "../protocol/packet.js";
 import type { ChannelHub } from "./channels.js";
+import type { ResumeOutcome } from "./resume-store.js";
 import type { Session } from "./session.js";
 
 /** What commands act on: the gateway, seen through the few operations they need. */
@@ -21,6 +22,16 @@ export interface CommandTarget {
   bind(session: Session, uid: string | null): void;
   /** Sends KICK(code, reason), flushes, then closes the session. */
   kick(session: Session, code: number, reason: string): void;
+  /** Replays to a just-bound session what its uid missed after `lastSeq` (see Gateway.resume). */
+  resume(session: Session, lastSeq: number): Promise<ResumeOutcome>;
+  /** Resolves once the pushes stored for away sessions reached Redis. */
+  resumeWritesDone(): Promise<void>;
+}
+
+/** What a command's acknowledgement says besides ok/error. */
+interface AckExtra {
+  resumeCode: number;
+  replayed: number;
 }
 
 /** Codecs the command handler needs. */
@@ -54,18 +65,54 @@ export class CommandHandler {
 
   /** Handles one NATS message (subscription callback); `subject` says which one it came on. */
   handle(msg: Msg, subject: "cmd" | "bind" = "cmd"): void {
+    const cmd = this.decode(msg.data);
+    const later = typeof cmd === "string" ? null : this.deferred(cmd, subject);
+    if (later !== null) {
+      later.then(
+        (extra) => this.answer(msg, null, extra),
+        (err: unknown) => this.answer(msg, `command failed on ${this.target.id}: ${(err as Error).message}`),
+      );
+      return;
+    }
     let error: string | null;
     try {
-      error = this.apply(msg.data, subject);
+      error = typeof cmd === "string" ? cmd : this.applyCommand(cmd, subject);
     } catch (err) {
       error = `command failed on ${this.target.id}: ${(err as Error).message}`;
       this.log.warn({ err }, "gateway command failed");
     }
+    this.answer(msg, error);
+  }
+
+  /**
+   * The commands acknowledged only once an asynchronous step is done: a bind with resume (after
+   * the replay) and a kick of away sessions (after their stored pushes reached Redis, so the
+   * resume that follows reads them all). Null for every other command.
+   */
+  private deferred(cmd: cluster.GatewayCommand, subject: "cmd" | "bind"): Promise<AckExtra> | null {
+    if (subject === "bind" && cmd.bind?.resume === true) {
+      const b = cmd.bind;
+      const error = this.bind(b);
+      if (error !== null) return Promise.reject(new Error(error));
+      return this.target.resume(this.target.session(b.sid)!, b.lastSeq).then((o) => ({ resumeCode: o.code, replayed: o.frames.length }));
+    }
+    if (subject === "cmd" && cmd.kick) {
+      const k = cmd.kick;
+      const targets = k.sid !== 0 ? [this.target.session(k.sid)] : k.uid !== "" ? this.target.sessionsOfUser(k.uid) : [];
+      if (!targets.some((t) => t?.away != null)) return null;
+      const error = this.kick(k);
+      if (error !== null) return Promise.reject(new Error(error));
+      return this.target.resumeWritesDone().then(() => ({ resumeCode: 0, replayed: 0 }));
+    }
+    return null;
+  }
+
+  private answer(msg: Msg, error: string | null, extra?: AckExtra): void {
     if (error === null) this.applied++;
     else this.refused++;
     if (msg.reply) {
       try {
-        msg.respond(this.codecs.ack.encode({ ok: error === null, error: error ?? "" }));
+        msg.respond(this.codecs.ack.encode({ ok: error === null, error: error ?? "", resumeCode: extra?.resumeCode ?? 0, replayed: extra?.replayed ?? 0 }));
       } catch (err) {
         this.log.warn({ err }, "cannot answer a gateway command");
       }
@@ -74,14 +121,22 @@ export class CommandHandler {
 
   /** Applies an encoded command received on `subject`; returns null on success, else the reason. */
   apply(data: Uint8Array, subject: "cmd" | "bind" = "cmd"): string | null {
-    let cmd: cluster.GatewayCommand;
+    const cmd = this.decode(data);
+    return typeof cmd === "string" ? cmd : this.applyCommand(cmd, subject);
+  }
+
+  /** The command, or why it is not one. */
+  private decode(data: Uint8Array): cluster.GatewayCommand | string {
     try {
-      cmd = this.codecs.command.decode(data);
+      return this.codecs.command.decode(data);
     } catch (err) {
       const reason = `not a cluster.GatewayCommand (${(err as Error).message}): send one of bind, kick, push, join, leave`;
       this.log.warn({ bytes: data.length }, reason);
       return reason;
     }
+  }
+
+  private applyCommand(cmd: cluster.GatewayCommand, subject: "cmd" | "bind"): string | null {
     if (subject === "bind") return cmd.bind ? this.bind(cmd.bind) : `gw.${this.target.id}.bind takes bind commands only`;
     if (cmd.bind) return `bind goes to gw.${this.target.id}.bind, not gw.${this.target.id}.cmd`;
     if (cmd.kick) return this.kick(cmd.kick);
@@ -130,7 +185,7 @@ export class CommandHandler {
     for (const sid of p.sids) {
       const s = this.target.session(sid);
       if (s === undefined || s.closed) (missing ??= new Set()).add(sid);
-      else s.write(frame);
+      else s.push(frame);
     }
     if (missing === null) return null;
     return `no session ${[...missing].join(", ")} on ${this.target.id}`;

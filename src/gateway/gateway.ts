@@ -28,6 +28,8 @@ import { CLOSE_GRACE_MS, Session, sessionOf, type SessionContext, type SessionHo
 import { WriteScheduler } from "./socket-writer.js";
 import { createWsListener, type WsAcceptor } from "./ws-listener.js";
 import { WsSession, wsSessionOf } from "./ws-session.js";
+import { createRedisClient, type RedisEndpoint } from "../redis/client-factory.js";
+import { ResumeStore, type ResumeOutcome } from "./resume-store.js";
 
 /** How to start a gateway. */
 export interface GatewayOptions {
@@ -61,6 +63,11 @@ export interface GatewayOptions {
   unorderedModules?: readonly string[];
   /** Serve clients over TLS with this certificate and key (PEM files); default plain TCP. */
   tls?: GatewayTls;
+  /**
+   * Redis for the pushes of sessions whose connection dropped (settings.resume); without it,
+   * or with resume.windowMs 0, a dropped session ends at once and resume replays nothing.
+   */
+  redis?: RedisEndpoint;
 }
 
 /** A running gateway. */
@@ -154,6 +161,8 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   private resolveStopped!: (err: Error | null) => void;
   private listening = false;
   private kicked = 0;
+  /** Null when resume is off (no Redis, or windowMs 0). */
+  private readonly resumeStore: ResumeStore | null;
 
   constructor(options: GatewayOptions, nc: NatsConnection, proto: ProtoRegistry, log: Logger) {
     this.id = options.id;
@@ -175,7 +184,13 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
       },
       log,
     );
-    this.sessionCtx = { gatewayId: options.id, limits: this.settings, scheduler: this.scheduler, host: this };
+    const resume = this.settings.resume;
+    this.resumeStore =
+      options.redis === undefined || resume.windowMs === 0
+        ? null
+        : new ResumeStore(createRedisClient(options.redis, { connectionName: `gateway ${options.id}`, onError: (err) => log.warn({ err: err.message }, "Redis connection problem") }), resume, log);
+    const limits = { ...this.settings, recentPushes: this.resumeStore === null ? 0 : resume.recentPushes };
+    this.sessionCtx = { gatewayId: options.id, limits, scheduler: this.scheduler, host: this };
     const gw = this;
     this.onSocketError = function (this: Socket, err: Error): void {
       const session = sessionOf(this);
@@ -416,6 +431,10 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     const frame = this.settings.frameTimeoutMs;
     const now = Date.now();
     for (const s of this.sessions.values()) {
+      if (s.away !== null) {
+        if (now > s.away.until) this.close(s, "no resume within the reconnect window");
+        continue;
+      }
       if (!s.greeted && now - s.connectedAt > first) {
         // connected but never sent a whole frame (a port scan, a stuck handshake, a slowloris)
         this.kick(s, ErrorCode.TIMEOUT, `no complete packet within ${first} ms of connecting: send a request or a HEARTBEAT first`);
@@ -457,6 +476,10 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
 
   kick(session: Session, code: number, reason: string, redirect = ""): void {
     if (session.closed) return;
+    if (session.away !== null) {
+      this.close(session, reason);
+      return;
+    }
     this.kicked++;
     session.write(encodeFrame(PacketKind.KICK, 0, "", null, code, reason, redirect));
     this.close(session, reason, false, code);
@@ -468,19 +491,75 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
    */
   private close(session: Session, reason: string, destroy = false, kickCode = 0): void {
     if (session.closed) return;
+    if (kickCode === 0 && session.away === null && this.detach(session)) {
+      if (this.debug) this.log.debug({ sid: session.sid, uid: session.uid, reason }, "session away: kept for a resume");
+      return;
+    }
     session.closed = true;
+    const wasAway = session.away !== null;
+    session.away = null;
     this.sessions.remove(session);
     this.admission.release(session.address);
     this.channels.leaveAll(session);
     const uid = session.uid;
     this.announceClosed(session.sid, uid ?? "", reason);
     if (this.debug) this.log.debug({ sid: session.sid, uid, reason }, "session closed");
+    if (wasAway) return;
     if (destroy) {
       session.socket.destroy();
       return;
     }
     session.stopWriting();
     session.end(kickCode, reason);
+  }
+
+  /**
+   * A bound session's connection dropped: the session stays (in the online table, its channels
+   * and pins) for the reconnect window, its pushes stored for a resume on any gateway.
+   */
+  private detach(session: Session): boolean {
+    const store = this.resumeStore;
+    const uid = session.uid;
+    if (store === null || uid === null || this.state !== LifecycleState.ready) return false;
+    const recent = session.recentPushes();
+    const snapshot = { seq: session.seq, channels: [...(session.channels ?? [])], pins: session.pinList() };
+    session.away = store.detach(uid, snapshot, recent.frames, recent.seqs, Date.now());
+    session.stopWriting();
+    session.socket.destroy();
+    return true;
+  }
+
+  keepAway(session: Session, seq: number, frame: Buffer): void {
+    if (session.uid !== null && session.away !== null) this.resumeStore?.keep(session.uid, session.away, seq, frame);
+  }
+
+  /** Resolves once what this gateway stored for away sessions reached Redis. */
+  resumeWritesDone(): Promise<void> {
+    return this.resumeStore?.flushed() ?? Promise.resolve();
+  }
+
+  /**
+   * Resumes the uid on `session` (just bound): restores channels and pins, writes the pushes
+   * missed after `lastSeq`, then lets new pushes follow, continuing the sequence.
+   */
+  async resume(session: Session, lastSeq: number): Promise<ResumeOutcome> {
+    const uid = session.uid;
+    if (uid === null) throw new Error("resume of a session that is not bound");
+    if (this.resumeStore === null) return { code: ErrorCode.RESYNC, frames: [], seq: lastSeq, channels: [], pins: [] };
+    session.holding = [];
+    try {
+      const outcome = await this.resumeStore.take(uid, lastSeq);
+      if (session.closed || session.uid !== uid) return outcome;
+      for (const channel of outcome.channels) this.channels.join(session, channel);
+      for (const [module, instance] of outcome.pins) session.setPin(module, instance);
+      for (const frame of outcome.frames) session.write(frame);
+      session.seq = outcome.seq;
+      return outcome;
+    } finally {
+      const held = session.holding ?? [];
+      session.holding = null;
+      for (const frame of held) session.push(frame);
+    }
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
@@ -524,6 +603,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
       this.log.warn({ err }, "cannot stop the services API registration");
     }
     this.mux.close();
+    await this.resumeStore?.close();
     try {
       if (!this.nc.isClosed()) await this.nc.drain();
     } catch (err) {

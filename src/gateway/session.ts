@@ -4,6 +4,8 @@ import { HeaderTemplate } from "../bus/encoded-headers.js";
 import { Header } from "../bus/headers.js";
 import { instanceSubject } from "../bus/subjects.js";
 import { FrameDecoder, type FrameSink, type FramingError } from "../protocol/framing.js";
+import { stampSeq } from "../protocol/packet.js";
+import type { AwayState } from "./resume-store.js";
 import { RateLimiter, type RateVerdict } from "./rate-limit.js";
 import { RequestLane } from "./request-lane.js";
 import { SocketWriter, type OverflowSink, type WritableSocket, type WriteScheduler } from "./socket-writer.js";
@@ -16,6 +18,8 @@ export interface SessionHost {
   onFramingError(session: Session, err: FramingError): void;
   /** The client reads too slowly: `pendingBytes` of output are waiting. */
   onSlowReader(session: Session, pendingBytes: number): void;
+  /** A push (stamped with `seq`) for a session whose connection dropped: keep it for its resume. */
+  keepAway(session: Session, seq: number, frame: Buffer): void;
 }
 
 /** Per-session limits, taken from GatewaySettings. */
@@ -23,6 +27,8 @@ export interface SessionLimits {
   maxFrameBytes: number;
   maxPendingOutputBytes: number;
   rateLimit: { perSecond: number; burst: number };
+  /** Pushes a bound session remembers for a resume (0: none, resume off). */
+  recentPushes: number;
 }
 
 /** What every session of one gateway shares: one object, referenced by each session. */
@@ -94,6 +100,14 @@ export class Session implements FrameSink, OverflowSink {
   closed = false;
   /** The client's IP address as the socket saw it ("" if unknown); stamped on forwarded messages. */
   readonly address: string;
+  /** Highest push sequence number sent to the bound uid (0: none yet). */
+  seq = 0;
+  /** Set while the connection is gone and the session waits for a resume (its pushes go to Redis). */
+  away: AwayState | null = null;
+  /** Set while a resume replays: unstamped pushes waiting to follow the replayed ones. */
+  holding: Buffer[] | null = null;
+  /** The last pushes sent, oldest first (bound sessions with resume on only). */
+  private recent: Buffer[] | null = null;
   /** Channels this session is a member of (null until the first join). */
   channels: Set<string> | null = null;
   private readonly ctx: SessionContext;
@@ -168,6 +182,42 @@ export class Session implements FrameSink, OverflowSink {
     return this.writer.write(frame);
   }
 
+  /**
+   * Sends one PUSH frame (shared by many sessions, see `write`): to a bound uid stamped with its
+   * next seq, and kept among the recent ones (or, while away, handed to the host to store).
+   */
+  push(frame: Buffer): boolean {
+    if (this.uid === null) return this.write(frame);
+    if (this.holding !== null) {
+      this.holding.push(frame);
+      return true;
+    }
+    const seq = ++this.seq;
+    const stamped = stampSeq(frame, seq);
+    if (this.away !== null) {
+      this.ctx.host.keepAway(this, seq, stamped);
+      return true;
+    }
+    const keep = this.ctx.limits.recentPushes;
+    if (keep > 0) {
+      const recent = (this.recent ??= []);
+      if (recent.length >= keep) recent.shift();
+      recent.push(stamped);
+    }
+    return this.write(stamped);
+  }
+
+  /** The recent pushes (oldest first) and their seqs: what may have died in the socket. */
+  recentPushes(): { frames: Buffer[]; seqs: number[] } {
+    const frames = this.recent ?? [];
+    return { frames, seqs: frames.map((_, i) => this.seq - frames.length + 1 + i) };
+  }
+
+  /** The pins as module → instance pairs (for a resume elsewhere). */
+  pinList(): [string, string][] {
+    return this.pins === null ? [] : [...this.pins].map(([module, pin]) => [module, pin.instance]);
+  }
+
   /** Writes what is queued and accepts nothing more (before a KICK's close). */
   stopWriting(): void {
     this.writer?.stop();
@@ -214,6 +264,8 @@ export class Session implements FrameSink, OverflowSink {
     this.uid = uid;
     this.hdrs = null;
     this.pins = null;
+    this.seq = 0;
+    this.recent = null;
   }
 
   /** The session's headers with `sy-rid` set to `rid` (ASCII), encoded; for `nc.publish` only. */

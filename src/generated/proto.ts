@@ -130,6 +130,8 @@ export namespace cluster {
   export interface Bind {
     sid: number;
     uid: string;
+    resume: boolean;
+    lastSeq: number;
   }
   export interface Kick {
     sid: number;
@@ -153,6 +155,8 @@ export namespace cluster {
   export interface CommandAck {
     ok: boolean;
     error: string;
+    resumeCode: number;
+    replayed: number;
   }
   export interface ChannelMessage {
     route: string;
@@ -296,6 +300,8 @@ export namespace login {
   }
   export interface ResumeRequest {
     token: string;
+    resumePushes: boolean;
+    lastSeq: number;
   }
   export interface LogoutRequest {
     token: string;
@@ -310,6 +316,8 @@ export namespace login {
     token: string;
     expiresAt: number;
     gateway: GatewayAddress | null;
+    resumeCode: number;
+    replayed: number;
   }
   export interface BanRequest {
     uid: string;
@@ -593,6 +601,7 @@ export namespace wire {
     INTERNAL: 8,
     CONFLICT: 9,
     PROTOCOL: 10,
+    RESYNC: 11,
   } as const;
   export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
   export interface Packet {
@@ -603,6 +612,7 @@ export namespace wire {
     code: ErrorCode;
     message: string;
     redirect: string;
+    seq: number;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from "../log/logger.js";
 import { SwitchyardError } from "../protocol/errors.js";
-import type { CallOptions, CallerRef, HandlerContext, SessionRef } from "./define.js";
+import type { BindResult, CallOptions, CallerRef, HandlerContext, SessionRef } from "./define.js";
 import type { ModuleRuntimeImpl } from "./runtime.js";
 
 const NOT_BOUND_CODE = 3; // wire.ErrorCode.FORBIDDEN, sent with the kick of a replaced session
@@ -60,7 +60,7 @@ export class HandlerContextImpl implements HandlerContext {
     this.module.push(targets, route, msg);
   }
 
-  async bind(uid: string): Promise<void> {
+  async bind(uid: string, resume?: { lastSeq: number }): Promise<BindResult> {
     const s = this.requireSession();
     const me = { gatewayId: s.gatewayId, sid: s.sid };
     // A login as someone else on this connection: the old uid no longer lives here, so a push
@@ -73,18 +73,21 @@ export class HandlerContextImpl implements HandlerContext {
         .kick({ gatewayId: prev.gatewayId, sid: prev.sid, uid }, NOT_BOUND_CODE, "logged in from another connection")
         .catch((err: unknown) => this.log.info({ err: (err as Error).message, prev }, "previous session already gone"));
     }
+    let result: BindResult;
     try {
-      await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid } });
+      const ack = await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid, resume: resume !== undefined, lastSeq: resume?.lastSeq ?? 0 } });
+      result = { resumeCode: ack.resumeCode, replayed: ack.replayed };
     } catch (err) {
       await this.module.onlineTable().release(uid, me).catch(() => undefined);
       throw err;
     }
     this.module.announceOpened({ gatewayId: s.gatewayId, sid: s.sid, uid });
+    return result;
   }
 
   async unbind(): Promise<void> {
     const s = this.requireSession();
-    await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid: "" } });
+    await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid: "", resume: false, lastSeq: 0 } });
   }
 
   pin(instanceId?: string): void {

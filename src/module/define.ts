@@ -112,6 +112,12 @@ export interface ModuleRuntime<Settings = unknown, R extends RouteMap = RouteMap
 }
 
 /** What a handler receives with its request. */
+/** What a bind did; `resumeCode` is a wire.ErrorCode: OK, or RESYNC when pushes were not all kept. */
+export interface BindResult {
+  resumeCode: number;
+  replayed: number;
+}
+
 export interface HandlerContext<State = unknown, Settings = unknown, R extends RouteMap = RouteMap, P extends PushMap = PushMap> {
   readonly requestId: string;
   /** The client session the request acts for; null when a module or operator called without one. */
@@ -135,9 +141,11 @@ export interface HandlerContext<State = unknown, Settings = unknown, R extends R
   push<K extends keyof P & string>(targets: SessionRef | readonly SessionRef[], route: K, msg: MessageInit<P[K]>): void;
   /**
    * Binds a uid to the calling session: records it in the online table (kicking any older
-   * session of that uid, on any gateway) and tells the gateway. Resolves once applied.
+   * session of that uid, on any gateway) and tells the gateway. Resolves once applied. With
+   * `resume`, the gateway first replays the pushes the uid missed after `resume.lastSeq` and
+   * restores its channels and pins (README "Resume"); the result says how that went.
    */
-  bind(uid: string): Promise<void>;
+  bind(uid: string, resume?: { lastSeq: number }): Promise<BindResult>;
   /** Unbinds the calling session (it stays connected, as if never logged in). */
   unbind(): Promise<void>;
   /**

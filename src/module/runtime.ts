@@ -290,11 +290,12 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   }
 
   /** Sends a command to a gateway and waits for its acknowledgement. */
-  async command(gatewayId: string, cmd: Partial<cluster.GatewayCommand>): Promise<void> {
+  async command(gatewayId: string, cmd: Partial<cluster.GatewayCommand>): Promise<cluster.CommandAck> {
     const subject = cmd.bind ? gatewayBindSubject(gatewayId) : gatewayCommandSubject(gatewayId);
     const reply = await this.mux.request(subject, this.commandCodec.encode(cmd), undefined, COMMAND_TIMEOUT_MS);
     const ack = this.ackCodec.decode(reply.data);
     if (!ack.ok) throw new SwitchyardError("NOT_FOUND", `gateway ${gatewayId}: ${ack.error}`);
+    return ack;
   }
 
   /** Clears the timers and closes the Redis client, if one was opened. */

@@ -24,6 +24,7 @@ export const DEFAULT_MESSAGES: Record<ErrorCodeName, string> = {
   INTERNAL: "internal server error: retry, and report it if it persists (quote the request id)",
   CONFLICT: "the state changed (taken, full or already done): re-read it and retry",
   PROTOCOL: "protocol violation: the connection is closed; check the framing (4-byte big-endian length + wire.Packet)",
+  RESYNC: "pushes were missed and can no longer be replayed: re-read your state (team.Info, game.Rejoin, …)",
 };
 
 /** Returns the name of a numeric code, INTERNAL for unknown numbers. */

@@ -18,6 +18,8 @@ export interface Packet {
   message: string;
   /** KICK only: where to connect instead ("host:port" on TCP, a WebSocket URL on WebSocket), or "". */
   redirect: string;
+  /** PUSH to a bound session only: the uid's push sequence number (1, 2, …), else 0. */
+  seq: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -28,7 +30,7 @@ const EMPTY = new Uint8Array(0);
  * protobufjs on every valid input (checked by a unit test); returns null on malformed bytes.
  */
 export function decodePacket(buf: Uint8Array): Packet | null {
-  const p: Packet = { kind: 0, id: 0, route: "", body: EMPTY, code: 0, message: "", redirect: "" };
+  const p: Packet = { kind: 0, id: 0, route: "", body: EMPTY, code: 0, message: "", redirect: "", seq: 0 };
   const end = buf.length;
   let pos = 0;
   while (pos < end) {
@@ -61,6 +63,7 @@ export function decodePacket(buf: Uint8Array): Packet | null {
       if (field === 1) p.kind = v;
       else if (field === 2) p.id = v;
       else if (field === 5) p.code = v;
+      else if (field === 8) p.seq = v;
     } else if (wt === 2) {
       let len = 0;
       shift = 0;
@@ -126,6 +129,25 @@ function writeVarint(out: Uint8Array, pos: number, v: number): number {
  */
 export function encodeFrame(kind: number, id: number, route: string, body: Uint8Array | null, code = 0, message = "", redirect = ""): Buffer {
   return encodeWithPrefix(LENGTH_PREFIX_BYTES, kind, id, route, body, code, message, redirect) as Buffer;
+}
+
+/** Tag of wire.Packet field 8 (seq, varint). */
+const SEQ_TAG = 0x40;
+
+/**
+ * A copy of the length-prefixed PUSH `frame` carrying `seq` (field 8 appended: protobuf fields
+ * may come in any order). The gateway encodes a channel message once and stamps each member's
+ * own sequence on its copy.
+ */
+export function stampSeq(frame: Uint8Array, seq: number): Buffer {
+  const extra = 1 + varintSize(seq);
+  const out = NodeBuffer!.allocUnsafe(frame.length + extra);
+  out.set(frame, 0);
+  const packetBytes = frame.length - LENGTH_PREFIX_BYTES + extra;
+  out.writeUInt32BE(packetBytes, 0);
+  out[frame.length] = SEQ_TAG;
+  writeVarint(out, frame.length + 1, seq);
+  return out;
 }
 
 /**

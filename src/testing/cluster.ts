@@ -157,7 +157,7 @@ export async function startCluster<R = Routes>(spec: ClusterSpec): Promise<TestC
     for (let i = 0; i < (spec.gateways ?? 1); i++) {
       const id = `gw-${i + 1}`;
       const logger = createLogger("gateway", id, config.log.level);
-      gateways.push(await createGateway({ id, port: 0, wsPort: 0, settings: config.gateway, nats: config.nats, logger, unorderedModules: unorderedModules(config) }));
+      gateways.push(await createGateway({ id, port: 0, wsPort: 0, settings: config.gateway, nats: config.nats, redis: config.redis, logger, unorderedModules: unorderedModules(config) }));
     }
     config.gateways = gateways.map((g) => ({ id: g.id, ...g.address(), wsPort: g.wsAddress()?.port ?? 0 }));
     for (const { spec: m, def } of resolved) {

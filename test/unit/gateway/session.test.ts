@@ -6,7 +6,7 @@ import { RateVerdict } from "../../../src/gateway/rate-limit.js";
 import { Session, sessionOf, type SessionContext, type SessionHost } from "../../../src/gateway/session.js";
 import { WriteScheduler } from "../../../src/gateway/socket-writer.js";
 
-function setup(limits = { maxFrameBytes: 1024, maxPendingOutputBytes: 1 << 20, rateLimit: { perSecond: 1, burst: 2 } }) {
+function setup(limits = { maxFrameBytes: 1024, maxPendingOutputBytes: 1 << 20, rateLimit: { perSecond: 1, burst: 2 }, recentPushes: 0 }) {
   const frames: Buffer[] = [];
   const errors: FramingError[] = [];
   const host: SessionHost = {
@@ -16,6 +16,7 @@ function setup(limits = { maxFrameBytes: 1024, maxPendingOutputBytes: 1 << 20, r
     },
     onFramingError: (_s, e) => errors.push(e),
     onSlowReader: () => undefined,
+    keepAway: () => undefined,
   };
   const ctx: SessionContext = { gatewayId: "gw-t", limits, scheduler: new WriteScheduler(() => undefined), host };
   const socket = new Socket();

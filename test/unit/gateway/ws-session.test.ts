@@ -29,9 +29,10 @@ function setup() {
     onFrame: (_s, f) => frames.push(Buffer.from(f)),
     onFramingError: () => undefined,
     onSlowReader: (_s, pending) => overflows.push(pending),
+    keepAway: () => undefined,
   };
   const scheduler = new WriteScheduler(() => undefined);
-  const ctx: SessionContext = { gatewayId: "gw-t", limits: { maxFrameBytes: 1024, maxPendingOutputBytes: 1000, rateLimit: { perSecond: 1, burst: 2 } }, scheduler, host };
+  const ctx: SessionContext = { gatewayId: "gw-t", limits: { maxFrameBytes: 1024, maxPendingOutputBytes: 1000, rateLimit: { perSecond: 1, burst: 2 }, recentPushes: 0 }, scheduler, host };
   const ws = new FakeWebSocket();
   const session = new WsSession(9, new Socket(), ws as unknown as WebSocket, ctx, 1_000, "127.0.0.1");
   return { session, ws, frames, overflows, scheduler };
