@@ -16,6 +16,7 @@ function randomPacket(i: number): wire.Packet {
     code: (i % 4 === 0 ? i % 11 : 0) as wire.ErrorCode,
     message: i % 4 === 0 ? `reason ${i} ✓` : "",
     redirect: i % 8 === 0 ? `ws://gw-${i}.example:3251/ws` : "",
+    seq: 0,
   };
 }
 
