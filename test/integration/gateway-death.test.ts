@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect as natsConnect, type NatsConnection } from "nats";
 import { connect, type Client } from "../../src/client/index.js";
 import { SystemSubject } from "../../src/bus/subjects.js";
+import { ErrorCode } from "../../src/protocol/errors.js";
 import type { cluster as clusterProto, social } from "../../src/generated/proto.js";
 import { loadProto } from "../../src/proto/registry.js";
 import { GATEWAY_LAPSE_MS } from "../../src/module/index.js";
@@ -53,7 +54,7 @@ describe("a gateway killed with -9: its sessions leave the online table and are 
     const a = await cluster.loggedInClient("survivor", 0);
     const b: Client = await connect({ host: "127.0.0.1", port, heartbeatMs: 0 });
     await b.request("login.Register", { username: "doomed", password: "password-1" });
-    const { uid: bUid } = await b.request("login.Login", { username: "doomed", password: "password-1" });
+    const { uid: bUid, token: bToken } = await b.request("login.Login", { username: "doomed", password: "password-1" });
     await a.client.request("social.Request", { uid: bUid });
     await b.request("social.Accept", { uid: a.uid });
     expect((await a.client.request("social.Friends", {})).friends).toEqual([{ uid: bUid, username: "doomed", online: true }]);
@@ -94,5 +95,12 @@ describe("a gateway killed with -9: its sessions leave the online table and are 
     expect((await a.client.request("chat.Rooms", {})).rooms.find((r: { room: string }) => r.room === "gw-death")).toMatchObject({ members: 1 });
     // the live gateway's session is untouched
     expect(await cluster.modules[0]!.runtime.onlineTable().lookup(a.uid)).toMatchObject({ gatewayId: "gw-1" });
+
+    // The player comes back through the live gateway. What the dead gateway held in memory (the
+    // uid's push sequence, its recent pushes) died with it: the resume says RESYNC, never a silent gap.
+    const back = await cluster.client(0);
+    const resumed = await back.request("login.Resume", { token: bToken, resumePushes: true, lastSeq: 0 });
+    expect(resumed).toMatchObject({ uid: bUid, resumeCode: ErrorCode.RESYNC, replayed: 0 });
+    expect(await cluster.modules[0]!.runtime.onlineTable().lookup(bUid)).toMatchObject({ gatewayId: "gw-1" });
   }, 30_000);
 });
