@@ -7,6 +7,7 @@ import type { ResolvedCoreOptions } from "./options.js";
 import { PendingRequests } from "./pending-requests.js";
 import { PushRouter, type RawPushHandler, type Unsubscribe } from "./push-router.js";
 import { redirectTarget } from "./redirect.js";
+import { backoffDelay, shouldReconnect, type ReconnectInfo } from "./reconnect.js";
 import { describeTarget, type GatewayTarget } from "./target.js";
 import type { Transport, TransportEvents } from "./transport.js";
 
@@ -35,6 +36,10 @@ export type PushHandler<T> = (msg: T, route: string) => void;
 export type KickHandler = (code: ErrorCodeName, message: string, redirect: string) => void;
 /** Receives why the connection ended; `error` is null when the client closed it itself. */
 export type CloseHandler = (reason: string, error: SwitchyardError | null) => void;
+/** Receives why the connection dropped; the client is reconnecting (see `reconnect`). */
+export type DisconnectHandler = (reason: string, error: SwitchyardError | null) => void;
+/** Receives how a reconnect went, once the session is resumed. */
+export type ReconnectHandler = (info: ReconnectInfo) => void;
 /** Receives errors not tied to a request: ERROR packets with id 0, failing push handlers. */
 export type ErrorHandler = (err: SwitchyardError) => void;
 
@@ -79,6 +84,12 @@ export interface Client extends AsyncDisposable {
   onClose(handler: CloseHandler): Unsubscribe;
   /** Errors not tied to a request; without a handler they become process warnings. */
   onError(handler: ErrorHandler): Unsubscribe;
+  /** Called when the connection drops and the client starts reconnecting (option `reconnect`). */
+  onDisconnect(handler: DisconnectHandler): Unsubscribe;
+  /** Called when a reconnect succeeded (and, when logged in, login.Resume bound the session again). */
+  onReconnect(handler: ReconnectHandler): Unsubscribe;
+  /** Seq of the last push received (0: none); what login.Resume states after a reconnect. */
+  readonly lastSeq: number;
 
   /** Closes the connection (pending requests reject with UNAVAILABLE); resolves once closed. */
   close(): Promise<void>;
@@ -102,6 +113,20 @@ interface OutgoingPacket {
   route: string;
   body: Uint8Array;
 }
+
+/** A request issued while reconnecting: sent once connected, or failed UNAVAILABLE at the bound. */
+interface QueuedRequest {
+  route: string;
+  body: Uint8Array;
+  timeoutMs: number | undefined;
+  resolve: (body: Uint8Array) => void;
+  reject: (err: SwitchyardError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const LOGIN = "login.Login";
+const RESUME = "login.Resume";
+const LOGOUT = "login.Logout";
 
 /** Opens a transport to one gateway. */
 export type TargetOpener = (target: GatewayTarget, events: TransportEvents) => Promise<Transport>;
@@ -128,8 +153,19 @@ class ClientImpl implements Client {
   private readonly kickHandlers: { handlers: KickHandler[] } = { handlers: [] };
   private readonly closeHandlers: { handlers: CloseHandler[] } = { handlers: [] };
   private readonly errorHandlers: { handlers: ErrorHandler[] } = { handlers: [] };
+  private readonly disconnectHandlers: { handlers: DisconnectHandler[] } = { handlers: [] };
+  private readonly reconnectHandlers: { handlers: ReconnectHandler[] } = { handlers: [] };
   private conn: Transport | null = null;
   private resolveClosed!: (err: SwitchyardError | null) => void;
+  /** Where the client connects again after a drop (the last target, or a KICK's redirect). */
+  private target: GatewayTarget | null = null;
+  /** The token of the last successful login.Login / login.Resume, null when logged out. */
+  private token: string | null = null;
+  lastSeq = 0;
+  /** Set while reconnecting; requests issued meanwhile wait in `queued`. */
+  private reconnecting: Promise<void> | null = null;
+  private queued: QueuedRequest[] = [];
+  private closing = false;
 
   constructor(opts: ResolvedCoreOptions, registry: ProtoRegistry, openTarget: TargetOpener) {
     this.opts = opts;
@@ -149,6 +185,7 @@ class ClientImpl implements Client {
   }
 
   async open(target: GatewayTarget): Promise<void> {
+    this.target = target;
     // A transport may deliver packets (a KICK right after the handshake) before the promise of
     // its opening settles: those wait here, copied, until it is this client's connection.
     let conn: Transport | null = null;
@@ -190,7 +227,7 @@ class ClientImpl implements Client {
 
   /** The connection is gone (and no redirect is under way to replace it). */
   private get gone(): boolean {
-    return this.redirecting === null && (this.conn === null || this.conn.isClosed);
+    return this.reconnecting === null && this.redirecting === null && (this.conn === null || this.conn.isClosed);
   }
 
   get pending(): number {
@@ -217,6 +254,13 @@ class ClientImpl implements Client {
 
   requestRaw(route: string, body: Uint8Array, opts?: RequestOptions): Promise<Uint8Array> {
     if (this.gone) return Promise.reject(this.closedError());
+    if (this.reconnecting !== null) return this.queue(route, body, opts?.timeoutMs);
+    if (route === LOGIN || route === RESUME || route === LOGOUT) return this.sendTracked(route, body, opts);
+    return this.send(route, body, opts);
+  }
+
+  /** Sends a request now. */
+  private send(route: string, body: Uint8Array, opts?: RequestOptions): Promise<Uint8Array> {
     let id: number;
     try {
       id = this.requests.nextId();
@@ -234,8 +278,51 @@ class ClientImpl implements Client {
     this.notifyRaw(route, codec.request.encode(msg));
   }
 
+  /** Login, Resume and Logout: the token they grant or revoke is what a reconnect resumes with. */
+  private async sendTracked(route: string, body: Uint8Array, opts?: RequestOptions): Promise<Uint8Array> {
+    if (route === LOGIN) this.lastSeq = 0;
+    const reply = await this.send(route, body, opts);
+    if (route === LOGOUT) this.token = null;
+    else {
+      const codec = this.registry.route<unknown, { token: string }>(LOGIN);
+      if (codec !== null) this.token = codec.response.decode(reply).token || null;
+    }
+    return reply;
+  }
+
+  /** Holds a request until the reconnect is done; fails it UNAVAILABLE, unsent, at the bound. */
+  private queue(route: string, body: Uint8Array, timeoutMs: number | undefined): Promise<Uint8Array> {
+    const bound = Math.min(this.opts.reconnect?.windowMs ?? 0, timeoutMs || this.opts.requestTimeoutMs || Number.POSITIVE_INFINITY);
+    return new Promise((resolve, reject) => {
+      const q: QueuedRequest = {
+        route,
+        body,
+        timeoutMs,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.queued = this.queued.filter((x) => x !== q);
+          reject(new SwitchyardError("UNAVAILABLE", `not sent: still reconnecting after ${bound} ms (${route}); retry later`));
+        }, bound),
+      };
+      this.queued.push(q);
+    });
+  }
+
+  /** Sends (or, for a closed client, fails) what waited for the reconnect. */
+  private releaseQueued(error: SwitchyardError | null): void {
+    const list = this.queued;
+    this.queued = [];
+    for (const q of list) {
+      clearTimeout(q.timer);
+      if (error !== null) q.reject(error);
+      else this.requestRaw(q.route, q.body, q.timeoutMs === undefined ? undefined : { timeoutMs: q.timeoutMs }).then(q.resolve, q.reject);
+    }
+  }
+
   notifyRaw(route: string, body: Uint8Array): void {
     if (this.gone) throw this.closedError();
+    if (this.reconnecting !== null) throw new SwitchyardError("UNAVAILABLE", `not sent: reconnecting (${route}); retry after onReconnect`);
     this.sendPacket(PacketKind.NOTIFY, 0, route, body);
   }
 
@@ -263,7 +350,17 @@ class ClientImpl implements Client {
     return listen(this.errorHandlers, handler);
   }
 
+  onDisconnect(handler: DisconnectHandler): Unsubscribe {
+    return listen(this.disconnectHandlers, handler);
+  }
+
+  onReconnect(handler: ReconnectHandler): Unsubscribe {
+    return listen(this.reconnectHandlers, handler);
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
+    if (this.reconnecting !== null) await this.reconnecting;
     if (this.redirecting !== null) await this.redirecting;
     if (this.conn === null) return;
     await this.conn.close(CLOSED_BY_CLIENT, null);
@@ -290,6 +387,15 @@ class ClientImpl implements Client {
         return;
       }
       case PacketKind.PUSH:
+        if (p.seq !== 0) {
+          // A push at or below the last seq was already handled (a replay overlapping what
+          // arrived): dropped, so each push reaches the handlers once.
+          if (p.seq <= this.lastSeq && p.seq !== 1) return;
+          if (this.lastSeq !== 0 && p.seq !== 1 && p.seq !== this.lastSeq + 1) {
+            this.report(new SwitchyardError("RESYNC", `pushes ${this.lastSeq + 1}..${p.seq - 1} were missed: re-read your state`), "push sequence");
+          }
+          this.lastSeq = p.seq;
+        }
         this.pushes.dispatch(p.route, p.body);
         return;
       case PacketKind.KICK:
@@ -304,6 +410,7 @@ class ClientImpl implements Client {
   private onKickPacket(code: number, message: string, redirectTo: string): void {
     const name = codeName(code);
     const redirect = redirectTarget(redirectTo);
+    if (redirect !== null) this.target = redirect;
     if (redirect !== null && this.sentBeforeReply !== null && this.redirects < this.opts.maxRedirects) {
       this.followRedirect(redirect, `${name}: ${message}`);
       return;
@@ -349,6 +456,84 @@ class ClientImpl implements Client {
   }
 
   private onConnectionClose(reason: string, error: SwitchyardError | null): void {
+    if (this.ended) return;
+    if (this.reconnecting !== null) {
+      // A new connection died while resuming: its requests fail, the next attempt follows.
+      this.requests.rejectAll(() => new SwitchyardError("UNAVAILABLE", `connection closed: ${reason}`));
+      return;
+    }
+    const policy = this.opts.reconnect;
+    if (policy !== null && error !== null && !this.closing && this.target !== null && shouldReconnect(error.code)) {
+      this.heartbeat.stop();
+      this.requests.rejectAll(() => new SwitchyardError("UNAVAILABLE", `connection lost: ${reason}; the request's outcome is unknown`));
+      for (const h of this.disconnectHandlers.handlers) {
+        try {
+          h(reason, error);
+        } catch (err) {
+          this.report(err, "disconnect handler");
+        }
+      }
+      this.reconnecting = this.reconnect(reason, error);
+      return;
+    }
+    this.end(reason, error);
+  }
+
+  /** Tries again with backoff until connected and resumed, or the attempts or window run out. */
+  private async reconnect(reason: string, error: SwitchyardError): Promise<void> {
+    const policy = this.opts.reconnect!;
+    const started = Date.now();
+    let last: SwitchyardError = error;
+    for (let attempt = 1; attempt <= policy.maxAttempts && !this.closing; attempt++) {
+      const wait = backoffDelay(attempt, policy);
+      if (Date.now() + wait - started > policy.windowMs) break;
+      await new Promise((r) => setTimeout(r, wait));
+      if (this.closing) break;
+      try {
+        this.sentBeforeReply = null;
+        await this.open(this.target!);
+        const info = await this.resumeSession(attempt, started);
+        this.reconnecting = null;
+        this.releaseQueued(null);
+        for (const h of this.reconnectHandlers.handlers) {
+          try {
+            h(info);
+          } catch (err) {
+            this.report(err, "reconnect handler");
+          }
+        }
+        return;
+      } catch (err) {
+        last = SwitchyardError.from(err);
+        const conn = this.conn;
+        this.conn = null;
+        conn?.abort(last);
+        if (last.code === "UNAUTHENTICATED" || last.code === "FORBIDDEN") break;
+      }
+    }
+    this.reconnecting = null;
+    const gaveUp = this.closing ? null : new SwitchyardError("UNAVAILABLE", `connection closed: ${reason}; reconnecting failed: ${last.message}`);
+    this.releaseQueued(gaveUp ?? new SwitchyardError("UNAVAILABLE", `connection closed: ${CLOSED_BY_CLIENT}`));
+    this.end(gaveUp?.message ?? CLOSED_BY_CLIENT, gaveUp);
+  }
+
+  /** After a reconnect: login.Resume with the token and the last seq, when logged in. */
+  private async resumeSession(attempts: number, started: number): Promise<ReconnectInfo> {
+    const info: ReconnectInfo = { attempts, downtimeMs: 0, address: this.address, resumed: false, replayed: 0, resync: false };
+    if (this.token !== null) {
+      const codec = this.registry.route<{ token: string; resumePushes: boolean; lastSeq: number }, { token: string; resumeCode: number; replayed: number }>(RESUME);
+      if (codec === null) throw new SwitchyardError("BAD_REQUEST", `${RESUME} is not in ${this.registry.dir}: cannot resume`);
+      const reply = codec.response.decode(await this.send(RESUME, codec.request.encode({ token: this.token, resumePushes: true, lastSeq: this.lastSeq })));
+      info.resumed = true;
+      info.replayed = reply.replayed;
+      info.resync = reply.resumeCode !== 0;
+    }
+    info.downtimeMs = Date.now() - started;
+    return info;
+  }
+
+  /** The client is closed for good. */
+  private end(reason: string, error: SwitchyardError | null): void {
     if (this.ended) return;
     this.ended = true;
     this.heartbeat.stop();

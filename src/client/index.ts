@@ -4,6 +4,8 @@ export { connect, connect as createClient, type ClientOptions } from "./connect.
 export {
   type Client,
   type CloseHandler,
+  type DisconnectHandler,
+  type ReconnectHandler,
   type ErrorHandler,
   type KickHandler,
   type PushHandler,
@@ -13,6 +15,7 @@ export {
   type Route,
 } from "./client.js";
 export { CLIENT_DEFAULTS, type CoreClientOptions } from "./options.js";
+export { RECONNECT_DEFAULTS, type ReconnectInfo, type ReconnectOptions } from "./reconnect.js";
 export { type RawPushHandler, type Unsubscribe } from "./push-router.js";
 export { MISSED_HEARTBEATS_LIMIT } from "./heartbeat.js";
 // Error codes are the framework's, spelled once in src/protocol/errors.ts (numbers in proto/wire.proto).

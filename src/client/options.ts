@@ -1,3 +1,5 @@
+import { resolveReconnect, type ReconnectOptions, type ResolvedReconnect } from "./reconnect.js";
+
 /** Options every transport shares (the client core's). */
 export interface CoreClientOptions {
   /** Time allowed to establish the connection; default 5000 ms. */
@@ -16,6 +18,12 @@ export interface CoreClientOptions {
    * followed before any request was answered; later redirects close the client. Default 3.
    */
   maxRedirects?: number;
+  /**
+   * Reconnects (jittered exponential backoff) when the connection drops, and resumes the
+   * session with login.Resume, replaying missed pushes (README "Resume"). Default on; false
+   * turns it off (the client then closes when the connection ends).
+   */
+  reconnect?: false | ReconnectOptions;
 }
 
 /** {@link CoreClientOptions} with every default applied. */
@@ -25,6 +33,8 @@ export interface ResolvedCoreOptions {
   requestTimeoutMs: number;
   maxFrameBytes: number;
   maxRedirects: number;
+  /** Null: no reconnect. */
+  reconnect: ResolvedReconnect | null;
 }
 
 /** Defaults of the client options, spelled once. */
@@ -46,6 +56,7 @@ export function resolveCoreOptions(opts: CoreClientOptions = {}): ResolvedCoreOp
     requestTimeoutMs: opts.requestTimeoutMs ?? CLIENT_DEFAULTS.requestTimeoutMs,
     maxFrameBytes: opts.maxFrameBytes ?? CLIENT_DEFAULTS.maxFrameBytes,
     maxRedirects: opts.maxRedirects ?? CLIENT_DEFAULTS.maxRedirects,
+    reconnect: resolveReconnect(opts.reconnect),
   };
   for (const key of ["timeoutMs", "heartbeatMs", "requestTimeoutMs", "maxFrameBytes", "maxRedirects"] as const) {
     if (!Number.isFinite(r[key]) || r[key] < 0) throw new RangeError(`${key} must be a number >= 0, got ${r[key]}`);

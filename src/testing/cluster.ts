@@ -135,7 +135,8 @@ export async function startCluster<R = Routes>(spec: ClusterSpec): Promise<TestC
       if (!gateway) throw new Error(`no gateway ${index}: this cluster has ${gateways.length}`);
       // A url or gate in opts names the gateway itself; else this gateway's TCP address.
       const where = opts.url !== undefined || opts.gate !== undefined ? {} : gateway.address();
-      const c = await connect({ ...where, heartbeatMs: 0, ...opts });
+      // Reconnecting off unless a test asks for it: the other tests observe the connection's end.
+      const c = await connect({ ...where, heartbeatMs: 0, reconnect: false, ...opts });
       clients.push(c);
       return c as unknown as TypedClient<R>;
     },

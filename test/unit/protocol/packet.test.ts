@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadProto } from "../../../src/proto/registry.js";
-import { decodePacket, encodeFrame } from "../../../src/protocol/packet.js";
+import { decodePacket, encodeFrame, stampSeq } from "../../../src/protocol/packet.js";
 import type { wire } from "../../../src/generated/proto.js";
 
 const codec = loadProto().message<wire.Packet>("wire.Packet");
@@ -21,13 +21,25 @@ function randomPacket(i: number): wire.Packet {
 }
 
 describe("packet codec", () => {
+  it("stamps a seq on a copy of a frame that protobufjs and decodePacket both read", () => {
+    const frame = encodeFrame(4, 0, "team.Chat", Buffer.from([1, 2, 3]));
+    for (const seq of [1, 127, 128, 300_000, 0xffff_ffff]) {
+      const stamped = stampSeq(frame, seq);
+      expect(stamped.readUInt32BE(0)).toBe(stamped.length - 4);
+      expect(codec.decode(stamped.subarray(4))).toMatchObject({ kind: 4, route: "team.Chat", seq });
+      const p = decodePacket(stamped.subarray(4));
+      expect({ kind: p?.kind, route: p?.route, seq: p?.seq, body: [...(p?.body ?? [])] }).toEqual({ kind: 4, route: "team.Chat", seq, body: [1, 2, 3] });
+    }
+    expect(decodePacket(frame.subarray(4))?.seq).toBe(0);
+  });
+
   it("encodes what protobufjs decodes to the same fields, behind a 4-byte big-endian length", () => {
     for (let i = 0; i < 500; i++) {
       const p = randomPacket(i);
       const frame = encodeFrame(p.kind, p.id, p.route, p.body, p.code, p.message, p.redirect);
       expect(frame.readUInt32BE(0)).toBe(frame.length - 4);
       const back = codec.decode(frame.subarray(4));
-      const fields = { kind: back.kind, id: back.id, route: back.route, body: Buffer.from(back.body), code: back.code, message: back.message, redirect: back.redirect };
+      const fields = { kind: back.kind, id: back.id, route: back.route, body: Buffer.from(back.body), code: back.code, message: back.message, redirect: back.redirect, seq: back.seq };
       expect(fields).toEqual({ ...p, body: Buffer.from(p.body) });
     }
   });
