@@ -2,6 +2,7 @@ import { services } from "../../src/generated/proto.js";
 import { startIdGenerator, type IdGenerator } from "../../src/ids/index.js";
 import { defineModule } from "../../src/module/index.js";
 import { GameService } from "./game-service.js";
+import { InstanceSweep } from "./instance-sweep.js";
 import { RoomDirectory } from "./room-directory.js";
 import { LocalRooms } from "./rooms.js";
 import { GameSettingsSchema } from "./settings.js";
@@ -25,10 +26,13 @@ export default defineModule(services.game, {
     const settings = rt.settings;
     const dir = new RoomDirectory(rt.redis());
     const rooms = new LocalRooms(rt, dir, settings);
+    const sweep = new InstanceSweep(rt, dir);
+    await sweep.sweepOwnLeftovers();
     await dir.heartbeat(rt.instanceId, settings.aliveTtlMs);
-    rt.every(Math.max(Math.floor(settings.aliveTtlMs / 3), 50), () =>
-      dir.heartbeat(rt.instanceId, settings.aliveTtlMs).catch((err: Error) => rt.log.warn({ err: err.message }, "liveness heartbeat failed")),
-    );
+    const beat = Math.max(Math.floor(settings.aliveTtlMs / 3), 50);
+    rt.every(beat, () => dir.heartbeat(rt.instanceId, settings.aliveTtlMs).catch((err: Error) => rt.log.warn({ err: err.message }, "liveness heartbeat failed")));
+    // A dead instance's rooms are gone at most aliveTtlMs + one beat after its last heartbeat.
+    rt.every(beat, () => sweep.sweep());
     // Every instance hears every closed session: only the one holding the member's room acts.
     rt.onSessionClosed("every", (closed) => rooms.onSessionClosed(closed));
     const ids = await startIdGenerator(rt.redis(), rt.instanceId, { log: rt.log });

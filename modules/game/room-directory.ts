@@ -9,7 +9,8 @@ import { defineRedisCommand, type ScriptArg } from "../../src/module/redis-comma
  * Keys (prefix `game:{game}:`): `room:<id>` hash {mode, cap, inst, status, n}; `seats:<id>` hash
  * uid → seat; `open:<mode>` zset of joinable rooms scored by members (the fullest is filled
  * first); `rooms:<mode>` and `inst:<instance>` sets of room ids; `player:<uid>` → room id;
- * `alive:<instance>` liveness key with a TTL. Every key carries the hash tag `{game}`: a script
+ * `alive:<instance>` liveness key with a TTL; `instances` set of every instance that heartbeat
+ * (so a survivor can find the dead ones without a SCAN). Every key carries the hash tag `{game}`: a script
  * follows a player to a room and a room to its players and instance, so the keys it derives from
  * what it reads must share one Redis Cluster slot with the keys it is given.
  */
@@ -25,6 +26,7 @@ export const GameKeys = {
   instance: (instance: string) => `${PREFIX}inst:${instance}`,
   player: (uid: string) => `${PREFIX}player:${uid}`,
   alive: (instance: string) => `${PREFIX}alive:${instance}`,
+  instances: () => `${PREFIX}instances`,
 } as const;
 
 /** A directory script's reply: a status and its values, or {} (LOCATE: nowhere). */
@@ -200,6 +202,53 @@ end
 return #ids
 `);
 
+// ARGV: p, instance, force ('1': sweep even if alive — the instance's own previous process).
+// Removes every room of a dead instance; replies {roomId, mode, cap, uid, seat, ..., ''} per room.
+const SWEEP_INSTANCE = directoryCommand<[instance: string, instances: string], [prefix: string, instance: string, force: string]>("syGameSweepInstance", 2, `${COMMON}
+local inst, force = ARGV[2], ARGV[3] == '1'
+if not force and alive(inst) then return {} end
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', p..'inst:'..inst)) do
+  local rk = p..'room:'..id
+  if redis.call('HGET', rk, 'inst') == inst then
+    table.insert(out, id)
+    table.insert(out, redis.call('HGET', rk, 'mode') or '')
+    table.insert(out, redis.call('HGET', rk, 'cap') or '0')
+    for _, v in ipairs(redis.call('HGETALL', p..'seats:'..id)) do table.insert(out, v) end
+    table.insert(out, '')
+    destroy(id)
+  end
+end
+redis.call('DEL', p..'inst:'..inst)
+if not force then redis.call('SREM', p..'instances', inst) end
+return out
+`);
+
+/** A room removed from the directory because its instance died, with who sat in it. */
+export interface SweptRoom {
+  readonly roomId: string;
+  readonly mode: string;
+  readonly capacity: number;
+  /** Who sat where, by seat. */
+  readonly seats: readonly { readonly uid: string; readonly seat: number }[];
+}
+
+function sweptRooms(flat: readonly string[]): SweptRoom[] {
+  const rooms: SweptRoom[] = [];
+  for (let k = 0; k < flat.length; ) {
+    const roomId = flat[k]!;
+    const mode = flat[k + 1]!;
+    const capacity = Number(flat[k + 2]);
+    k += 3;
+    const seats: { uid: string; seat: number }[] = [];
+    for (; k < flat.length && flat[k] !== ""; k += 2) seats.push({ uid: flat[k]!, seat: Number(flat[k + 1]) });
+    k++; // the '' that ends the room
+    seats.sort((a, b) => a.seat - b.seat);
+    rooms.push({ roomId, mode, capacity, seats });
+  }
+  return rooms;
+}
+
 function strings(reply: unknown): string[] {
   return Array.isArray(reply) ? reply.map((v) => String(v)) : [];
 }
@@ -257,9 +306,27 @@ export class RoomDirectory {
     return Number(await SEAL_INSTANCE.run(this.redis, [GameKeys.instance(instance)], [PREFIX, instance]));
   }
 
-  /** Marks `instance` alive for `ttlMs`. */
+  /** Marks `instance` alive for `ttlMs` and lists it among the instances a sweep looks at. */
   async heartbeat(instance: string, ttlMs: number): Promise<void> {
-    await this.redis.set(GameKeys.alive(instance), "1", "PX", Math.ceil(ttlMs));
+    await this.redis.multi().set(GameKeys.alive(instance), "1", "PX", Math.ceil(ttlMs)).sadd(GameKeys.instances(), instance).exec();
+  }
+
+  /** Listed instances whose liveness key has lapsed. */
+  async deadInstances(): Promise<string[]> {
+    const listed = await this.redis.smembers(GameKeys.instances());
+    if (listed.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const i of listed) pipe.exists(GameKeys.alive(i));
+    const rows = (await pipe.exec()) ?? [];
+    return listed.filter((_, k) => rows[k]?.[1] === 0);
+  }
+
+  /**
+   * Removes every room of `instance` (seats, player keys, listings) if it is dead — or in any
+   * case with `force`, for an instance's own rooms left by its previous process — and returns them.
+   */
+  async sweepInstance(instance: string, force: boolean): Promise<SweptRoom[]> {
+    return sweptRooms(strings(await SWEEP_INSTANCE.run(this.redis, [GameKeys.instance(instance), GameKeys.instances()], [PREFIX, instance, force ? "1" : "0"])));
   }
 
   /** Drops the liveness key of `instance` (it is stopping). */

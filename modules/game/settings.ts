@@ -19,7 +19,10 @@ export interface GameSettings {
   readonly modes: ReadonlyMap<string, ModeConfig>;
   /** How long a disconnected member keeps the seat. */
   readonly reconnectWindowMs: number;
-  /** TTL of this instance's liveness key; rooms of an instance whose key expired are skipped. */
+  /**
+   * TTL of this instance's liveness key: rooms of an instance whose key expired are skipped, and
+   * removed by the surviving instances' sweep (every aliveTtlMs / 3), their members told.
+   */
   readonly aliveTtlMs: number;
   /** Default time for one tic-tac-toe move (a mode may set its own). */
   readonly moveTimeoutMs: number;
@@ -29,7 +32,7 @@ export interface GameSettings {
 export const DEFAULT_GAME_SETTINGS = {
   modes: { tictactoe: 2 },
   reconnectWindowMs: 30_000,
-  aliveTtlMs: 15_000,
+  aliveTtlMs: 6_000,
   moveTimeoutMs: 30_000,
 } as const;
 

@@ -5,15 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect as natsConnect, type NatsConnection } from "nats";
 import { connect, type Client } from "../../src/client/index.js";
 import { SystemSubject } from "../../src/bus/subjects.js";
+import { ErrorCode } from "../../src/protocol/errors.js";
 import type { cluster as clusterProto, social } from "../../src/generated/proto.js";
 import { loadProto } from "../../src/proto/registry.js";
 import { GATEWAY_LAPSE_MS } from "../../src/module/index.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
-import { requireBuild, startCli, type CliProcess } from "../helpers/ops.js";
+import { requireBuild, startCli, until, type CliProcess } from "../helpers/ops.js";
 import { nextPush } from "../helpers/pushes.js";
 import { freePort, waitForPort } from "../helpers/servers.js";
 import loginModule from "../../modules/login/index.js";
 import socialModule from "../../modules/social/index.js";
+import chatModule from "../../modules/chat/index.js";
 
 describe("a gateway killed with -9: its sessions leave the online table and are announced closed", () => {
   let cluster: TestCluster;
@@ -27,8 +29,9 @@ describe("a gateway killed with -9: its sessions leave the online table and are 
       modules: [
         { def: loginModule, instances: 2 },
         { def: socialModule, instances: 2 },
+        { def: chatModule, instances: 1 },
       ],
-      config: { modules: { login: { instances: 2, settings: { scryptN: 1024 } }, social: { instances: 2 } } },
+      config: { modules: { login: { instances: 2, settings: { scryptN: 1024 } }, social: { instances: 2 }, chat: { instances: 1 } } },
     });
     nc = await natsConnect({ servers: cluster.nats.url });
     dir = mkdtempSync(join(tmpdir(), "sy-gw-death-"));
@@ -51,10 +54,12 @@ describe("a gateway killed with -9: its sessions leave the online table and are 
     const a = await cluster.loggedInClient("survivor", 0);
     const b: Client = await connect({ host: "127.0.0.1", port, heartbeatMs: 0 });
     await b.request("login.Register", { username: "doomed", password: "password-1" });
-    const { uid: bUid } = await b.request("login.Login", { username: "doomed", password: "password-1" });
+    const { uid: bUid, token: bToken } = await b.request("login.Login", { username: "doomed", password: "password-1" });
     await a.client.request("social.Request", { uid: bUid });
     await b.request("social.Accept", { uid: a.uid });
     expect((await a.client.request("social.Friends", {})).friends).toEqual([{ uid: bUid, username: "doomed", online: true }]);
+    expect((await a.client.request("chat.Join", { room: "gw-death" })).members).toBe(1);
+    expect((await b.request("chat.Join", { room: "gw-death" })).members).toBe(2);
 
     const codec = loadProto().message<clusterProto.SessionClosed>("cluster.SessionClosed");
     const closed = new Promise<clusterProto.SessionClosed>((resolve) => {
@@ -80,7 +85,22 @@ describe("a gateway killed with -9: its sessions leave the online table and are 
     expect(ev.reason).toMatch(/^gateway gw-doomed stopped answering for \d+ ms$/);
     expect(await a.client.request("social.Presence", { uids: [bUid] })).toEqual({ entries: [{ uid: bUid, online: false }] });
     expect(await cluster.modules[0]!.runtime.onlineTable().lookup(bUid)).toBeNull();
+    // the channel's member count no longer counts the dead gateway's session
+    const members = await until("chat room without the dead session", 5_000, async () => {
+      const uids = (await a.client.request("chat.Members", { room: "gw-death" })).members.map((m: { uid: string }) => m.uid);
+      return uids.length === 1 ? uids : undefined;
+    });
+    console.log(`gateway killed -> chat room count without its session after ${Date.now() - killedAt} ms`);
+    expect(members).toEqual([a.uid]);
+    expect((await a.client.request("chat.Rooms", {})).rooms.find((r: { room: string }) => r.room === "gw-death")).toMatchObject({ members: 1 });
     // the live gateway's session is untouched
     expect(await cluster.modules[0]!.runtime.onlineTable().lookup(a.uid)).toMatchObject({ gatewayId: "gw-1" });
+
+    // The player comes back through the live gateway. What the dead gateway held in memory (the
+    // uid's push sequence, its recent pushes) died with it: the resume says RESYNC, never a silent gap.
+    const back = await cluster.client(0);
+    const resumed = await back.request("login.Resume", { token: bToken, resumePushes: true, lastSeq: 0 });
+    expect(resumed).toMatchObject({ uid: bUid, resumeCode: ErrorCode.RESYNC, replayed: 0 });
+    expect(await cluster.modules[0]!.runtime.onlineTable().lookup(bUid)).toMatchObject({ gatewayId: "gw-1" });
   }, 30_000);
 });
