@@ -5,7 +5,6 @@ import { startIdGenerator, type IdGenerator } from "../../src/ids/index.js";
 import { defineModule, type ContextOf, type RuntimeOf } from "../../src/module/index.js";
 import { UsernameCache } from "../shared/username-cache.js";
 import { hasAccount, usernamesFromLogin } from "../shared/usernames.js";
-import { hasBlocked } from "../social/social-store.js";
 import { roomChannel } from "./chat-keys.js";
 import { PrivateStore } from "./private-store.js";
 import { RoomStore } from "./room-store.js";
@@ -47,6 +46,19 @@ function requireAdmin(ctx: Ctx): void {
   if (ctx.caller !== null) return;
   if (ctx.session?.uid && ctx.state.settings.admins.has(ctx.session.uid)) return;
   throw new SwitchyardError("FORBIDDEN", "this is an admin route: only operators (ctl call) and uids in chat settings.admins may call it");
+}
+
+/**
+ * Whether `owner` blocked `sender`, asked of social (the block list is social's). A cluster that
+ * does not run social (no responder: UNAVAILABLE) has no block lists; any other failure refuses.
+ */
+async function isBlockedBy(ctx: Ctx, owner: string, sender: string): Promise<boolean> {
+  try {
+    return (await ctx.call("social.IsBlocked", { owner, other: sender })).blocked;
+  } catch (err) {
+    if (err instanceof SwitchyardError && err.code === "UNAVAILABLE") return false;
+    throw err;
+  }
 }
 
 async function nameOf(st: ChatState, uid: string): Promise<string> {
@@ -151,7 +163,7 @@ export default defineModule(services.chat, {
       const to = checkUid(req.toUid, "to_uid");
       if (to === uid) throw new SwitchyardError("BAD_REQUEST", "you cannot send a private message to yourself");
       const text = checkText(req.text, st.settings.maxTextLength);
-      const [exists, blocked] = await Promise.all([hasAccount(st.names, to), hasBlocked(st.redis, to, uid)]);
+      const [exists, blocked] = await Promise.all([hasAccount(st.names, to), isBlockedBy(ctx, to, uid)]);
       if (!exists) throw new SwitchyardError("NOT_FOUND", `no user has uid ${JSON.stringify(to)}: check the uid`);
       // Neutral: the sender is not told that it was blocked.
       if (blocked) throw new SwitchyardError("FORBIDDEN", "you cannot send private messages to this user");

@@ -119,6 +119,11 @@ export default defineModule(services.social, {
     async Blocked(ctx) {
       return { uids: await ctx.state.store.blocked(ctx.requireUid()) };
     },
+    async IsBlocked(ctx, req) {
+      ctx.requireCaller();
+      if (!req.owner || !req.other) throw new SwitchyardError("BAD_REQUEST", "social.IsBlocked needs owner and other uids");
+      return { blocked: await ctx.state.store.hasBlocked(req.owner, req.other) };
+    },
     async Presence(ctx, req) {
       ctx.requireUid();
       const max = ctx.state.settings.maxPresenceQuery;

@@ -6,7 +6,7 @@ const PREFIX = "sy:social:{social}:";
 
 /**
  * Redis keys of the social module, spelled once; scripts get them through KEYS (the chat module
- * asks social-store's `hasBlocked` to refuse private messages from blocked users).
+ * asks `social.IsBlocked` to refuse private messages from blocked users).
  *
  * - `friends(uid)`: set of the uid's friends (always symmetric: a is in b's set iff b is in a's)
  * - `incoming(uid)`: hash requester uid → request time (ms)

@@ -85,6 +85,11 @@ export class SocialStore {
     private readonly limits: SocialLimits,
   ) {}
 
+  /** True when `owner` blocked `other` (other modules ask through social.IsBlocked). */
+  async hasBlocked(owner: string, other: string): Promise<boolean> {
+    return (await this.redis.sismember(K.blocks(owner), other)) === 1;
+  }
+
   private run(script: keyof typeof SCRIPTS, a: string, b: string): Promise<Outcome> {
     const keys: PairKeys = [K.friends(a), K.friends(b), K.incoming(a), K.incoming(b), K.outgoing(a), K.outgoing(b), K.blocks(a), K.blocks(b)];
     return SCRIPTS[script].run(this.redis, keys, [a, b, Date.now(), this.limits.maxFriends, this.limits.maxPendingRequests]);
@@ -176,7 +181,3 @@ export async function whoBlocked(redis: Redis, owners: readonly string[], other:
   return owners.map((_, i) => Number(replies[i]?.[1]) === 1);
 }
 
-/** True when `owner` blocked `other` (read by the chat module too). */
-export async function hasBlocked(redis: Redis, owner: string, other: string): Promise<boolean> {
-  return (await redis.sismember(K.blocks(owner), other)) === 1;
-}

@@ -494,6 +494,14 @@ export namespace social {
     Friends: { req: Empty; res: FriendList };
     Blocked: { req: Empty; res: UidList };
     Presence: { req: UidList; res: PresenceList };
+    IsBlocked: { req: BlockQuery; res: BlockAnswer };
+  }
+  export interface BlockQuery {
+    owner: string;
+    other: string;
+  }
+  export interface BlockAnswer {
+    blocked: boolean;
   }
   export interface Empty {
   }
@@ -740,6 +748,7 @@ export interface Routes {
   "social.Friends": { req: social.Empty; res: social.FriendList };
   "social.Blocked": { req: social.Empty; res: social.UidList };
   "social.Presence": { req: social.UidList; res: social.PresenceList };
+  "social.IsBlocked": { req: social.BlockQuery; res: social.BlockAnswer };
   "team.Create": { req: team.CreateRequest; res: team.TeamInfo };
   "team.Invite": { req: team.InviteRequest; res: team.InviteReply };
   "team.Join": { req: team.JoinRequest; res: team.TeamInfo };
@@ -833,6 +842,7 @@ export const ROUTES = [
   "social.Friends",
   "social.Blocked",
   "social.Presence",
+  "social.IsBlocked",
   "team.Create",
   "team.Invite",
   "team.Join",

@@ -150,6 +150,11 @@ describe("every Lua script on a real Redis Cluster node (CROSSSLOT refused)", ()
     expect((await rooms.list("duel")).map((r) => r.status)).toEqual(["closed"]);
     await rooms.destroy("r1");
     expect(await rooms.locate("p1")).toBeNull();
+    // a dead instance's rooms are swept in one script
+    expect(await rooms.quickJoin("p3", "duel", 2, "r2", "game-2", true)).toMatchObject({ kind: "created", roomId: "r2" });
+    const swept = await rooms.sweepInstance("game-2", true);
+    expect(swept.map((r) => [r.roomId, r.seats.map((x) => x.uid)])).toEqual([["r2", ["p3"]]]);
+    expect(await rooms.locate("p3")).toBeNull();
   });
   it("chat: join, leave (the room leaves the list with its last member), ban, private delivery with the inbox limit", async () => {
     const rooms = new RoomStore(redis, "world");

@@ -85,6 +85,8 @@ describe("social module through real gateways (2 social, 2 login instances, 2 ga
     expect(many.code).toBe("RATE_LIMITED");
     const presence = await failure(a.client.request("social.Presence", { uids: Array.from({ length: 101 }, (_, i) => `u${i}`) }));
     expect(presence.code).toBe("BAD_REQUEST");
+    // social.IsBlocked is for modules (chat asks it): a client is refused
+    expect((await failure(a.client.request("social.IsBlocked", { owner: others[0]!.uid, other: a.uid }))).code).toBe("FORBIDDEN");
   });
 
   it("block: ends the friendship, and the blocked user learns only a neutral error", async () => {
