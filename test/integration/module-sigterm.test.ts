@@ -7,24 +7,11 @@ import { instanceControlSubject } from "../../src/bus/discovery.js";
 import { projectRoot } from "../../src/config/cluster-config.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import loginModule from "../../modules/login/index.js";
+import { waitForOutput } from "../helpers/child-output.js";
 
 const root = projectRoot();
 const bin = join(root, "bin", "switchyard.js");
 
-/** Resolves once the child's pino output contains `text`. */
-function waitForOutput(child: ChildProcess, text: string, timeoutMs = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = "";
-    const timer = setTimeout(() => reject(new Error(`no "${text}" in output after ${timeoutMs} ms:\n${seen}`)), timeoutMs);
-    child.stdout!.on("data", (d: Buffer) => {
-      seen += d.toString();
-      if (seen.includes(text)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-}
 
 describe("a module process on SIGTERM", () => {
   let cluster: TestCluster;

@@ -10,26 +10,13 @@ import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import { nextPush } from "../helpers/pushes.js";
 import loginModule from "../../modules/login/index.js";
 import sceneModule from "../../modules/scene/index.js";
+import { waitForOutput } from "../helpers/child-output.js";
 
 const root = projectRoot();
 const bin = join(root, "bin", "switchyard.js");
 const LEASE_MS = 600;
 const VICTIM = "scene-victim";
 
-/** Resolves once the child's pino output contains `text`. */
-function waitForOutput(child: ChildProcess, text: string, timeoutMs = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = "";
-    const timer = setTimeout(() => reject(new Error(`no "${text}" in output after ${timeoutMs} ms:\n${seen}`)), timeoutMs);
-    child.stdout!.on("data", (d: Buffer) => {
-      seen += d.toString();
-      if (seen.includes(text)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-}
 
 describe("a scene instance killed with -9", () => {
   let cluster: TestCluster;
