@@ -132,6 +132,8 @@ export async function writeOpsConfig(dir: string, name: string, extra: Record<st
     // The load of these tests is not abuse: no rate-limit kick.
     gateway: { rateLimit: { perSecond: 100_000, burst: 100_000 }, requestTimeoutMs: 2_000, maxConnectionsPerAddress: TEST_MAX_CONNECTIONS_PER_ADDRESS },
     ...extra,
+    // a free port for the master's console and /metrics, never the default 9464 a running cluster may hold
+    master: { httpPort: 0, ...(extra.master as Record<string, unknown> | undefined) },
   };
   // every test client comes from 127.0.0.1: the per-address login limits are raised
   if (cfg.modules !== undefined) cfg.modules = withTestLoginLimits(cfg.modules as Record<string, ModuleConfig>);

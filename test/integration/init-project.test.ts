@@ -106,11 +106,15 @@ describe("a project made by `switchyard init` from the packed framework", () => 
   }, 180_000);
 
   test("its cluster serves greeter.Greet through a gateway and pushes greeter.Greeted", async () => {
-    const cfg = JSON.parse(readFileSync(join(project, "config", "cluster.json"), "utf8")) as Record<string, unknown> & { gateways: { port: number }[] };
-    const [natsPort, redisPort, gatewayPort] = [await freePort(), await freePort(), await freePort()];
+    const cfg = JSON.parse(readFileSync(join(project, "config", "cluster.json"), "utf8")) as Record<string, unknown> & { gateways: { port: number; wsPort?: number }[] };
+    const [natsPort, redisPort, gatewayPort, wsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     cfg.nats = { url: `nats://127.0.0.1:${natsPort}`, embedded: true };
     cfg.redis = { url: `redis://127.0.0.1:${redisPort}`, embedded: true };
     cfg.gateways[0]!.port = gatewayPort;
+    if (cfg.gateways[0]!.wsPort !== undefined) cfg.gateways[0]!.wsPort = wsPort;
+    // free ports only: never the defaults a running cluster on this host may hold
+    cfg.master = { ...(cfg.master as Record<string, unknown> | undefined), httpPort: 0 };
+    if (cfg.web !== undefined && cfg.web !== null) cfg.web = { port: 0 };
     cfg.runtimeDir = join(work, "run");
     cfg.log = { level: "warn" };
     const configPath = join(work, "cluster.json");

@@ -42,6 +42,7 @@ describe("switchyard start (master)", () => {
       runtimeDir: join(dir, `${name}-run`),
       log: { level: "warn" },
       ...extra,
+      master: { httpPort: 0, ...(extra.master as Record<string, unknown> | undefined) },
     };
     writeFileSync(path, JSON.stringify(cfg));
     return { path, natsPort, redisPort };
