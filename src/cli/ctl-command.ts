@@ -8,7 +8,7 @@ import { parseRoute, trustedServiceSubject } from "../bus/subjects.js";
 import { trustedCallHeaders } from "../module/runtime.js";
 import { defaultConfigPath, loadClusterConfig } from "../config/cluster-config.js";
 import { connectOnce, requestMaster } from "../ctl/ctl-client.js";
-import { DEFAULT_KICK_REASON, kickUser } from "../master/kick-user.js";
+import { DEFAULT_KICK_REASON, kickUser } from "../ctl/kick-user.js";
 import type { AddResult, InstanceRef, RemoveResult, RolloutResult } from "../master/operations.js";
 import type { ScaleResult } from "../master/scale.js";
 import type { MasterStatus } from "../master/status.js";

@@ -31,7 +31,7 @@ import { NotReadyError, Supervisor } from "./supervisor.js";
 import { ClusterMetrics } from "./cluster-metrics.js";
 import { startMasterHttp, type MasterHttp, type MasterHttpOptions } from "./http-server.js";
 import { SwitchyardError } from "../protocol/errors.js";
-import { DEFAULT_KICK_REASON, kickUser } from "./kick-user.js";
+import { DEFAULT_KICK_REASON, kickUser } from "../ctl/kick-user.js";
 import { clusterOverview, type OperationInProgress } from "./overview.js";
 import { demoClientConfig, startDemoServer, type DemoServer } from "../web/index.js";
 

@@ -112,11 +112,13 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     if (this.redisClient === null) {
       const client = createRedisClient(this.config.redis, {
         connectionName: this.instanceId,
-        onError: (err) => this.log.warn({ err: err.message }, "redis connection problem"),
+        onError: (err) => {
+          this.onRedisError?.();
+          this.log.warn({ err: err.message }, "redis connection problem");
+        },
       });
       const replicas = confirmReplicasOf(this.config.redis);
       if (replicas > 0) this.confirmer = createWriteConfirmer(client, replicas, this.config.redis.confirmTimeoutMs);
-      client.on("error", () => this.onRedisError?.());
       this.redisClient = client;
     }
     return this.redisClient;
