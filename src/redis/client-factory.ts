@@ -19,7 +19,7 @@ const COMMAND_TIMEOUT_MS = 3_000;
  * The one place a Redis client is made: a single server at `redis.url`, or, with
  * `redis.sentinels`, the current primary of group `redis.name` as the sentinels name it. In both
  * modes commands fail within 3 s while Redis is unreachable (a clear UNAVAILABLE beats a request
- * hanging until the gateway's timeout).
+ * hanging until the gateway's timeout), and are auto-pipelined per event-loop turn.
  */
 export function createRedisClient(redis: RedisEndpoint, opts: RedisClientOptions = {}): Redis {
   const client = new Redis(redis.url, { ...connectionOptions(redis), ...(opts.connectionName !== undefined ? { connectionName: opts.connectionName } : {}) });
@@ -29,6 +29,10 @@ export function createRedisClient(redis: RedisEndpoint, opts: RedisClientOptions
 
 function connectionOptions(redis: RedisEndpoint): RedisOptions {
   const common: RedisOptions = {
+    // The commands of one event-loop turn go out as one pipeline (one socket write, replies read
+    // together): under load a module's many concurrent handlers stop paying a write per command.
+    // Custom commands must be defined before the first command (see redis-command.ts).
+    enableAutoPipelining: true,
     commandTimeout: COMMAND_TIMEOUT_MS,
     retryStrategy: (times) => Math.min(50 * times, 1_000),
   };
