@@ -10,6 +10,14 @@ export interface RedisClientOptions {
   connectionName?: string;
   /** Called with each connection problem (ioredis keeps reconnecting by itself). */
   onError?: (err: Error) => void;
+  /**
+   * ioredis auto-pipelining: the commands of one event-loop turn go out as one pipeline. Off by
+   * default: ioredis runs one such pipeline at a time per connection (the next waits for every
+   * reply of the last), and on this project's rank load that cost more client CPU per command
+   * and fewer commands per second than sending each at once (README → Performance). Custom
+   * commands must then be defined before the first command (see src/module/redis-command.ts).
+   */
+  autoPipelining?: boolean;
 }
 
 /** How long one command may take, queued or sent, before it fails. */
@@ -19,20 +27,20 @@ const COMMAND_TIMEOUT_MS = 3_000;
  * The one place a Redis client is made: a single server at `redis.url`, or, with
  * `redis.sentinels`, the current primary of group `redis.name` as the sentinels name it. In both
  * modes commands fail within 3 s while Redis is unreachable (a clear UNAVAILABLE beats a request
- * hanging until the gateway's timeout), and are auto-pipelined per event-loop turn.
+ * hanging until the gateway's timeout).
  */
 export function createRedisClient(redis: RedisEndpoint, opts: RedisClientOptions = {}): Redis {
-  const client = new Redis(redis.url, { ...connectionOptions(redis), ...(opts.connectionName !== undefined ? { connectionName: opts.connectionName } : {}) });
+  const client = new Redis(redis.url, {
+    ...connectionOptions(redis),
+    ...(opts.connectionName !== undefined ? { connectionName: opts.connectionName } : {}),
+    ...(opts.autoPipelining === true ? { enableAutoPipelining: true } : {}),
+  });
   if (opts.onError !== undefined) client.on("error", opts.onError);
   return client;
 }
 
 function connectionOptions(redis: RedisEndpoint): RedisOptions {
   const common: RedisOptions = {
-    // The commands of one event-loop turn go out as one pipeline (one socket write, replies read
-    // together): under load a module's many concurrent handlers stop paying a write per command.
-    // Custom commands must be defined before the first command (see redis-command.ts).
-    enableAutoPipelining: true,
     commandTimeout: COMMAND_TIMEOUT_MS,
     retryStrategy: (times) => Math.min(50 * times, 1_000),
   };

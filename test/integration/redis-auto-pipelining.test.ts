@@ -11,13 +11,13 @@ const EARLY = defineRedisCommand<[key: string], [tag: string], [string, number]>
   lua: "return {ARGV[1], redis.call('INCR', KEYS[1])}",
 });
 
-describe("Redis clients auto-pipeline (real redis-server)", () => {
+describe("Redis clients with auto-pipelining (real redis-server)", () => {
   let server: RunningServer;
   let redis: Redis;
 
   beforeAll(async () => {
     server = await startRedis();
-    redis = createRedisClient({ url: server.url });
+    redis = createRedisClient({ url: server.url }, { autoPipelining: true });
     defineDeclaredRedisCommands(redis);
   });
 
