@@ -7,7 +7,8 @@
 // way in the same run ("before" rows).
 import { runWireLoad, type LoadResult } from "./lib/load.js";
 import { runNatsRequestLoad } from "./lib/nats-load.js";
-import { BEFORE_ROOT, CpuMeter, benchClusterConfig, benchSeconds, freePort, withProcesses, type BenchProcess, type ProcessGroup } from "./lib/processes.js";
+import { benchBuilds, startGateway, startModule, type Build } from "./lib/builds.js";
+import { CpuMeter, benchClusterConfig, benchSeconds, freePort, withProcesses, type BenchProcess, type ProcessGroup } from "./lib/processes.js";
 import { isMain, publish, step, type Figure } from "./lib/report.js";
 
 const SCENARIO = "echo-e2e";
@@ -37,13 +38,14 @@ interface EchoRun {
   moduleUs: number;
 }
 
-async function startPair(g: ProcessGroup, natsUrl: string, tag: string, root: string | null): Promise<EchoPair> {
+async function startPair(g: ProcessGroup, natsUrl: string, build: Build): Promise<EchoPair> {
+  const tag = build.label;
   const [pu, po] = [await freePort(), await freePort()];
   const cfgU = g.config(`cluster-${tag}-u`, benchClusterConfig(natsUrl, "redis://127.0.0.1:1", [{ id: `gw-${tag}u`, port: pu }], { echo: { instances: 1, ordered: false } }));
   const cfgO = g.config(`cluster-${tag}-o`, benchClusterConfig(natsUrl, "redis://127.0.0.1:1", [{ id: `gw-${tag}o`, port: po }], { echo: { instances: 1 } }));
-  const module = await g.module("echo", `echo-${tag}`, cfgU, [], root);
-  const gwU = await g.gateway(`gw-${tag}u`, cfgU, [], root);
-  const gwO = await g.gateway(`gw-${tag}o`, cfgO, [], root);
+  const module = await startModule(g, build, "echo", `echo-${tag}`, cfgU);
+  const gwU = await startGateway(g, build, `gw-${tag}u`, cfgU);
+  const gwO = await startGateway(g, build, `gw-${tag}o`, cfgO);
   return { module, unordered: { gw: gwU, port: pu }, ordered: { gw: gwO, port: po } };
 }
 
@@ -120,9 +122,11 @@ export async function run(): Promise<Figure[]> {
     }
     await tcp.stop();
 
-    step("ordered next to unordered echo (one echo instance, two gateways)" + (BEFORE_ROOT !== null ? `, and the same of ${BEFORE_ROOT}` : ""));
-    const pair = await startPair(g, nats.url, "p", null);
-    const before = BEFORE_ROOT !== null ? await startPair(g, nats.url, "before", BEFORE_ROOT) : null;
+    const builds = benchBuilds();
+    step(`ordered next to unordered echo (one echo instance, two gateways): ${builds.map((b) => b.label).join(", ")}`);
+    const pair = await startPair(g, nats.url, builds.find((b) => b.label === "after")!);
+    const beforeBuild = builds.find((b) => b.label === "before");
+    const before = beforeBuild !== undefined ? await startPair(g, nats.url, beforeBuild) : null;
     for (const l of LOADS) {
       const [u, o] = await abba(pair, l, warmupMs, measureMs);
       figures.push(...pairFigures("", l, u, o));

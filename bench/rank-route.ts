@@ -15,7 +15,8 @@ import { PacketKind } from "../src/protocol/packet.js";
 import { ECHO_BODY } from "./echo-e2e.js";
 import { Histogram, runWireLoad, type LoadResult } from "./lib/load.js";
 import { runNatsRequestLoad } from "./lib/nats-load.js";
-import { BEFORE_ROOT, CpuMeter, benchClusterConfig, benchSeconds, freePort, sleep, withProcesses, type BenchProcess } from "./lib/processes.js";
+import { benchBuilds, startGateway, startModule } from "./lib/builds.js";
+import { CpuMeter, benchClusterConfig, benchSeconds, freePort, sleep, withProcesses, type BenchProcess } from "./lib/processes.js";
 import { isMain, publish, step, type Figure } from "./lib/report.js";
 
 const SCENARIO = "rank-route";
@@ -122,12 +123,11 @@ export async function run(): Promise<Figure[]> {
     const fair = new Map<string, LoadResult>();
     for (const l of LOADS) fair.set(`${l.connections}×${l.inflight}`, await runBoardStoreLoad(redis.url, l.connections * l.inflight, l.connections, warmupMs, measureMs));
 
-    const builds: { prefix: string; root: string | null }[] = [{ prefix: "", root: null }];
-    if (BEFORE_ROOT !== null) builds.push({ prefix: "before: ", root: BEFORE_ROOT });
     let users = 0;
-    for (const build of builds) {
-      const tag = build.root === null ? "b" : "o";
-      step(`${build.prefix}gateway + login + rank module (ordered: ${ordered})${build.root !== null ? ` of ${build.root}` : ""}`);
+    for (const build of benchBuilds()) {
+      const tag = build.label === "after" ? "b" : "o";
+      const prefix = build.label === "after" ? "" : "before: ";
+      step(`${prefix}gateway + login + rank module (ordered: ${ordered})`);
       const gwPort = await freePort();
       const cfg = g.config(
         `cluster-${tag}`,
@@ -137,10 +137,10 @@ export async function run(): Promise<Figure[]> {
         }),
       );
       const started: BenchProcess[] = [];
-      started.push(await g.module("login", `login-${tag}1`, cfg, [], build.root));
-      const rankProc = await g.module("rank", `rank-${tag}1`, cfg, [], build.root);
+      started.push(await startModule(g, build, "login", `login-${tag}1`, cfg));
+      const rankProc = await startModule(g, build, "rank", `rank-${tag}1`, cfg);
       started.push(rankProc);
-      const gw = await g.gateway(`gw-${tag}1`, cfg, [], build.root);
+      const gw = await startGateway(g, build, `gw-${tag}1`, cfg);
       started.push(gw);
       for (const l of LOADS) {
         const cpu = new CpuMeter([gw.pid, rankProc.pid]);
@@ -167,7 +167,7 @@ export async function run(): Promise<Figure[]> {
         const errs = Object.entries(res.errors);
         if (errs.length > 0) step(`errors at ${l.connections}×${l.inflight}: ${errs.map(([c, n]) => `code ${c}: ${n}`).join(", ")}`);
         const label = `${l.connections}×${l.inflight}`;
-        const pre = build.prefix;
+        const pre = prefix;
         const same = fair.get(label)!;
         figures.push({ scenario: SCENARIO, name: `${pre}Submit+Top rps ${label} vs raw BoardStore scripts`, value: res.rps, unit: "rps", baseline: { name: `ioredis BoardStore submit/top, ${l.connections * l.inflight} in flight`, value: same.rps }, target: "≥ 0.5×", met: res.rps >= 0.5 * same.rps });
         if (pre === "") {
