@@ -97,6 +97,11 @@ export const SystemSubject = {
   sessionClosed: "sys.session.closed",
   /** A session was bound to a uid (payload cluster.SessionOpened). */
   sessionOpened: "sys.session.opened",
+  /**
+   * The sweeper asks the live gateways (queue group {@link GATEWAY_ADOPT_QUEUE}) to take a dead
+   * gateway's sessions as away sessions (payload cluster.AdoptRequest, reply cluster.AdoptReply).
+   */
+  gatewayAdopt: "sys.gateway.adopt",
   /** Each process's start-up self-check publishes to itself under this prefix. */
   selfCheckPrefix: "sys.selfcheck",
   /** Requests to the master (ctl). */
@@ -104,6 +109,9 @@ export const SystemSubject = {
   /** The master's metrics gather: every gateway and module instance answers with its registry. */
   metrics: "sys.metrics",
 } as const;
+
+/** The queue group in which gateways answer sys.gateway.adopt: one of them adopts. */
+export const GATEWAY_ADOPT_QUEUE = "gateways";
 
 /** Subject of a master ctl verb, e.g. sys.master.status. */
 export function masterSubject(verb: string): string {

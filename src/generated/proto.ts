@@ -126,12 +126,14 @@ export namespace cluster {
     push: Push | null;
     join: JoinChannel | null;
     leave: LeaveChannel | null;
+    ping: Ping | null;
   }
   export interface Bind {
     sid: number;
     uid: string;
     resume: boolean;
     lastSeq: number;
+    previousLost: boolean;
   }
   export interface Kick {
     sid: number;
@@ -144,6 +146,8 @@ export namespace cluster {
     sids: number[];
     route: string;
     body: Uint8Array;
+  }
+  export interface Ping {
   }
   export interface JoinChannel {
     sid: number;
@@ -158,6 +162,21 @@ export namespace cluster {
     error: string;
     resumeCode: number;
     replayed: number;
+    startedAt: number;
+  }
+  export interface PendingPush {
+    route: string;
+    body: Uint8Array;
+  }
+  export interface AdoptRequest {
+    gatewayId: string;
+    beforeMs: number;
+    reason: string;
+  }
+  export interface AdoptReply {
+    adopter: string;
+    sessions: SessionClosed[];
+    claimed: boolean;
   }
   export interface ChannelMessage {
     route: string;

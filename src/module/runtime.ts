@@ -5,17 +5,23 @@ import type { cluster } from "../generated/proto.js";
 import type { Logger } from "../log/logger.js";
 import { SwitchyardError } from "../protocol/errors.js";
 import { Header } from "../bus/headers.js";
-import { DEFAULT_TIMEOUT_MS, type ReplyMux } from "../bus/reply-mux.js";
+import { DEFAULT_TIMEOUT_MS, isGatewayGone, type ReplyMux } from "../bus/reply-mux.js";
 import { SystemSubject, channelSubject, gatewayBindSubject, gatewayCommandSubject, parseRoute, trustedInstanceSubject, trustedServiceSubject } from "../bus/subjects.js";
 import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
 import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, SessionOpenedEvent, SessionRef } from "./define.js";
 import { confirmReplicasOf, createRedisClient, createWriteConfirmer, type WriteConfirmer } from "../redis/index.js";
-import { GatewaySweep, SWEEP_INTERVAL_MS } from "./gateway-sweep.js";
+import { GatewaySweeper, SWEEP_INTERVAL_MS, type PingOutcome } from "./gateway-sweep.js";
 import { OnlineTable } from "./online-table.js";
 import { SpanIds } from "../tracing/trace-context.js";
 
-/** How long a gateway has to acknowledge a bind/kick/join/leave. */
+/** How long a gateway has to acknowledge a bind/kick/join/leave/push. */
 const COMMAND_TIMEOUT_MS = 2_000;
+/** How long the sweeper's ping waits (below the sweep interval: passes do not pile up). */
+const PING_TIMEOUT_MS = 900;
+/** How long the sweeper waits for an adopter's answer (a timeout: the next pass asks again). */
+const ADOPT_TIMEOUT_MS = 5_000;
+/** Tries of a point push whose uid moved while it was being kept (adopted, resumed elsewhere). */
+const POINT_PUSH_TRIES = 3;
 
 /** Everything a runtime is built from (the host owns the connections). */
 export interface RuntimeParts {
@@ -69,7 +75,10 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private readonly channelCodec: MessageCodec<cluster.ChannelMessage>;
   private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
   private readonly openedCodec: MessageCodec<cluster.SessionOpened>;
-  private sweep: GatewaySweep | null = null;
+  private readonly pendingCodec: MessageCodec<cluster.PendingPush>;
+  private readonly adoptCodec: MessageCodec<cluster.AdoptRequest>;
+  private readonly adoptReplyCodec: MessageCodec<cluster.AdoptReply>;
+  private sweep: GatewaySweeper | null = null;
   private readonly callerStamp: string;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly onRedisError: (() => void) | null;
@@ -98,6 +107,9 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     this.channelCodec = parts.registry.message("cluster.ChannelMessage");
     this.closedCodec = parts.registry.message("cluster.SessionClosed");
     this.openedCodec = parts.registry.message("cluster.SessionOpened");
+    this.pendingCodec = parts.registry.message("cluster.PendingPush");
+    this.adoptCodec = parts.registry.message("cluster.AdoptRequest");
+    this.adoptReplyCodec = parts.registry.message("cluster.AdoptReply");
   }
 
   get inflight(): number {
@@ -241,19 +253,44 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   }
 
   /**
-   * A module that listens to session ends also watches the gateways: when one dies, its
-   * sessions leave the online table and their sys.session.closed is published (see GatewaySweep).
+   * A module that listens to session ends also takes part in watching the gateways: one such
+   * instance of the cluster (the lease holder) pings them; when one dies, its sessions are adopted
+   * by a live gateway (or released) and their sys.session.closed is published (see GatewaySweeper).
    */
   private startGatewaySweep(): void {
     if (this.sweep !== null) return;
-    const sweep = new GatewaySweep(
-      this.nc,
+    const sweep = new GatewaySweeper(
+      this.instanceId,
       () => this.onlineTable(),
-      (s, reason) => this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ ...s, reason })),
+      {
+        ping: (gw) => this.pingGateway(gw),
+        adopt: (gw, beforeMs, reason) => this.requestAdoption(gw, beforeMs, reason),
+        announce: (s, reason) => this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ ...s, reason })),
+      },
       this.log,
     );
     this.sweep = sweep;
     this.every(SWEEP_INTERVAL_MS, () => sweep.sweep());
+  }
+
+  private async pingGateway(gatewayId: string): Promise<PingOutcome> {
+    try {
+      const reply = await this.mux.request(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ ping: {} }), undefined, PING_TIMEOUT_MS);
+      return { startedAt: this.ackCodec.decode(reply.data).startedAt };
+    } catch (err) {
+      return isGatewayGone(err) ? "no-responders" : "timeout";
+    }
+  }
+
+  private async requestAdoption(gatewayId: string, beforeMs: number, reason: string): Promise<"adopted" | "busy" | "none"> {
+    try {
+      const reply = await this.mux.request(SystemSubject.gatewayAdopt, this.adoptCodec.encode({ gatewayId, beforeMs, reason }), undefined, ADOPT_TIMEOUT_MS);
+      const r = this.adoptReplyCodec.decode(reply.data);
+      if (r.claimed) this.log.info({ gatewayId, adopter: r.adopter, sessions: r.sessions.length }, "dead gateway adopted");
+      return r.claimed ? "adopted" : "busy";
+    } catch (err) {
+      return isGatewayGone(err) ? "none" : "busy";
+    }
   }
 
   private subscribeEvent<T>(subject: string, codec: MessageCodec<T>, delivery: "one" | "every", handler: (event: T) => void): void {
@@ -276,12 +313,40 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     });
   }
 
+  /**
+   * A point push, acknowledged by the gateway (after the frame left for the socket, or for an away
+   * session once it is stored). When the uid's gateway is gone (no responders, or it no longer
+   * knows the session) the push is kept in the uid's pending list, which the gateway that adopts
+   * or resumes the uid replays in order; a timeout (a slow gateway) counts as delivered.
+   */
   async pushToUid(uid: string, route: string, msg: object): Promise<boolean> {
-    const codec = this.pushCodec(route);
-    const entry = await this.onlineTable().lookup(uid);
-    if (entry === null) return false;
-    this.nc.publish(gatewayCommandSubject(entry.gatewayId), this.commandCodec.encode({ push: { sids: [entry.sid], route, body: codec.encode(msg) } }));
-    return true;
+    const body = this.pushCodec(route).encode(msg);
+    const table = this.onlineTable();
+    let item: string | null = null;
+    for (let attempt = 0; attempt < POINT_PUSH_TRIES; attempt++) {
+      const entry = await table.lookup(uid);
+      if (entry === null) return false;
+      if (await this.deliverPoint(entry, route, body)) return true;
+      item ??= Buffer.from(this.pendingCodec.encode({ route, body })).toString("base64");
+      const resume = this.config.gateway.resume;
+      const kept = await table.appendPending(uid, entry, item, resume.maxPushes, Math.max(1, resume.windowMs));
+      if (kept === "full") this.log.warn({ uid, route }, "pending pushes of a uid whose gateway died are over gateway.resume.maxPushes: its resume will answer RESYNC");
+      if (kept !== "moved") return true;
+    }
+    this.log.warn({ uid, route }, "point push not delivered: the uid kept moving between gateways");
+    return false;
+  }
+
+  /** True when the gateway took the push (or may have: a timeout); false when it is gone or lost the session. */
+  private async deliverPoint(entry: { gatewayId: string; sid: number }, route: string, body: Uint8Array): Promise<boolean> {
+    try {
+      const reply = await this.mux.request(gatewayCommandSubject(entry.gatewayId), this.commandCodec.encode({ push: { sids: [entry.sid], route, body } }), undefined, COMMAND_TIMEOUT_MS);
+      return this.ackCodec.decode(reply.data).ok;
+    } catch (err) {
+      if (isGatewayGone(err)) return false;
+      this.log.warn({ err: (err as Error).message, gatewayId: entry.gatewayId }, "point push not acknowledged in time: the gateway is slow, counted as delivered");
+      return true;
+    }
   }
 
   publish(channel: string, route: string, msg: object, excludeUids: string[] = []): void {
