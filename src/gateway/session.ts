@@ -20,6 +20,8 @@ export interface SessionHost {
   onSlowReader(session: Session, pendingBytes: number): void;
   /** A push (stamped with `seq`) for a session whose connection dropped: keep it for its resume. */
   keepAway(session: Session, seq: number, frame: Buffer): void;
+  /** A bound session joined its first channel or got its first pin (state that dies with this gateway). */
+  keepTied(session: Session): void;
 }
 
 /** Per-session limits, taken from GatewaySettings. */
@@ -108,6 +110,10 @@ export class Session implements FrameSink, OverflowSink {
   handedOver = false;
   /** Set while a resume replays: unstamped pushes waiting to follow the replayed ones. */
   holding: Buffer[] | null = null;
+  /** Set once the bound uid joined a channel or was pinned (reported to the host once per uid). */
+  tied = false;
+  /** Point pushes that arrived before the session's bind (see CommandHandler): pushed after it. */
+  beforeBind: Buffer[] | null = null;
   /** The last pushes sent, oldest first (bound sessions with resume on only). */
   private recent: Buffer[] | null = null;
   /** Channels this session is a member of (null until the first join). */
@@ -268,6 +274,7 @@ export class Session implements FrameSink, OverflowSink {
     this.pins = null;
     this.seq = 0;
     this.recent = null;
+    this.tied = false;
   }
 
   /**
@@ -321,10 +328,18 @@ export class Session implements FrameSink, OverflowSink {
       this.pins?.delete(module);
       return;
     }
+    this.tie();
     if (this.pins === null) this.pins = new Map();
     const cur = this.pins.get(module);
     if (cur !== undefined && cur.instance === instance) return;
     this.pins.set(module, { instance, subjects: new Map() });
+  }
+
+  /** Marks the bound uid as holding channels or pins on this gateway (see SessionHost.keepTied). */
+  tie(): void {
+    if (this.uid === null || this.tied) return;
+    this.tied = true;
+    this.ctx.host.keepTied(this);
   }
 
   private buildHeaders(): HeaderTemplate {

@@ -146,6 +146,7 @@ export namespace cluster {
     sids: number[];
     route: string;
     body: Uint8Array;
+    uid: string;
   }
   export interface Ping {
   }

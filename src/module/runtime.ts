@@ -195,7 +195,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
       else byGateway.set(t.gatewayId, [t.sid]);
     }
     for (const [gatewayId, sids] of byGateway) {
-      this.nc.publish(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids, route, body } }));
+      this.nc.publish(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids, route, body, uid: "" } }));
     }
   }
 
@@ -326,7 +326,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     for (let attempt = 0; attempt < POINT_PUSH_TRIES; attempt++) {
       const entry = await table.lookup(uid);
       if (entry === null) return false;
-      if (await this.deliverPoint(entry, route, body)) return true;
+      if (await this.deliverPoint(uid, entry, route, body)) return true;
       item ??= Buffer.from(this.pendingCodec.encode({ route, body })).toString("base64");
       const resume = this.config.gateway.resume;
       const kept = await table.appendPending(uid, entry, item, resume.maxPushes, Math.max(1, resume.windowMs));
@@ -338,9 +338,9 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   }
 
   /** True when the gateway took the push (or may have: a timeout); false when it is gone or lost the session. */
-  private async deliverPoint(entry: { gatewayId: string; sid: number }, route: string, body: Uint8Array): Promise<boolean> {
+  private async deliverPoint(uid: string, entry: { gatewayId: string; sid: number }, route: string, body: Uint8Array): Promise<boolean> {
     try {
-      const reply = await this.mux.request(gatewayCommandSubject(entry.gatewayId), this.commandCodec.encode({ push: { sids: [entry.sid], route, body } }), undefined, COMMAND_TIMEOUT_MS);
+      const reply = await this.mux.request(gatewayCommandSubject(entry.gatewayId), this.commandCodec.encode({ push: { sids: [entry.sid], route, body, uid } }), undefined, COMMAND_TIMEOUT_MS);
       return this.ackCodec.decode(reply.data).ok;
     } catch (err) {
       if (isGatewayGone(err)) return false;

@@ -17,6 +17,7 @@ function setup(limits = { maxFrameBytes: 1024, maxPendingOutputBytes: 1 << 20, r
     onFramingError: (_s, e) => errors.push(e),
     onSlowReader: () => undefined,
     keepAway: () => undefined,
+    keepTied: () => undefined,
   };
   const ctx: SessionContext = { gatewayId: "gw-t", limits, scheduler: new WriteScheduler(() => undefined), host };
   const socket = new Socket();
