@@ -27,8 +27,11 @@ export interface AdoptionHost {
    * (numbered after the kept ones) and then what was held.
    */
   settleAdopted(session: Session, found: LostSession, incomplete: boolean, pending: PendingPushes): void;
-  /** Publishes sys.session.closed for a session (here: the dead gateway's, named by `gatewayId`). */
-  announceClosed(sid: number, uid: string, reason: string, gatewayId: string): void;
+  /**
+   * Publishes sys.session.closed for a session (here: the dead gateway's, named by `gatewayId`,
+   * continued by the away session `successor`, "<gatewayId>/<sid>").
+   */
+  announceClosed(sid: number, uid: string, reason: string, gatewayId: string, successor: string): void;
 }
 
 /** Decodes a uid's pending pushes (base64 cluster.PendingPush) into unstamped PUSH frames. */
@@ -86,16 +89,19 @@ export class Adoption {
       const batch = dead.slice(i, i + ADOPT_BATCH);
       const done = await Promise.all(batch.map((s) => this.adoptOne(s.uid, { gatewayId: s.gatewayId, sid: s.sid })));
       batch.forEach((s, j) => {
-        if (!done[j]) return;
-        this.host.announceClosed(s.sid, s.uid, req.reason, s.gatewayId);
-        adopted.push({ gatewayId: s.gatewayId, sid: s.sid, uid: s.uid, reason: req.reason });
+        const sid = done[j];
+        if (sid === null || sid === undefined) return;
+        const closed = { gatewayId: s.gatewayId, sid: s.sid, uid: s.uid, reason: req.reason, successor: `${this.host.id}/${sid}` };
+        this.host.announceClosed(closed.sid, closed.uid, closed.reason, closed.gatewayId, closed.successor);
+        adopted.push(closed);
       });
     }
     this.log.info({ gatewayId: req.gatewayId, sessions: adopted.length, reason: req.reason }, "adopted a dead gateway's sessions");
     return { adopter: this.host.id, sessions: adopted, claimed: true };
   }
 
-  private async adoptOne(uid: string, from: { gatewayId: string; sid: number }): Promise<boolean> {
+  /** The adopted session's sid, or null when the uid moved on. */
+  private async adoptOne(uid: string, from: { gatewayId: string; sid: number }): Promise<number | null> {
     const found = await this.store.peek(uid);
     // What died with the gateway: the pushes of the uid's channels since the death (an away
     // session's channels are known; a connected one's only by its tie mark) and its pins.
@@ -110,9 +116,9 @@ export class Adoption {
     }
     if (pending === null) {
       this.host.dropAdopted(session);
-      return false;
+      return null;
     }
     this.host.settleAdopted(session, found, incomplete, pending);
-    return true;
+    return session.sid;
   }
 }

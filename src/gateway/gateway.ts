@@ -527,9 +527,9 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   }
 
   /** Publishes sys.session.closed for a session of this gateway (or, adopting, of a dead one). */
-  announceClosed(sid: number, uid: string, reason: string, gatewayId = this.id): void {
+  announceClosed(sid: number, uid: string, reason: string, gatewayId = this.id, successor = ""): void {
     try {
-      this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ gatewayId, sid, uid, reason }));
+      this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ gatewayId, sid, uid, reason, successor }));
     } catch (err) {
       this.log.warn({ err, sid }, "cannot publish sys.session.closed");
     }

@@ -189,6 +189,7 @@ export namespace cluster {
     sid: number;
     uid: string;
     reason: string;
+    successor: string;
   }
   export interface SessionOpened {
     gatewayId: string;

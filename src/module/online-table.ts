@@ -193,6 +193,16 @@ export class OnlineTable {
     return decode(await this.redis.get(KEY_PREFIX + uid));
   }
 
+  /**
+   * True when the uid of an ended session is bound to a newer session by now (a login
+   * elsewhere): then its end changes nothing for the uid. The away session that continues a dead
+   * gateway's session (`closed.successor`) is not newer.
+   */
+  async replacedSince(closed: { uid: string; gatewayId: string; sid: number; successor?: string }): Promise<boolean> {
+    const now = await this.redis.get(KEY_PREFIX + closed.uid);
+    return now !== null && now !== encode(closed) && now !== (closed.successor ?? "");
+  }
+
   /** The uids' sessions (null when offline), in one round trip. */
   async lookupMany(uids: readonly string[]): Promise<(OnlineEntry | null)[]> {
     if (uids.length === 0) return [];

@@ -265,7 +265,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
       {
         ping: (gw) => this.pingGateway(gw),
         adopt: (gw, beforeMs, reason) => this.requestAdoption(gw, beforeMs, reason),
-        announce: (s, reason) => this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ ...s, reason })),
+        announce: (s, reason) => this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ ...s, reason, successor: "" })),
       },
       this.log,
     );
