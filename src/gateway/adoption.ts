@@ -80,7 +80,8 @@ export class Adoption {
 
   /** Adopts the sessions of dead gateway `req.gatewayId` claimed before `req.beforeMs` (0: all). */
   async adopt(req: cluster.AdoptRequest): Promise<cluster.AdoptReply> {
-    if (req.gatewayId === this.host.id || !(await this.table.claimAdoption(req.gatewayId, this.host.id, CLAIM_MS))) {
+    // A gateway restarted under the same id may adopt its previous process's sessions itself.
+    if (!(await this.table.claimAdoption(req.gatewayId, this.host.id, CLAIM_MS))) {
       return { adopter: this.host.id, sessions: [], claimed: false };
     }
     const dead = await this.table.sessionsOf(req.gatewayId, req.beforeMs > 0 ? req.beforeMs : Number.POSITIVE_INFINITY);
