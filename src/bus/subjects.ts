@@ -86,6 +86,25 @@ export function replyPrefix(ownerId: string): string {
   return `_SY.${ownerId}`;
 }
 
+/**
+ * Reply subject of a module's fire-and-forget pushes to one gateway (`_SY.<owner>.<gatewayId>.lost`):
+ * nobody answers it, but nats-server sends "no responders" there when the gateway is gone, so the
+ * module learns that pushes to its sessions were lost (see OnlineTable.markLost).
+ */
+export function lostProbeSubject(ownerId: string, gatewayId: string): string {
+  return `${replyPrefix(ownerId)}.${gatewayId}.lost`;
+}
+
+/** What a module subscribes to hear the "no responders" of its {@link lostProbeSubject}s. */
+export function lostProbeWildcard(ownerId: string): string {
+  return `${replyPrefix(ownerId)}.*.lost`;
+}
+
+/** True for a {@link lostProbeSubject} (a ReplyMux reply subject ends in a number instead). */
+export function isLostProbe(reply: string): boolean {
+  return reply.endsWith(".lost");
+}
+
 /** Broadcast subject of a channel; every gateway with a local member subscribes. */
 export function channelSubject(channel: string): string {
   return `${SubjectPrefix.channel}.${channel}`;

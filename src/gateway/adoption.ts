@@ -26,7 +26,7 @@ export interface AdoptionHost {
    * The online entry now names `session`: restores what was found, replays the pending pushes
    * (numbered after the kept ones) and then what was held.
    */
-  settleAdopted(session: Session, found: LostSession, incomplete: boolean, pending: PendingPushes): void;
+  settleAdopted(session: Session, deadGateway: string, found: LostSession, incomplete: boolean, pending: PendingPushes): void;
   /**
    * Publishes sys.session.closed for a session (here: the dead gateway's, named by `gatewayId`,
    * continued by the away session `successor`, "<gatewayId>/<sid>").
@@ -119,7 +119,7 @@ export class Adoption {
       this.host.dropAdopted(session);
       return null;
     }
-    this.host.settleAdopted(session, found, incomplete, pending);
+    this.host.settleAdopted(session, from.gatewayId, found, incomplete, pending);
     return session.sid;
   }
 }

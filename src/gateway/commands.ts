@@ -3,6 +3,7 @@ import type { cluster } from "../generated/proto.js";
 import type { Logger } from "../log/logger.js";
 import type { MessageCodec } from "../proto/registry.js";
 import { PacketKind, encodeFrame } from "../protocol/packet.js";
+import { isLostProbe } from "../bus/subjects.js";
 import type { ChannelHub } from "./channels.js";
 import type { ResumeOutcome } from "./resume-store.js";
 import type { Session } from "./session.js";
@@ -26,9 +27,9 @@ export interface CommandTarget {
   kick(session: Session, code: number, reason: string): void;
   /**
    * Replays to a just-bound session what its uid missed after `lastSeq` (see Gateway.resume);
-   * `previousLost`: the uid's previous gateway is dead (its pending pushes are replayed too).
+   * `lostGateway`: the uid's previous gateway, dead (its pending pushes are replayed too), or null.
    */
-  resume(session: Session, lastSeq: number, previousLost: boolean): Promise<ResumeOutcome>;
+  resume(session: Session, lastSeq: number, lostGateway: string | null): Promise<ResumeOutcome>;
   /** Stores a connected session as away (for a resume elsewhere); false when resume is off. */
   handOver(session: Session): boolean;
   /** Resolves once the pushes stored for away sessions reached Redis. */
@@ -45,6 +46,11 @@ interface AckExtra {
 export interface CommandCodecs {
   command: MessageCodec<cluster.GatewayCommand>;
   ack: MessageCodec<cluster.CommandAck>;
+}
+
+/** True when the sender waits for a CommandAck (not a module's lost-push probe, see lostProbeSubject). */
+function wantsAck(msg: Msg): boolean {
+  return msg.reply !== undefined && msg.reply !== "" && !isLostProbe(msg.reply);
 }
 
 /** Reason used when a kick carries none. */
@@ -76,7 +82,7 @@ export class CommandHandler {
   /** Handles one NATS message (subscription callback); `subject` says which one it came on. */
   handle(msg: Msg, subject: "cmd" | "bind" = "cmd"): void {
     const cmd = this.decode(msg.data);
-    const later = typeof cmd === "string" ? null : this.deferred(cmd, subject, Boolean(msg.reply));
+    const later = typeof cmd === "string" ? null : this.deferred(cmd, subject, wantsAck(msg));
     if (later !== null) {
       later.then(
         (extra) => this.answer(msg, null, extra),
@@ -106,7 +112,7 @@ export class CommandHandler {
       const error = this.bind(b);
       if (error !== null) return Promise.reject(new Error(error));
       const s = this.target.session(b.sid)!;
-      const resumed = this.target.resume(s, b.lastSeq, b.previousLost);
+      const resumed = this.target.resume(s, b.lastSeq, b.previousLost ? b.previousGateway : null);
       // resume() holds new pushes from its first step: these follow the replayed ones
       this.pushBeforeBind(s);
       return resumed.then((o) => ({ resumeCode: o.code, replayed: o.frames.length }));
@@ -133,7 +139,7 @@ export class CommandHandler {
   private answer(msg: Msg, error: string | null, extra?: AckExtra): void {
     if (error === null) this.applied++;
     else this.refused++;
-    if (msg.reply) {
+    if (wantsAck(msg)) {
       try {
         msg.respond(this.codecs.ack.encode({ ok: error === null, error: error ?? "", resumeCode: extra?.resumeCode ?? 0, replayed: extra?.replayed ?? 0, startedAt: this.target.startedAt }));
       } catch (err) {

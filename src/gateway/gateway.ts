@@ -631,15 +631,15 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
    * Resumes the uid on `session` (just bound): restores channels and pins, writes the pushes
    * missed after `lastSeq`, then lets new pushes follow, continuing the sequence.
    */
-  async resume(session: Session, lastSeq: number, previousLost = false): Promise<ResumeOutcome> {
+  async resume(session: Session, lastSeq: number, lostGateway: string | null = null): Promise<ResumeOutcome> {
     const uid = session.uid;
     if (uid === null) throw new Error("resume of a session that is not bound");
     if (this.resumeStore === null) return { code: ErrorCode.RESYNC, frames: [], seq: lastSeq, channels: [], pins: [] };
     session.holding = [];
     try {
       // The previous gateway is dead: the point pushes sent to it since then wait in Redis.
-      const lost = previousLost && this.online !== null ? pendingFrames(await this.online.takePending(uid), this.pendingCodec) : null;
-      const outcome = await this.resumeStore.take(uid, lastSeq, lost);
+      const lost = lostGateway !== null && this.online !== null ? pendingFrames(await this.online.takePending(uid), this.pendingCodec) : null;
+      const outcome = await this.resumedAfterDeath(await this.resumeStore.take(uid, lastSeq, lost), lostGateway);
       if (session.closed || session.uid !== uid) return outcome;
       for (const channel of outcome.channels) this.channels.join(session, channel);
       for (const [module, instance] of outcome.pins) session.setPin(module, instance);
@@ -651,6 +651,16 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
       session.holding = null;
       for (const frame of held) session.push(frame);
     }
+  }
+
+  /**
+   * A resume of a uid whose gateway died (adopted from it, or `lostGateway`): RESYNC when pushes
+   * sent to that gateway's sessions by session ref were lost (a module heard "no responders").
+   */
+  private async resumedAfterDeath(outcome: ResumeOutcome, lostGateway: string | null): Promise<ResumeOutcome> {
+    const dead = lostGateway ?? (outcome.adoptedFrom || null);
+    if (outcome.code !== ErrorCode.OK || dead === null || this.online === null || !(await this.online.pushesLost(dead))) return outcome;
+    return { ...outcome, code: ErrorCode.RESYNC, frames: [] };
   }
 
   // ---- AdoptionHost (sessions of a dead gateway, see adoption.ts) -----------------------------
@@ -673,9 +683,9 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     this.sessions.remove(session);
   }
 
-  settleAdopted(session: Session, found: LostSession, incomplete: boolean, pending: PendingPushes): void {
+  settleAdopted(session: Session, deadGateway: string, found: LostSession, incomplete: boolean, pending: PendingPushes): void {
     const uid = session.uid!;
-    session.away = this.resumeStore!.adopt(uid, found, incomplete || pending.overflow, Date.now());
+    session.away = this.resumeStore!.adopt(uid, found, incomplete || pending.overflow, Date.now(), deadGateway);
     if (found.away !== null) session.seq = found.away.seq;
     const held = session.holding ?? [];
     session.holding = null;

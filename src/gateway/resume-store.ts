@@ -30,6 +30,8 @@ export interface ResumeOutcome {
   frames: Buffer[];
   /** The seq the resumed session continues from. */
   seq: number;
+  /** The dead gateway the kept session was adopted from ("" when none). */
+  adoptedFrom?: string;
   channels: string[];
   pins: [string, string][];
 }
@@ -131,14 +133,14 @@ export class ResumeStore {
    * only to the client). `incomplete`: something is known lost (channel pushes of the death
    * window, pending pushes over the bound), so the resume must answer RESYNC.
    */
-  adopt(uid: string, found: LostSession, incomplete: boolean, now: number): AwayState {
+  adopt(uid: string, found: LostSession, incomplete: boolean, now: number, fromGateway: string): AwayState {
     const away: AwayState = { until: now + this.limits.windowMs, kept: found.away?.kept ?? 0, bytes: 0, overflow: incomplete || (found.away?.overflow ?? false) };
     const tx = this.redis.multi();
     if (found.away === null) {
       tx.del(streamKey(uid), metaKey(uid));
-      tx.hset(metaKey(uid), { seq: 0, rebase: 1, overflow: away.overflow ? 1 : 0, channels: "[]", pins: "[]" });
-    } else if (away.overflow) {
-      tx.hset(metaKey(uid), "overflow", 1);
+      tx.hset(metaKey(uid), { seq: 0, rebase: 1, overflow: away.overflow ? 1 : 0, channels: "[]", pins: "[]", from: fromGateway });
+    } else {
+      tx.hset(metaKey(uid), { from: fromGateway, ...(away.overflow ? { overflow: 1 } : {}) });
     }
     tx.del(tiedKey(uid));
     this.expire(tx, uid);
@@ -213,8 +215,9 @@ export class ResumeStore {
       complete &&= !lost.overflow && channels.length === 0;
       for (const f of lost.frames) frames.push(stampSeq(f, ++seq));
     }
-    if (!complete) return { code: RESYNC, frames: [], seq: Math.max(seq, lastSeq), channels, pins };
-    return { code: OK, frames, seq, channels, pins };
+    const adoptedFrom = meta.from ?? "";
+    if (!complete) return { code: RESYNC, frames: [], seq: Math.max(seq, lastSeq), channels, pins, adoptedFrom };
+    return { code: OK, frames, seq, channels, pins, adoptedFrom };
   }
 
   private append(tx: ReturnType<Redis["multi"]>, uid: string, away: AwayState, seq: number, frame: Buffer): void {

@@ -134,6 +134,7 @@ export namespace cluster {
     resume: boolean;
     lastSeq: number;
     previousLost: boolean;
+    previousGateway: string;
   }
   export interface Kick {
     sid: number;

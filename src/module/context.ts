@@ -85,17 +85,19 @@ export class HandlerContextImpl implements HandlerContext {
     if (s.uid !== null && s.uid !== uid) await this.module.onlineTable().release(s.uid, me);
     const prev = await this.module.onlineTable().claim(uid, me);
     let previousLost = false;
+    let previousGateway = "";
     if (prev !== null && (prev.gatewayId !== me.gatewayId || prev.sid !== me.sid)) {
       // The older session goes first, so two sessions of one uid are never bound at once.
       await this.module.kick({ gatewayId: prev.gatewayId, sid: prev.sid, uid }, NOT_BOUND_CODE, "logged in from another connection", resume !== undefined).catch((err: unknown) => {
         // Its gateway is dead: what it held is lost, the pushes meant for it wait in the uid's pending list.
         previousLost = isGatewayGone(err);
+        if (previousLost) previousGateway = prev.gatewayId;
         this.log.info({ err: (err as Error).message, prev }, "previous session already gone");
       });
     }
     let result: BindResult;
     try {
-      const ack = await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid, resume: resume !== undefined, lastSeq: resume?.lastSeq ?? 0, previousLost } });
+      const ack = await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid, resume: resume !== undefined, lastSeq: resume?.lastSeq ?? 0, previousLost, previousGateway } });
       result = { resumeCode: ack.resumeCode, replayed: ack.replayed };
     } catch (err) {
       await this.module.onlineTable().release(uid, me).catch(() => undefined);
@@ -107,7 +109,7 @@ export class HandlerContextImpl implements HandlerContext {
 
   async unbind(): Promise<void> {
     const s = this.requireSession();
-    await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid: "", resume: false, lastSeq: 0, previousLost: false } });
+    await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid: "", resume: false, lastSeq: 0, previousLost: false, previousGateway: "" } });
   }
 
   pin(instanceId?: string): void {

@@ -23,6 +23,8 @@ const GATEWAY_PREFIX = "sy:{online}:gw:";
 const GATEWAYS_KEY = "sy:{online}:gateways";
 /** The sweeper's lease: the id of the one instance that checks the gateways. */
 const SWEEPER_KEY = "sy:{online}:sweeper";
+/** Per gone gateway, set when pushes to its sessions (by session, not by uid) were lost. */
+const LOST_PREFIX = "sy:{online}:lost:";
 /** Per dead gateway, the id of the gateway that adopts its sessions (SET NX). */
 const ADOPT_PREFIX = "sy:{online}:adopt:";
 /**
@@ -255,6 +257,16 @@ export class OnlineTable {
   async appendPending(uid: string, entry: OnlineEntry, item: string, max: number, ttlMs: number): Promise<"kept" | "full" | "moved"> {
     const r = await APPEND_PENDING.run(this.redis, [KEY_PREFIX + uid, PENDING_PREFIX + uid], [encode(entry), item, max, ttlMs]);
     return r === 1 ? "kept" : r === 0 ? "full" : "moved";
+  }
+
+  /** Marks gone gateway `gatewayId`: pushes to its sessions were lost (for `ttlMs`, the resume window). */
+  async markLost(gatewayId: string, ttlMs: number): Promise<void> {
+    await this.redis.set(LOST_PREFIX + gatewayId, "1", "PX", ttlMs);
+  }
+
+  /** True when pushes to sessions of gone gateway `gatewayId` were lost (see markLost). */
+  async pushesLost(gatewayId: string): Promise<boolean> {
+    return (await this.redis.exists(LOST_PREFIX + gatewayId)) === 1;
   }
 
   /** Reads and deletes the uid's pending pushes (a resume after its old gateway died). */

@@ -6,7 +6,7 @@ import type { Logger } from "../log/logger.js";
 import { SwitchyardError } from "../protocol/errors.js";
 import { Header } from "../bus/headers.js";
 import { DEFAULT_TIMEOUT_MS, isGatewayGone, type ReplyMux } from "../bus/reply-mux.js";
-import { SystemSubject, channelSubject, gatewayBindSubject, gatewayCommandSubject, parseRoute, trustedInstanceSubject, trustedServiceSubject } from "../bus/subjects.js";
+import { SystemSubject, lostProbeSubject, lostProbeWildcard, channelSubject, gatewayBindSubject, gatewayCommandSubject, parseRoute, trustedInstanceSubject, trustedServiceSubject } from "../bus/subjects.js";
 import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
 import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, SessionOpenedEvent, SessionRef } from "./define.js";
 import { confirmReplicasOf, createRedisClient, createWriteConfirmer, type WriteConfirmer } from "../redis/index.js";
@@ -79,6 +79,10 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private readonly adoptCodec: MessageCodec<cluster.AdoptRequest>;
   private readonly adoptReplyCodec: MessageCodec<cluster.AdoptReply>;
   private sweep: GatewaySweeper | null = null;
+  /** Gateway id → the reply subject of pushes to it (see lostProbeSubject); null until the first push. */
+  private lostProbes: Map<string, string> | null = null;
+  /** Gateway id → when its lost pushes were last marked in Redis (once a second at most). */
+  private readonly lostMarked = new Map<string, number>();
   private readonly callerStamp: string;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly onRedisError: (() => void) | null;
@@ -195,8 +199,41 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
       else byGateway.set(t.gatewayId, [t.sid]);
     }
     for (const [gatewayId, sids] of byGateway) {
-      this.nc.publish(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids, route, body, uid: "" } }));
+      this.nc.publish(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids, route, body, uid: "" } }), { reply: this.lostProbe(gatewayId) });
     }
+  }
+
+  /**
+   * The reply subject of pushes to `gatewayId`: the gateway does not answer it, NATS answers "no
+   * responders" when it is gone. Those pushes cannot be kept (they name sessions, not uids), so
+   * the gateway is marked in Redis: the resume of its sessions then answers RESYNC.
+   */
+  private lostProbe(gatewayId: string): string {
+    if (this.lostProbes === null) {
+      this.lostProbes = new Map();
+      this.nc.subscribe(lostProbeWildcard(this.instanceId), { callback: (_err, msg) => this.pushesLost(msg.subject) });
+    }
+    let reply = this.lostProbes.get(gatewayId);
+    if (reply === undefined) {
+      reply = lostProbeSubject(this.instanceId, gatewayId);
+      // bounded: gateway ids come and go with rollouts
+      if (this.lostProbes.size >= 1_024) this.lostProbes.clear();
+      this.lostProbes.set(gatewayId, reply);
+    }
+    return reply;
+  }
+
+  private pushesLost(subject: string): void {
+    const gatewayId = subject.split(".")[2];
+    if (gatewayId === undefined) return;
+    const now = Date.now();
+    if (now - (this.lostMarked.get(gatewayId) ?? 0) < 1_000) return;
+    this.lostMarked.set(gatewayId, now);
+    this.log.info({ gatewayId }, "pushes to a gateway that is gone were lost: its sessions' resumes will answer RESYNC");
+    this.onlineTable()
+      // an adopted session's window starts up to a few seconds after the death
+      .markLost(gatewayId, 2 * this.config.gateway.resume.windowMs + 10_000)
+      .catch((err: Error) => this.log.warn({ err: err.message, gatewayId }, "cannot mark a gone gateway's lost pushes in Redis"));
   }
 
   every(ms: number, fn: () => unknown): InstanceTimer {

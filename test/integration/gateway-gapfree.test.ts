@@ -49,14 +49,18 @@ describe("a gateway killed with -9: every point push sent after the kill reaches
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("players away at the death and players connected at it, resumed before and after the adoption", async () => {
+  /** Starts a CLI gateway `id` (a process of its own, to kill -9); returns its port. */
+  async function startDoomed(id: string): Promise<number> {
     const port = await freePort();
-    const config = join(dir, "cluster.json");
-    writeFileSync(config, JSON.stringify({ ...cluster.config, gateways: [...cluster.config.gateways, { id: "gw-doomed", host: "127.0.0.1", port }] }));
-    doomed = startCli(["gateway", "--config", config, "--id", "gw-doomed"]);
+    const config = join(dir, `${id}.json`);
+    writeFileSync(config, JSON.stringify({ ...cluster.config, gateways: [...cluster.config.gateways, { id, host: "127.0.0.1", port }] }));
+    doomed = startCli(["gateway", "--config", config, "--id", id]);
     await waitForPort(port, 15_000);
+    return port;
+  }
 
-    async function player(name: string): Promise<Player> {
+  /** A player: an SDK client through its own proxy to `port`, logged in as `name`. */
+  async function player(port: number, name: string): Promise<Player> {
       const proxy = await DropProxy.start({ host: "127.0.0.1", port });
       const client = await cluster.client(0, { host: "127.0.0.1", port: proxy.port, reconnect: RECONNECT });
       await client.request("login.Register", { username: name, password: "password-1" });
@@ -69,15 +73,18 @@ describe("a gateway killed with -9: every point push sent after the kill reaches
       client.onReconnect((info) => p.reconnects.push(info));
       client.onError((err) => p.errors.push(`${err.code}: ${err.message}`));
       return p;
-    }
+  }
+
+  it("players away at the death and players connected at it, resumed before and after the adoption", async () => {
+    const port = await startDoomed("gw-doomed");
     // away*: their connection dropped before the death (the dead gateway stored them as away);
     // conn*: connected when it died. *Early resume before the sweeper found the death (the
     // login's kick gets no responders: Bind.previous_lost), *Late after the adoption.
     const players = {
-      awayEarly: await player("gf-away-early"),
-      awayLate: await player("gf-away-late"),
-      connEarly: await player("gf-conn-early"),
-      connLate: await player("gf-conn-late"),
+      awayEarly: await player(port, "gf-away-early"),
+      awayLate: await player(port, "gf-away-late"),
+      connEarly: await player(port, "gf-conn-early"),
+      connLate: await player(port, "gf-conn-late"),
     };
     const all = Object.values(players);
     const rt = cluster.modules[0]!.runtime;
@@ -110,8 +117,8 @@ describe("a gateway killed with -9: every point push sent after the kill reaches
     players.connLate.proxy.refusing = true;
     for (const p of all) p.proxy.upstream = cluster.gateways[0]!.address();
     const killedAt = Date.now();
-    doomed.proc.kill("SIGKILL");
-    await doomed.exited;
+    doomed!.proc.kill("SIGKILL");
+    await doomed!.exited;
     players.awayEarly.proxy.refusing = false;
     await pushAll(9, 14);
 
@@ -141,9 +148,39 @@ describe("a gateway killed with -9: every point push sent after the kill reaches
       console.log(`${p.name}: 20/20 pushes in order, replayed ${p.reconnects[0]!.replayed}, ${p.reconnects[0]!.attempts} attempts`);
     }
     expect(sent.get(players.connLate.uid)).toBe(20);
+    expect(await table.pushesLost("gw-doomed")).toBe(false);
     for (const p of all) {
       await p.client.close();
       await p.proxy.stop();
     }
+  }, 60_000);
+
+  it("a push by session ref to the dead gateway cannot be kept: the resume answers RESYNC instead of a silent gap", async () => {
+    const port = await startDoomed("gw-doomed-2");
+    const p = await player(port, "gf-ref");
+    const rt = cluster.modules[0]!.runtime;
+    const table = rt.onlineTable();
+    const ref = { ...(await table.lookup(p.uid))!, uid: p.uid };
+    const msg = (text: string) => ({ teamId: "", fromUid: "", fromUsername: "", text, sentAt: 0 });
+    // a live gateway never answers the lost-push probe: nothing is marked
+    rt.push(ref, ROUTE, msg("by-ref-1"));
+    expect(await rt.pushToUid(p.uid, ROUTE, msg("by-uid-2"))).toBe(true);
+    await until("two pushes", 5_000, async () => (p.texts.length === 2 ? true : undefined));
+    expect(await table.pushesLost("gw-doomed-2")).toBe(false);
+
+    p.proxy.refusing = true;
+    p.proxy.upstream = cluster.gateways[0]!.address();
+    doomed!.proc.kill("SIGKILL");
+    await doomed!.exited;
+    rt.push(ref, ROUTE, msg("by-ref-3"));
+    expect(await rt.pushToUid(p.uid, ROUTE, msg("by-uid-4"))).toBe(true);
+    await until("the lost push marked", 5_000, async () => ((await table.pushesLost("gw-doomed-2")) ? true : undefined));
+    await until("adopted by gw-1", 10_000, async () => ((await table.lookup(p.uid))?.gatewayId === "gw-1" ? true : undefined));
+    p.proxy.refusing = false;
+    await until("resumed", 15_000, async () => (p.reconnects.length === 1 ? true : undefined));
+    expect(p.reconnects[0]).toMatchObject({ resumed: true, resync: true, replayed: 0 });
+    expect(p.texts).toEqual(["by-ref-1", "by-uid-2"]);
+    await p.client.close();
+    await p.proxy.stop();
   }, 60_000);
 });
