@@ -11,6 +11,7 @@ import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
 import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, SessionOpenedEvent, SessionRef } from "./define.js";
 import { confirmReplicasOf, createRedisClient, createWriteConfirmer, type WriteConfirmer } from "../redis/index.js";
 import { GatewaySweeper, SWEEP_INTERVAL_MS, type PingOutcome } from "./gateway-sweep.js";
+import { defineDeclaredRedisCommands } from "./redis-command.js";
 import { OnlineTable } from "./online-table.js";
 import { SpanIds } from "../tracing/trace-context.js";
 
@@ -133,6 +134,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
           this.log.warn({ err: err.message }, "redis connection problem");
         },
       });
+      defineDeclaredRedisCommands(client);
       const replicas = confirmReplicasOf(this.config.redis);
       if (replicas > 0) this.confirmer = createWriteConfirmer(client, replicas, this.config.redis.confirmTimeoutMs);
       this.redisClient = client;
@@ -384,6 +386,31 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
       this.log.warn({ err: (err as Error).message, gatewayId: entry.gatewayId }, "point push not acknowledged in time: the gateway is slow, counted as delivered");
       return true;
     }
+  }
+
+  async pushToUids(uids: readonly string[], route: string, msg: object): Promise<string[]> {
+    const codec = this.pushCodec(route);
+    if (uids.length === 0) return [];
+    const unique = [...new Set(uids)];
+    const entries = await this.onlineTable().lookupMany(unique);
+    const offline: string[] = [];
+    const byGateway = new Map<string, number[]>();
+    entries.forEach((entry, i) => {
+      if (entry === null) {
+        offline.push(unique[i]!);
+        return;
+      }
+      const sids = byGateway.get(entry.gatewayId);
+      if (sids) sids.push(entry.sid);
+      else byGateway.set(entry.gatewayId, [entry.sid]);
+    });
+    if (byGateway.size === 0) return offline;
+    const body = codec.encode(msg);
+    // by session, unacknowledged: a gone gateway is marked through the probe (its resumes answer RESYNC)
+    for (const [gatewayId, sids] of byGateway) {
+      this.nc.publish(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids, route, body, uid: "" } }), { reply: this.lostProbe(gatewayId) });
+    }
+    return offline;
   }
 
   publish(channel: string, route: string, msg: object, excludeUids: string[] = []): void {
