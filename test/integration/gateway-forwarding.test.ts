@@ -255,6 +255,35 @@ describe("gateway forwarding (real nats-server)", () => {
     expect([...p.body]).toEqual([1, 2, 3]);
   });
 
+  it("a point push (pushToUid) that reaches a session before its bind waits for the bind and goes out with seq 1", async () => {
+    const c = await client(gwA);
+    const sid = await sidOf(c);
+    const pushed = command("gw-a", { push: { sids: [sid], route: "game.Tick", body: Buffer.from([4]), uid: "early-bird" } });
+    expect(await pushed).toMatchObject({ ok: true });
+    await expect(c.nextKind(PacketKind.PUSH, 300)).rejects.toThrow();
+    expect(await command("gw-a", { bind: { sid, uid: "early-bird", resume: false, lastSeq: 0, previousLost: false, previousGateway: "" } })).toMatchObject({ ok: true });
+    const p = await c.nextKind(PacketKind.PUSH);
+    expect({ route: p.route, body: [...p.body], seq: p.seq }).toEqual({ route: "game.Tick", body: [4], seq: 1 });
+  });
+
+  it("answers the sweeper's Ping with the gateway's start time, and never a module's lost-push probe", async () => {
+    const ack = await command("gw-a", { ping: {} });
+    expect(ack.ok).toBe(true);
+    expect(ack.startedAt).toBeGreaterThan(Date.now() - 600_000);
+    expect(ack.startedAt).toBeLessThanOrEqual(Date.now());
+    const probe = "_SY.probe-test.gw-a.lost";
+    let answered = 0;
+    const sub = nc.subscribe(probe, { callback: () => answered++ });
+    const c = await client(gwA);
+    const sid = await sidOf(c);
+    nc.publish(gatewayCommandSubject("gw-a"), commandCodec.encode({ push: { sids: [sid], route: "game.Tick", body: Buffer.from([5]), uid: "" } }), { reply: probe });
+    expect((await c.nextKind(PacketKind.PUSH)).route).toBe("game.Tick");
+    await nc.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(answered).toBe(0);
+    sub.unsubscribe();
+  });
+
   it("delivers a channel message to members on two gateways, honouring exclude_uids", async () => {
     const m1 = await bound(gwA, "ch-1");
     const m2 = await bound(gwB, "ch-2");
