@@ -366,9 +366,11 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
       const entry = await table.lookup(uid);
       if (entry === null) return false;
       if (await this.deliverPoint(uid, entry, route, body)) return true;
-      item ??= Buffer.from(this.pendingCodec.encode({ route, body })).toString("base64");
       const resume = this.config.gateway.resume;
-      const kept = await table.appendPending(uid, entry, item, resume.maxPushes, Math.max(1, resume.windowMs));
+      // resume off: nobody could replay it
+      if (resume.windowMs === 0) return false;
+      item ??= Buffer.from(this.pendingCodec.encode({ route, body })).toString("base64");
+      const kept = await table.appendPending(uid, entry, item, resume.maxPushes, resume.windowMs);
       if (kept === "full") this.log.warn({ uid, route }, "pending pushes of a uid whose gateway died are over gateway.resume.maxPushes: its resume will answer RESYNC");
       if (kept !== "moved") return true;
     }
