@@ -251,8 +251,9 @@ export class OnlineTable {
   }
 
   /**
-   * Keeps a point push for `uid` whose gateway (`entry`) gave no responders: "kept", "full" (over
-   * `max`: the list is marked incomplete) or "moved" (the entry no longer names `entry`: send again).
+   * Keeps a point push for `uid` whose gateway (`entry`) gave no responders (`item` "" only marks
+   * the list incomplete: a push that may be lost): "kept", "full" (over `max`: the list is marked
+   * incomplete) or "moved" (the entry no longer names `entry`: send again).
    */
   async appendPending(uid: string, entry: OnlineEntry, item: string, max: number, ttlMs: number): Promise<"kept" | "full" | "moved"> {
     const r = await APPEND_PENDING.run(this.redis, [KEY_PREFIX + uid, PENDING_PREFIX + uid], [encode(entry), item, max, ttlMs]);

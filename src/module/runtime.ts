@@ -356,37 +356,42 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
    * A point push, acknowledged by the gateway (after the frame left for the socket, or for an away
    * session once it is stored). When the uid's gateway is gone (no responders, or it no longer
    * knows the session) the push is kept in the uid's pending list, which the gateway that adopts
-   * or resumes the uid replays in order; a timeout (a slow gateway) counts as delivered.
+   * or resumes the uid replays in order. A timeout (a slow gateway, or a lost host whose
+   * connection NATS has not dropped yet) resolves true without keeping the push (it may have
+   * arrived) but marks the list: a resume after that gateway's death answers RESYNC.
    */
   async pushToUid(uid: string, route: string, msg: object): Promise<boolean> {
     const body = this.pushCodec(route).encode(msg);
     const table = this.onlineTable();
-    let item: string | null = null;
     for (let attempt = 0; attempt < POINT_PUSH_TRIES; attempt++) {
       const entry = await table.lookup(uid);
       if (entry === null) return false;
-      if (await this.deliverPoint(uid, entry, route, body)) return true;
+      const outcome = await this.deliverPoint(uid, entry, route, body);
+      if (outcome === "delivered") return true;
       const resume = this.config.gateway.resume;
       // resume off: nobody could replay it
-      if (resume.windowMs === 0) return false;
-      item ??= Buffer.from(this.pendingCodec.encode({ route, body })).toString("base64");
+      if (resume.windowMs === 0) return outcome === "unknown";
+      // Unknown (a timeout): the gateway may be slow, or gone with the push (a host lost): not
+      // kept (it may have arrived), but the list is marked so a resume after a death says RESYNC.
+      const item = outcome === "unknown" ? "" : Buffer.from(this.pendingCodec.encode({ route, body })).toString("base64");
       const kept = await table.appendPending(uid, entry, item, resume.maxPushes, resume.windowMs);
       if (kept === "full") this.log.warn({ uid, route }, "pending pushes of a uid whose gateway died are over gateway.resume.maxPushes: its resume will answer RESYNC");
-      if (kept !== "moved") return true;
+      // sent again only when surely not delivered: a timed-out push may have arrived
+      if (kept !== "moved" || outcome === "unknown") return true;
     }
     this.log.warn({ uid, route }, "point push not delivered: the uid kept moving between gateways");
     return false;
   }
 
-  /** True when the gateway took the push (or may have: a timeout); false when it is gone or lost the session. */
-  private async deliverPoint(uid: string, entry: { gatewayId: string; sid: number }, route: string, body: Uint8Array): Promise<boolean> {
+  /** "delivered" (acknowledged), "gone" (no responders, or the gateway lost the session) or "unknown" (no answer in time). */
+  private async deliverPoint(uid: string, entry: { gatewayId: string; sid: number }, route: string, body: Uint8Array): Promise<"delivered" | "gone" | "unknown"> {
     try {
       const reply = await this.mux.request(gatewayCommandSubject(entry.gatewayId), this.commandCodec.encode({ push: { sids: [entry.sid], route, body, uid } }), undefined, COMMAND_TIMEOUT_MS);
-      return this.ackCodec.decode(reply.data).ok;
+      return this.ackCodec.decode(reply.data).ok ? "delivered" : "gone";
     } catch (err) {
-      if (isGatewayGone(err)) return false;
-      this.log.warn({ err: (err as Error).message, gatewayId: entry.gatewayId }, "point push not acknowledged in time: the gateway is slow, counted as delivered");
-      return true;
+      if (isGatewayGone(err)) return "gone";
+      this.log.warn({ err: (err as Error).message, gatewayId: entry.gatewayId }, "point push not acknowledged in time: the gateway is slow or its host is lost");
+      return "unknown";
     }
   }
 
