@@ -7,6 +7,10 @@ import { DEFAULT_CONFIG } from "../../src/config/cluster-config.js";
 import type { team } from "../../src/generated/proto.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import { DropProxy } from "../helpers/drop-proxy.js";
+import { gatewayCommandSubject } from "../../src/bus/subjects.js";
+import { loadProto } from "../../src/proto/registry.js";
+import type { cluster as clusterProto } from "../../src/generated/proto.js";
+import { ErrorCode as NatsErrorCode, NatsError } from "nats";
 import { requireBuild, startCli, until, type CliProcess } from "../helpers/ops.js";
 import { freePort, waitForPort } from "../helpers/servers.js";
 import loginModule from "../../modules/login/index.js";
@@ -57,6 +61,24 @@ describe("a gateway killed with -9: every point push sent after the kill reaches
     doomed = startCli(["gateway", "--config", config, "--id", id]);
     await waitForPort(port, 15_000);
     return port;
+  }
+
+  /**
+   * Waits until nats-server dropped the killed gateway's connection (its command subject has no
+   * responders): a message published before that went to the dead connection and got neither an
+   * answer nor "no responders" (see README, the window after a death).
+   */
+  async function natsNoticed(id: string): Promise<void> {
+    const nc = cluster.modules[0]!.runtime.nc;
+    const ping = loadProto().message<clusterProto.GatewayCommand>("cluster.GatewayCommand").encode({ ping: {} });
+    await until(`nats-server dropped ${id}`, 5_000, async () => {
+      try {
+        await nc.request(gatewayCommandSubject(id), ping, { timeout: 100 });
+        return undefined;
+      } catch (err) {
+        return err instanceof NatsError && err.code === NatsErrorCode.NoResponders ? true : undefined;
+      }
+    });
   }
 
   /** A player: an SDK client through its own proxy to `port`, logged in as `name`. */
@@ -119,6 +141,8 @@ describe("a gateway killed with -9: every point push sent after the kill reaches
     const killedAt = Date.now();
     doomed!.proc.kill("SIGKILL");
     await doomed!.exited;
+    await natsNoticed("gw-doomed");
+    console.log(`kill -9 -> nats-server dropped the gateway's connection after <= ${Date.now() - killedAt} ms`);
     players.awayEarly.proxy.refusing = false;
     await pushAll(9, 14);
 
@@ -172,6 +196,7 @@ describe("a gateway killed with -9: every point push sent after the kill reaches
     p.proxy.upstream = cluster.gateways[0]!.address();
     doomed!.proc.kill("SIGKILL");
     await doomed!.exited;
+    await natsNoticed("gw-doomed-2");
     rt.push(ref, ROUTE, msg("by-ref-3"));
     expect(await rt.pushToUid(p.uid, ROUTE, msg("by-uid-4"))).toBe(true);
     await until("the lost push marked", 5_000, async () => ((await table.pushesLost("gw-doomed-2")) ? true : undefined));
