@@ -5,6 +5,7 @@ import { Header } from "../bus/headers.js";
 import { instanceSubject } from "../bus/subjects.js";
 import { FrameDecoder, type FrameSink, type FramingError } from "../protocol/framing.js";
 import { stampSeq } from "../protocol/packet.js";
+import type { HeldPush } from "./push-overlap.js";
 import type { AwayState } from "./resume-store.js";
 import { RateLimiter, type RateVerdict } from "./rate-limit.js";
 import { RequestLane } from "./request-lane.js";
@@ -18,8 +19,11 @@ export interface SessionHost {
   onFramingError(session: Session, err: FramingError): void;
   /** The client reads too slowly: `pendingBytes` of output are waiting. */
   onSlowReader(session: Session, pendingBytes: number): void;
-  /** A push (stamped with `seq`) for a session whose connection dropped: keep it for its resume. */
-  keepAway(session: Session, seq: number, frame: Buffer): void;
+  /**
+   * A push (stamped with `seq`) for a session whose connection dropped: keep it for its resume.
+   * `pushId` is the publication id of a channel message ("" for others).
+   */
+  keepAway(session: Session, seq: number, frame: Buffer, pushId: string): void;
 }
 
 /** Per-session limits, taken from GatewaySettings. */
@@ -106,8 +110,10 @@ export class Session implements FrameSink, OverflowSink {
   away: AwayState | null = null;
   /** Set when a resume elsewhere takes this session over (what it stored stays valid). */
   handedOver = false;
-  /** Set while a resume replays: unstamped pushes waiting to follow the replayed ones. */
-  holding: Buffer[] | null = null;
+  /** Set while a resume prepares or replays: unstamped pushes waiting to follow the replayed ones. */
+  holding: HeldPush[] | null = null;
+  /** The uid a resume prepares this session for (Bind.prepare), until its bind comes. */
+  prepared: string | null = null;
   /** The last pushes sent, oldest first (bound sessions with resume on only). */
   private recent: Buffer[] | null = null;
   /** Channels this session is a member of (null until the first join). */
@@ -187,17 +193,18 @@ export class Session implements FrameSink, OverflowSink {
   /**
    * Sends one PUSH frame (shared by many sessions, see `write`): to a bound uid stamped with its
    * next seq, and kept among the recent ones (or, while away, handed to the host to store).
+   * `pushId`: the publication id of a channel message ("" for others; see push-overlap.ts).
    */
-  push(frame: Buffer): boolean {
-    if (this.uid === null) return this.write(frame);
+  push(frame: Buffer, pushId = ""): boolean {
     if (this.holding !== null) {
-      this.holding.push(frame);
+      this.holding.push({ frame, id: pushId });
       return true;
     }
+    if (this.uid === null) return this.write(frame);
     const seq = ++this.seq;
     const stamped = stampSeq(frame, seq);
     if (this.away !== null) {
-      this.ctx.host.keepAway(this, seq, stamped);
+      this.ctx.host.keepAway(this, seq, stamped, pushId);
       return true;
     }
     const keep = this.ctx.limits.recentPushes;
@@ -218,6 +225,11 @@ export class Session implements FrameSink, OverflowSink {
   /** The pins as module → instance pairs (for a resume elsewhere). */
   pinList(): [string, string][] {
     return this.pins === null ? [] : [...this.pins].map(([module, pin]) => [module, pin.instance]);
+  }
+
+  /** Reads nothing more from the client (a drain): what it sends stays unread in the socket. */
+  pauseReading(): void {
+    this.socket.pause();
   }
 
   /** Writes what is queued and accepts nothing more (before a KICK's close). */
