@@ -1,10 +1,10 @@
-import { SwitchyardError, codeName, type ErrorCodeName } from "../protocol/errors.js";
+import { ErrorCode, SwitchyardError, codeName, type ErrorCodeName } from "../protocol/errors.js";
 import type { Routes } from "../generated/proto.js";
 import { PacketKind, type Packet } from "../protocol/packet.js";
 import type { MessageCodec, ProtoRegistry } from "../proto/codecs.js";
 import { Heartbeat, MISSED_HEARTBEATS_LIMIT } from "./heartbeat.js";
 import type { ResolvedCoreOptions } from "./options.js";
-import { PendingRequests } from "./pending-requests.js";
+import { PendingRequests, type TakenRequest } from "./pending-requests.js";
 import { PushRouter, type RawPushHandler, type Unsubscribe } from "./push-router.js";
 import { redirectTarget } from "./redirect.js";
 import { backoffDelay, shouldReconnect, type ReconnectInfo } from "./reconnect.js";
@@ -114,8 +114,9 @@ interface OutgoingPacket {
   body: Uint8Array;
 }
 
-/** A request issued while reconnecting: sent once connected, or failed UNAVAILABLE at the bound. */
+/** A request (or, during a gateway move, a NOTIFY) issued while reconnecting: sent once connected, or failed UNAVAILABLE at the bound. */
 interface QueuedRequest {
+  kind: "request" | "notify";
   route: string;
   body: Uint8Array;
   timeoutMs: number | undefined;
@@ -165,6 +166,8 @@ class ClientImpl implements Client {
   /** Set while reconnecting; requests issued meanwhile wait in `queued`. */
   private reconnecting: Promise<void> | null = null;
   private queued: QueuedRequest[] = [];
+  /** Set during a gateway move (KICK MOVED): NOTIFYs are queued too, not refused. */
+  private moving = false;
   private closing = false;
 
   constructor(opts: ResolvedCoreOptions, registry: ProtoRegistry, openTarget: TargetOpener) {
@@ -267,7 +270,8 @@ class ClientImpl implements Client {
     } catch (err) {
       return Promise.reject(err);
     }
-    const reply = this.requests.add(id, route, opts?.timeoutMs ?? this.opts.requestTimeoutMs);
+    // the body is kept (no copy): a gateway move sends the unanswered requests again
+    const reply = this.requests.add(id, route, opts?.timeoutMs ?? this.opts.requestTimeoutMs, body);
     this.sendPacket(PacketKind.REQUEST, id, route, body);
     return reply;
   }
@@ -291,10 +295,11 @@ class ClientImpl implements Client {
   }
 
   /** Holds a request until the reconnect is done; fails it UNAVAILABLE, unsent, at the bound. */
-  private queue(route: string, body: Uint8Array, timeoutMs: number | undefined): Promise<Uint8Array> {
+  private queue(route: string, body: Uint8Array, timeoutMs: number | undefined, kind: QueuedRequest["kind"] = "request"): Promise<Uint8Array> {
     const bound = Math.min(this.opts.reconnect?.windowMs ?? 0, timeoutMs || this.opts.requestTimeoutMs || Number.POSITIVE_INFINITY);
     return new Promise((resolve, reject) => {
       const q: QueuedRequest = {
+        kind,
         route,
         body,
         timeoutMs,
@@ -316,12 +321,18 @@ class ClientImpl implements Client {
     for (const q of list) {
       clearTimeout(q.timer);
       if (error !== null) q.reject(error);
+      else if (q.kind === "notify") this.sendPacket(PacketKind.NOTIFY, 0, q.route, q.body);
       else this.requestRaw(q.route, q.body, q.timeoutMs === undefined ? undefined : { timeoutMs: q.timeoutMs }).then(q.resolve, q.reject);
     }
   }
 
   notifyRaw(route: string, body: Uint8Array): void {
     if (this.gone) throw this.closedError();
+    if (this.moving) {
+      // sent once the move is done, in order with the requests issued meanwhile
+      this.queue(route, body, undefined, "notify").catch((err: unknown) => this.report(err, `NOTIFY ${route} queued during a gateway move`));
+      return;
+    }
     if (this.reconnecting !== null) throw new SwitchyardError("UNAVAILABLE", `not sent: reconnecting (${route}); retry after onReconnect`);
     this.sendPacket(PacketKind.NOTIFY, 0, route, body);
   }
@@ -411,6 +422,10 @@ class ClientImpl implements Client {
     const name = codeName(code);
     const redirect = redirectTarget(redirectTo);
     if (redirect !== null) this.target = redirect;
+    if (code === ErrorCode.MOVED && this.opts.reconnect !== null && this.sentBeforeReply === null && !this.closing && this.reconnecting === null && this.target !== null) {
+      this.move(`${name}: ${message}`);
+      return;
+    }
     if (redirect !== null && this.sentBeforeReply !== null && this.redirects < this.opts.maxRedirects) {
       this.followRedirect(redirect, `${name}: ${message}`);
       return;
@@ -455,6 +470,31 @@ class ClientImpl implements Client {
     );
   }
 
+  /**
+   * KICK MOVED: the gateway is being replaced and answered everything it read. The client
+   * connects to the redirect at once (no backoff), resumes, then sends again the requests that
+   * got no answer (in their order, same ids and deadlines), then what was issued meanwhile
+   * (requests and NOTIFYs, in order). User code sees no failure.
+   */
+  private move(why: string): void {
+    const old = this.conn;
+    this.conn = null;
+    this.heartbeat.stop();
+    const unanswered = this.requests.takeAll();
+    this.moving = true;
+    const reason = `moved to ${describeTarget(this.target!)} (${why})`;
+    void old?.close(reason, null);
+    const error = new SwitchyardError("MOVED", why);
+    for (const h of this.disconnectHandlers.handlers) {
+      try {
+        h(reason, error);
+      } catch (err) {
+        this.report(err, "disconnect handler");
+      }
+    }
+    this.reconnecting = this.reconnect(reason, error, unanswered);
+  }
+
   private onConnectionClose(reason: string, error: SwitchyardError | null): void {
     if (this.ended) return;
     if (this.reconnecting !== null) {
@@ -482,13 +522,17 @@ class ClientImpl implements Client {
     this.end(reason, error);
   }
 
-  /** Tries again with backoff until connected and resumed, or the attempts or window run out. */
-  private async reconnect(reason: string, error: SwitchyardError): Promise<void> {
+  /**
+   * Tries again with backoff until connected and resumed, or the attempts or window run out.
+   * `unanswered`: a gateway move; the first attempt goes at once and these are sent again
+   * after the resume.
+   */
+  private async reconnect(reason: string, error: SwitchyardError, unanswered: TakenRequest[] | null = null): Promise<void> {
     const policy = this.opts.reconnect!;
     const started = Date.now();
     let last: SwitchyardError = error;
     for (let attempt = 1; attempt <= policy.maxAttempts && !this.closing; attempt++) {
-      const wait = backoffDelay(attempt, policy);
+      const wait = unanswered !== null && attempt === 1 ? 0 : backoffDelay(attempt, policy);
       if (Date.now() + wait - started > policy.windowMs) break;
       await new Promise((r) => setTimeout(r, wait));
       if (this.closing) break;
@@ -496,7 +540,10 @@ class ClientImpl implements Client {
         this.sentBeforeReply = null;
         await this.open(this.target!);
         const info = await this.resumeSession(attempt, started);
+        info.moved = unanswered !== null;
         this.reconnecting = null;
+        this.moving = false;
+        for (const r of unanswered ?? []) if (this.requests.readd(r)) this.sendPacket(PacketKind.REQUEST, r.id, r.route, r.body!);
         this.releaseQueued(null);
         for (const h of this.reconnectHandlers.handlers) {
           try {
@@ -515,6 +562,9 @@ class ClientImpl implements Client {
       }
     }
     this.reconnecting = null;
+    this.moving = false;
+    const closedError = new SwitchyardError("UNAVAILABLE", `connection closed: ${this.closing ? CLOSED_BY_CLIENT : reason}; the request's outcome is unknown`);
+    for (const r of unanswered ?? []) r.reject(closedError);
     const gaveUp = this.closing ? null : new SwitchyardError("UNAVAILABLE", `connection closed: ${reason}; reconnecting failed: ${last.message}`);
     this.releaseQueued(gaveUp ?? new SwitchyardError("UNAVAILABLE", `connection closed: ${CLOSED_BY_CLIENT}`));
     this.end(gaveUp?.message ?? CLOSED_BY_CLIENT, gaveUp);
@@ -522,7 +572,7 @@ class ClientImpl implements Client {
 
   /** After a reconnect: login.Resume with the token and the last seq, when logged in. */
   private async resumeSession(attempts: number, started: number): Promise<ReconnectInfo> {
-    const info: ReconnectInfo = { attempts, downtimeMs: 0, address: this.address, resumed: false, replayed: 0, resync: false };
+    const info: ReconnectInfo = { attempts, downtimeMs: 0, address: this.address, resumed: false, replayed: 0, resync: false, moved: false };
     if (this.token !== null) {
       const codec = this.registry.route<{ token: string; resumePushes: boolean; lastSeq: number }, { token: string; resumeCode: number; replayed: number }>(RESUME);
       if (codec === null) throw new SwitchyardError("BAD_REQUEST", `${RESUME} is not in ${this.registry.dir}: cannot resume`);
