@@ -37,6 +37,23 @@ export class Histogram {
     this.count = 0;
     this.max = 0;
   }
+
+  /** The non-empty buckets as [index, count, index, count, …] (to merge histograms of several processes). */
+  toSparse(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i <= this.max; i++) if (this.buckets[i]! > 0) out.push(i, this.buckets[i]!);
+    return out;
+  }
+
+  /** Adds the samples of another histogram's `toSparse()`. */
+  addSparse(pairs: readonly number[]): void {
+    for (let k = 0; k + 1 < pairs.length; k += 2) {
+      const i = pairs[k]!;
+      this.buckets[i]! += pairs[k + 1]!;
+      this.count += pairs[k + 1]!;
+      if (i > this.max) this.max = i;
+    }
+  }
 }
 
 /** Result of one fixed-time measurement. */

@@ -6,6 +6,7 @@ import { instanceSubject } from "../bus/subjects.js";
 import { FrameDecoder, type FrameSink, type FramingError } from "../protocol/framing.js";
 import { stampSeq } from "../protocol/packet.js";
 import type { HeldPush } from "./push-overlap.js";
+import { RecentPushes } from "./recent-pushes.js";
 import type { AwayState } from "./resume-store.js";
 import { RateLimiter, type RateVerdict } from "./rate-limit.js";
 import { RequestLane } from "./request-lane.js";
@@ -114,8 +115,8 @@ export class Session implements FrameSink, OverflowSink {
   holding: HeldPush[] | null = null;
   /** The uid a resume prepares this session for (Bind.prepare), until its bind comes. */
   prepared: string | null = null;
-  /** The last pushes sent, oldest first (bound sessions with resume on only). */
-  private recent: Buffer[] | null = null;
+  /** The last pushes sent (bound sessions with resume on only). */
+  private recent: RecentPushes | null = null;
   /** Channels this session is a member of (null until the first join). */
   channels: Set<string> | null = null;
   private readonly ctx: SessionContext;
@@ -183,16 +184,23 @@ export class Session implements FrameSink, OverflowSink {
    * many sessions). False once the session's writer stopped or the session closed.
    */
   write(frame: Buffer): boolean {
+    const writer = this.output();
+    return writer !== null && writer.write(frame);
+  }
+
+  /** The session's writer, made on the first frame sent; null when closed before any. */
+  private output(): SocketWriter | null {
     if (this.writer === null) {
-      if (this.closed) return false;
+      if (this.closed) return null;
       this.writer = new SocketWriter(this.outputSocket(), this.ctx.scheduler, this.ctx.limits.maxPendingOutputBytes, this);
     }
-    return this.writer.write(frame);
+    return this.writer;
   }
 
   /**
-   * Sends one PUSH frame (shared by many sessions, see `write`): to a bound uid stamped with its
-   * next seq, and kept among the recent ones (or, while away, handed to the host to store).
+   * Sends one PUSH frame (shared by many sessions, see `write`): to a bound uid with its next
+   * seq appended at write time (the frame itself is never copied per session), and kept among
+   * the recent ones; while away, stamped and handed to the host to store.
    * `pushId`: the publication id of a channel message ("" for others; see push-overlap.ts).
    */
   push(frame: Buffer, pushId = ""): boolean {
@@ -202,24 +210,19 @@ export class Session implements FrameSink, OverflowSink {
     }
     if (this.uid === null) return this.write(frame);
     const seq = ++this.seq;
-    const stamped = stampSeq(frame, seq);
     if (this.away !== null) {
-      this.ctx.host.keepAway(this, seq, stamped, pushId);
+      this.ctx.host.keepAway(this, seq, stampSeq(frame, seq), pushId);
       return true;
     }
     const keep = this.ctx.limits.recentPushes;
-    if (keep > 0) {
-      const recent = (this.recent ??= []);
-      if (recent.length >= keep) recent.shift();
-      recent.push(stamped);
-    }
-    return this.write(stamped);
+    if (keep > 0) (this.recent ??= new RecentPushes(keep)).add(frame, seq);
+    const writer = this.output();
+    return writer !== null && writer.writeStamped(frame, seq);
   }
 
-  /** The recent pushes (oldest first) and their seqs: what may have died in the socket. */
+  /** The recent pushes (oldest first, stamped copies) and their seqs: what may have died in the socket. */
   recentPushes(): { frames: Buffer[]; seqs: number[] } {
-    const frames = this.recent ?? [];
-    return { frames, seqs: frames.map((_, i) => this.seq - frames.length + 1 + i) };
+    return this.recent === null ? { frames: [], seqs: [] } : this.recent.stamped();
   }
 
   /** The pins as module → instance pairs (for a resume elsewhere). */

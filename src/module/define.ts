@@ -88,6 +88,12 @@ export interface ModuleRuntime<Settings = unknown, R extends RouteMap = RouteMap
   pushEncoded<K extends keyof P & string>(targets: SessionRef | readonly SessionRef[], route: K, body: Uint8Array): void;
   /** Pushes to a user wherever they are online (looked up in the online table); false if offline. */
   pushToUid<K extends keyof P & string>(uid: string, route: K, msg: MessageInit<P[K]>): Promise<boolean>;
+  /**
+   * Pushes one message to many users wherever they are online: one online-table read for all of
+   * them and one push command per gateway holding any of them (not one per uid); the message is
+   * encoded once. Duplicate uids are pushed once. Resolves with the uids that were offline.
+   */
+  pushToUids<K extends keyof P & string>(uids: readonly string[], route: K, msg: MessageInit<P[K]>): Promise<string[]>;
   /** Publishes a declared push to every member of a channel, on every gateway. */
   publish<K extends keyof P & string>(channel: string, route: K, msg: MessageInit<P[K]>, excludeUids?: string[]): void;
   /** Closes a session (KICK packet with the reason, then close). */

@@ -286,6 +286,30 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     return true;
   }
 
+  async pushToUids(uids: readonly string[], route: string, msg: object): Promise<string[]> {
+    const codec = this.pushCodec(route);
+    if (uids.length === 0) return [];
+    const unique = [...new Set(uids)];
+    const entries = await this.onlineTable().lookupMany(unique);
+    const offline: string[] = [];
+    const byGateway = new Map<string, number[]>();
+    entries.forEach((entry, i) => {
+      if (entry === null) {
+        offline.push(unique[i]!);
+        return;
+      }
+      const sids = byGateway.get(entry.gatewayId);
+      if (sids) sids.push(entry.sid);
+      else byGateway.set(entry.gatewayId, [entry.sid]);
+    });
+    if (byGateway.size === 0) return offline;
+    const body = codec.encode(msg);
+    for (const [gatewayId, sids] of byGateway) {
+      this.nc.publish(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids, route, body } }));
+    }
+    return offline;
+  }
+
   publish(channel: string, route: string, msg: object, excludeUids: string[] = []): void {
     const body = this.pushCodec(route).encode(msg);
     // the id lets a resume drop a push that both gateways of a move delivered (push-overlap.ts)

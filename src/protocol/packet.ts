@@ -134,19 +134,37 @@ export function encodeFrame(kind: number, id: number, route: string, body: Uint8
 /** Tag of wire.Packet field 8 (seq, varint). */
 const SEQ_TAG = 0x40;
 
+/** Bytes the length-prefixed PUSH `frame` takes once stamped with `seq` (see writeStamped). */
+export function stampedLength(frame: Uint8Array, seq: number): number {
+  return frame.length + 1 + varintSize(seq);
+}
+
 /**
- * A copy of the length-prefixed PUSH `frame` carrying `seq` (field 8 appended: protobuf fields
- * may come in any order). The gateway encodes a channel message once and stamps each member's
- * own sequence on its copy.
+ * Writes the length-prefixed PUSH `frame` into `out` at `pos` with `seq` appended as field 8
+ * (protobuf fields may come in any order) and its length prefix grown to match; returns the
+ * position after it. A channel message or multi-session push is encoded once and shared by
+ * every member: each member's seq is added only here, while its socket writer gathers a tick's
+ * frames into the one buffer it hands to the socket.
+ */
+export function writeStamped(out: Uint8Array, pos: number, frame: Uint8Array, seq: number): number {
+  out.set(frame, pos);
+  const packetBytes = frame.length - LENGTH_PREFIX_BYTES + 1 + varintSize(seq);
+  out[pos] = packetBytes >>> 24;
+  out[pos + 1] = (packetBytes >>> 16) & 0xff;
+  out[pos + 2] = (packetBytes >>> 8) & 0xff;
+  out[pos + 3] = packetBytes & 0xff;
+  const end = pos + frame.length;
+  out[end] = SEQ_TAG;
+  return writeVarint(out, end + 1, seq >>> 0);
+}
+
+/**
+ * A copy of the length-prefixed PUSH `frame` carrying `seq` (see writeStamped), for the cold
+ * paths that keep a frame on its own: pushes of away sessions stored for their resume.
  */
 export function stampSeq(frame: Uint8Array, seq: number): Buffer {
-  const extra = 1 + varintSize(seq);
-  const out = NodeBuffer!.allocUnsafe(frame.length + extra);
-  out.set(frame, 0);
-  const packetBytes = frame.length - LENGTH_PREFIX_BYTES + extra;
-  out.writeUInt32BE(packetBytes, 0);
-  out[frame.length] = SEQ_TAG;
-  writeVarint(out, frame.length + 1, seq);
+  const out = NodeBuffer!.allocUnsafe(stampedLength(frame, seq));
+  writeStamped(out, 0, frame, seq);
   return out;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadProto } from "../../../src/proto/registry.js";
-import { decodePacket, encodeFrame, stampSeq } from "../../../src/protocol/packet.js";
+import { decodePacket, encodeFrame, stampSeq, stampedLength, writeStamped } from "../../../src/protocol/packet.js";
 import type { wire } from "../../../src/generated/proto.js";
 
 const codec = loadProto().message<wire.Packet>("wire.Packet");
@@ -31,6 +31,30 @@ describe("packet codec", () => {
       expect({ kind: p?.kind, route: p?.route, seq: p?.seq, body: [...(p?.body ?? [])] }).toEqual({ kind: 4, route: "team.Chat", seq, body: [1, 2, 3] });
     }
     expect(decodePacket(frame.subarray(4))?.seq).toBe(0);
+  });
+
+  it("writes one shared PUSH frame stamped with each member's seq into a larger buffer, equal to protobufjs' encoding", () => {
+    const body = Buffer.alloc(200, 7);
+    const frame = encodeFrame(4, 0, "bench.Tick", body);
+    const before = Buffer.from(frame);
+    const seqs = [1, 2, 127, 128, 16_383, 16_384, 2_097_152, 0x7fff_ffff, 0xffff_ffff];
+    const total = seqs.reduce((n, seq) => n + stampedLength(frame, seq), 0);
+    const out = Buffer.alloc(total + 3, 0xee);
+    let pos = 3;
+    for (const seq of seqs) pos = writeStamped(out, pos, frame, seq);
+    expect(pos).toBe(out.length);
+    expect(frame).toEqual(before);
+    pos = 3;
+    for (const seq of seqs) {
+      const len = out.readUInt32BE(pos);
+      const packet = out.subarray(pos + 4, pos + 4 + len);
+      const reference = Buffer.from(codec.encode({ kind: 4, route: "bench.Tick", body, seq }));
+      // same fields in protobufjs' field order: the bytes are equal, not only the decoded values
+      expect(Buffer.from(packet)).toEqual(reference);
+      expect(decodePacket(packet)).toMatchObject({ kind: 4, route: "bench.Tick", seq });
+      pos += 4 + len;
+    }
+    expect([...out.subarray(0, 3)]).toEqual([0xee, 0xee, 0xee]);
   });
 
   it("encodes what protobufjs decodes to the same fields, behind a 4-byte big-endian length", () => {
