@@ -219,7 +219,7 @@ async function ctlRollout(nc: NatsConnection, body: { module: string; from?: str
 async function ctlRolloutGateway(nc: NatsConnection, gateway: string | undefined): Promise<void> {
   const res = await requestMaster<GatewayRolloutResult>(nc, "rollout-gateway", gateway === undefined ? {} : { gateway }, LONG_VERB_TIMEOUT_MS);
   if (!res) throw new Error(NO_MASTER);
-  const lines = res.replaced.map((r) => `  ${r.old} -> ${r.new} on ${r.address}: ${r.sessions} session${r.sessions === 1 ? "" : "s"} moved, ${(r.tookMs / 1000).toFixed(1)} s; old one drained\n`);
+  const lines = res.replaced.map((r) => `  ${r.old} -> ${r.new} on ${r.address}: ${r.sessions} session${r.sessions === 1 ? "" : "s"} moved, ${(r.tookMs / 1000).toFixed(1)} s (new one ready ${(r.readyMs / 1000).toFixed(1)} s, old one drained ${(r.drainMs / 1000).toFixed(1)} s)\n`);
   process.stdout.write(`rolled out gateways: ${res.replaced.length} replaced in ${(res.durationMs / 1000).toFixed(1)} s\n${lines.join("")}`);
 }
 

@@ -21,6 +21,10 @@ export interface GatewayReplacement {
   sessions: number;
   /** From starting the replacement to the old one's exit. */
   tookMs: number;
+  /** From starting the replacement until it answered ready on the ports. */
+  readyMs: number;
+  /** From the old one's SIGTERM to its exit (answering, moving its sessions, their resumes). */
+  drainMs: number;
 }
 
 /** Answer of `rollout-gateway`. */
@@ -75,10 +79,12 @@ export async function rolloutGateways(ops: Operations, req: GatewayRolloutReques
         `rollout gateway: the replacement ${next.gatewayId} of ${oldId} did not become ready: ${why} Rollout stopped after ${i} of ${slots.length} gateways; ${oldId} still holds its sessions but may have closed its listeners: roll it out again or restart it.`,
       );
     }
+    const readyAt = Date.now();
     ops.log.info({ old: oldId, new: next.gatewayId, sessions }, "gateway rollout: replacement ready on the same ports; draining the old one");
     await ops.supervisor.remove(old.key, gatewayGraceMs(ops));
     const l = old.listen;
-    replaced.push({ old: oldId, new: next.gatewayId!, address: l ? `${l.host}:${l.port}` : "", sessions, tookMs: Date.now() - started });
+    const now = Date.now();
+    replaced.push({ old: oldId, new: next.gatewayId!, address: l ? `${l.host}:${l.port}` : "", sessions, tookMs: now - started, readyMs: readyAt - started, drainMs: now - readyAt });
   }
   return { replaced, durationMs: Date.now() - began };
 }
