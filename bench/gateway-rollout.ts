@@ -1,7 +1,8 @@
 // Scenario: every gateway rolled out under load. A master runs 2 gateways, login, echo and chat;
 // logged-in SDK players (half on each gateway) keep echo.Echo requests outstanding and are
 // members of one chat room, a talker says numbered lines there (channel pushes) and a teller
-// sends every player numbered private messages (point pushes). Then `ctl rollout gateway`
+// sends every player numbered private messages (point pushes); a notifier says numbered room lines
+// as NOTIFYs (a NOTIFY lost or sent twice in a move shows as a room push missing or doubled). Then `ctl rollout gateway`
 // replaces both gateways, one after the other, on their ports. Printed: requests sent and
 // failed (must be 0), pushes expected, lost and duplicated (must be 0), p99 before vs during
 // the rollout, the rollout's wall time and per gateway the time to a ready replacement and
@@ -40,7 +41,7 @@ export async function run(): Promise<Figure[]> {
     const users: LoadUser[] = [];
     const clients: Client[] = [];
     try {
-      for (let i = 0; i < PLAYERS + 2; i++) {
+      for (let i = 0; i < PLAYERS + 3; i++) {
         const c = await connect({ host: "127.0.0.1", port: ports[i % 2]!, heartbeatMs: 0, requestTimeoutMs: 30_000, reconnect: { minDelayMs: 50, maxDelayMs: 500, maxAttempts: 100, windowMs: 30_000 } });
         clients.push(c);
         const username = `roll${i}`;
@@ -49,7 +50,7 @@ export async function run(): Promise<Figure[]> {
         users.push({ client: c, uid });
       }
       step(`load: ${PLAYERS} players × ${REQUESTS_PER_PLAYER} echo requests in flight, a room talker and a private teller; ${steadyMs} ms before the rollout`);
-      const load = await startMoveLoad({ players: users.slice(0, PLAYERS), talker: users[PLAYERS]!, teller: users[PLAYERS + 1]!, room: "bench", requestsPerPlayer: REQUESTS_PER_PLAYER, pushGapMs: 0 });
+      const load = await startMoveLoad({ players: users.slice(0, PLAYERS), talker: users[PLAYERS]!, teller: users[PLAYERS + 1]!, notifier: users[PLAYERS + 2]!, room: "bench", requestsPerPlayer: REQUESTS_PER_PLAYER, pushGapMs: 0 });
       await sleep(steadyMs);
       load.setPhase("during");
       const rollAt = performance.now();
@@ -59,8 +60,8 @@ export async function run(): Promise<Figure[]> {
       load.setPhase("after");
       await sleep(1_000);
       const out = await load.stop();
-      const lost = out.players.reduce((n, p) => n + p.roomMissing + p.tellMissing, 0);
-      const duplicated = out.players.reduce((n, p) => n + p.roomDuplicated + p.tellDuplicated, 0);
+      const lost = out.players.reduce((n, p) => n + p.roomMissing + p.tellMissing + p.notifyMissing, 0);
+      const duplicated = out.players.reduce((n, p) => n + p.roomDuplicated + p.tellDuplicated + p.notifyDuplicated, 0);
       const moves = out.players.reduce((n, p) => n + p.reconnects, 0);
       if (out.failures.length > 0) step(`failures: ${JSON.stringify(out.failures.slice(0, 5))}`);
       const per = [...rolled.stdout.matchAll(/ready (\d+\.\d) s, old one drained (\d+\.\d) s/g)].map((m) => [Number(m[1]) * 1000, Number(m[2]) * 1000] as const);
@@ -68,7 +69,7 @@ export async function run(): Promise<Figure[]> {
       return [
         { scenario: SCENARIO, name: "requests sent", value: out.requests, unit: "" },
         { scenario: SCENARIO, name: "requests failed", value: out.failures.length, unit: "", target: "= 0", met: out.failures.length === 0 },
-        { scenario: SCENARIO, name: "pushes expected (room + private, all players)", value: out.pushesSent, unit: "" },
+        { scenario: SCENARIO, name: "pushes expected (room lines by request and by NOTIFY, private, all players)", value: out.pushesSent, unit: "" },
         { scenario: SCENARIO, name: "pushes lost", value: lost, unit: "", target: "= 0", met: lost === 0 },
         { scenario: SCENARIO, name: "pushes duplicated", value: duplicated, unit: "", target: "= 0", met: duplicated === 0 },
         { scenario: SCENARIO, name: "player moves (KICK MOVED → resumed)", value: moves, unit: "" },

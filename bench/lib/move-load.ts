@@ -25,6 +25,13 @@ export interface MoveLoadSpec {
   requestsPerPlayer: number;
   /** Pause between two chat lines of the talker and of the teller (ms); default 2. */
   pushGapMs?: number;
+  /**
+   * Sends numbered room lines as NOTIFYs (chat.Say without a reply), one every 25 ms (a NOTIFY
+   * holds an in-flight slot like a request: faster ones would hit maxInFlightPerSession): a
+   * NOTIFY lost or sent twice during a move shows as a room push missing or duplicated. An
+   * ERROR the notifier gets (a refused NOTIFY) counts as a failure.
+   */
+  notifier?: LoadUser;
 }
 
 /** The phase a request started in (p99 per phase). */
@@ -48,6 +55,10 @@ export interface PlayerPushes {
   tellMissing: number;
   tellDuplicated: number;
   tellInOrder: boolean;
+  notifyExpected: number;
+  notifyMissing: number;
+  notifyDuplicated: number;
+  notifyInOrder: boolean;
   /** Reconnects seen (moves included). */
   reconnects: number;
   resyncs: number;
@@ -87,7 +98,7 @@ function compare(want: readonly string[], got: readonly string[]): { missing: nu
 /** Joins everyone to the room and starts the load. */
 export async function startMoveLoad(spec: MoveLoadSpec): Promise<MoveLoad> {
   const gap = spec.pushGapMs ?? 2;
-  await Promise.all([...spec.players, spec.talker].map((u) => u.client.request("chat.Join", { room: spec.room })));
+  await Promise.all([...spec.players, spec.talker, ...(spec.notifier ? [spec.notifier] : [])].map((u) => u.client.request("chat.Join", { room: spec.room })));
   const received = spec.players.map((p) => {
     const room: string[] = [];
     const tells: string[] = [];
@@ -111,6 +122,7 @@ export async function startMoveLoad(spec: MoveLoadSpec): Promise<MoveLoad> {
   const failures: LoadFailure[] = [];
   const said: string[] = [];
   const told: string[][] = spec.players.map(() => []);
+  const notified: string[] = [];
 
   const echoLoops = spec.players.flatMap((p, pi) =>
     Array.from({ length: spec.requestsPerPlayer }, async (_, w) => {
@@ -161,6 +173,21 @@ export async function startMoveLoad(spec: MoveLoadSpec): Promise<MoveLoad> {
     }
   })();
 
+  const notify = (async () => {
+    const n = spec.notifier;
+    n?.client.onError((err) => failures.push(failureOf("chat.Say (NOTIFY)", err)));
+    for (let i = 1; running && n !== undefined; i++) {
+      const text = `n${i}`;
+      try {
+        n.client.notify("chat.Say", { room: spec.room, text });
+        notified.push(text);
+      } catch (err) {
+        failures.push(failureOf("chat.Say (NOTIFY)", err));
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+
   return {
     setPhase(p) {
       phase = p;
@@ -170,14 +197,15 @@ export async function startMoveLoad(spec: MoveLoadSpec): Promise<MoveLoad> {
     },
     async stop(settleMs = 5_000) {
       running = false;
-      await Promise.all([...echoLoops, talk, tell]);
+      await Promise.all([...echoLoops, talk, tell, notify]);
       const deadline = Date.now() + settleMs;
-      const settled = (): boolean => received.every((r, i) => r.room.length >= said.length && r.tells.length >= told[i]!.length);
+      const settled = (): boolean => received.every((r, i) => r.room.length >= said.length + notified.length && r.tells.length >= told[i]!.length);
       while (!settled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       // a little longer: a duplicate would arrive after the expected count was reached
       await new Promise((r) => setTimeout(r, 200));
       const players = spec.players.map((p, i): PlayerPushes => {
-        const room = compare(said, received[i]!.room);
+        const room = compare(said, received[i]!.room.filter((t) => t.startsWith("r")));
+        const notes = compare(notified, received[i]!.room.filter((t) => t.startsWith("n")));
         const tells = compare(told[i]!, received[i]!.tells);
         return {
           uid: p.uid,
@@ -189,11 +217,15 @@ export async function startMoveLoad(spec: MoveLoadSpec): Promise<MoveLoad> {
           tellMissing: tells.missing,
           tellDuplicated: tells.duplicated,
           tellInOrder: tells.inOrder,
+          notifyExpected: notified.length,
+          notifyMissing: notes.missing,
+          notifyDuplicated: notes.duplicated,
+          notifyInOrder: notes.inOrder,
           reconnects: received[i]!.counts.reconnects,
           resyncs: received[i]!.counts.resyncs,
         };
       });
-      const pushesSent = said.length * spec.players.length + told.reduce((n, t) => n + t.length, 0);
+      const pushesSent = (said.length + notified.length) * spec.players.length + told.reduce((n, t) => n + t.length, 0);
       return { requests, failures, pushesSent, players, p99: { before: hist.before.percentile(0.99), during: hist.during.percentile(0.99), after: hist.after.percentile(0.99) } };
     },
   };

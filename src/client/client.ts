@@ -4,7 +4,8 @@ import { PacketKind, type Packet } from "../protocol/packet.js";
 import type { MessageCodec, ProtoRegistry } from "../proto/codecs.js";
 import { Heartbeat, MISSED_HEARTBEATS_LIMIT } from "./heartbeat.js";
 import type { ResolvedCoreOptions } from "./options.js";
-import { PendingRequests, type TakenRequest } from "./pending-requests.js";
+import { PendingRequests } from "./pending-requests.js";
+import { KEPT_NOTIFIES, movedResends, unread, type Resend, type SentNotify } from "./move-resend.js";
 import { PushRouter, type RawPushHandler, type Unsubscribe } from "./push-router.js";
 import { redirectTarget } from "./redirect.js";
 import { backoffDelay, shouldReconnect, type ReconnectInfo } from "./reconnect.js";
@@ -168,6 +169,12 @@ class ClientImpl implements Client {
   private queued: QueuedRequest[] = [];
   /** Set during a gateway move (KICK MOVED): NOTIFYs are queued too, not refused. */
   private moving = false;
+  /** Packets written on the current connection (uint32): compared with a KICK MOVED's read count. */
+  private sentCount = 0;
+  /** The last NOTIFYs written on the current connection (at most KEPT_NOTIFIES), for a move. */
+  private sentNotifies: SentNotify[] = [];
+  /** Number of the newest NOTIFY dropped from `sentNotifies`, -1 when none. */
+  private forgottenNotify = -1;
   private closing = false;
 
   constructor(opts: ResolvedCoreOptions, registry: ProtoRegistry, openTarget: TargetOpener) {
@@ -179,7 +186,7 @@ class ClientImpl implements Client {
       this.resolveClosed = resolve;
     });
     this.heartbeat = new Heartbeat(opts.heartbeatMs, {
-      sendHeartbeat: () => this.conn?.send(PacketKind.HEARTBEAT, 0, "", null),
+      sendHeartbeat: () => this.transmit(PacketKind.HEARTBEAT, 0, "", null),
       onDead: (silentMs) => {
         const reason = `no traffic from the gateway for ${silentMs} ms (${MISSED_HEARTBEATS_LIMIT} heartbeats): it is unreachable or stuck`;
         this.conn?.abort(new SwitchyardError("UNAVAILABLE", `connection closed: ${reason}`));
@@ -205,6 +212,9 @@ class ClientImpl implements Client {
       },
     });
     this.conn = conn;
+    this.sentCount = 0;
+    this.sentNotifies = [];
+    this.forgottenNotify = -1;
     this.heartbeat.start();
     const deliverEarly = (): void => {
       const queued = early ?? [];
@@ -225,7 +235,20 @@ class ClientImpl implements Client {
   /** Sends (or, while a redirect is under way, queues) one packet. */
   private sendPacket(kind: number, id: number, route: string, body: Uint8Array): void {
     this.sentBeforeReply?.push({ kind, id, route, body });
-    this.conn?.send(kind, id, route, body);
+    this.transmit(kind, id, route, body);
+  }
+
+  /** Writes one packet to the connection (if any), numbering it; NOTIFYs are remembered for a move. */
+  private transmit(kind: number, id: number, route: string, body: Uint8Array | null): void {
+    const conn = this.conn;
+    if (conn === null) return;
+    const n = (this.sentCount = (this.sentCount + 1) >>> 0);
+    if (kind === PacketKind.NOTIFY && body !== null && this.opts.reconnect !== null) {
+      const kept = this.sentNotifies;
+      if (kept.length >= KEPT_NOTIFIES) this.forgottenNotify = kept.shift()!.n;
+      kept.push({ n, route, body });
+    }
+    conn.send(kind, id, route, body);
   }
 
   /** The connection is gone (and no redirect is under way to replace it). */
@@ -270,8 +293,8 @@ class ClientImpl implements Client {
     } catch (err) {
       return Promise.reject(err);
     }
-    // the body is kept (no copy): a gateway move sends the unanswered requests again
-    const reply = this.requests.add(id, route, opts?.timeoutMs ?? this.opts.requestTimeoutMs, body);
+    // the body is kept (no copy) with its packet number: a gateway move sends the unanswered requests again
+    const reply = this.requests.add(id, route, opts?.timeoutMs ?? this.opts.requestTimeoutMs, body, this.conn === null ? 0 : (this.sentCount + 1) >>> 0);
     this.sendPacket(PacketKind.REQUEST, id, route, body);
     return reply;
   }
@@ -410,7 +433,7 @@ class ClientImpl implements Client {
         this.pushes.dispatch(p.route, p.body);
         return;
       case PacketKind.KICK:
-        this.onKickPacket(p.code, p.message, p.redirect);
+        this.onKickPacket(p.code, p.message, p.redirect, p.id);
         return;
       default:
         // HEARTBEAT (the read itself proved liveness) and kinds newer than this SDK.
@@ -418,12 +441,12 @@ class ClientImpl implements Client {
     }
   }
 
-  private onKickPacket(code: number, message: string, redirectTo: string): void {
+  private onKickPacket(code: number, message: string, redirectTo: string, read = 0): void {
     const name = codeName(code);
     const redirect = redirectTarget(redirectTo);
     if (redirect !== null) this.target = redirect;
     if (code === ErrorCode.MOVED && this.opts.reconnect !== null && this.sentBeforeReply === null && !this.closing && this.reconnecting === null && this.target !== null) {
-      this.move(`${name}: ${message}`);
+      this.move(`${name}: ${message}`, read);
       return;
     }
     if (redirect !== null && this.sentBeforeReply !== null && this.redirects < this.opts.maxRedirects) {
@@ -459,7 +482,7 @@ class ClientImpl implements Client {
       () => {
         this.redirecting = null;
         for (const p of this.sentBeforeReply ?? []) {
-          if (p.kind !== PacketKind.REQUEST || this.requests.has(p.id)) this.conn?.send(p.kind, p.id, p.route, p.body);
+          if (p.kind !== PacketKind.REQUEST || this.requests.has(p.id)) this.transmit(p.kind, p.id, p.route, p.body);
         }
       },
       (err: unknown) => {
@@ -471,16 +494,21 @@ class ClientImpl implements Client {
   }
 
   /**
-   * KICK MOVED: the gateway is being replaced and answered everything it read. The client
-   * connects to the redirect at once (no backoff), resumes, then sends again the requests that
-   * got no answer (in their order, same ids and deadlines), then what was issued meanwhile
-   * (requests and NOTIFYs, in order). User code sees no failure.
+   * KICK MOVED: the gateway is being replaced and answered everything it read; the KICK's id
+   * says how many packets it read. The client connects to the redirect at once (no backoff),
+   * resumes, then sends again what the gateway did not read — the requests that got no answer
+   * (same ids and deadlines) and the NOTIFYs after the read count, in their send order — then
+   * what was issued meanwhile (requests and NOTIFYs, in order). User code sees no failure.
    */
-  private move(why: string): void {
+  private move(why: string, read: number): void {
     const old = this.conn;
     this.conn = null;
     this.heartbeat.stop();
-    const unanswered = this.requests.takeAll();
+    if (this.forgottenNotify >= 0 && unread(this.forgottenNotify, read)) {
+      this.report(new SwitchyardError("UNAVAILABLE", `a gateway move: more than ${KEPT_NOTIFIES} NOTIFYs were not read by the gateway; the older ones were not kept and are not sent again`), "gateway move");
+    }
+    const unanswered = movedResends(read, this.requests.takeAll(), this.sentNotifies);
+    this.sentNotifies = [];
     this.moving = true;
     const reason = `moved to ${describeTarget(this.target!)} (${why})`;
     void old?.close(reason, null);
@@ -527,7 +555,7 @@ class ClientImpl implements Client {
    * `unanswered`: a gateway move; the first attempt goes at once and these are sent again
    * after the resume.
    */
-  private async reconnect(reason: string, error: SwitchyardError, unanswered: TakenRequest[] | null = null): Promise<void> {
+  private async reconnect(reason: string, error: SwitchyardError, unanswered: Resend[] | null = null): Promise<void> {
     const policy = this.opts.reconnect!;
     const started = Date.now();
     let last: SwitchyardError = error;
@@ -543,7 +571,10 @@ class ClientImpl implements Client {
         info.moved = unanswered !== null;
         this.reconnecting = null;
         this.moving = false;
-        for (const r of unanswered ?? []) if (this.requests.readd(r)) this.sendPacket(PacketKind.REQUEST, r.id, r.route, r.body!);
+        for (const x of unanswered ?? []) {
+          if (x.kind === "notify") this.sendPacket(PacketKind.NOTIFY, 0, x.route, x.body);
+          else if (this.requests.readd(x.request)) this.sendPacket(PacketKind.REQUEST, x.request.id, x.request.route, x.request.body!);
+        }
         this.releaseQueued(null);
         for (const h of this.reconnectHandlers.handlers) {
           try {
@@ -564,7 +595,7 @@ class ClientImpl implements Client {
     this.reconnecting = null;
     this.moving = false;
     const closedError = new SwitchyardError("UNAVAILABLE", `connection closed: ${this.closing ? CLOSED_BY_CLIENT : reason}; the request's outcome is unknown`);
-    for (const r of unanswered ?? []) r.reject(closedError);
+    for (const x of unanswered ?? []) if (x.kind === "request") x.request.reject(closedError);
     const gaveUp = this.closing ? null : new SwitchyardError("UNAVAILABLE", `connection closed: ${reason}; reconnecting failed: ${last.message}`);
     this.releaseQueued(gaveUp ?? new SwitchyardError("UNAVAILABLE", `connection closed: ${CLOSED_BY_CLIENT}`));
     this.end(gaveUp?.message ?? CLOSED_BY_CLIENT, gaveUp);

@@ -16,6 +16,8 @@ interface Waiter {
   readonly route: string;
   /** The encoded request (a reference, not a copy), kept to send it again after a gateway move. */
   readonly body: Uint8Array | null;
+  /** Its packet number on the connection it was sent on (0: unknown), to resend in send order. */
+  readonly sent: number;
   readonly deadline: number;
   readonly timeoutMs: number;
   readonly resolve: (body: Uint8Array) => void;
@@ -77,10 +79,10 @@ export class PendingRequests {
    * The promise rejects with TIMEOUT after `timeoutMs` (no timeout when `timeoutMs` <= 0).
    * `body` is kept (not copied) for {@link takeAll}: it must not change until the reply.
    */
-  add(id: number, route: string, timeoutMs: number, body: Uint8Array | null = null): Promise<Uint8Array> {
+  add(id: number, route: string, timeoutMs: number, body: Uint8Array | null = null, sent = 0): Promise<Uint8Array> {
     return new Promise<Uint8Array>((resolve, reject) => {
       const deadline = timeoutMs > 0 ? this.now() + timeoutMs : Number.POSITIVE_INFINITY;
-      this.waiters.set(id, { route, body, deadline, timeoutMs, resolve, reject });
+      this.waiters.set(id, { route, body, sent, deadline, timeoutMs, resolve, reject });
       if (deadline < this.timerAt) this.schedule(deadline);
     });
   }

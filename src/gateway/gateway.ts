@@ -464,6 +464,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   onFrame(session: Session, frame: Buffer): void {
     // an away session (moved, its socket paused) answers nothing more
     if (session.closed || session.away !== null) return;
+    session.packetsRead = (session.packetsRead + 1) >>> 0;
     const p = decodePacket(frame);
     if (p === null) {
       this.kick(session, ErrorCode.PROTOCOL, `malformed packet: a frame of ${frame.length} bytes does not hold a wire.Packet`);
@@ -727,7 +728,8 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     if (session.closed) return;
     this.kicked++;
     this.metrics?.kicked(ErrorCode.MOVED);
-    session.write(encodeFrame(PacketKind.KICK, 0, "", null, ErrorCode.MOVED, MOVED_REASON, redirect));
+    // the KICK's id: how many packets were read, so the client resends the NOTIFYs after them
+    session.write(encodeFrame(PacketKind.KICK, session.packetsRead, "", null, ErrorCode.MOVED, MOVED_REASON, redirect));
     if (session.uid === null || !this.detach(session, true)) this.close(session, MOVED_REASON, false, ErrorCode.MOVED);
   }
 

@@ -101,6 +101,8 @@ export class Session implements FrameSink, OverflowSink {
   greeted = false;
   /** When the first bytes of the incomplete frame arrived (ms), 0 between frames (frame timeout). */
   frameStartedAt = 0;
+  /** Packets received from the client (uint32): a KICK MOVED tells it, so it resends the rest. */
+  packetsRead = 0;
   /** Set once when the session starts closing; nothing is sent after. */
   closed = false;
   /** The client's IP address as the socket saw it ("" if unknown); stamped on forwarded messages. */

@@ -13,9 +13,10 @@ function expectClean(label: string, out: MoveOutcome): void {
   console.log(`${label}: ${out.requests} requests, ${out.failures.length} failed; ${out.pushesSent} pushes expected; ${moved} client moves; p99 before ${out.p99.before.toFixed(1)} ms, during ${out.p99.during.toFixed(1)} ms`);
   expect(out.failures, JSON.stringify(out.failures.slice(0, 5))).toEqual([]);
   for (const p of out.players) {
-    expect(p, JSON.stringify(p)).toMatchObject({ roomMissing: 0, roomDuplicated: 0, roomInOrder: true, tellMissing: 0, tellDuplicated: 0, tellInOrder: true, resyncs: 0 });
+    expect(p, JSON.stringify(p)).toMatchObject({ roomMissing: 0, roomDuplicated: 0, roomInOrder: true, tellMissing: 0, tellDuplicated: 0, tellInOrder: true, notifyMissing: 0, notifyDuplicated: 0, notifyInOrder: true, resyncs: 0 });
     expect(p.roomExpected).toBeGreaterThan(10);
     expect(p.tellExpected).toBeGreaterThan(5);
+    expect(p.notifyExpected).toBeGreaterThan(5);
   }
 }
 
@@ -54,8 +55,8 @@ describe("gateway rollout and SIGTERM drain under load (master, 2 gateways, logi
     dir = ops.dir;
     master = ops.master;
     config = ops.config;
-    // 4 players (2 per gateway), the talker on gw-1, the teller on gw-2
-    for (let i = 0; i < 6; i++) {
+    // 4 players (2 per gateway), the talker on gw-1, the teller on gw-2, the notifier on gw-1
+    for (let i = 0; i < 7; i++) {
       const port = ports[i % 2]!;
       const c = await connect({ host: "127.0.0.1", port, heartbeatMs: 0, requestTimeoutMs: 15_000, reconnect: RECONNECT });
       clients.push(c);
@@ -74,7 +75,7 @@ describe("gateway rollout and SIGTERM drain under load (master, 2 gateways, logi
     const before = await gatewayRows();
     expect(before.map((r) => r.instance).sort()).toEqual(["gw-1", "gw-2"]);
     for (const r of before) pids.add(r.pid!);
-    const load = await startMoveLoad({ players: users.slice(0, 4), talker: users[4]!, teller: users[5]!, room: "roll", requestsPerPlayer: 4, pushGapMs: 0 });
+    const load = await startMoveLoad({ players: users.slice(0, 4), talker: users[4]!, teller: users[5]!, notifier: users[6]!, room: "roll", requestsPerPlayer: 4, pushGapMs: 0 });
     await until("load to flow", 10_000, async () => (load.answered >= 200 ? true : undefined));
     load.setPhase("during");
     const res = await ctl(config, ["rollout", "gateway"], 120_000);
@@ -110,7 +111,7 @@ describe("gateway rollout and SIGTERM drain under load (master, 2 gateways, logi
     const movers = on(doomedPort);
     expect(movers.length).toBeGreaterThan(0);
     const doomed = rows.find((r) => r.instance.startsWith(doomedPort === ports[0] ? "gw-1-" : "gw-2-"))!;
-    const load = await startMoveLoad({ players: users.slice(0, 4), talker: users[4]!, teller: users[5]!, room: "term", requestsPerPlayer: 4, pushGapMs: 0 });
+    const load = await startMoveLoad({ players: users.slice(0, 4), talker: users[4]!, teller: users[5]!, notifier: users[6]!, room: "term", requestsPerPlayer: 4, pushGapMs: 0 });
     await until("load to flow", 10_000, async () => (load.answered >= 200 ? true : undefined));
     load.setPhase("during");
     process.kill(doomed.pid!, "SIGTERM");
