@@ -25,18 +25,20 @@ describe("gateway rollout and SIGTERM drain under load (master, 2 gateways, logi
   let master: CliProcess;
   let config: string;
   const ports: number[] = [];
+  const wsPorts: number[] = [];
   const pids = new Set<number>();
   const clients: Client[] = [];
   const users: LoadUser[] = [];
 
   beforeAll(async () => {
     ports.push(await freePort(), await freePort());
+    wsPorts.push(await freePort(), await freePort());
     const ops = await startOpsCluster(
       "sy-gw-rollout-",
       {
         gateways: [
-          { id: "gw-1", host: "127.0.0.1", port: ports[0] },
-          { id: "gw-2", host: "127.0.0.1", port: ports[1] },
+          { id: "gw-1", host: "127.0.0.1", port: ports[0], wsPort: wsPorts[0] },
+          { id: "gw-2", host: "127.0.0.1", port: ports[1], wsPort: wsPorts[1] },
         ],
         gateway: {
           rateLimit: { perSecond: 100_000, burst: 100_000 },
@@ -55,10 +57,10 @@ describe("gateway rollout and SIGTERM drain under load (master, 2 gateways, logi
     dir = ops.dir;
     master = ops.master;
     config = ops.config;
-    // 4 players (2 per gateway), the talker on gw-1, the teller on gw-2, the notifier on gw-1
+    // 4 players (2 per gateway; player 3 over WebSocket), the talker on gw-1, the teller on gw-2, the notifier on gw-1
     for (let i = 0; i < 7; i++) {
-      const port = ports[i % 2]!;
-      const c = await connect({ host: "127.0.0.1", port, heartbeatMs: 0, requestTimeoutMs: 15_000, reconnect: RECONNECT });
+      const where = i === 3 ? { url: `ws://127.0.0.1:${wsPorts[1]}/ws` } : { host: "127.0.0.1", port: ports[i % 2]! };
+      const c = await connect({ ...where, heartbeatMs: 0, requestTimeoutMs: 15_000, reconnect: RECONNECT });
       clients.push(c);
       const username = `mover${i}`;
       const { uid } = await c.request("login.Register", { username, password: "password-1" });
@@ -106,7 +108,7 @@ describe("gateway rollout and SIGTERM drain under load (master, 2 gateways, logi
   it("SIGTERM to one gateway moves its sessions to the other one: 0 failed requests, 0 missing or duplicated pushes", async () => {
     const rows = await gatewayRows();
     // the gateway that holds the most players (where they landed after the rollout)
-    const on = (port: number) => users.slice(0, 4).filter((u) => u.client.address.endsWith(`:${port}`));
+    const on = (port: number) => users.slice(0, 4).filter((u) => u.client.address.endsWith(`:${port}`) || u.client.address.includes(`:${wsPorts[ports.indexOf(port)]}/`));
     const doomedPort = on(ports[0]!).length >= on(ports[1]!).length ? ports[0]! : ports[1]!;
     const movers = on(doomedPort);
     expect(movers.length).toBeGreaterThan(0);
@@ -125,7 +127,7 @@ describe("gateway rollout and SIGTERM drain under load (master, 2 gateways, logi
     for (const [i, u] of users.slice(0, 4).entries()) {
       const moved = movers.includes(u);
       expect(out.players[i]!.reconnects, `player ${i}`).toBe(moved ? 1 : 0);
-      expect(u.client.address.endsWith(`:${doomedPort}`)).toBe(false);
+      expect(on(doomedPort).includes(u)).toBe(false);
     }
   });
 });
