@@ -23,6 +23,9 @@ const WARMUP_MS = 3_000;
 /** Longest wait for every walker to log in and enter before measuring anyway. */
 const SETTLE_TIMEOUT_MS = 240_000;
 const HZ = 10;
+/** How long after the window the drivers keep reading before they are stopped. */
+const LATE_MS = 2_000;
+const MAX_PENDING_OUTPUT_BYTES = 2 * 1024 * 1024;
 
 /** What one driver process printed at the end. */
 interface DriverResult {
@@ -45,6 +48,15 @@ interface DriverResult {
   backedUp: number;
   failures: string[];
   latency: [number, number][];
+}
+
+/** What a driver printed when stopped: counts over the whole run, after the window too. */
+interface DriverFinal {
+  errors: Record<string, number>;
+  kicks: number;
+  closed: number;
+  errorSamples: string[];
+  kickSamples: string[];
 }
 
 /** One mode's measurements, before they become figures. */
@@ -137,7 +149,9 @@ async function measureMode(g: ProcessGroup, nats: BenchProcess, natsUrl: string,
     // Moves are fire-and-forget: no per-session lane of round trips (see README scene, Ordering).
     scene: { instances: 1, ordered: false, settings: { aoi } },
   }) as { gateway: object };
-  const cfg = g.config(`scene-${tag}`, { ...base, gateway: { ...base.gateway, requestTimeoutMs: 30_000 } });
+  // 2 MiB of output per connection at most (the bench default is 16): with the AOI off, 2,000
+  // readers that fall behind would otherwise hold up to 32 GB in the gateway.
+  const cfg = g.config(`scene-${tag}`, { ...base, gateway: { ...base.gateway, requestTimeoutMs: 30_000, maxPendingOutputBytes: MAX_PENDING_OUTPUT_BYTES } });
   // The gateway first: its port was only probed free, and the machine is shared.
   const gateway = await g.gateway(gwId, cfg);
   const login = await g.module("login", `login-${tag}`, cfg);
@@ -174,10 +188,17 @@ async function measureMode(g: ProcessGroup, nats: BenchProcess, natsUrl: string,
   for (const p of procs) p.proc.kill("SIGUSR2");
   const endAt = Date.now();
   const rs = await Promise.all(results);
-  for (const p of [...procs, sceneProc, login, gateway]) await p.stop();
+  // Errors and kicks queued behind the pushes arrive after the window: wait for them, then stop.
+  await sleep(LATE_MS);
+  const finals = procs.map((p) => lineOf<DriverFinal>(p, "final", 30_000));
+  for (const p of procs) await p.stop();
+  const fs = await Promise.all(finals);
+  for (const p of [sceneProc, login, gateway]) await p.stop();
   reportLogs(g, label, [gwId, `scene-${tag}`, `login-${tag}`, "nats-server"]);
   for (const [i, r] of rs.entries()) {
-    const notes = [...r.errorSamples.map((s) => `error ${s}`), ...r.kickSamples.map((s) => `kick ${s}`), ...r.closeSamples, ...r.failures.map((s) => `failed: ${s}`)];
+    const f = fs[i]!;
+    step(`${label}: driver ${i + 1}, whole run: errors ${JSON.stringify(f.errors)}, kicks ${f.kicks}, closed ${f.closed}`);
+    const notes = [...f.errorSamples.map((s) => `error ${s}`), ...f.kickSamples.map((s) => `kick ${s}`), ...r.closeSamples, ...r.failures.map((s) => `failed: ${s}`)];
     if (notes.length > 0) step(`${label}: driver ${i + 1}: ${notes.join(" | ")}`);
   }
 

@@ -11,6 +11,7 @@ import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
 import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, SessionOpenedEvent, SessionRef } from "./define.js";
 import { confirmReplicasOf, createRedisClient, createWriteConfirmer, type WriteConfirmer } from "../redis/index.js";
 import { GatewaySweep, SWEEP_INTERVAL_MS } from "./gateway-sweep.js";
+import { defineDeclaredRedisCommands } from "./redis-command.js";
 import { OnlineTable } from "./online-table.js";
 import { SpanIds } from "../tracing/trace-context.js";
 
@@ -119,6 +120,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
           this.log.warn({ err: err.message }, "redis connection problem");
         },
       });
+      defineDeclaredRedisCommands(client);
       const replicas = confirmReplicasOf(this.config.redis);
       if (replicas > 0) this.confirmer = createWriteConfirmer(client, replicas, this.config.redis.confirmTimeoutMs);
       this.redisClient = client;
