@@ -30,6 +30,8 @@ export interface CommandTarget {
    * `lostGateway`: the uid's previous gateway, dead (its pending pushes are replayed too), or null.
    */
   resume(session: Session, lastSeq: number, lostGateway: string | null): Promise<ResumeOutcome>;
+  /** Bind.prepare: joins what the uid's away session keeps and holds pushes until the resume. */
+  prepare(session: Session, uid: string): Promise<void>;
   /** Stores a connected session as away (for a resume elsewhere); false when resume is off. */
   handOver(session: Session): boolean;
   /** Resolves once the pushes stored for away sessions reached Redis. */
@@ -107,6 +109,13 @@ export class CommandHandler {
    * handed to the socket, or stored for an away session). Null for every other command.
    */
   private deferred(cmd: cluster.GatewayCommand, subject: "cmd" | "bind", acked: boolean): Promise<AckExtra> | null {
+    if (subject === "bind" && cmd.bind?.prepare === true) {
+      const b = cmd.bind;
+      const s = this.target.session(b.sid);
+      if (s === undefined || s.closed) return Promise.reject(new Error(this.noSession(b.sid)));
+      if (b.uid === "") return Promise.reject(new Error("a bind with prepare needs the uid"));
+      return this.target.prepare(s, b.uid).then(() => ({ resumeCode: 0, replayed: 0 }));
+    }
     if (subject === "bind" && cmd.bind?.resume === true) {
       const b = cmd.bind;
       const error = this.bind(b);
@@ -193,7 +202,8 @@ export class CommandHandler {
     const uid = b.uid === "" ? null : b.uid;
     // A new identity (logout, or a login as someone else on this connection) hears nothing
     // the old one joined: channels go here, pins with the uid (Session.setUid).
-    if (uid !== s.uid) this.target.channels.leaveAll(s);
+    // (a session prepared for this uid's resume keeps the channels it joined for it)
+    if (uid !== s.uid && (uid === null || s.prepared !== uid)) this.target.channels.leaveAll(s);
     this.target.bind(s, uid);
     return null;
   }

@@ -28,6 +28,8 @@ export interface ResumeOutcome {
   /** wire.ErrorCode: OK (0) gap-free, RESYNC (11) some pushes after lastSeq are not kept. */
   code: number;
   frames: Buffer[];
+  /** Publication ids of the replayed channel pushes (see push-overlap.ts). */
+  ids: Set<string>;
   /** The seq the resumed session continues from. */
   seq: number;
   /** The dead gateway the kept session was adopted from ("" when none). */
@@ -95,9 +97,9 @@ export class ResumeStore {
   }
 
   /** One more push for an away uid: kept while within the bounds, else the uid must resync. */
-  keep(uid: string, away: AwayState, seq: number, frame: Buffer): void {
+  keep(uid: string, away: AwayState, seq: number, frame: Buffer, pushId = ""): void {
     const tx = this.redis.multi();
-    this.append(tx, uid, away, seq, frame);
+    this.append(tx, uid, away, seq, frame, pushId);
     tx.hset(metaKey(uid), "seq", seq);
     // Writing to an expired key would create one with no TTL: the keys never outlive the window.
     this.expire(tx, uid, Math.max(1, away.until - Date.now()));
@@ -176,6 +178,15 @@ export class ResumeStore {
   }
 
   /**
+   * The channels the away session of `uid` is a member of (as stored when it went away), or
+   * [] when none is kept; nothing is taken.
+   */
+  async channelsOf(uid: string): Promise<string[]> {
+    const json = await this.redis.hget(metaKey(uid), "channels");
+    return json === null ? [] : (JSON.parse(json) as string[]);
+  }
+
+  /**
    * Takes (and deletes: replayed once) what is kept for `uid` after `lastSeq`. `lost`: the uid's
    * previous gateway is dead and these point pushes were kept for it meanwhile; they follow the
    * stored ones. A uid adopted or lost while connected continues after the client's `lastSeq`.
@@ -190,14 +201,14 @@ export class ResumeStore {
     const meta = res[0][1];
     if (meta.seq === undefined) {
       // Nothing stored: the uid was connected when its gateway died (or nothing is left).
-      if (lost === null || res[2][1] === 1 || lost.overflow) return { code: RESYNC, frames: [], seq: lastSeq, channels: [], pins: [] };
+      if (lost === null || res[2][1] === 1 || lost.overflow) return { code: RESYNC, frames: [], ids: new Set(), seq: lastSeq, channels: [], pins: [] };
       const frames = lost.frames.map((f, i) => stampSeq(f, lastSeq + 1 + i));
-      return { code: OK, frames, seq: lastSeq + frames.length, channels: [], pins: [] };
+      return { code: OK, frames, ids: new Set(), seq: lastSeq + frames.length, channels: [], pins: [] };
     }
     let seq = Number(meta.seq);
     const channels = JSON.parse(meta.channels ?? "[]") as string[];
     const pins = JSON.parse(meta.pins ?? "[]") as [string, string][];
-    const entries = res[1][1].map(([, fields]) => ({ seq: Number(fields[1]), frame: Buffer.from(fields[3]!, "base64") }));
+    const entries = res[1][1].map(([, fields]) => ({ seq: Number(fields[1]), frame: Buffer.from(fields[3]!, "base64"), id: fields[5] ?? "" }));
     let complete: boolean;
     let frames: Buffer[];
     if (meta.rebase === "1") {
@@ -215,12 +226,14 @@ export class ResumeStore {
       complete &&= !lost.overflow && channels.length === 0;
       for (const f of lost.frames) frames.push(stampSeq(f, ++seq));
     }
+    // ids of every kept push: a held one already delivered before lastSeq is a duplicate too
+    const ids = new Set(entries.filter((e) => e.id !== "").map((e) => e.id));
     const adoptedFrom = meta.from ?? "";
-    if (!complete) return { code: RESYNC, frames: [], seq: Math.max(seq, lastSeq), channels, pins, adoptedFrom };
-    return { code: OK, frames, seq, channels, pins, adoptedFrom };
+    if (!complete) return { code: RESYNC, frames: [], ids, seq: Math.max(seq, lastSeq), channels, pins, adoptedFrom };
+    return { code: OK, frames, ids, seq, channels, pins, adoptedFrom };
   }
 
-  private append(tx: ReturnType<Redis["multi"]>, uid: string, away: AwayState, seq: number, frame: Buffer): void {
+  private append(tx: ReturnType<Redis["multi"]>, uid: string, away: AwayState, seq: number, frame: Buffer, pushId = ""): void {
     if (away.overflow) return;
     if (away.kept + 1 > this.limits.maxPushes || away.bytes + frame.length > this.limits.maxBytes) {
       away.overflow = true;
@@ -229,7 +242,8 @@ export class ResumeStore {
     }
     away.kept++;
     away.bytes += frame.length;
-    tx.xadd(streamKey(uid), "*", "s", seq, "f", frame.toString("base64"));
+    if (pushId === "") tx.xadd(streamKey(uid), "*", "s", seq, "f", frame.toString("base64"));
+    else tx.xadd(streamKey(uid), "*", "s", seq, "f", frame.toString("base64"), "i", pushId);
   }
 
   private expire(tx: ReturnType<Redis["multi"]>, uid: string, ms = this.limits.windowMs): void {

@@ -133,6 +133,7 @@ export namespace cluster {
     uid: string;
     resume: boolean;
     lastSeq: number;
+    prepare: boolean;
     previousLost: boolean;
     previousGateway: string;
   }
@@ -184,6 +185,7 @@ export namespace cluster {
     route: string;
     body: Uint8Array;
     excludeUids: string[];
+    id: string;
   }
   export interface SessionClosed {
     gatewayId: string;
@@ -704,6 +706,7 @@ export namespace wire {
     CONFLICT: 9,
     PROTOCOL: 10,
     RESYNC: 11,
+    MOVED: 12,
   } as const;
   export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
   export interface Packet {

@@ -74,6 +74,8 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private readonly commandCodec: MessageCodec<cluster.GatewayCommand>;
   private readonly ackCodec: MessageCodec<cluster.CommandAck>;
   private readonly channelCodec: MessageCodec<cluster.ChannelMessage>;
+  /** Channel messages published: the counter of their ids. */
+  private published = 0;
   private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
   private readonly openedCodec: MessageCodec<cluster.SessionOpened>;
   private readonly pendingCodec: MessageCodec<cluster.PendingPush>;
@@ -422,7 +424,8 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
 
   publish(channel: string, route: string, msg: object, excludeUids: string[] = []): void {
     const body = this.pushCodec(route).encode(msg);
-    this.nc.publish(channelSubject(channel), this.channelCodec.encode({ route, body, excludeUids }));
+    // the id lets a resume drop a push that both gateways of a move delivered (push-overlap.ts)
+    this.nc.publish(channelSubject(channel), this.channelCodec.encode({ route, body, excludeUids, id: `${this.instanceId}.${++this.published}` }));
   }
 
   async kick(target: SessionRef, code: number, reason: string, handover = false): Promise<void> {
