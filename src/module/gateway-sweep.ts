@@ -15,6 +15,12 @@ export const DEAD_CONFIRM_MS = 1_000;
  */
 export const SILENT_RELEASE_MS = 4_000;
 /**
+ * A gateway whose pings timed out this shortly before its first "no responders" was lingering:
+ * nats-server still held its connection (a lost host, a hang), so what modules published to it
+ * meanwhile went nowhere without a "no responders" (see lostProbeSubject).
+ */
+const LINGER_MS = 3 * SWEEP_INTERVAL_MS;
+/**
  * Sessions of a gateway claimed this long before its process started belong to an earlier
  * process with the same id (restarted after a crash); the margin absorbs clock skew between hosts.
  */
@@ -49,6 +55,10 @@ interface Watch {
   firstGone: number | null;
   /** First timeout while the gateway has never answered, or null. */
   firstSilent: number | null;
+  /** Last timeout, or null. */
+  lastTimeout: number | null;
+  /** The current "no responders" streak followed timeouts (see LINGER_MS). */
+  lingered: boolean;
   answered: boolean;
 }
 
@@ -71,6 +81,8 @@ export class GatewaySweeper {
     private readonly table: () => OnlineTable,
     private readonly actions: SweepActions,
     private readonly log: Logger,
+    /** How long a lingering dead gateway stays marked as having lost pushes (OnlineTable.markLost). */
+    private readonly lostTtlMs = 130_000,
   ) {}
 
   /** One pass (skipped while the previous one runs); false when another instance holds the lease. */
@@ -98,7 +110,7 @@ export class GatewaySweeper {
   private async check(table: OnlineTable, gw: string, now: number): Promise<void> {
     let w = this.watches.get(gw);
     if (w === undefined) {
-      w = { firstGone: null, firstSilent: null, answered: false };
+      w = { firstGone: null, firstSilent: null, lastTimeout: null, lingered: false, answered: false };
       this.watches.set(gw, w);
     }
     const outcome = await this.actions.ping(gw);
@@ -112,17 +124,24 @@ export class GatewaySweeper {
     }
     if (outcome === "timeout") {
       w.firstGone = null;
+      w.lastTimeout = now;
       if (w.answered) return;
       w.firstSilent ??= now;
       if (now - w.firstSilent >= SILENT_RELEASE_MS) await this.dead(table, gw, Number.POSITIVE_INFINITY, `gateway ${gw} never answered for ${now - w.firstSilent} ms`);
       return;
     }
     w.firstSilent = null;
-    w.firstGone ??= now;
+    if (w.firstGone === null) {
+      w.firstGone = now;
+      w.lingered = w.lastTimeout !== null && now - w.lastTimeout <= LINGER_MS;
+    }
     if (now - w.firstGone >= DEAD_CONFIRM_MS) await this.dead(table, gw, Number.POSITIVE_INFINITY, `gateway ${gw} is gone: no responders for ${now - w.firstGone} ms`);
   }
 
   private async dead(table: OnlineTable, gw: string, beforeMs: number, reason: string): Promise<void> {
+    // Pushes by session sent while nats-server still held the dead connection got no "no
+    // responders": mark them lost, so the resumes answer RESYNC rather than OK.
+    if (this.watches.get(gw)?.lingered === true) await table.markLost(gw, this.lostTtlMs);
     const adopted = await this.actions.adopt(gw, Number.isFinite(beforeMs) ? beforeMs : 0, reason);
     if (adopted === "busy") return;
     if (adopted === "none") {

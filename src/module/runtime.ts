@@ -21,6 +21,8 @@ const COMMAND_TIMEOUT_MS = 2_000;
 const PING_TIMEOUT_MS = 900;
 /** How long the sweeper waits for an adopter's answer (a timeout: the next pass asks again). */
 const ADOPT_TIMEOUT_MS = 5_000;
+/** How long a gone gateway stays marked as having lost pushes: an adopted session's window starts after the death. */
+const LOST_MARK_MS = (windowMs: number): number => 2 * windowMs + 10_000;
 /** Tries of a point push whose uid moved while it was being kept (adopted, resumed elsewhere). */
 const POINT_PUSH_TRIES = 3;
 
@@ -235,8 +237,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     this.lostMarked.set(gatewayId, now);
     this.log.info({ gatewayId }, "pushes to a gateway that is gone were lost: its sessions' resumes will answer RESYNC");
     this.onlineTable()
-      // an adopted session's window starts up to a few seconds after the death
-      .markLost(gatewayId, 2 * this.config.gateway.resume.windowMs + 10_000)
+      .markLost(gatewayId, LOST_MARK_MS(this.config.gateway.resume.windowMs))
       .catch((err: Error) => this.log.warn({ err: err.message, gatewayId }, "cannot mark a gone gateway's lost pushes in Redis"));
   }
 
@@ -309,6 +310,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
         announce: (s, reason) => this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ ...s, reason, successor: "" })),
       },
       this.log,
+      LOST_MARK_MS(this.config.gateway.resume.windowMs),
     );
     this.sweep = sweep;
     this.every(SWEEP_INTERVAL_MS, () => sweep.sweep());

@@ -29,8 +29,8 @@ describe("GatewaySweeper against real nats-server and redis-server", () => {
   const pings = new Map<string, number>();
 
   /** A fake gateway on gw.<id>.cmd: answers pings with `startedAt`, or never (`answer` false). */
-  function fakeGateway(id: string, startedAt: number, answer: () => boolean = () => true): void {
-    subs.push(
+  function fakeGateway(id: string, startedAt: number, answer: () => boolean = () => true): Subscription {
+    return subs[subs.push(
       nc.subscribe(gatewayCommandSubject(id), {
         callback: (_err, msg) => {
           if (commandCodec.decode(msg.data).ping === null) return;
@@ -38,7 +38,7 @@ describe("GatewaySweeper against real nats-server and redis-server", () => {
           if (answer()) msg.respond(ackCodec.encode({ ok: true, error: "", resumeCode: 0, replayed: 0, startedAt }));
         },
       }),
-    );
+    ) - 1]!;
   }
 
   /** The sweeper's NATS side as the runtime does it (gw.<id>.cmd ping), no gateway adopting. */
@@ -86,7 +86,7 @@ describe("GatewaySweeper against real nats-server and redis-server", () => {
     fakeGateway("gw-restarted", Date.now() + 5_000);
     fakeGateway("gw-mute", 0, () => false);
     let slowAnswers = true;
-    fakeGateway("gw-slow", Date.now() - 60_000, () => slowAnswers);
+    const slow = fakeGateway("gw-slow", Date.now() - 60_000, () => slowAnswers);
 
     const released: Released[] = [];
     const log = createLogger("test", "sweep", "silent");
@@ -130,6 +130,15 @@ describe("GatewaySweeper against real nats-server and redis-server", () => {
       { gatewayId: "gw-slow", sid: 1 },
     ]);
     expect((await table.gatewaysWithSessions()).sort()).toEqual(["gw-live", "gw-restarted", "gw-slow"]);
+    // a dead gateway whose pings went straight to "no responders" (a process kill) is not marked
+    expect(await table.pushesLost("gw-dead")).toBe(false);
+    // gw-slow's host is lost: its pings timed out, then nats-server dropped it (no responders).
+    // What was published to it meanwhile got no "no responders": marked lost (its resumes: RESYNC).
+    slow.unsubscribe();
+    await holder.sweep(t0 + 61_000);
+    await holder.sweep(t0 + 61_000 + DEAD_CONFIRM_MS);
+    expect(released.slice(4).map((o) => [o.gatewayId, o.uid])).toEqual([["gw-slow", "u-slow"]]);
+    expect(await table.pushesLost("gw-slow")).toBe(true);
     // the other instance never pinged: one sweeper for the cluster
     expect(await other.sweep(t0 + 60_000)).toBe(false);
     // after the holder's lease lapses the other one takes over
