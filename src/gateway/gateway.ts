@@ -762,6 +762,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     if (this.idleTimer) clearInterval(this.idleTimer);
     this.cmdSub?.unsubscribe();
     this.bindSub?.unsubscribe();
+    this.releaseSub?.unsubscribe();
     this.channels.close();
     try {
       await this.service?.stop();
