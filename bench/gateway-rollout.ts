@@ -49,7 +49,7 @@ export async function run(): Promise<Figure[]> {
         await c.request("login.Login", { username, password: "password-1" });
         users.push({ client: c, uid });
       }
-      step(`load: ${PLAYERS} players × ${REQUESTS_PER_PLAYER} echo requests in flight, a room talker and a private teller; ${steadyMs} ms before the rollout`);
+      step(`load: ${PLAYERS} players × ${REQUESTS_PER_PLAYER} echo requests in flight, a room talker, a private teller and a NOTIFY talker; ${steadyMs} ms before the rollout`);
       const load = await startMoveLoad({ players: users.slice(0, PLAYERS), talker: users[PLAYERS]!, teller: users[PLAYERS + 1]!, notifier: users[PLAYERS + 2]!, room: "bench", requestsPerPlayer: REQUESTS_PER_PLAYER, pushGapMs: 0 });
       await sleep(steadyMs);
       load.setPhase("during");

@@ -840,6 +840,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     this.cmdSub?.unsubscribe();
     this.bindSub?.unsubscribe();
     this.adoptSub?.unsubscribe();
+    this.releaseSub?.unsubscribe();
     this.channels.close();
     try {
       await this.service?.stop();
