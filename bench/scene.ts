@@ -1,30 +1,37 @@
-// Scenario: one MMO scene. BENCH_SCENE_BOTS (default 2,000) bots from BENCH_SCENE_WALKERS
-// (default 2) walker processes log in through one gateway, enter one scene on one scene
-// instance and random-walk at 10 Hz (bench/scenarios/scene-walk.ts). Measured over
-// BENCH_SECONDS once every bot walks: position updates delivered per second (player states in
-// Positions pushes), Positions pushes/s, moves sent/s, move → neighbour receipt (p50/p99; it
-// includes the wait for the next 50 ms tick), and the CPU of the gateway and the scene
-// instance. Measuring starts once every bot walks (or failed). The same load runs twice in one run: with the nine-grid AOI (default map 1000 ×
-// 1000, 50-unit cells) and with it off (settings.aoi false: every player sees the whole scene;
-// BENCH_SCENE_BOTS_AOI_OFF bots, default the same number).
+// Scenario: one MMO scene. BENCH_SCENE_BOTS (default 2,000) walkers, spread over
+// BENCH_SCENE_WALKERS (default 2) driver processes (bench/lib/scene-walkers.ts: raw TCP, bytes
+// only), log in through one gateway (32 at a time per driver), enter one scene on one scene
+// instance and wait; one signal then starts every walker at once, random-walking at 10 Hz
+// (bench/scenarios/lib/random-walk.ts). After a warm-up, BENCH_SECONDS are measured: position
+// updates delivered per second (player states in Positions pushes), Positions pushes/s, moves
+// sent vs offered, move → neighbour receipt p50/p99 (from the send time the mover puts in seq;
+// it includes the wait for the next 50 ms tick), CPU of the gateway, the scene instance,
+// nats-server and the drivers, and refusals, kicks and closed connections. The same load runs
+// with the nine-grid AOI (default map 1000 × 1000, 50-unit cells) and with it off (settings.aoi
+// false: every player sees the whole scene) in the same run, printed side by side (AOI off is
+// the baseline column). Warnings and errors of the gateway, scene and nats-server logs are
+// summed up on stderr after each mode.
+import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
+import { join } from "node:path";
 import { benchClusterConfig, benchSeconds, CpuMeter, freePort, sleep, withProcesses, type BenchProcess, type ProcessGroup } from "./lib/processes.js";
-import { epochMs } from "./lib/receivers.js";
 import { isMain, publish, step, type Figure } from "./lib/report.js";
 import { percentile } from "./scenarios/lib/walk-tally.js";
 
 const SCENARIO = "scene";
 const WARMUP_MS = 3_000;
-/** Longest wait for every bot to log in and enter before measuring anyway. */
-const SETTLE_TIMEOUT_MS = 180_000;
+/** Longest wait for every walker to log in and enter before measuring anyway. */
+const SETTLE_TIMEOUT_MS = 240_000;
+const HZ = 10;
+/** How long after the window the drivers keep reading before they are stopped. */
+const LATE_MS = 2_000;
+const MAX_PENDING_OUTPUT_BYTES = 2 * 1024 * 1024;
 
-/** What one walker process printed. */
-interface WalkerResult {
-  /** Bots in the scene when measuring ended. */
+/** What one driver process printed at the end. */
+interface DriverResult {
   walking: number;
-  /** Bots of the process that failed (cannot connect, log in or enter). */
+  entered: number;
   failed: number;
-  /** p99 event-loop delay of the walker process while measuring. */
   lagP99Ms: number;
   moves: number;
   pushes: number;
@@ -32,7 +39,46 @@ interface WalkerResult {
   corrections: number;
   appeared: number;
   disappeared: number;
+  errors: Record<string, number>;
+  errorSamples: string[];
+  kicks: number;
+  kickSamples: string[];
+  closed: number;
+  closeSamples: string[];
+  backedUp: number;
+  failures: string[];
   latency: [number, number][];
+}
+
+/** What a driver printed when stopped: counts over the whole run, after the window too. */
+interface DriverFinal {
+  errors: Record<string, number>;
+  kicks: number;
+  closed: number;
+  errorSamples: string[];
+  kickSamples: string[];
+}
+
+/** One mode's measurements, before they become figures. */
+interface ModeResult {
+  label: string;
+  bots: number;
+  entered: number;
+  failed: number;
+  seconds: number;
+  rampedS: number;
+  load: number;
+  moves: number;
+  pushes: number;
+  updates: number;
+  corrections: number;
+  refused: number;
+  kicks: number;
+  closed: number;
+  backedUp: number;
+  latency: [number, number][];
+  lagP99Ms: number;
+  cpu: { gateway: number; scene: number; nats: number; drivers: number; login: number };
 }
 
 /** Calls `fn` with the JSON after `<prefix> ` on every line of the process' stdout. */
@@ -56,94 +102,183 @@ function lineOf<T>(p: BenchProcess, prefix: string, timeoutMs: number): Promise<
   });
 }
 
+/** Counts the warn/error lines of a pino log (by message) and nats-server's [WRN]/[ERR] lines (by text, numbers masked). */
+function logTrouble(path: string): Map<string, number> {
+  const out = new Map<string, number>();
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return out;
+  }
+  for (const line of text.split("\n")) {
+    let key: string | null = null;
+    if (line.startsWith("{")) {
+      try {
+        const j = JSON.parse(line) as { level?: number; msg?: string };
+        if ((j.level ?? 0) >= 40) key = j.msg ?? "?";
+      } catch {
+        // not JSON: a stray line
+      }
+    } else if (/\[(WRN|ERR)\]/.test(line)) {
+      key = line.replace(/^.*?\[(WRN|ERR)\]\s*/, "$1 ").replace(/\d+(\.\d+)?/g, "N");
+    }
+    if (key !== null) out.set(key, (out.get(key) ?? 0) + 1);
+  }
+  return out;
+}
+
+/** Prints what the logs of one mode complained about (the anomalies to explain). */
+function reportLogs(g: ProcessGroup, label: string, names: string[]): void {
+  for (const name of names) {
+    const counts = logTrouble(join(g.dir, `${name}.log`));
+    const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 6);
+    step(`${label}: ${name} log: ${top.length === 0 ? "no warnings or errors" : top.map(([m, n]) => `${n}× "${m}"`).join("; ")}`);
+  }
+}
+
 /** One measured mode (AOI on or off). */
-async function measureMode(g: ProcessGroup, natsUrl: string, redisUrl: string, aoi: boolean, bots: number, walkers: number, rampS: number): Promise<Figure[]> {
+async function measureMode(g: ProcessGroup, nats: BenchProcess, natsUrl: string, redisUrl: string, aoi: boolean, bots: number, drivers: number): Promise<ModeResult> {
   const tag = aoi ? "aoi" : "all";
-  const label = aoi ? "nine-grid AOI" : "AOI off (whole scene)";
+  const label = aoi ? "nine-grid AOI" : "AOI off";
   const port = await freePort();
   const gwId = `gw-scene-${tag}`;
   const base = benchClusterConfig(natsUrl, redisUrl, [{ id: gwId, port }], {
-    // Every bot logs in during the ramp: cheap hashes, and no "login is busy" at this rate.
+    // Every walker logs in during the ramp: cheap hashes, and no "login is busy" at this rate.
     login: { instances: 1, settings: { scryptN: 1024, maxConcurrentHashes: 4096 } },
     // Moves are fire-and-forget: no per-session lane of round trips (see README scene, Ordering).
     scene: { instances: 1, ordered: false, settings: { aoi } },
   }) as { gateway: object };
-  const cfg = g.config(`scene-${tag}`, { ...base, gateway: { ...base.gateway, requestTimeoutMs: 30_000 } });
+  // 2 MiB of output per connection at most (the bench default is 16): with the AOI off, 2,000
+  // readers that fall behind would otherwise hold up to 32 GB in the gateway.
+  const cfg = g.config(`scene-${tag}`, { ...base, gateway: { ...base.gateway, requestTimeoutMs: 30_000, maxPendingOutputBytes: MAX_PENDING_OUTPUT_BYTES } });
   // The gateway first: its port was only probed free, and the machine is shared.
   const gateway = await g.gateway(gwId, cfg);
   const login = await g.module("login", `login-${tag}`, cfg);
   const sceneProc = await g.module("scene", `scene-${tag}`, cfg);
-  const per = Math.ceil(bots / walkers);
-  step(`${label}: ${per * walkers} bots in ${walkers} walker processes, ramp ${rampS} s; measuring starts ${WARMUP_MS / 1000} s after every bot walks (or failed), for ${benchSeconds()} s`);
+  const per = Math.ceil(bots / drivers);
+  step(`${label}: ${per * drivers} walkers in ${drivers} driver processes; all start at once after every one entered; ${WARMUP_MS / 1000} s warm-up, then ${benchSeconds()} s measured`);
+  const startedAt = Date.now();
   const procs = await Promise.all(
-    Array.from({ length: walkers }, (_, i) =>
-      g.spawn(`walkers-${tag}-${i + 1}`, process.execPath, [new URL("./lib/scene-walkers.js", import.meta.url).pathname, String(port), String(per), String(rampS)], {
+    Array.from({ length: drivers }, (_, i) =>
+      g.spawn(`driver-${tag}-${i + 1}`, process.execPath, [new URL("./lib/scene-walkers.js", import.meta.url).pathname, String(port), String(per), `w${tag}${i + 1}`], {
         readyLine: "ready",
         env: { SCENE_WALK_ID: `bench-${tag}` },
       }),
     ),
   );
-  const progress = procs.map(() => ({ walking: 0, failed: 0 }));
-  procs.forEach((p, i) => onLines(p, "progress", (m: { walking: number; failed: number }) => (progress[i] = m)));
-  const settledBy = epochMs() + SETTLE_TIMEOUT_MS;
-  const settled = () => progress.reduce((n, m) => n + m.walking + m.failed, 0) >= per * walkers;
-  while (!settled() && epochMs() < settledBy) await sleep(250);
-  const rampedS = (epochMs() - (settledBy - SETTLE_TIMEOUT_MS)) / 1000;
-  step(`${label}: ${progress.reduce((n, m) => n + m.walking, 0)} walking, ${progress.reduce((n, m) => n + m.failed, 0)} failed after ${rampedS.toFixed(1)} s`);
+  const progress = procs.map(() => ({ entered: 0, failed: 0 }));
+  procs.forEach((p, i) => onLines(p, "progress", (m: { entered: number; failed: number }) => (progress[i] = m)));
+  const settled = () => progress.reduce((n, m) => n + m.entered + m.failed, 0) >= per * drivers;
+  while (!settled() && Date.now() - startedAt < SETTLE_TIMEOUT_MS) await sleep(250);
+  const rampedS = (Date.now() - startedAt) / 1000;
+  step(`${label}: ${progress.reduce((n, m) => n + m.entered, 0)} entered, ${progress.reduce((n, m) => n + m.failed, 0)} failed after ${rampedS.toFixed(1)} s; walking`);
+  for (const p of procs) p.proc.kill("SIGHUP");
   await sleep(WARMUP_MS);
-  const results = procs.map((p) => lineOf<WalkerResult>(p, "result", 60_000));
-  const cpu = new CpuMeter([gateway.pid, sceneProc.pid]);
+  const results = procs.map((p) => lineOf<DriverResult>(p, "result", 60_000));
+  const pids = { gateway: gateway.pid, scene: sceneProc.pid, nats: nats.pid, login: login.pid };
+  const cpu = new CpuMeter([...Object.values(pids), ...procs.map((p) => p.pid)]);
   // The machine is shared: the load when measuring starts says how much of it the run had.
   const load = loadavg()[0]!;
   for (const p of procs) p.proc.kill("SIGUSR1");
-  const startAt = epochMs();
+  const startAt = Date.now();
   cpu.edge("start");
   await sleep(benchSeconds() * 1000);
-  for (const p of procs) p.proc.kill("SIGUSR2");
   cpu.edge("end");
-  const endAt = epochMs();
+  for (const p of procs) p.proc.kill("SIGUSR2");
+  const endAt = Date.now();
   const rs = await Promise.all(results);
-  for (const p of [...procs, gateway, sceneProc, login]) await p.stop();
+  // Errors and kicks queued behind the pushes arrive after the window: wait for them, then stop.
+  await sleep(LATE_MS);
+  const finals = procs.map((p) => lineOf<DriverFinal>(p, "final", 30_000));
+  for (const p of procs) await p.stop();
+  const fs = await Promise.all(finals);
+  for (const p of [sceneProc, login, gateway]) await p.stop();
+  reportLogs(g, label, [gwId, `scene-${tag}`, `login-${tag}`, "nats-server"]);
+  for (const [i, r] of rs.entries()) {
+    const f = fs[i]!;
+    step(`${label}: driver ${i + 1}, whole run: errors ${JSON.stringify(f.errors)}, kicks ${f.kicks}, closed ${f.closed}`);
+    const notes = [...f.errorSamples.map((s) => `error ${s}`), ...f.kickSamples.map((s) => `kick ${s}`), ...r.closeSamples, ...r.failures.map((s) => `failed: ${s}`)];
+    if (notes.length > 0) step(`${label}: driver ${i + 1}: ${notes.join(" | ")}`);
+  }
 
   const seconds = (endAt - startAt) / 1000;
-  const sum = (k: "walking" | "moves" | "pushes" | "updates" | "corrections") => rs.reduce((n, r) => n + r[k], 0);
-  const latency = rs.flatMap((r) => r.latency);
-  const failed = rs.reduce((n, r) => n + r.failed, 0);
-  const cpuPct = (pid: number) => ((cpu.used.get(pid) ?? 0) / (seconds * 1000)) * 100;
-  const name = (what: string) => `${label}, ${per * walkers} bots: ${what}`;
-  return [
-    { scenario: SCENARIO, name: name("position updates delivered/s"), value: sum("updates") / seconds, unit: "msg/s" },
-    { scenario: SCENARIO, name: name("Positions pushes/s"), value: sum("pushes") / seconds, unit: "msg/s" },
-    { scenario: SCENARIO, name: name("moves sent/s (10 Hz per bot)"), value: sum("moves") / seconds, unit: "msg/s" },
-    { scenario: SCENARIO, name: name("move → neighbour receipt p50"), value: percentile(latency, 50), unit: "ms" },
-    { scenario: SCENARIO, name: name("move → neighbour receipt p99"), value: percentile(latency, 99), unit: "ms" },
-    { scenario: SCENARIO, name: name("gateway CPU"), value: cpuPct(gateway.pid), unit: "%" },
-    { scenario: SCENARIO, name: name("scene instance CPU"), value: cpuPct(sceneProc.pid), unit: "%" },
-    // CPU time per unit of work depends far less on what else runs on the machine than rates do.
-    { scenario: SCENARIO, name: name("scene instance CPU per move sent (incl. its batching and pushes)"), value: ((cpu.used.get(sceneProc.pid) ?? 0) * 1000) / Math.max(1, sum("moves")), unit: "µs" },
-    { scenario: SCENARIO, name: name("gateway CPU per Positions push delivered (incl. forwarding the moves)"), value: ((cpu.used.get(gateway.pid) ?? 0) * 1000) / Math.max(1, sum("pushes")), unit: "µs" },
-    { scenario: SCENARIO, name: name("corrections (speed check)"), value: sum("corrections"), unit: "" },
-    { scenario: SCENARIO, name: name("time until every bot walked (log in + enter, ramped)"), value: rampedS, unit: "s" },
-    { scenario: SCENARIO, name: name("bots walking in the scene when measuring ended"), value: sum("walking"), unit: "" },
-    { scenario: SCENARIO, name: name("bots failed"), value: failed, unit: "" },
-    { scenario: SCENARIO, name: name("walker processes: worst p99 event-loop delay"), value: Math.max(...rs.map((r) => r.lagP99Ms)), unit: "ms" },
-    { scenario: SCENARIO, name: name("machine load average (1 min) when measuring started"), value: load, unit: "" },
+  const sum = (k: "moves" | "pushes" | "updates" | "corrections" | "kicks" | "closed" | "backedUp" | "entered" | "failed") => rs.reduce((n, r) => n + r[k], 0);
+  const pct = (pid: number) => ((cpu.used.get(pid) ?? 0) / (seconds * 1000)) * 100;
+  return {
+    label,
+    bots: per * drivers,
+    entered: sum("entered"),
+    failed: sum("failed"),
+    seconds,
+    rampedS,
+    load,
+    moves: sum("moves"),
+    pushes: sum("pushes"),
+    updates: sum("updates"),
+    corrections: sum("corrections"),
+    refused: rs.reduce((n, r) => n + Object.values(r.errors).reduce((a, b) => a + b, 0), 0),
+    kicks: sum("kicks"),
+    closed: sum("closed"),
+    backedUp: sum("backedUp"),
+    latency: rs.flatMap((r) => r.latency),
+    lagP99Ms: Math.max(...rs.map((r) => r.lagP99Ms)),
+    cpu: {
+      gateway: pct(pids.gateway),
+      scene: pct(pids.scene),
+      nats: pct(pids.nats),
+      login: pct(pids.login),
+      drivers: procs.reduce((n, p) => n + pct(p.pid), 0),
+    },
+  };
+}
+
+/** AOI on as the value, AOI off as the same-run baseline, one figure per measure. */
+function sideBySide(on: ModeResult, off: ModeResult): Figure[] {
+  const rows: [string, string, (m: ModeResult) => number][] = [
+    ["position updates delivered/s", "msg/s", (m) => m.updates / m.seconds],
+    ["Positions pushes/s", "msg/s", (m) => m.pushes / m.seconds],
+    ["updates delivered per move sent", "", (m) => m.updates / Math.max(1, m.moves)],
+    ["moves sent/s", "msg/s", (m) => m.moves / m.seconds],
+    [`moves offered/s (walkers entered × ${HZ} Hz)`, "msg/s", (m) => m.entered * HZ],
+    ["move → neighbour receipt p50", "ms", (m) => percentile(m.latency, 50)],
+    ["move → neighbour receipt p99", "ms", (m) => percentile(m.latency, 99)],
+    ["gateway CPU", "%", (m) => m.cpu.gateway],
+    ["scene instance CPU", "%", (m) => m.cpu.scene],
+    ["nats-server CPU", "%", (m) => m.cpu.nats],
+    ["driver processes CPU (sum)", "%", (m) => m.cpu.drivers],
+    ["scene CPU per move sent", "µs", (m) => (m.cpu.scene * m.seconds * 10_000) / Math.max(1, m.moves)],
+    ["gateway CPU per update delivered", "µs", (m) => (m.cpu.gateway * m.seconds * 10_000) / Math.max(1, m.updates)],
+    ["refused moves/chats (ERROR to a NOTIFY)", "", (m) => m.refused],
+    ["corrections (speed check)", "", (m) => m.corrections],
+    ["kicks + connections closed while walking", "", (m) => m.kicks + m.closed],
+    ["moves skipped (socket backed up)", "", (m) => m.backedUp],
+    ["walkers entered", "", (m) => m.entered],
+    ["walkers failed", "", (m) => m.failed],
+    ["log in + enter, every walker (s)", "s", (m) => m.rampedS],
+    ["drivers: worst p99 event-loop delay", "ms", (m) => m.lagP99Ms],
+    ["load average (1 min) when measuring started", "", (m) => m.load],
   ];
+  return rows.map(([what, unit, f]) => ({
+    scenario: SCENARIO,
+    name: `${on.bots} walkers, nine-grid AOI: ${what}`,
+    value: f(on),
+    unit,
+    baseline: { name: `AOI off (${off.bots})`, value: f(off) },
+  }));
 }
 
 /** Runs the scenario and returns its figures. */
 export async function run(): Promise<Figure[]> {
   const bots = Math.max(2, Number(process.env.BENCH_SCENE_BOTS ?? 2_000));
-  const walkers = Math.max(1, Number(process.env.BENCH_SCENE_WALKERS ?? 2));
-  const rampS = Number(process.env.BENCH_SCENE_RAMP ?? Math.max(2, Math.ceil(bots / 200)));
+  const drivers = Math.max(1, Number(process.env.BENCH_SCENE_WALKERS ?? 2));
+  const botsAoiOff = Math.max(2, Number(process.env.BENCH_SCENE_BOTS_AOI_OFF ?? bots));
   return withProcesses(async (g) => {
     const nats = await g.nats();
     const redis = await g.redis();
-    const figures: Figure[] = [];
-    const botsAoiOff = Math.max(2, Number(process.env.BENCH_SCENE_BOTS_AOI_OFF ?? bots));
-    figures.push(...(await measureMode(g, nats.url, redis.url, true, bots, walkers, rampS)));
-    figures.push(...(await measureMode(g, nats.url, redis.url, false, botsAoiOff, walkers, rampS)));
-    return figures;
+    const on = await measureMode(g, nats.proc, nats.url, redis.url, true, bots, drivers);
+    const off = await measureMode(g, nats.proc, nats.url, redis.url, false, botsAoiOff, drivers);
+    return sideBySide(on, off);
   });
 }
 

@@ -19,6 +19,16 @@ export const LIB_DIR = dirname(fileURLToPath(import.meta.url));
  * checkout (a worktree of an older commit) to compare before/after on the same machine state.
  */
 export const CLI = join(process.env.BENCH_SWITCHYARD_ROOT ?? ROOT, "bin", "switchyard.js");
+/**
+ * BENCH_BEFORE_ROOT: another built checkout (e.g. main before a change) whose gateways and
+ * modules a scenario also measures in the same run, next to this build's ("before" rows).
+ */
+export const BEFORE_ROOT: string | null = process.env.BENCH_BEFORE_ROOT || null;
+
+/** The CLI of the checkout at `root` (default: the one this bench measures, see CLI). */
+function cliAt(root: string | null): string {
+  return root === null ? CLI : join(root, "bin", "switchyard.js");
+}
 
 /** A child process of a benchmark. */
 export interface BenchProcess {
@@ -51,8 +61,8 @@ export class ProcessGroup {
   }
 
   /** Spawns `cmd args`; when `readyLine` is given, resolves once a stdout line contains it. */
-  async spawn(name: string, cmd: string, args: string[], opts: { readyLine?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<BenchProcess> {
-    const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env }, cwd: ROOT });
+  async spawn(name: string, cmd: string, args: string[], opts: { readyLine?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<BenchProcess> {
+    const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env }, cwd: opts.cwd ?? ROOT });
     const log = createWriteStream(join(this.dir, `${name}.log`));
     proc.stdout!.pipe(log, { end: false });
     proc.stderr!.pipe(log, { end: false });
@@ -122,15 +132,17 @@ export class ProcessGroup {
     return path;
   }
 
-  /** `switchyard gateway --id ID --config PATH`, resolved once it listens. */
-  gateway(id: string, configPath: string, nodeArgs: string[] = []): Promise<BenchProcess> {
-    return this.spawn(id, process.execPath, [...nodeArgs, ...profileArgs(this.dir), CLI, "gateway", "--id", id, "--config", configPath], { readyLine: "gateway listening" });
+  /** `switchyard gateway --id ID --config PATH` (of the checkout at `root`), resolved once it listens. */
+  gateway(id: string, configPath: string, nodeArgs: string[] = [], root: string | null = null): Promise<BenchProcess> {
+    return this.spawn(id, process.execPath, [...nodeArgs, ...profileArgs(this.dir), cliAt(root), "gateway", "--id", id, "--config", configPath], { readyLine: "gateway listening", ...(root !== null ? { cwd: root } : {}) });
   }
 
-  /** `switchyard module NAME --config PATH`, resolved once it is ready. */
-  module(name: string, instance: string, configPath: string, nodeArgs: string[] = []): Promise<BenchProcess> {
-    return this.spawn(instance, process.execPath, [...nodeArgs, ...profileArgs(this.dir), CLI, "module", name, "--instance", instance, "--config", configPath], {
+  /** `switchyard module NAME --config PATH` (of the checkout at `root`), resolved once it is ready. */
+  module(name: string, instance: string, configPath: string, nodeArgs: string[] = [], root: string | null = null): Promise<BenchProcess> {
+    return this.spawn(instance, process.execPath, [...nodeArgs, ...profileArgs(this.dir), cliAt(root), "module", name, "--instance", instance, "--config", configPath], {
       readyLine: "module ready",
+      // A checkout reads its own proto/ (the project's, from the working directory).
+      ...(root !== null ? { cwd: root } : {}),
     });
   }
 

@@ -1,12 +1,14 @@
 // Bots scenario "scene-walk": every bot registers, logs in, enters one scene at a random spot
 // and random-walks there, sending scene.Move as NOTIFY at SCENE_WALK_HZ (default 10) at
 // SCENE_WALK_SPEED units/s (default 15, under the default maxSpeed of 20), turning now and then
-// and bouncing off the map edges. A Correction resets its position. It counts the Positions it
-// receives (and how old each update is: seq carries the send time) in the run's shared tally.
+// and bouncing off the map edges (lib/random-walk.ts, the walk of bench/scene.ts' driver too).
+// A Correction resets its position. It counts the Positions it receives (and how old each
+// update is: seq carries the send time) in the run's shared tally.
 // Needs login and scene (default settings: a 1000 × 1000 map) — e.g. the default config.
 // `npx switchyard bots --scenario bench/scenarios/scene-walk.ts --bots 200 --ramp 10 --duration 60`
 import { defineScenario, errorCode, type Bot } from "../../src/bots/index.js";
 import type { scene } from "../../src/generated/proto.js";
+import { RandomWalk } from "./lib/random-walk.js";
 import { WalkTally, sendClock } from "./lib/walk-tally.js";
 
 /** The scene every bot walks in (SCENE_WALK_ID). */
@@ -49,7 +51,7 @@ export default defineScenario(async (bot) => {
   const tally = walkTally(bot);
   await retried(bot, () => bot.request("login.Register", { username: bot.username, password: bot.password }), (code) => code === "CONFLICT");
   await retried(bot, () => bot.request("login.Login", { username: bot.username, password: bot.password }));
-  const pos = { x: bot.randomInt(0, SIZE), y: bot.randomInt(0, SIZE) };
+  const walk = new RandomWalk({ size: SIZE, speed: SPEED, hz: HZ }, (lo, hi) => bot.randomInt(lo, hi));
   bot.client.on<scene.Positions>("scene.Positions", (m) => {
     tally.pushes++;
     for (const p of m.players) tally.received(p.seq);
@@ -58,29 +60,18 @@ export default defineScenario(async (bot) => {
   bot.client.on<scene.Disappear>("scene.Disappear", (m) => (tally.disappeared += m.uids.length));
   bot.client.on<scene.Correction>("scene.Correction", (m) => {
     tally.corrections++;
-    if (m.self) Object.assign(pos, { x: m.self.x, y: m.self.y });
+    if (m.self) walk.place(m.self.x, m.self.y);
   });
-  const entered = await bot.request("scene.Enter", { sceneId: SCENE_ID, x: pos.x, y: pos.y });
-  Object.assign(pos, { x: entered.self!.x, y: entered.self!.y });
+  const entered = await bot.request("scene.Enter", { sceneId: SCENE_ID, x: walk.x, y: walk.y });
+  walk.place(entered.self!.x, entered.self!.y);
   tally.walking++;
-  let dir = (bot.randomInt(0, 359) * Math.PI) / 180;
-  const step = SPEED / HZ;
   const periodMs = 1000 / HZ;
   let next = Date.now() + bot.randomInt(0, Math.floor(periodMs));
   do {
     await bot.sleep(Math.max(0, next - Date.now()));
     next += periodMs;
-    if (bot.randomInt(0, 9) === 0) dir += ((bot.randomInt(0, 90) - 45) * Math.PI) / 180;
-    let x = pos.x + Math.cos(dir) * step;
-    let y = pos.y + Math.sin(dir) * step;
-    if (x < 0 || x > SIZE || y < 0 || y > SIZE) {
-      dir += Math.PI;
-      x = Math.min(SIZE, Math.max(0, x));
-      y = Math.min(SIZE, Math.max(0, y));
-    }
-    pos.x = x;
-    pos.y = y;
-    bot.client.notify("scene.Move", { x, y, dir, seq: sendClock() });
+    walk.next();
+    bot.client.notify("scene.Move", { x: walk.x, y: walk.y, dir: walk.dir, seq: sendClock() });
     tally.moves++;
   } while (bot.running);
   tally.walking--;

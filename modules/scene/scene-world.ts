@@ -189,13 +189,33 @@ export class SceneWorld {
     return this.grid.visibleTo(uid).map((o) => this.players.get(o)!.state);
   }
 
+  /**
+   * The player `uid` sending from `session`. A player the scene counts as disconnected is
+   * rebound to the session its Move or Chat came from: the connection is alive whatever the
+   * scene was told (a gateway sweep can declare a busy gateway's sessions closed, and a resumed
+   * session comes back on a new connection), and the gateway stamped the uid, so it is the
+   * player's own. Another live session of the same uid is refused.
+   */
   private attached(uid: string, session: SessionRef | null): ScenePlayer {
     const p = this.players.get(uid);
     if (p === undefined) throw new SwitchyardError("NOT_FOUND", `you are not in scene ${this.id}: scene.Enter first`);
+    if (p.session === null && session !== null) {
+      this.rebind(uid, p, session);
+      return p;
+    }
     if (p.session === null || session === null || p.session.gatewayId !== session.gatewayId || p.session.sid !== session.sid) {
       throw new SwitchyardError("CONFLICT", `this connection is not the one in scene ${this.id}: call scene.Enter again from it`);
     }
     return p;
+  }
+
+  /** Binds a disconnected player to `session`; it got no pushes meanwhile, so it is sent who it sees now. */
+  private rebind(uid: string, p: ScenePlayer, session: SessionRef): void {
+    p.windowTimer?.cancel();
+    p.windowTimer = null;
+    p.session = session;
+    const players = this.visibleStates(uid);
+    if (players.length > 0) this.rt.push(session, "scene.Appear", { sceneId: this.id, players });
   }
 
   private pushTo<K extends keyof Pushes>(uid: string, route: K, msg: MessageInit<Pushes[K]>): void {

@@ -21,6 +21,11 @@ export const Header = {
   caller: "sy-caller",
   /** On a reply: pin the session's later requests to this module to the given instance ("" unpins). */
   pin: "sy-pin",
+  /**
+   * On a reply to an ordered request (see ordered-requests.ts): the instance that answered, to
+   * which the gateway may send the session's next requests straight away; "" when it drains.
+   */
+  instance: "sy-inst",
   /** W3C Trace Context of the request (gateway → module → module); see src/tracing. */
   traceparent: "traceparent",
 } as const;

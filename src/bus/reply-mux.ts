@@ -5,7 +5,8 @@ import { replyPrefix } from "./subjects.js";
 
 /**
  * Called once per request with the outcome. `code` is 0 on success, else a wire error code
- * (no responders → UNAVAILABLE, deadline passed → TIMEOUT, or the code the responder set).
+ * (no responders → UNAVAILABLE with the status message, see `isNoResponders`; deadline passed →
+ * TIMEOUT; or the code the responder set).
  * `ctx` is whatever the caller passed in, so hot paths need no closure per request.
  */
 export type ReplyHandler<C> = (ctx: C, code: number, message: string, msg: Msg | null) => void;
@@ -223,9 +224,10 @@ export class ReplyMux {
       this.settle(token, 0, "", msg);
       return;
     }
-    if (msg.data.length === 0 && h.code === 503) {
+    if (isNoResponders(msg)) {
       const p = this.where.get(token)?.get(token);
-      this.settle(token, ErrorCode.UNAVAILABLE, unavailableMessage(p?.subject), null);
+      // The status message is passed on: it tells "never delivered" from other UNAVAILABLEs.
+      this.settle(token, ErrorCode.UNAVAILABLE, unavailableMessage(p?.subject), msg);
       return;
     }
     const failure = readErrorReply(h);
@@ -254,6 +256,14 @@ export class ReplyMux {
       }
     }
   }
+}
+
+/**
+ * True for the server's "no responders" status reply (503, empty body): nobody subscribed to
+ * the subject, so the request was delivered to no one and may be sent again.
+ */
+export function isNoResponders(msg: Msg | null): boolean {
+  return msg !== null && msg.data.length === 0 && msg.headers?.code === 503;
 }
 
 function describe(subject: string): string {

@@ -114,7 +114,7 @@ export class ChannelHub {
     this.delivered++;
     for (const s of members) {
       if (skip !== null && s.uid !== null && (Array.isArray(skip) ? skip.includes(s.uid) : skip.has(s.uid))) continue;
-      s.push(frame);
+      s.push(frame, m.id);
     }
   }
 }

@@ -24,6 +24,8 @@ export interface CommandTarget {
   kick(session: Session, code: number, reason: string): void;
   /** Replays to a just-bound session what its uid missed after `lastSeq` (see Gateway.resume). */
   resume(session: Session, lastSeq: number): Promise<ResumeOutcome>;
+  /** Bind.prepare: joins what the uid's away session keeps and holds pushes until the resume. */
+  prepare(session: Session, uid: string): Promise<void>;
   /** Stores a connected session as away (for a resume elsewhere); false when resume is off. */
   handOver(session: Session): boolean;
   /** Resolves once the pushes stored for away sessions reached Redis. */
@@ -92,6 +94,13 @@ export class CommandHandler {
    * resume that follows reads them all). Null for every other command.
    */
   private deferred(cmd: cluster.GatewayCommand, subject: "cmd" | "bind"): Promise<AckExtra> | null {
+    if (subject === "bind" && cmd.bind?.prepare === true) {
+      const b = cmd.bind;
+      const s = this.target.session(b.sid);
+      if (s === undefined || s.closed) return Promise.reject(new Error(this.noSession(b.sid)));
+      if (b.uid === "") return Promise.reject(new Error("a bind with prepare needs the uid"));
+      return this.target.prepare(s, b.uid).then(() => ({ resumeCode: 0, replayed: 0 }));
+    }
     if (subject === "bind" && cmd.bind?.resume === true) {
       const b = cmd.bind;
       const error = this.bind(b);
@@ -167,7 +176,8 @@ export class CommandHandler {
     const uid = b.uid === "" ? null : b.uid;
     // A new identity (logout, or a login as someone else on this connection) hears nothing
     // the old one joined: channels go here, pins with the uid (Session.setUid).
-    if (uid !== s.uid) this.target.channels.leaveAll(s);
+    // (a session prepared for this uid's resume keeps the channels it joined for it)
+    if (uid !== s.uid && (uid === null || s.prepared !== uid)) this.target.channels.leaveAll(s);
     this.target.bind(s, uid);
     return null;
   }

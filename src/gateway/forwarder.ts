@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { Msg } from "nats";
 import { DEFAULT_MESSAGES, ErrorCode, codeName } from "../protocol/errors.js";
 import { Header } from "../bus/headers.js";
-import type { ReplyMux } from "../bus/reply-mux.js";
+import { ORDERED_RID_SUFFIX } from "../bus/ordered-requests.js";
+import { isNoResponders, type ReplyMux } from "../bus/reply-mux.js";
 import type { Logger } from "../log/logger.js";
 import { RefusalReason, type GatewayMetrics, type RouteMetrics } from "../metrics/gateway-metrics.js";
 import { PacketKind, encodeFrame, type Packet } from "../protocol/packet.js";
@@ -49,15 +50,19 @@ interface PendingRequest {
   session: Session;
   /** Client request id, or NOTIFY_ID for a NOTIFY. */
   id: number;
-  module: string;
+  info: RouteInfo;
   pinned: boolean;
   /** The ordered lane this request holds, or null for an unordered module. */
   lane: RequestLane | null;
+  /**
+   * Sent straight to the lane's instance: a copy of its body, sent again should that instance
+   * be gone (no responders); null otherwise.
+   */
+  resend: Uint8Array | null;
   /** The route's metric children, null when metrics are off. */
   rm: RouteMetrics | null;
   /** performance.now() when forwarded (0 when metrics are off). */
   startedAt: number;
-  route: string;
   /** The gateway span of this request ("" unless spans are exported). */
   traceId: string;
   spanId: string;
@@ -76,13 +81,15 @@ const SHUTTING_DOWN = "gateway is shutting down, reconnect";
 /**
  * Forwards client REQUESTs and NOTIFYs to module subjects and turns replies into RESPONSE or
  * ERROR frames: the auth gate (public routes before bind), per-session in-flight limit, pins,
- * and per-session ordering (one message at a time per session and module, see RequestLane).
+ * and per-session ordering (per session and module, pipelined to one instance, see RequestLane).
  * A NOTIFY is sent as a NATS request too, so it is bounded and ordered like a request; only
  * its reply is handled differently (see NOTIFY_ID). Bodies are never decoded.
  */
 export class Forwarder {
   /** Live counters. */
   readonly stats: ForwarderStats = { served: 0, errors: 0, notified: 0 };
+  /** Ordered lanes: messages sent straight to an instance, and those sent again after a bounce. */
+  readonly laneStats = { pipelined: 0, resent: 0 };
   /** Set when the gateway drains: new requests are refused at once. */
   draining = false;
   private readonly mux: ReplyMux;
@@ -160,24 +167,35 @@ export class Forwarder {
       return;
     }
     session.inflight++;
-    let lane: RequestLane | null = null;
-    if (!this.unordered.has(info.module)) {
-      lane = session.lane(info.module);
-      if (lane.busy) {
-        // The previous message of this session to this module is still out: wait behind it.
-        lane.push(id, info, p.body);
-        return;
-      }
-      lane.busy = true;
+    const pinned = session.pinnedSubject(info.module, info.method);
+    if (this.unordered.has(info.module)) {
+      this.send(session, id, info, p.body, pinned ?? info.subject, pinned !== null, null, null);
+      return;
     }
-    this.send(session, id, info, p.body, lane);
+    const lane = session.lane(info.module);
+    const subject = lane.mayPass ? lane.target(info, pinned, Date.now()) : null;
+    if (subject === null) {
+      // Earlier messages of this session to this module are out and no instance is known to
+      // take them in order (or some wait already): wait behind them.
+      lane.enqueue(id, info, p.body);
+      return;
+    }
+    const direct = subject !== info.subject && subject !== pinned;
+    this.send(session, id, info, p.body, subject, pinned !== null, lane, direct ? Buffer.from(p.body) : null);
   }
 
-  /** Publishes one request (pinned subject resolved now: an earlier reply may have set a pin). */
-  private send(session: Session, id: number, info: RouteInfo, body: Uint8Array, lane: RequestLane | null): void {
-    const pinned = session.pinnedSubject(info.module, info.method);
-    const subject = pinned ?? info.subject;
-    const rid = this.ridPrefix + (++this.ridCounter).toString(36);
+  /**
+   * Publishes one request to `subject`. `lane` is its ordered lane (its request id then carries
+   * ORDERED_RID_SUFFIX: the module host runs it in arrival order and names itself); `resend`
+   * see PendingRequest.
+   */
+  private send(session: Session, id: number, info: RouteInfo, body: Uint8Array, subject: string, pinned: boolean, lane: RequestLane | null, resend: Uint8Array | null): void {
+    let rid = this.ridPrefix + (++this.ridCounter).toString(36);
+    if (lane !== null) {
+      rid += ORDERED_RID_SUFFIX;
+      lane.sent();
+      if (resend !== null) this.laneStats.pipelined++;
+    }
     if (this.debug) this.log.debug({ sid: session.sid, uid: session.uid, route: info.route, subject, rid, notify: id === NOTIFY_ID }, "forward");
     if (id === NOTIFY_ID) this.stats.notified++;
     else this.stats.served++;
@@ -198,10 +216,10 @@ export class Forwarder {
       forwarder: this,
       session,
       id,
-      module: info.module,
-      route: info.route,
-      pinned: pinned !== null,
+      info,
+      pinned,
       lane,
+      resend,
       rm,
       startedAt,
       traceId,
@@ -211,20 +229,24 @@ export class Forwarder {
     this.mux.send(subject, body, session.headersFor(rid, traceparent), this.timeoutMs, pending, onReply);
   }
 
-  /** Forwards the next request waiting in `lane`, or marks the lane idle. */
-  private advance(session: Session, module: string, lane: RequestLane): void {
+  /** Sends what waits in `lane` as far as it may go now; marks the lane idle when it is. */
+  private pump(session: Session, module: string, lane: RequestLane): void {
     if (session.closed) {
       session.inflight -= lane.clear();
       return;
     }
-    const next = lane.shift();
-    if (next === null) {
-      lane.busy = false;
-      session.laneIdle(module);
-      return;
+    const now = Date.now();
+    for (let next = lane.peek(); next !== null; next = lane.peek()) {
+      const info = next.info;
+      const pinned = session.pinnedSubject(module, info.method);
+      const subject = lane.target(info, pinned, now);
+      if (subject === null) return;
+      lane.shift();
+      // Sent even while draining: it was accepted before, and the drain waits for it.
+      const direct = subject !== info.subject && subject !== pinned;
+      this.send(session, next.id, info, next.body, subject, pinned !== null, lane, direct ? next.body : null);
     }
-    // Forwarded even while draining: it was accepted before, and the drain waits for it.
-    this.send(session, next.id, next.info, next.body, lane);
+    if (lane.out === 0) session.laneIdle(module);
   }
 
   /** Refuses a message the gateway will not forward: counted per reason, answered ERROR. */
@@ -241,11 +263,25 @@ export class Forwarder {
 
   /** Called once per forwarded request with its outcome (see ReplyMux). */
   complete(p: PendingRequest, code: number, message: string, msg: Msg | null): void {
-    this.answer(p, code, message, msg);
-    if (p.lane !== null) this.advance(p.session, p.module, p.lane);
+    const lane = p.lane;
+    if (lane === null) {
+      this.answer(p, code, message, msg);
+      return;
+    }
+    const now = Date.now();
+    if (p.resend !== null && code === ErrorCode.UNAVAILABLE && isNoResponders(msg)) {
+      // Never delivered (the instance left): not answered, sent again in its place in the order.
+      this.laneStats.resent++;
+      lane.bounce({ id: p.id, info: p.info, body: p.resend }, now);
+    } else {
+      const named = this.answer(p, code, message, msg);
+      lane.settled(named, code === ErrorCode.TIMEOUT || code === ErrorCode.UNAVAILABLE, now);
+    }
+    this.pump(p.session, p.info.module, lane);
   }
 
-  private answer(p: PendingRequest, code: number, message: string, msg: Msg | null): void {
+  /** Answers the client; returns the instance the reply named (`sy-inst`), if it named one. */
+  private answer(p: PendingRequest, code: number, message: string, msg: Msg | null): string | undefined {
     const session = p.session;
     session.inflight--;
     if (p.startMs !== 0) this.recordSpan(p, code);
@@ -254,16 +290,21 @@ export class Forwarder {
       rm.duration.observe((performance.now() - p.startedAt) / 1000);
       if (code !== 0 || msg === null) this.metrics!.error(rm, code);
     }
-    if (session.closed) return; // the client is gone: the reply is dropped
+    if (session.closed) return undefined; // the client is gone: the reply is dropped
     if (code === 0 && msg !== null) {
       const h = msg.headers;
-      if (h !== undefined && h.has(Header.pin)) session.setPin(p.module, h.get(Header.pin));
+      let named: string | undefined;
+      if (h !== undefined) {
+        if (h.has(Header.pin)) session.setPin(p.info.module, h.get(Header.pin));
+        if (h.has(Header.instance)) named = h.get(Header.instance);
+      }
       if (p.id !== NOTIFY_ID) session.write(encodeFrame(PacketKind.RESPONSE, p.id, "", msg.data));
-      return;
+      return named;
     }
-    if (code === ErrorCode.UNAVAILABLE && p.pinned) session.setPin(p.module, "");
+    if (code === ErrorCode.UNAVAILABLE && p.pinned) session.setPin(p.info.module, "");
     if (this.debug) this.log.debug({ sid: session.sid, id: p.id, code, message }, "request failed");
     this.fail(session, p.id, code, message !== "" ? message : DEFAULT_MESSAGES[codeName(code)]);
+    return undefined;
   }
 
   private recordSpan(p: PendingRequest, code: number): void {
@@ -271,11 +312,11 @@ export class Forwarder {
       traceId: p.traceId,
       spanId: p.spanId,
       parentSpanId: "",
-      name: p.route,
+      name: p.info.route,
       startMs: p.startMs,
       endMs: nowMs(),
       errorCode: code,
-      attributes: { "switchyard.gateway": this.gatewayId, "switchyard.module": p.module },
+      attributes: { "switchyard.gateway": this.gatewayId, "switchyard.module": p.info.module },
     });
   }
 }

@@ -28,12 +28,15 @@ import { Forwarder } from "./forwarder.js";
 import { Admission, SHUTTING_DOWN, refuseTcp, refuseWebSocket, type AdmissionState } from "./admission.js";
 import { RateVerdict } from "./rate-limit.js";
 import { SessionTable } from "./session-table.js";
+import { GatewayDrain } from "./gateway-drain.js";
+import { withoutReplayed } from "./push-overlap.js";
 import { CLOSE_GRACE_MS, Session, sessionOf, type SessionContext, type SessionHost, type Transport } from "./session.js";
 import { WriteScheduler } from "./socket-writer.js";
 import { createWsListener, type WsAcceptor } from "./ws-listener.js";
 import { WsSession, wsSessionOf } from "./ws-session.js";
 import { createRedisClient, type RedisEndpoint } from "../redis/client-factory.js";
 import { ResumeStore, type ResumeOutcome } from "./resume-store.js";
+import { listenOnce, listenWhenFree, requestPortRelease, serveReleasePorts } from "./port-handover.js";
 
 /** How to start a gateway. */
 export interface GatewayOptions {
@@ -76,6 +79,13 @@ export interface GatewayOptions {
    * or with resume.windowMs 0, a dropped session ends at once and resume replays nothing.
    */
   redis?: RedisEndpoint;
+  /**
+   * Replaces gateway `takePortsFrom` on the same ports (`ctl rollout gateway`): asks it to close
+   * its listeners, then binds them, retrying every few ms while they are taken (up to
+   * `portTimeoutMs`, default 30 s). Default: bind at once, failing when a port is taken.
+   */
+  takePortsFrom?: string;
+  portTimeoutMs?: number;
 }
 
 /** A running gateway. */
@@ -91,12 +101,15 @@ export interface Gateway extends AsyncDisposable {
   /** Live figures, as announced to `ctl status`. */
   load(): InstanceLoad;
   /**
-   * Graceful shutdown: refuse new requests (UNAVAILABLE) and new connections (KICK UNAVAILABLE
-   * with a redirect to another gateway when one is known), wait for in-flight replies (up to
-   * requestTimeoutMs), close the listeners, KICK every session (with a redirect), drain NATS.
-   * Returns the same promise on every call (and the one `stop()` returned, if called first).
+   * Graceful shutdown: refuse new connections (KICK UNAVAILABLE with a redirect to another
+   * gateway when one is known), read nothing more from the clients, answer every request
+   * already read (up to requestTimeoutMs), then KICK MOVED each session to another gateway and,
+   * with `handover` (default), keep the bound ones away (their pushes stored) until a resume
+   * there takes each over or handoverTimeoutMs passes; close the listeners, drain NATS. Without
+   * another gateway the sessions get KICK UNAVAILABLE. Returns the same promise on every call
+   * (and the one `stop()` returned, if called first).
    */
-  drain(): Promise<void>;
+  drain(handover?: boolean): Promise<void>;
   /** Like drain() without waiting for in-flight replies. Same promise as drain(). */
   stop(): Promise<void>;
   /** Resolves when stopped: null, or the error that stopped the gateway. Never rejects. */
@@ -105,7 +118,10 @@ export interface Gateway extends AsyncDisposable {
 
 const TEXT_REFUSED = "text messages are not accepted: send each wire.Packet as one binary message";
 const NO_GATEWAY = "no gateway is ready: retry in a few seconds";
-const DRAIN_POLL_MS = 10;
+/** The message of the KICK MOVED a draining gateway sends its sessions. */
+const MOVED_REASON = "gateway replaced: resume on the redirect";
+/** How long a session prepared for a resume (Bind.prepare) waits for its bind. */
+const PREPARE_TIMEOUT_MS = 10_000;
 
 /**
  * Starts a gateway: connects to NATS, subscribes to its command subject, announces itself and
@@ -166,6 +182,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   private readonly admission: Admission;
   private cmdSub: Subscription | null = null;
   private bindSub: Subscription | null = null;
+  private releaseSub: Subscription | null = null;
   private service: Service | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private shutdown: Promise<void> | null = null;
@@ -309,15 +326,10 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     }
     this.cmdSub = this.nc.subscribe(gatewayCommandSubject(this.id), { callback: (_err, msg) => this.commands.handle(msg) });
     this.bindSub = this.nc.subscribe(gatewayBindSubject(this.id), { callback: (_err, msg) => this.commands.handle(msg, "bind") });
+    this.releaseSub = serveReleasePorts(this.nc, this.id, () => this.releasePorts());
     // Listening before announcing: the announcement carries the ports (0 picks free ones).
     // Connections arriving meanwhile are served (NATS and the command subjects are up).
-    await listen(this.server, this.options.port, this.options.host ?? "127.0.0.1");
-    this.listening = true;
-    this.server.on("error", (err) => this.log.error({ err }, "listener error"));
-    if (this.wsServer !== null) {
-      await listen(this.wsServer, this.options.wsPort ?? 0, this.options.host ?? "127.0.0.1");
-      this.wsServer.on("error", (err) => this.log.error({ err }, "WebSocket listener error"));
-    }
+    await this.listenAll();
     if (this.options.announce !== false) {
       this.service = await announceInstance(
         this.nc,
@@ -341,6 +353,37 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     const addr = this.address();
     const ws = this.clientEndpoints().ws;
     this.log.info({ host: addr.host, port: addr.port, address: `${addr.host}:${addr.port}`, ws: ws ?? null, tls: this.options.tls !== undefined }, "gateway listening");
+  }
+
+  /** Binds the TCP and WebSocket ports: at once, or (replacing a gateway) once it released them. */
+  private async listenAll(): Promise<void> {
+    const host = this.options.host ?? "127.0.0.1";
+    const from = this.options.takePortsFrom;
+    const bind =
+      from === undefined
+        ? (server: Server | HttpServer, port: number) => listenOnce(server, port, host)
+        : (server: Server | HttpServer, port: number) => listenWhenFree(server, port, host, this.options.portTimeoutMs ?? 30_000);
+    const asked = from === undefined ? null : requestPortRelease(this.nc, from);
+    const began = Date.now();
+    await bind(this.server, this.options.port);
+    this.listening = true;
+    this.server.on("error", (err) => this.log.error({ err }, "listener error"));
+    if (this.wsServer !== null) {
+      await bind(this.wsServer, this.options.wsPort ?? 0);
+      this.wsServer.on("error", (err) => this.log.error({ err }, "WebSocket listener error"));
+    }
+    if (asked !== null) this.log.info({ from, released: await asked, waitedMs: Date.now() - began }, "ports taken over");
+  }
+
+  /**
+   * A replacement takes this gateway's ports: the listeners close (the ports are free at once),
+   * the sessions held stay until the drain moves them.
+   */
+  private releasePorts(): void {
+    if (this.listening) this.server.close();
+    this.listening = false;
+    if (this.wsServer?.listening) this.wsServer.close();
+    this.log.info({ sessions: this.sessions.size }, "listeners closed: a replacement takes the ports");
   }
 
   /** The addresses clients use, as announced: the configured host (else the bound one) and the ports. */
@@ -419,7 +462,9 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   }
 
   onFrame(session: Session, frame: Buffer): void {
-    if (session.closed) return;
+    // an away session (moved, its socket paused) answers nothing more
+    if (session.closed || session.away !== null) return;
+    session.packetsRead = (session.packetsRead + 1) >>> 0;
     const p = decodePacket(frame);
     if (p === null) {
       this.kick(session, ErrorCode.PROTOCOL, `malformed packet: a frame of ${frame.length} bytes does not hold a wire.Packet`);
@@ -559,15 +604,19 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
    * A bound session's connection dropped: the session stays (in the online table, its channels
    * and pins) for the reconnect window, its pushes stored for a resume on any gateway.
    */
-  private detach(session: Session): boolean {
+  private detach(session: Session, moved = false): boolean {
     const store = this.resumeStore;
     const uid = session.uid;
-    if (store === null || uid === null || session.closed || this.state !== LifecycleState.ready) return false;
+    if (store === null || uid === null || session.closed || (this.state !== LifecycleState.ready && !moved)) return false;
     const recent = session.recentPushes();
     const snapshot = { seq: session.seq, channels: [...(session.channels ?? [])], pins: session.pinList() };
-    session.away = store.detach(uid, snapshot, recent.frames, recent.seqs, Date.now());
+    const now = Date.now();
+    session.away = store.detach(uid, snapshot, recent.frames, recent.seqs, now);
+    // moved: the KICK must reach the client (a drop destroys at once); kept no longer than the handover
+    if (moved) session.away.until = Math.min(session.away.until, now + this.settings.handoverTimeoutMs);
     session.stopWriting();
-    session.socket.destroy();
+    if (moved) session.end(ErrorCode.MOVED, MOVED_REASON);
+    else session.socket.destroy();
     return true;
   }
 
@@ -590,8 +639,31 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     return this.detach(session);
   }
 
-  keepAway(session: Session, seq: number, frame: Buffer): void {
-    if (session.uid !== null && session.away !== null) this.resumeStore?.keep(session.uid, session.away, seq, frame);
+  keepAway(session: Session, seq: number, frame: Buffer, pushId: string): void {
+    if (session.uid !== null && session.away !== null) this.resumeStore?.keep(session.uid, session.away, seq, frame, pushId);
+  }
+
+  /**
+   * Bind.prepare: a resume of `uid` is about to end the uid's older session. This one joins the
+   * channels that session keeps and holds every push until the resume's replay (see
+   * push-overlap.ts), so what is published meanwhile reaches one of the two. Undone when no
+   * bind of `uid` follows within PREPARE_TIMEOUT_MS.
+   */
+  async prepare(session: Session, uid: string): Promise<void> {
+    session.prepared = uid;
+    session.holding ??= [];
+    const channels = await (this.resumeStore?.channelsOf(uid) ?? Promise.resolve([])).catch((err: Error) => {
+      this.log.warn({ err: err.message, uid }, "resume prepare: cannot read the away session's channels");
+      return [];
+    });
+    if (session.closed || session.prepared !== uid) return;
+    for (const channel of channels) this.channels.join(session, channel);
+    setTimeout(() => {
+      if (session.closed || session.prepared !== uid || session.uid === uid) return;
+      session.prepared = null;
+      session.holding = null;
+      this.channels.leaveAll(session);
+    }, PREPARE_TIMEOUT_MS).unref();
   }
 
   /** Resolves once what this gateway stored for away sessions reached Redis. */
@@ -606,8 +678,10 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   async resume(session: Session, lastSeq: number): Promise<ResumeOutcome> {
     const uid = session.uid;
     if (uid === null) throw new Error("resume of a session that is not bound");
-    if (this.resumeStore === null) return { code: ErrorCode.RESYNC, frames: [], seq: lastSeq, channels: [], pins: [] };
-    session.holding = [];
+    if (this.resumeStore === null) return { code: ErrorCode.RESYNC, frames: [], ids: new Set(), seq: lastSeq, channels: [], pins: [] };
+    session.prepared = null;
+    session.holding ??= [];
+    let replayed: ReadonlySet<string> = new Set();
     try {
       const outcome = await this.resumeStore.take(uid, lastSeq);
       if (session.closed || session.uid !== uid) return outcome;
@@ -615,18 +689,52 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
       for (const [module, instance] of outcome.pins) session.setPin(module, instance);
       for (const frame of outcome.frames) session.write(frame);
       session.seq = outcome.seq;
+      replayed = outcome.ids;
       return outcome;
     } finally {
-      const held = session.holding ?? [];
+      const held = withoutReplayed(session.holding ?? [], replayed);
       session.holding = null;
-      for (const frame of held) session.push(frame);
+      for (const h of held) session.push(h.frame, h.id);
     }
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
 
-  drain(): Promise<void> {
-    this.shutdown ??= this.runShutdown(true);
+  /**
+   * The graceful part of a drain (see README "Rolling out gateways"): reads nothing more from
+   * the clients, answers every request already read, then sends each session away with KICK
+   * MOVED naming a live gateway and keeps it away (its pushes stored) until a resume elsewhere
+   * takes it over or handoverTimeoutMs passes.
+   */
+  private async moveSessions(handover: boolean): Promise<void> {
+    const drain = new GatewayDrain(this.sessions, this.settings, this.log);
+    drain.stopReading();
+    // the redirect must name the replacement, which may have become ready since the last refresh
+    const refreshed = this.directory.refresh();
+    await drain.answered(() => this.mux.pending);
+    this.forwarder.draining = true;
+    await refreshed;
+    this.scheduler.flushAll();
+    for (const s of this.sessions.all()) {
+      const redirect = this.admission.redirectFor(s.transport);
+      if (redirect === "") this.kick(s, ErrorCode.UNAVAILABLE, SHUTTING_DOWN, redirect);
+      else this.moveAway(s, redirect);
+    }
+    if (handover) await drain.handedOver();
+  }
+
+  /** KICK MOVED to `redirect`; a bound session stays away for its resume there, others end. */
+  private moveAway(session: Session, redirect: string): void {
+    if (session.closed) return;
+    this.kicked++;
+    this.metrics?.kicked(ErrorCode.MOVED);
+    // the KICK's id: how many packets were read, so the client resends the NOTIFYs after them
+    session.write(encodeFrame(PacketKind.KICK, session.packetsRead, "", null, ErrorCode.MOVED, MOVED_REASON, redirect));
+    if (session.uid === null || !this.detach(session, true)) this.close(session, MOVED_REASON, false, ErrorCode.MOVED);
+  }
+
+  drain(handover = true): Promise<void> {
+    this.shutdown ??= this.runShutdown(true, handover);
     return this.shutdown;
   }
 
@@ -639,17 +747,14 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     await this.drain();
   }
 
-  private async runShutdown(graceful: boolean): Promise<void> {
+  private async runShutdown(graceful: boolean, handover = false): Promise<void> {
     let failure: Error | null = null;
     this.state = LifecycleState.draining;
-    this.forwarder.draining = true;
     this.log.info({ sessions: this.sessions.size, inflight: this.mux.pending, graceful }, "gateway draining");
     // The listeners stay open while in-flight replies are awaited: a connection arriving now gets
     // KICK UNAVAILABLE with a redirect to another gateway rather than a refused connect.
-    if (graceful) {
-      const deadline = Date.now() + this.settings.requestTimeoutMs + 100;
-      while (this.mux.pending > 0 && Date.now() < deadline) await sleep(DRAIN_POLL_MS);
-    }
+    if (graceful) await this.moveSessions(handover);
+    else this.forwarder.draining = true;
     const serverClosed = Promise.all([closeListener(this.listening ? this.server : null), closeListener(this.wsServer?.listening ? this.wsServer : null)]);
     this.scheduler.flushAll();
     for (const s of this.sessions.all()) this.kick(s, ErrorCode.UNAVAILABLE, SHUTTING_DOWN, this.admission.redirectFor(s.transport));
@@ -686,16 +791,6 @@ function onSocketData(this: Socket, chunk: Buffer): void {
 
 function setUid(session: Session, uid: string | null): void {
   session.setUid(uid);
-}
-
-function listen(server: Server | HttpServer, port: number, host: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
 }
 
 function closeListener(server: Server | HttpServer | null): Promise<void> {

@@ -27,6 +27,8 @@ export interface ResumeOutcome {
   /** wire.ErrorCode: OK (0) gap-free, RESYNC (11) some pushes after lastSeq are not kept. */
   code: number;
   frames: Buffer[];
+  /** Publication ids of the replayed channel pushes (see push-overlap.ts). */
+  ids: Set<string>;
   /** The seq the resumed session continues from. */
   seq: number;
   channels: string[];
@@ -74,9 +76,9 @@ export class ResumeStore {
   }
 
   /** One more push for an away uid: kept while within the bounds, else the uid must resync. */
-  keep(uid: string, away: AwayState, seq: number, frame: Buffer): void {
+  keep(uid: string, away: AwayState, seq: number, frame: Buffer, pushId = ""): void {
     const tx = this.redis.multi();
-    this.append(tx, uid, away, seq, frame);
+    this.append(tx, uid, away, seq, frame, pushId);
     tx.hset(metaKey(uid), "seq", seq);
     // Writing to an expired key would create one with no TTL: the keys never outlive the window.
     this.expire(tx, uid, Math.max(1, away.until - Date.now()));
@@ -100,6 +102,15 @@ export class ResumeStore {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
+  /**
+   * The channels the away session of `uid` is a member of (as stored when it went away), or
+   * [] when none is kept; nothing is taken.
+   */
+  async channelsOf(uid: string): Promise<string[]> {
+    const json = await this.redis.hget(metaKey(uid), "channels");
+    return json === null ? [] : (JSON.parse(json) as string[]);
+  }
+
   /** Takes (and deletes: replayed once) what is kept for `uid` after `lastSeq`. */
   async take(uid: string, lastSeq: number): Promise<ResumeOutcome> {
     const res = (await this.redis.multi().hgetall(metaKey(uid)).xrange(streamKey(uid), "-", "+").del(metaKey(uid), streamKey(uid)).exec()) as [
@@ -108,18 +119,20 @@ export class ResumeStore {
       [Error | null, number],
     ];
     const meta = res[0][1];
-    if (meta.seq === undefined) return { code: RESYNC, frames: [], seq: lastSeq, channels: [], pins: [] };
+    if (meta.seq === undefined) return { code: RESYNC, frames: [], ids: new Set(), seq: lastSeq, channels: [], pins: [] };
     const seq = Number(meta.seq);
     const channels = JSON.parse(meta.channels ?? "[]") as string[];
     const pins = JSON.parse(meta.pins ?? "[]") as [string, string][];
-    const entries = res[1][1].map(([, fields]) => ({ seq: Number(fields[1]), frame: Buffer.from(fields[3]!, "base64") }));
+    const entries = res[1][1].map(([, fields]) => ({ seq: Number(fields[1]), frame: Buffer.from(fields[3]!, "base64"), id: fields[5] ?? "" }));
     const missed = entries.filter((e) => e.seq > lastSeq);
     const complete = meta.overflow !== "1" && lastSeq <= seq && missed.length === seq - lastSeq && (missed.length === 0 || missed[0]!.seq === lastSeq + 1);
-    if (!complete) return { code: RESYNC, frames: [], seq: Math.max(seq, lastSeq), channels, pins };
-    return { code: OK, frames: missed.map((e) => e.frame), seq, channels, pins };
+    // ids of every kept push: a held one already delivered before lastSeq is a duplicate too
+    const ids = new Set(entries.filter((e) => e.id !== "").map((e) => e.id));
+    if (!complete) return { code: RESYNC, frames: [], ids, seq: Math.max(seq, lastSeq), channels, pins };
+    return { code: OK, frames: missed.map((e) => e.frame), ids, seq, channels, pins };
   }
 
-  private append(tx: ReturnType<Redis["multi"]>, uid: string, away: AwayState, seq: number, frame: Buffer): void {
+  private append(tx: ReturnType<Redis["multi"]>, uid: string, away: AwayState, seq: number, frame: Buffer, pushId = ""): void {
     if (away.overflow) return;
     if (away.kept + 1 > this.limits.maxPushes || away.bytes + frame.length > this.limits.maxBytes) {
       away.overflow = true;
@@ -128,7 +141,8 @@ export class ResumeStore {
     }
     away.kept++;
     away.bytes += frame.length;
-    tx.xadd(streamKey(uid), "*", "s", seq, "f", frame.toString("base64"));
+    if (pushId === "") tx.xadd(streamKey(uid), "*", "s", seq, "f", frame.toString("base64"));
+    else tx.xadd(streamKey(uid), "*", "s", seq, "f", frame.toString("base64"), "i", pushId);
   }
 
   private expire(tx: ReturnType<Redis["multi"]>, uid: string, ms = this.limits.windowMs): void {

@@ -132,6 +132,7 @@ export namespace cluster {
     uid: string;
     resume: boolean;
     lastSeq: number;
+    prepare: boolean;
   }
   export interface Kick {
     sid: number;
@@ -163,6 +164,7 @@ export namespace cluster {
     route: string;
     body: Uint8Array;
     excludeUids: string[];
+    id: string;
   }
   export interface SessionClosed {
     gatewayId: string;
@@ -682,6 +684,7 @@ export namespace wire {
     CONFLICT: 9,
     PROTOCOL: 10,
     RESYNC: 11,
+    MOVED: 12,
   } as const;
   export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
   export interface Packet {

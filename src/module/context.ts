@@ -82,6 +82,10 @@ export class HandlerContextImpl implements HandlerContext {
     // A login as someone else on this connection: the old uid no longer lives here, so a push
     // or kick for it must not find this session.
     if (s.uid !== null && s.uid !== uid) await this.module.onlineTable().release(s.uid, me);
+    // A resume: this session first joins the channels the uid's older session keeps and holds
+    // its pushes, so what is published while that session ends reaches one of them (README
+    // "Gateway moves"); the replay then drops what both got.
+    if (resume !== undefined) await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid, resume: false, lastSeq: 0, prepare: true } });
     const prev = await this.module.onlineTable().claim(uid, me);
     if (prev !== null && (prev.gatewayId !== me.gatewayId || prev.sid !== me.sid)) {
       // The older session goes first, so two sessions of one uid are never bound at once.
@@ -91,7 +95,7 @@ export class HandlerContextImpl implements HandlerContext {
     }
     let result: BindResult;
     try {
-      const ack = await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid, resume: resume !== undefined, lastSeq: resume?.lastSeq ?? 0 } });
+      const ack = await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid, resume: resume !== undefined, lastSeq: resume?.lastSeq ?? 0, prepare: false } });
       result = { resumeCode: ack.resumeCode, replayed: ack.replayed };
     } catch (err) {
       await this.module.onlineTable().release(uid, me).catch(() => undefined);
@@ -103,7 +107,7 @@ export class HandlerContextImpl implements HandlerContext {
 
   async unbind(): Promise<void> {
     const s = this.requireSession();
-    await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid: "", resume: false, lastSeq: 0 } });
+    await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid: "", resume: false, lastSeq: 0, prepare: false } });
   }
 
   pin(instanceId?: string): void {

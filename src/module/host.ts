@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { headers as natsHeaders, type Msg, type NatsConnection, type Service, type Subscription } from "nats";
+import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Service, type Subscription } from "nats";
 import type { ClusterConfig } from "../config/cluster-config.js";
 import { connectBus } from "../bus/connection.js";
 import { announceInstance, makeIdentity } from "../bus/discovery.js";
 import { SwitchyardError } from "../protocol/errors.js";
 import { respondWithError } from "../bus/error-headers.js";
 import { Header } from "../bus/headers.js";
-import { readRequestHeaders } from "../bus/request-headers.js";
+import { libraryHeaderBytes, natsFastPaths, preEncodedHeaders } from "../bus/nats-internals.js";
+import { isOrderedRequestId } from "../bus/ordered-requests.js";
+import { readRequestHeaders, type RequestHeaders } from "../bus/request-headers.js";
 import { LifecycleState } from "../bus/lifecycle.js";
 import { ReplyMux } from "../bus/reply-mux.js";
 import { instanceWildcard, isTrustedSubject, serviceWildcard, trustedInstanceSubject, trustedServiceSubject } from "../bus/subjects.js";
@@ -19,6 +21,7 @@ import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/regis
 import { HandlerContextImpl } from "./context.js";
 import type { CallerRef, Handler, HandlerContext, ModuleDefinition, SessionRef } from "./define.js";
 import { ModuleRuntimeImpl } from "./runtime.js";
+import { SessionOrder } from "./session-order.js";
 import { parseModuleSettings } from "./settings.js";
 
 /** How a module instance is started. */
@@ -70,6 +73,19 @@ interface Method {
 }
 
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+/**
+ * A draining instance keeps its instance subjects until no message arrived for this long: a
+ * gateway pipelining a session to it (request-lane.ts) learns of the drain from its replies,
+ * and what it sent meanwhile is still answered here instead of bouncing.
+ */
+const QUIET_BEFORE_UNSUBSCRIBE_MS = 50;
+
+/** An ordered request waiting behind the running one of its session. */
+interface WaitingRequest {
+  msg: Msg;
+  method: Method;
+  h: RequestHeaders;
+}
 
 /** Connects, runs onStart, subscribes and announces a module instance. */
 export async function startModule(opts: ModuleHostOptions): Promise<ModuleHost> {
@@ -127,6 +143,13 @@ class ModuleHostImpl implements ModuleHost {
   private readonly spans: SpanSink | null;
   private served = 0;
   private errors = 0;
+  /** Messages received (the drain watches it to know when the instance is quiet). */
+  private arrivals = 0;
+  /** Ordered requests of sessions that have one running. */
+  private readonly order = new SessionOrder<WaitingRequest>();
+  /** `sy-inst: <id>` / `sy-inst: ""` reply headers, built on first use. */
+  private namedHeaders: MsgHdrs | null = null;
+  private drainingHeaders: MsgHdrs | null = null;
   /** What onStart returned: handed to every handler as ctx.state and to the hooks. */
   private instanceState: unknown = undefined;
   private serviceSub: Subscription | null = null;
@@ -209,6 +232,7 @@ class ModuleHostImpl implements ModuleHost {
   }
 
   private onMessage(msg: Msg): void {
+    this.arrivals++;
     const subject = msg.subject;
     const name = subject.slice(subject.lastIndexOf(".") + 1);
     const method = this.methods.get(name);
@@ -218,6 +242,27 @@ class ModuleHostImpl implements ModuleHost {
       return;
     }
     const h = readRequestHeaders(msg);
+    // A client request of an ordered lane: runs after the session's earlier ones (trusted
+    // module calls are never queued: a handler calling its own module would wait for itself).
+    if (h !== null && h.gateway !== "" && isOrderedRequestId(h.requestId) && !isTrustedSubject(subject)) {
+      if (this.order.busy(h.gateway, h.sid)) {
+        this.counters.inflight++;
+        this.order.wait(h.gateway, h.sid, { msg, method, h });
+        return;
+      }
+      this.run(msg, method, h, true, false);
+      return;
+    }
+    this.run(msg, method, h, false, false);
+  }
+
+  /**
+   * Runs one request's handler and replies. `ordered`: a request of an ordered lane (see
+   * onMessage); `held`: its session is already held in `order` (it was waiting). Returns true
+   * when the handler went asynchronous (an ordered one then holds its session until it is done).
+   */
+  private run(msg: Msg, method: Method, h: RequestHeaders | null, ordered: boolean, held: boolean): boolean {
+    const subject = msg.subject;
     const requestId = h?.requestId || `${this.instanceId}-${localRequestIds.boot}-${++localRequestIds.next}`;
     const session: SessionRef | null = h?.gateway ? { gatewayId: h.gateway, sid: Number(h.sid), uid: h.uid || null, address: h.address } : null;
     // A caller is believed only on the trusted subjects, which gateways cannot publish to.
@@ -230,14 +275,16 @@ class ModuleHostImpl implements ModuleHost {
       out = method.handler(ctx, method.request.decode(msg.data));
     } catch (err) {
       this.fail(msg, method, ctx, err);
-      return;
+      return false;
     }
     // Synchronous handlers are answered right here: no promise, no microtask, no closure.
     if (!(out instanceof Promise)) {
-      this.reply(msg, method, ctx, out);
-      return;
+      this.reply(msg, method, ctx, out, ordered);
+      return false;
     }
     this.counters.inflight++;
+    if (ordered && !held) this.order.hold(h!.gateway, h!.sid);
+    const done = ordered ? (): void => this.release(h!) : null;
     const confirmer = this.runtime.writeConfirmer();
     const epoch = confirmer?.epoch ?? 0;
     out.then(
@@ -246,30 +293,57 @@ class ModuleHostImpl implements ModuleHost {
         // request wrote (redis.confirmReplicas) before acknowledging it.
         const confirming = confirmer ?? this.runtime.writeConfirmer();
         if (confirming === null || !msg.reply) {
-          this.reply(msg, method, ctx, res);
+          this.reply(msg, method, ctx, res, ordered);
           this.settled();
+          done?.();
           return;
         }
         // A connection opened by this request starts at epoch 0: any loss since happened during it.
         confirming.confirm(epoch).then(
           () => {
-            this.reply(msg, method, ctx, res);
+            this.reply(msg, method, ctx, res, ordered);
             this.settled();
+            done?.();
           },
           (err: unknown) => {
             this.fail(msg, method, ctx, err);
             this.settled();
+            done?.();
           },
         );
       },
       (err: unknown) => {
         this.fail(msg, method, ctx, err);
         this.settled();
+        done?.();
       },
     );
+    return true;
   }
 
-  private reply(msg: Msg, method: Method, ctx: HandlerContextImpl, res: unknown): void {
+  /** The running ordered request of a session is done: runs what waits behind it, in order. */
+  private release(h: RequestHeaders): void {
+    for (;;) {
+      const next = this.order.next(h.gateway, h.sid);
+      if (next === null) return;
+      const async = this.run(next.msg, next.method, next.h, true, true);
+      this.settled(); // its waiting slot (run counted it again if it went asynchronous)
+      if (async) return;
+    }
+  }
+
+  /**
+   * The headers that name this instance on a reply to an ordered request: its id when the
+   * request came through the queue group (the gateway may then pipeline the session's next
+   * requests to it), "" while draining (send them to the module again), none otherwise.
+   */
+  private namingHeaders(subject: string): MsgHdrs | null {
+    if (this.counters.draining) return (this.drainingHeaders ??= constantHeaders(Header.instance, ""));
+    if (subject.charCodeAt(0) !== 115 /* s: svc.<module>.<Method> */) return null;
+    return (this.namedHeaders ??= constantHeaders(Header.instance, this.instanceId));
+  }
+
+  private reply(msg: Msg, method: Method, ctx: HandlerContextImpl, res: unknown, ordered: boolean): void {
     let body: Uint8Array;
     try {
       body = method.response.encode(res ?? {});
@@ -285,9 +359,12 @@ class ModuleHostImpl implements ModuleHost {
       mm.duration.observe((performance.now() - ctx.startedAt) / 1000);
     }
     if (!msg.reply) return;
+    const named = ordered ? this.namingHeaders(msg.subject) : null;
     if (ctx.pinChange === null) {
-      msg.respond(body);
+      if (named === null) msg.respond(body);
+      else msg.respond(body, { headers: named });
     } else {
+      // A pin ends pipelining in the gateway anyway: no sy-inst with it.
       const rh = natsHeaders();
       rh.set(Header.pin, ctx.pinChange === "pin" ? (ctx.pinTarget ?? this.instanceId) : "");
       msg.respond(body, { headers: rh });
@@ -351,6 +428,7 @@ class ModuleHostImpl implements ModuleHost {
       if (this.def.drained) {
         await Promise.race([withTimeout(this.def.drained(this.runtime, this.instanceState), timeoutMs, "drained() did not resolve"), this.stopRequested]);
       }
+      await Promise.race([this.quiet(QUIET_BEFORE_UNSUBSCRIBE_MS), this.stopRequested]);
       await Promise.all([this.instanceSub?.drain(), this.trustedInstanceSub?.drain()]);
       await withTimeout(this.whenIdle(), timeoutMs, `${this.counters.inflight} requests still running`);
       this.runtime.clearTimers();
@@ -369,10 +447,26 @@ class ModuleHostImpl implements ModuleHost {
     this.resolveStopped(failure);
   }
 
+  /** Resolves once no message arrived for `ms` (checked every `ms`). */
+  private async quiet(ms: number): Promise<void> {
+    for (;;) {
+      const seen = this.arrivals;
+      await new Promise((r) => setTimeout(r, ms));
+      if (this.arrivals === seen || this.state === LifecycleState.stopped) return;
+    }
+  }
+
   private whenIdle(): Promise<void> {
     if (this.counters.inflight === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
+}
+
+/** Reply headers that never change, encoded once (pre-encoded bytes while the fast path is on). */
+function constantHeaders(name: string, value: string): MsgHdrs {
+  const h = natsHeaders();
+  h.set(name, value);
+  return natsFastPaths.write ? preEncodedHeaders(Buffer.from(libraryHeaderBytes(h))) : h;
 }
 
 /** "<module>/<instanceId>" → CallerRef; a bare name is a caller without an instance id. */

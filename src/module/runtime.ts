@@ -11,6 +11,7 @@ import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
 import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, SessionOpenedEvent, SessionRef } from "./define.js";
 import { confirmReplicasOf, createRedisClient, createWriteConfirmer, type WriteConfirmer } from "../redis/index.js";
 import { GatewaySweep, SWEEP_INTERVAL_MS } from "./gateway-sweep.js";
+import { defineDeclaredRedisCommands } from "./redis-command.js";
 import { OnlineTable } from "./online-table.js";
 import { SpanIds } from "../tracing/trace-context.js";
 
@@ -67,6 +68,8 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private readonly commandCodec: MessageCodec<cluster.GatewayCommand>;
   private readonly ackCodec: MessageCodec<cluster.CommandAck>;
   private readonly channelCodec: MessageCodec<cluster.ChannelMessage>;
+  /** Channel messages published: the counter of their ids. */
+  private published = 0;
   private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
   private readonly openedCodec: MessageCodec<cluster.SessionOpened>;
   private sweep: GatewaySweep | null = null;
@@ -117,6 +120,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
           this.log.warn({ err: err.message }, "redis connection problem");
         },
       });
+      defineDeclaredRedisCommands(client);
       const replicas = confirmReplicasOf(this.config.redis);
       if (replicas > 0) this.confirmer = createWriteConfirmer(client, replicas, this.config.redis.confirmTimeoutMs);
       this.redisClient = client;
@@ -310,7 +314,8 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
 
   publish(channel: string, route: string, msg: object, excludeUids: string[] = []): void {
     const body = this.pushCodec(route).encode(msg);
-    this.nc.publish(channelSubject(channel), this.channelCodec.encode({ route, body, excludeUids }));
+    // the id lets a resume drop a push that both gateways of a move delivered (push-overlap.ts)
+    this.nc.publish(channelSubject(channel), this.channelCodec.encode({ route, body, excludeUids, id: `${this.instanceId}.${++this.published}` }));
   }
 
   async kick(target: SessionRef, code: number, reason: string, handover = false): Promise<void> {

@@ -55,7 +55,8 @@ const MODULE: RolePermissions = {
 export const ROLE_PERMISSIONS: Readonly<Record<NatsRole, RolePermissions>> = {
   gateway: {
     // $SRV.STATS: the gateway directory (the gate, redirects) reads the gateways' load; read-only.
-    publish: ["svc.>", "inst.>", "sys.session.closed", "$SRV.STATS", SELF_CHECK],
+    // sys.instance.*.release-ports: a replacement asks the gateway it replaces for its ports.
+    publish: ["svc.>", "inst.>", "sys.session.closed", "$SRV.STATS", "sys.instance.*.release-ports", SELF_CHECK],
     subscribe: ["gw.*.cmd", "gw.*.bind", "chan.>", "sys.instance.>", "$SRV.>", METRICS, SELF_CHECK, ...INBOXES],
   },
   module: MODULE,

@@ -86,7 +86,7 @@ describe("gateway forwarding (real nats-server)", () => {
   async function bound(gw: Gateway, uid: string): Promise<{ c: RawClient; sid: number }> {
     const c = await client(gw);
     const sid = await sidOf(c);
-    expect(await command(gw.id, { bind: { sid, uid, resume: false, lastSeq: 0 } })).toMatchObject({ ok: true });
+    expect(await command(gw.id, { bind: { sid, uid, resume: false, lastSeq: 0, prepare: false } })).toMatchObject({ ok: true });
     return { c, sid };
   }
 
@@ -174,18 +174,18 @@ describe("gateway forwarding (real nats-server)", () => {
     expect(r.kind).toBe(PacketKind.RESPONSE);
     expect(Buffer.from(r.body).toString()).toBe("hello");
     expect(seen.findLast((x) => x.subject === "svc.echo.Echo")).toMatchObject({ uid: "user-1", sid: String(sid), gw: "gw-a" });
-    expect(await command("gw-a", { bind: { sid, uid: "user-2", resume: false, lastSeq: 0 } })).toMatchObject({ ok: true });
+    expect(await command("gw-a", { bind: { sid, uid: "user-2", resume: false, lastSeq: 0, prepare: false } })).toMatchObject({ ok: true });
     await c.request(2, "echo.Echo", Buffer.from("again"));
     expect(seen.findLast((x) => x.subject === "svc.echo.Echo")?.uid).toBe("user-2");
     // bind has a subject of its own (NATS permissions let only auth modules publish it)
-    const onCmd = await nc.request(gatewayCommandSubject("gw-a"), commandCodec.encode({ bind: { sid, uid: "user-3", resume: false, lastSeq: 0 } }), { timeout: 2_000 });
+    const onCmd = await nc.request(gatewayCommandSubject("gw-a"), commandCodec.encode({ bind: { sid, uid: "user-3", resume: false, lastSeq: 0, prepare: false } }), { timeout: 2_000 });
     expect(ackCodec.decode(onCmd.data)).toEqual({ ok: false, error: "bind goes to gw.gw-a.bind, not gw.gw-a.cmd", resumeCode: 0, replayed: 0 });
     await c.request(3, "echo.Echo", Buffer.from("still"));
     expect(seen.findLast((x) => x.subject === "svc.echo.Echo")?.uid).toBe("user-2");
   });
 
   it("acks a command for an unknown session with ok=false and the reason", async () => {
-    expect(await command("gw-a", { bind: { sid: 999_999, uid: "x", resume: false, lastSeq: 0 } })).toEqual({ ok: false, error: "no session 999999 on gw-a", resumeCode: 0, replayed: 0 });
+    expect(await command("gw-a", { bind: { sid: 999_999, uid: "x", resume: false, lastSeq: 0, prepare: false } })).toEqual({ ok: false, error: "no session 999999 on gw-a", resumeCode: 0, replayed: 0 });
     const reply = await nc.request(gatewayCommandSubject("gw-a"), Buffer.from([0xff, 0xff, 0xff]), { timeout: 2_000 });
     const ack = ackCodec.decode(reply.data);
     expect(ack.ok).toBe(false);
@@ -323,7 +323,7 @@ describe("gateway forwarding (real nats-server)", () => {
     await d.closed;
   });
 
-  it("drains: in-flight requests are answered, new ones refused, then sessions are kicked", async () => {
+  it("drains: reads nothing more, answers the requests already read, then moves the session to another gateway (KICK MOVED)", async () => {
     const gw = await start("gw-drain", { requestTimeoutMs: 2_000 });
     const { c } = await bound(gw, "drainer");
     const slow = c.request(1, "echo.Slow", Buffer.from("slow"));
@@ -331,13 +331,15 @@ describe("gateway forwarding (real nats-server)", () => {
     const drained = gw.drain();
     expect(gw.drain()).toBe(drained);
     expect(gw.stop()).toBe(drained);
-    const refused = await c.request(2, "echo.Public");
-    expect(refused).toMatchObject({ kind: PacketKind.ERROR, code: ErrorCode.UNAVAILABLE });
-    expect(refused.message).toMatch(/shutting down/);
+    // sent after the drain began: never read, so never answered (a client resends it elsewhere)
+    const unread = c.request(2, "echo.Public").then((p) => p.kind);
     const r = await slow;
     expect(r.kind).toBe(PacketKind.RESPONSE);
     expect(Buffer.from(r.body).toString()).toBe("slow");
-    expect(await c.nextKind(PacketKind.KICK)).toMatchObject({ code: ErrorCode.UNAVAILABLE, message: "gateway shutting down" });
+    // the other gateways of this file are ready: the redirect names one of them
+    expect(await c.nextKind(PacketKind.KICK)).toMatchObject({ code: ErrorCode.MOVED, redirect: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    expect(await Promise.race([unread, new Promise((r) => setTimeout(() => r("no answer"), 300))])).toBe("no answer");
+    expect(seen.some((x) => x.gw === "gw-drain" && x.subject === "svc.echo.Public")).toBe(false);
     await drained;
     expect(gw.state).toBe("stopped");
     expect(await gw.stopped).toBeNull();

@@ -1,14 +1,15 @@
+import { connect as connectNats, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect as connectClient, type Client } from "../../src/client/index.js";
 import { DEFAULT_CONFIG } from "../../src/config/cluster-config.js";
 import { createGateway, type Gateway } from "../../src/gateway/index.js";
 import { createLogger } from "../../src/log/logger.js";
 import { services } from "../../src/generated/proto.js";
-import { defineModule } from "../../src/module/index.js";
+import { defineModule, type ModuleHost } from "../../src/module/index.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 
 /** What the test module saw: the order handlers started in, and the most running at once. */
-const seen = { started: [] as number[], active: 0, maxActive: 0 };
+const seen = { started: [] as number[], active: 0, maxActive: 0, bySession: new Map<string, number[]>() };
 
 /** An "echo" whose Echo handler waits a random 0-15 ms, so two instances would reorder freely. */
 const jitteryEcho = defineModule(services.echo, {
@@ -16,6 +17,10 @@ const jitteryEcho = defineModule(services.echo, {
   handlers: {
     async Echo(ctx, req) {
       seen.started.push(Number(req.text));
+      const key = `${ctx.session?.gatewayId}/${ctx.session?.sid}`;
+      const mine = seen.bySession.get(key) ?? [];
+      mine.push(Number(req.text));
+      seen.bySession.set(key, mine);
       seen.active++;
       seen.maxActive = Math.max(seen.maxActive, seen.active);
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 16)));
@@ -52,6 +57,9 @@ describe("per-session ordering (real nats-server, 2 module instances)", () => {
   let cluster: TestCluster;
   let unorderedGw: Gateway;
   const extra: Client[] = [];
+  /** A plain subscriber to the instance subjects: counts what gateways send straight to an instance. */
+  let spy: NatsConnection;
+  const direct = { count: 0 };
 
   beforeAll(async () => {
     cluster = await startTestCluster({
@@ -69,10 +77,14 @@ describe("per-session ordering (real nats-server, 2 module instances)", () => {
       announce: false,
       unorderedModules: ["echo"],
     });
+    spy = await connectNats({ servers: cluster.nats.url });
+    spy.subscribe("inst.*.Echo", { callback: () => void direct.count++ });
+    await spy.flush();
   });
 
   afterAll(async () => {
     await Promise.allSettled(extra.map((c) => c.close()));
+    await spy?.close();
     await unorderedGw?.stop();
     await cluster?.stop();
   });
@@ -80,13 +92,18 @@ describe("per-session ordering (real nats-server, 2 module instances)", () => {
   it("handles and answers 50 pipelined requests of one session in the order sent (default)", async () => {
     seen.started = [];
     seen.maxActive = 0;
+    direct.count = 0;
     const c = await cluster.client();
     const { order, servedBy } = await pipeline(c);
     const expected = Array.from({ length: N }, (_, i) => i);
     expect(seen.started).toEqual(expected);
     expect(order).toEqual(expected);
     expect(seen.maxActive).toBe(1);
-    expect(servedBy.size).toBe(2); // both instances took part, yet nothing was reordered
+    // The first went to the queue group; its answer named the instance and the gateway sent the
+    // others straight to it without waiting for each answer (pipelined): one instance took all.
+    expect(servedBy.size).toBe(1);
+    console.log(`pipelined straight to the instance: ${direct.count} of ${N}`);
+    expect(direct.count).toBeGreaterThan(0);
   });
 
   it("keeps sessions independent: two sessions pipelining at once each get their own order", async () => {
@@ -103,6 +120,7 @@ describe("per-session ordering (real nats-server, 2 module instances)", () => {
   it("does not force the order for a module with ordered: false", async () => {
     seen.started = [];
     seen.maxActive = 0;
+    direct.count = 0;
     const c = await connectClient({ ...unorderedGw.address(), heartbeatMs: 0 });
     extra.push(c);
     const { order } = await pipeline(c);
@@ -110,5 +128,72 @@ describe("per-session ordering (real nats-server, 2 module instances)", () => {
     expect([...order].sort((x, y) => x - y)).toEqual(Array.from({ length: N }, (_, i) => i));
     // All 50 went out at once (50 < maxInFlightPerSession): many handlers ran concurrently.
     expect(seen.maxActive).toBeGreaterThan(1);
+    expect(direct.count).toBe(0); // nothing is pinned to an instance for an unordered module
   });
+
+  /**
+   * One session keeps 20 requests in flight (each answer sends the next) for 300 requests; after
+   * 40 answers the instance serving it is taken away (`drain()`, or `stop()`, which does not
+   * wait for a quiet moment before leaving its instance subject, so pipelined requests bounce
+   * and are sent again). Every request must succeed, start and answer in the order sent, and
+   * the other instance must take over.
+   */
+  async function pipelineThroughRemoval(remove: (host: ModuleHost) => Promise<void>): Promise<void> {
+    // The spy would count as a responder of the instance subjects: a request to an instance that
+    // left would reach the spy instead of bouncing ("no responders").
+    await spy.close();
+    const total = 300;
+    const window = 20;
+    const c = await cluster.client();
+    const order: number[] = [];
+    const servedBy: string[] = [];
+    const failures: string[] = [];
+    let next = 0;
+    let removal: Promise<void> | null = null;
+    await new Promise<void>((resolve) => {
+      const send = (): void => {
+        const i = next++;
+        c.request("echo.Echo", { text: String(i) }).then(
+          (r) => {
+            order.push(Number(r.text));
+            servedBy.push(r.servedBy);
+            if (order.length === 40) {
+              const host = cluster.modules.find((m) => m.instanceId === r.servedBy && m.state === "ready")!;
+              removal = remove(host);
+            }
+            if (next < total) send();
+            else if (order.length + failures.length === total) resolve();
+          },
+          (err: Error) => {
+            failures.push(err.message);
+            if (order.length + failures.length === total) resolve();
+          },
+        );
+      };
+      for (let k = 0; k < window; k++) send();
+    });
+    await removal;
+    expect(failures).toEqual([]);
+    const expected = Array.from({ length: total }, (_, i) => i);
+    expect(order).toEqual(expected);
+    const mine = [...seen.bySession.values()].find((l) => l.length >= total)!;
+    expect(mine.filter((n, i) => mine.indexOf(n) === i)).toEqual(expected); // started in order
+    expect(new Set(servedBy).size).toBe(2);
+    expect(servedBy.at(-1)).not.toBe(servedBy[0]);
+  }
+
+  it("keeps a pipelined session's order and loses nothing while its instance drains", async () => {
+    seen.bySession.clear();
+    seen.maxActive = 0;
+    await pipelineThroughRemoval((host) => host.drain());
+    expect(seen.maxActive).toBe(1);
+  }, 30_000);
+
+  it("sends again, in order, pipelined requests that find their instance gone (stop without a quiet wait)", async () => {
+    await cluster.addModule(jitteryEcho);
+    seen.bySession.clear();
+    seen.maxActive = 0;
+    await pipelineThroughRemoval((host) => host.stop());
+    expect(seen.maxActive).toBe(1);
+  }, 30_000);
 });

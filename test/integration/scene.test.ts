@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect as natsConnect, type NatsConnection } from "nats";
 import { instanceControlSubject } from "../../src/bus/discovery.js";
+import { SystemSubject } from "../../src/bus/subjects.js";
 import type { Client } from "../../src/client/index.js";
-import type { scene } from "../../src/generated/proto.js";
+import type { cluster as clusterProto, scene } from "../../src/generated/proto.js";
+import { loadProto } from "../../src/proto/registry.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import { failure } from "../helpers/failure.js";
 import { collectPushes, nextPush } from "../helpers/pushes.js";
@@ -244,5 +246,41 @@ describe("scene module through real gateways (2 gateways, 2 scene instances)", (
     expect(await gone).toEqual({ sceneId: id, uids: [a.uid], reason: "disconnected" });
     console.log(`disconnect → Disappear after ${Date.now() - closedAt} ms (reconnectWindowMs ${SETTINGS.reconnectWindowMs})`);
     expect(b.disappear).toHaveLength(1); // nothing during the first disconnect
+  });
+
+  it("a Move from a live connection the scene was told is closed (a false gateway-death verdict) rebinds the player: neighbours see it move, it receives again", async () => {
+    const id = `s${++sceneSeq}`;
+    const proto = loadProto();
+    const openedCodec = proto.message<clusterProto.SessionOpened>("cluster.SessionOpened");
+    const opened: clusterProto.SessionOpened[] = [];
+    const sub = nc.subscribe(SystemSubject.sessionOpened, { callback: (_e, m) => opened.push(openedCodec.decode(m.data)) });
+    await nc.flush();
+    const [a, b] = [await player(0), await player(1)];
+    sub.unsubscribe();
+    const aSession = opened.find((o) => o.uid === a.uid)!;
+    expect(aSession).toBeDefined();
+    await enter(a, id, 60, 60);
+    await enter(b, id, 61, 61);
+    // What the gateway sweep publishes when it declares a's gateway dead while it still serves a.
+    const closedCodec = proto.message<clusterProto.SessionClosed>("cluster.SessionClosed");
+    nc.publish(SystemSubject.sessionClosed, closedCodec.encode({ gatewayId: aSession.gatewayId, sid: aSession.sid, uid: a.uid, reason: "test: gateway presumed dead" }));
+    await nc.flush();
+    // Chat round trips reach the owner after the event (both scene instances heard it by then).
+    await settle(b, id);
+    const errors: string[] = [];
+    a.client.onError((e) => errors.push(e.message));
+    const seen = positionOf(b, a.uid, 1);
+    const view = nextPush<scene.Appear>(a.client, "scene.Appear", (m) => m.players.some((q) => q.uid === b.uid));
+    move(a, 62, 60, 1);
+    expect((await seen).players.find((q) => q.uid === a.uid)).toEqual({ uid: a.uid, x: 62, y: 60, dir: 0, seq: 1 });
+    expect(await view).toEqual({ sceneId: id, players: [{ uid: b.uid, x: 61, y: 61, dir: 0, seq: 0 }] });
+    const back = positionOf(a, b.uid, 1);
+    move(b, 61, 62, 1);
+    await back;
+    // The window was cancelled: b never sees a disappear.
+    await new Promise((r) => setTimeout(r, SETTINGS.reconnectWindowMs + 300));
+    await settle(b, id);
+    expect(b.disappear).toEqual([]);
+    expect(errors).toEqual([]);
   });
 });

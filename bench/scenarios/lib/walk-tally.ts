@@ -9,9 +9,13 @@ export function sendClock(): number {
   return Math.floor(performance.timeOrigin + performance.now()) % SEQ_SPAN;
 }
 
-/** Milliseconds from a move (its seq, stamped by sendClock) until now. */
-export function msSince(seq: number): number {
-  return (sendClock() - seq + SEQ_SPAN) % SEQ_SPAN;
+/**
+ * Milliseconds from a move stamped `seq` (by sendClock) until `clock`. Processes round the clock
+ * apart by up to a millisecond, so a stamp slightly ahead counts as 0, not as 2^32 ms.
+ */
+export function msBetween(seq: number, clock: number): number {
+  const d = (clock - seq + SEQ_SPAN) % SEQ_SPAN;
+  return d > SEQ_SPAN / 2 ? 0 : d;
 }
 
 /** What the walking bots of one process counted: moves sent, updates received and their latency. */
@@ -31,8 +35,13 @@ export class WalkTally {
 
   /** Counts a received state whose move was sent at `seq`. */
   received(seq: number): void {
+    this.receivedAt(seq, sendClock());
+  }
+
+  /** Counts a received state whose move was sent at `seq`, read at `clock` (a sendClock() taken once per batch read). */
+  receivedAt(seq: number, clock: number): void {
     this.updates++;
-    this.latency[Math.min(MAX_LATENCY_MS, msSince(seq))]!++;
+    this.latency[Math.min(MAX_LATENCY_MS, msBetween(seq, clock))]!++;
   }
 
   reset(): void {

@@ -87,11 +87,38 @@ describe("SceneWorld (one scene on its owner)", () => {
     let expired = 0;
     expect(w.disconnect("a", session("a", 1), 1_000, () => expired++)).toBe(true);
     expect(w.isDisconnected("a")).toBe(true);
-    expect(() => w.move("a", session("a", 1), { x: 50, y: 50, dir: 0, seq: 1 }, Date.now())).toThrow("not the one in scene s");
     const again = w.enter("a", session("a", 5), 0, 0);
     expect(again.rebound).toBe(true);
     expect(again.self).toMatchObject({ x: 50, y: 50 });
     expect(host.timers).toEqual([]); // the window was cancelled
     expect(expired).toBe(0);
+  });
+
+  it("a Move or Chat from a connection the scene was told is closed rebinds the player: its moves reach the neighbours again and it is sent who it sees", () => {
+    for (const via of ["move", "chat"] as const) {
+      const host = recordingHost();
+      const w = new SceneWorld("s", host, settings);
+      w.enter("a", session("a", 1), 50, 50);
+      w.enter("b", session("b", 2), 51, 51);
+      let expired = 0;
+      expect(w.disconnect("a", session("a", 1), 1_000, () => expired++)).toBe(true);
+      host.sent.length = 0;
+      const t = Date.now() + 100;
+      if (via === "move") w.move("a", session("a", 1), { x: 52, y: 50, dir: 1, seq: 7 }, t);
+      else w.chat("a", session("a", 1), "still here");
+      expect(w.isDisconnected("a")).toBe(false);
+      expect(w.sessionOf("a")).toEqual(session("a", 1));
+      expect(host.timers).toEqual([]); // the window was cancelled: it never disappears for b
+      expect(pushesTo(host, "a", "scene.Appear").map((s) => s.msg)).toEqual([{ sceneId: "s", players: [{ uid: "b", x: 51, y: 51, dir: 0, seq: 0 }] }]);
+      if (via === "chat") w.move("a", session("a", 1), { x: 52, y: 50, dir: 1, seq: 7 }, t);
+      expect(w.flush()).toBe(1);
+      expect(pushesTo(host, "b", "scene.Positions").map((s) => s.msg)).toEqual([{ sceneId: "s", players: [{ uid: "a", x: 52, y: 50, dir: 1, seq: 7 }] }]);
+      w.move("b", session("b", 2), { x: 51, y: 52, dir: 0, seq: 1 }, t);
+      w.flush();
+      expect(pushesTo(host, "a", "scene.Positions")).toHaveLength(1); // it receives again
+      // Another live connection of the same uid is still refused.
+      expect(() => w.move("a", session("a", 3), { x: 52, y: 50, dir: 0, seq: 8 }, t)).toThrow("not the one in scene s");
+      expect(expired).toBe(0);
+    }
   });
 });
