@@ -276,6 +276,11 @@ async function measureMode(g: ProcessGroup, nats: BenchProcess, natsUrl: string,
   };
 }
 
+/** µs of CPU (a process' `pct` of the window) per unit of work; NaN ("—") when none was done. */
+function perUnit(pct: number, m: ModeResult, units: number): number {
+  return units > 0 ? (pct * m.seconds * 10_000) / units : NaN;
+}
+
 /** AOI on as the value, AOI off as the same-run baseline, one figure per measure. */
 function sideBySide(on: ModeResult, off: ModeResult): Figure[] {
   const rows: [string, string, (m: ModeResult) => number][] = [
@@ -294,8 +299,8 @@ function sideBySide(on: ModeResult, off: ModeResult): Figure[] {
     ["scene main thread waiting for a CPU", "%", (m) => m.starved.scene],
     ["nats-server threads waiting for a CPU (sum)", "%", (m) => m.starved.nats],
     ["driver main threads waiting for a CPU (mean)", "%", (m) => m.starved.drivers],
-    ["scene CPU per move sent", "µs", (m) => (m.cpu.scene * m.seconds * 10_000) / Math.max(1, m.moves)],
-    ["gateway CPU per update delivered", "µs", (m) => (m.cpu.gateway * m.seconds * 10_000) / Math.max(1, m.updates)],
+    ["scene CPU per move sent", "µs", (m) => perUnit(m.cpu.scene, m, m.moves)],
+    ["gateway CPU per update delivered", "µs", (m) => perUnit(m.cpu.gateway, m, m.updates)],
     ["refused moves/chats (ERROR to a NOTIFY)", "", (m) => m.refused],
     ["corrections (speed check)", "", (m) => m.corrections],
     ["kicks + connections closed while walking", "", (m) => m.kicks + m.closed],
