@@ -1,15 +1,21 @@
 // Scenario: a realistic route. Logged-in clients call rank.Submit and rank.Top (half each)
 // through a gateway to the rank module, which works against Redis; same loads as echo-e2e.
-// Baselines in the same run: raw `nc.request()` at 256 in flight (1 responder process) and raw
-// ioredis at 256 in flight doing the same kind of work (ZADD / ZREVRANGE 0 9, half each).
+// Baselines in the same run: raw `nc.request()` at 256 in flight (1 responder process); the fair
+// one, raw ioredis running the rank module's own BoardStore scripts (same keys, same Lua, same
+// client factory, half Submit half Top of 10) with as many in flight as the route load has; and
+// the older, unfair one kept for comparison: ioredis ZADD / ZREVRANGE 0 9 at 256 in flight (plain
+// commands, not the module's scripts). BENCH_BEFORE_ROOT=<another built checkout> also measures
+// its gateway and rank module in the same run ("before" rows).
 import { performance } from "node:perf_hooks";
 import { loadProto } from "../src/proto/registry.js";
 import { createRedisClient } from "../src/redis/index.js";
+import { rank as rankProto } from "../src/generated/proto.js";
+import { BoardStore } from "../modules/rank/board-store.js";
 import { PacketKind } from "../src/protocol/packet.js";
 import { ECHO_BODY } from "./echo-e2e.js";
 import { Histogram, runWireLoad, type LoadResult } from "./lib/load.js";
 import { runNatsRequestLoad } from "./lib/nats-load.js";
-import { CpuMeter, benchClusterConfig, benchSeconds, freePort, sleep, withProcesses } from "./lib/processes.js";
+import { BEFORE_ROOT, CpuMeter, benchClusterConfig, benchSeconds, freePort, sleep, withProcesses, type BenchProcess } from "./lib/processes.js";
 import { isMain, publish, step, type Figure } from "./lib/report.js";
 
 const SCENARIO = "rank-route";
@@ -53,6 +59,46 @@ async function runRedisLoad(url: string, warmupMs: number, measureMs: number): P
   return { rps: ok / seconds, p50: hist.percentile(0.5), p99: hist.percentile(0.99), ok, errors: {}, seconds };
 }
 
+/**
+ * `inflight` loops of the rank module's own work on one ioredis connection made by the project's
+ * client factory, as the module has: BoardStore.submit (the Submit script) and BoardStore.top
+ * (the Top script), half each, for `users` uids. What the route adds over it is Switchyard's cost.
+ */
+async function runBoardStoreLoad(url: string, inflight: number, users: number, warmupMs: number, measureMs: number): Promise<LoadResult> {
+  const redis = createRedisClient({ url });
+  const store = new BoardStore(redis);
+  const hist = new Histogram();
+  let ok = 0;
+  let measuring = false;
+  let stopping = false;
+  const loop = async (i: number): Promise<void> => {
+    let n = 0;
+    const uid = `raw-${i % users}`;
+    while (!stopping) {
+      const t = performance.now();
+      if ((n++ + i) % 2 === 0) await store.submit("rawbench", uid, 1 + ((n * 7919 + i) % 1000), rankProto.Policy.POLICY_BEST);
+      else await store.top("rawbench", 10, "cur");
+      if (measuring) {
+        ok++;
+        hist.record(performance.now() - t);
+      }
+    }
+  };
+  const loops = Array.from({ length: inflight }, (_, i) => loop(i));
+  await sleep(warmupMs);
+  hist.reset();
+  ok = 0;
+  measuring = true;
+  const t0 = performance.now();
+  await sleep(measureMs);
+  measuring = false;
+  const seconds = (performance.now() - t0) / 1000;
+  stopping = true;
+  await Promise.all(loops);
+  redis.disconnect();
+  return { rps: ok / seconds, p50: hist.percentile(0.5), p99: hist.percentile(0.99), ok, errors: {}, seconds };
+}
+
 /** Runs the scenario and returns its figures. */
 export async function run(): Promise<Figure[]> {
   const measureMs = benchSeconds() * 1000;
@@ -73,52 +119,69 @@ export async function run(): Promise<Figure[]> {
     await responder.stop();
     const rawRedis = await runRedisLoad(redis.url, warmupMs, measureMs);
 
-    step(`gateway + login + rank module (ordered: ${ordered})`);
-    const gwPort = await freePort();
-    const cfg = g.config(
-      "cluster",
-      benchClusterConfig(nats.url, redis.url, [{ id: "gw-b1", port: gwPort }], {
-        login: { instances: 1, settings: { scryptN: 1024 } },
-        rank: { instances: 1, ordered, settings: { boards: { [BOARD]: { policy: "best", clientSubmit: { min: 0, max: 1_000_000 } } } } },
-      }),
-    );
-    await g.module("login", "login-b1", cfg);
-    const rankProc = await g.module("rank", "rank-b1", cfg);
-    const gw = await g.gateway("gw-b1", cfg);
+    const fair = new Map<string, LoadResult>();
+    for (const l of LOADS) fair.set(`${l.connections}×${l.inflight}`, await runBoardStoreLoad(redis.url, l.connections * l.inflight, l.connections, warmupMs, measureMs));
+
+    const builds: { prefix: string; root: string | null }[] = [{ prefix: "", root: null }];
+    if (BEFORE_ROOT !== null) builds.push({ prefix: "before: ", root: BEFORE_ROOT });
     let users = 0;
-    for (const l of LOADS) {
-      const cpu = new CpuMeter([gw.pid, rankProc.pid]);
-      const res = await runWireLoad({
-        port: gwPort,
-        ...l,
-        // Half Submit, half Top at every load: by slot and connection (at 1 in flight per
-        // connection the slot is always 0; by slot alone 100×1 would be all Submits).
-        request: (slot, conn) =>
-          (slot + conn) % 2 === 0
-            ? { route: "rank.Submit", body: submit.encode({ board: BOARD, score: 1 + (((slot + 16 * conn) * 7919) % 1000) }) }
-            : { route: "rank.Top", body: top.encode({ board: BOARD, n: 10 }) },
-        warmupMs,
-        measureMs,
-        onWindow: (e) => cpu.edge(e),
-        async prepare(call) {
-          const creds = { username: `bench-${process.pid}-${users++}`, password: "bench-password-1" };
-          const r = await call("login.Register", register.encode(creds));
-          if (r.kind !== PacketKind.RESPONSE) throw new Error(`register failed: ${r.code} ${r.message}`);
-          const li = await call("login.Login", login.encode(creds));
-          if (li.kind !== PacketKind.RESPONSE) throw new Error(`login failed: ${li.code} ${li.message}`);
-        },
-      });
-      const errs = Object.entries(res.errors);
-      if (errs.length > 0) step(`errors at ${l.connections}×${l.inflight}: ${errs.map(([c, n]) => `code ${c}: ${n}`).join(", ")}`);
-      const label = `${l.connections}×${l.inflight}`;
-      figures.push({ scenario: SCENARIO, name: `Submit+Top rps ${label} vs raw nc.request() 256`, value: res.rps, unit: "rps", baseline: { name: "nc.request()", value: raw.rps } });
-      figures.push({ scenario: SCENARIO, name: `Submit+Top rps ${label} vs raw ioredis 256`, value: res.rps, unit: "rps", baseline: { name: "ioredis ZADD/ZREVRANGE", value: rawRedis.rps } });
-      figures.push({ scenario: SCENARIO, name: `Submit+Top p50 ${label}`, value: res.p50, unit: "ms", baseline: { name: "ioredis", value: rawRedis.p50 } });
-      figures.push({ scenario: SCENARIO, name: `Submit+Top p99 ${label}`, value: res.p99, unit: "ms", baseline: { name: "ioredis", value: rawRedis.p99 } });
-      const requests = res.ok + errs.reduce((a, [, n]) => a + n, 0);
-      figures.push({ scenario: SCENARIO, name: `rank module CPU per request ${label}`, value: (cpu.used.get(rankProc.pid)! * 1000) / requests, unit: "µs" });
-      figures.push({ scenario: SCENARIO, name: `gateway CPU per request ${label}`, value: (cpu.used.get(gw.pid)! * 1000) / requests, unit: "µs" });
-      if (errs.length > 0) figures.push({ scenario: SCENARIO, name: `errors ${label}`, value: errs.reduce((a, [, n]) => a + n, 0), unit: "" });
+    for (const build of builds) {
+      const tag = build.root === null ? "b" : "o";
+      step(`${build.prefix}gateway + login + rank module (ordered: ${ordered})${build.root !== null ? ` of ${build.root}` : ""}`);
+      const gwPort = await freePort();
+      const cfg = g.config(
+        `cluster-${tag}`,
+        benchClusterConfig(nats.url, redis.url, [{ id: `gw-${tag}1`, port: gwPort }], {
+          login: { instances: 1, settings: { scryptN: 1024 } },
+          rank: { instances: 1, ordered, settings: { boards: { [BOARD]: { policy: "best", clientSubmit: { min: 0, max: 1_000_000 } } } } },
+        }),
+      );
+      const started: BenchProcess[] = [];
+      started.push(await g.module("login", `login-${tag}1`, cfg, [], build.root));
+      const rankProc = await g.module("rank", `rank-${tag}1`, cfg, [], build.root);
+      started.push(rankProc);
+      const gw = await g.gateway(`gw-${tag}1`, cfg, [], build.root);
+      started.push(gw);
+      for (const l of LOADS) {
+        const cpu = new CpuMeter([gw.pid, rankProc.pid]);
+        const res = await runWireLoad({
+          port: gwPort,
+          ...l,
+          // Half Submit, half Top at every load: by slot and connection (at 1 in flight per
+          // connection the slot is always 0; by slot alone 100×1 would be all Submits).
+          request: (slot, conn) =>
+            (slot + conn) % 2 === 0
+              ? { route: "rank.Submit", body: submit.encode({ board: BOARD, score: 1 + (((slot + 16 * conn) * 7919) % 1000) }) }
+              : { route: "rank.Top", body: top.encode({ board: BOARD, n: 10 }) },
+          warmupMs,
+          measureMs,
+          onWindow: (e) => cpu.edge(e),
+          async prepare(call) {
+            const creds = { username: `bench-${process.pid}-${users++}`, password: "bench-password-1" };
+            const r = await call("login.Register", register.encode(creds));
+            if (r.kind !== PacketKind.RESPONSE) throw new Error(`register failed: ${r.code} ${r.message}`);
+            const li = await call("login.Login", login.encode(creds));
+            if (li.kind !== PacketKind.RESPONSE) throw new Error(`login failed: ${li.code} ${li.message}`);
+          },
+        });
+        const errs = Object.entries(res.errors);
+        if (errs.length > 0) step(`errors at ${l.connections}×${l.inflight}: ${errs.map(([c, n]) => `code ${c}: ${n}`).join(", ")}`);
+        const label = `${l.connections}×${l.inflight}`;
+        const pre = build.prefix;
+        const same = fair.get(label)!;
+        figures.push({ scenario: SCENARIO, name: `${pre}Submit+Top rps ${label} vs raw BoardStore scripts`, value: res.rps, unit: "rps", baseline: { name: `ioredis BoardStore submit/top, ${l.connections * l.inflight} in flight`, value: same.rps }, target: "≥ 0.5×", met: res.rps >= 0.5 * same.rps });
+        if (pre === "") {
+          figures.push({ scenario: SCENARIO, name: `Submit+Top rps ${label} vs raw nc.request() 256`, value: res.rps, unit: "rps", baseline: { name: "nc.request()", value: raw.rps } });
+          figures.push({ scenario: SCENARIO, name: `Submit+Top rps ${label} vs raw ioredis 256`, value: res.rps, unit: "rps", baseline: { name: "ioredis ZADD/ZREVRANGE (not the same work)", value: rawRedis.rps } });
+        }
+        figures.push({ scenario: SCENARIO, name: `${pre}Submit+Top p50 ${label}`, value: res.p50, unit: "ms", baseline: { name: "ioredis BoardStore", value: same.p50 } });
+        figures.push({ scenario: SCENARIO, name: `${pre}Submit+Top p99 ${label}`, value: res.p99, unit: "ms", baseline: { name: "ioredis BoardStore", value: same.p99 } });
+        const requests = res.ok + errs.reduce((a, [, n]) => a + n, 0);
+        figures.push({ scenario: SCENARIO, name: `${pre}rank module CPU per request ${label}`, value: (cpu.used.get(rankProc.pid)! * 1000) / requests, unit: "µs" });
+        figures.push({ scenario: SCENARIO, name: `${pre}gateway CPU per request ${label}`, value: (cpu.used.get(gw.pid)! * 1000) / requests, unit: "µs" });
+        if (errs.length > 0) figures.push({ scenario: SCENARIO, name: `${pre}errors ${label}`, value: errs.reduce((a, [, n]) => a + n, 0), unit: "" });
+      }
+      for (const p of started.reverse()) await p.stop();
     }
     return figures;
   });

@@ -37,6 +37,9 @@ interface Window {
   p99: number;
   errors: number;
   skipped: number;
+  /** Requests sent in the window (offered minus skipped, as paced). */
+  sent: number;
+  unanswered: number;
   pushes: number;
   gatewayCpuMs: number;
   moduleCpuMs: number;
@@ -91,7 +94,11 @@ async function measure(nc: NatsConnection, group: DriverGroup, total: number, pr
   let errors = 0;
   let skipped = 0;
   let pushes = 0;
+  let sent = 0;
+  let unanswered = 0;
   for (const r of results) {
+    sent += r.sent;
+    unanswered += r.unanswered;
     hist.addSparse(r.hist);
     ok += r.ok;
     errors += Object.values(r.errors).reduce((a, b) => a + b, 0);
@@ -109,6 +116,8 @@ async function measure(nc: NatsConnection, group: DriverGroup, total: number, pr
     p99: hist.percentile(0.99),
     errors,
     skipped,
+    sent,
+    unanswered,
     pushes,
     gatewayCpuMs: used(procs.gateway.pid),
     moduleCpuMs: procs.modules.reduce((a, m) => a + used(m.pid), 0),
@@ -121,7 +130,7 @@ async function measure(nc: NatsConnection, group: DriverGroup, total: number, pr
 
 function describe(label: string, w: Window): string {
   const perReq = (ms: number): string => (w.requests > 0 ? ((ms * 1000) / w.requests).toFixed(1) : "—");
-  return `${label}: ${w.clients} clients, offered ${w.offered} rps → ${Math.round(w.answeredRps)} answered/s, p50 ${w.p50.toFixed(2)} ms, p99 ${w.p99.toFixed(2)} ms, errors ${w.errors}, skipped ${w.skipped}, pushes ${Math.round(w.pushes / w.seconds)}/s; CPU per request: gateway ${perReq(w.gatewayCpuMs)} µs, rank+team+game ${perReq(w.moduleCpuMs)} µs; CPU % over the window: gateway ${((w.gatewayCpuMs / w.seconds) / 10).toFixed(0)}, modules ${((w.moduleCpuMs / w.seconds) / 10).toFixed(0)}, pusher ${((w.pusherCpuMs / w.seconds) / 10).toFixed(0)}, login ${((w.loginCpuMs / w.seconds) / 10).toFixed(0)} (load average ${load()})`;
+  return `${label}: ${w.clients} clients, offered ${w.offered} rps, sent ${Math.round(w.sent / w.seconds)}/s → ${Math.round(w.answeredRps)} answered/s (${w.unanswered} unanswered 20 s later), p50 ${w.p50.toFixed(2)} ms, p99 ${w.p99.toFixed(2)} ms, errors ${w.errors}, skipped ${w.skipped}, pushes ${Math.round(w.pushes / w.seconds)}/s; CPU per request: gateway ${perReq(w.gatewayCpuMs)} µs, rank+team+game ${perReq(w.moduleCpuMs)} µs; CPU % over the window: gateway ${((w.gatewayCpuMs / w.seconds) / 10).toFixed(0)}, modules ${((w.moduleCpuMs / w.seconds) / 10).toFixed(0)}, pusher ${((w.pusherCpuMs / w.seconds) / 10).toFixed(0)}, login ${((w.loginCpuMs / w.seconds) / 10).toFixed(0)} (load average ${load()})`;
 }
 
 async function measureBuild(g: ProcessGroup, build: Build, natsUrl: string, redisUrl: string, figures: Figure[], labelled: boolean): Promise<void> {
@@ -159,14 +168,17 @@ async function measureBuild(g: ProcessGroup, build: Build, natsUrl: string, redi
     const fast = await startDrivers(g, `fast-${build.label}`, port, natsUrl, FAST_CLIENTS, 1, nc);
     const prefix = labelled ? `${build.label}: ` : "";
     for (const total of rates()) {
+      // the fast clients first: an overloaded slow window leaves less behind for the next level than the reverse
+      await pushTo(nc, fast.uids);
+      const wf = await measure(nc, fast, total, procs);
+      step(describe(`${build.label} fast`, wf));
+      await sleep(1_000);
       const api = await pushTo(nc, slow.uids);
       const ws = await measure(nc, slow, total, procs);
       const rss = await rssKiB(gateway.pid);
       step(describe(`${build.label} slow (pushes via ${api})`, ws) + `; gateway RSS ${rss} KiB`);
-      await pushTo(nc, fast.uids);
-      const wf = await measure(nc, fast, total, procs);
-      step(describe(`${build.label} fast`, wf));
       await pushTo(nc, []);
+      await sleep(1_000);
       const at = `${prefix}${total.toLocaleString("en-US")} rps offered`;
       const fastName = `${FAST_CLIENTS} fast clients`;
       const perReq = (ms: number, w: Window): number => (w.requests > 0 ? (ms * 1000) / w.requests : NaN);
@@ -174,11 +186,16 @@ async function measureBuild(g: ProcessGroup, build: Build, natsUrl: string, redi
       figures.push({ scenario: SCENARIO, name: `${at}, ${ws.clients} slow clients: p50`, value: ws.p50, unit: "ms", baseline: { name: fastName, value: wf.p50 } });
       figures.push({ scenario: SCENARIO, name: `${at}, ${ws.clients} slow clients: p99`, value: ws.p99, unit: "ms", baseline: { name: fastName, value: wf.p99 } });
       figures.push({ scenario: SCENARIO, name: `${at}: gateway CPU per request (slow: + 1 push/s per client)`, value: perReq(ws.gatewayCpuMs, ws), unit: "µs", baseline: { name: fastName, value: perReq(wf.gatewayCpuMs, wf) } });
+      const corePct = (ms: number, w: Window): number => ms / w.seconds / 10;
+      figures.push({ scenario: SCENARIO, name: `${at}: gateway CPU, % of a core (slow: + 1 push/s per client)`, value: corePct(ws.gatewayCpuMs, ws), unit: "%", baseline: { name: fastName, value: corePct(wf.gatewayCpuMs, wf) } });
+      figures.push({ scenario: SCENARIO, name: `${at}: rank+team+game CPU, % of a core`, value: corePct(ws.moduleCpuMs, ws), unit: "%", baseline: { name: fastName, value: corePct(wf.moduleCpuMs, wf) } });
       figures.push({ scenario: SCENARIO, name: `${at}: rank+team+game CPU per request`, value: perReq(ws.moduleCpuMs, ws), unit: "µs", baseline: { name: fastName, value: perReq(wf.moduleCpuMs, wf) } });
       figures.push({ scenario: SCENARIO, name: `${at}: push module CPU per push (${api})`, value: ws.pushes > 0 ? (ws.pusherCpuMs * 1000) / ws.pushes : NaN, unit: "µs" });
       figures.push({ scenario: SCENARIO, name: `${at}: pushes received/s by ${ws.clients} slow clients`, value: ws.pushes / ws.seconds, unit: "/s" });
       figures.push({ scenario: SCENARIO, name: `${at}: gateway RSS with ${ws.clients + wf.clients} connections`, value: rss / 1024, unit: "MiB" });
-      if (ws.errors + ws.skipped + wf.errors + wf.skipped > 0) figures.push({ scenario: SCENARIO, name: `${at}: errors + skipped (slow)`, value: ws.errors + ws.skipped, unit: "", baseline: { name: fastName, value: wf.errors + wf.skipped } });
+      if (ws.errors + ws.skipped + ws.unanswered + wf.errors + wf.skipped + wf.unanswered > 0) {
+        figures.push({ scenario: SCENARIO, name: `${at}: requests failed, skipped or unanswered (slow)`, value: ws.errors + ws.skipped + ws.unanswered, unit: "", baseline: { name: fastName, value: wf.errors + wf.skipped + wf.unanswered } });
+      }
     }
   } finally {
     await nc.close();

@@ -132,30 +132,54 @@ function seasonOf(which: Which, current: number): number {
   return which === "cur" ? current : current - 1;
 }
 
-function rowsOf(flat: readonly string[], firstRank: number): BoardEntry[] {
+/** Rows from `flat` (member, score, member, score …) starting at index `from`. */
+function rowsOf(flat: readonly (string | number)[], from: number, firstRank: number): BoardEntry[] {
   const rows: BoardEntry[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    rows.push({ rank: firstRank + i / 2, uid: memberUid(flat[i]!), score: Number(flat[i + 1]) });
+  for (let i = from; i + 1 < flat.length; i += 2) {
+    rows.push({ rank: firstRank + (i - from) / 2, uid: memberUid(flat[i] as string), score: Number(flat[i + 1]) });
   }
   return rows;
 }
 
+/** The KEYS of the hot scripts of one board, built once per board (not per request). */
+interface BoardKeys {
+  submit: readonly [string, string, string, string];
+  top: { cur: readonly [string, string]; prev: readonly [string, string] };
+}
+
+/** Boards whose keys are kept; boards are configured, so this only bounds a misuse. */
+const MAX_CACHED_BOARDS = 1024;
+
 /** Leaderboards in Redis sorted sets; every method is one round trip. */
 export class BoardStore {
+  private readonly keys = new Map<string, BoardKeys>();
+
   constructor(private readonly redis: Redis) {}
+
+  private keysOf(board: string): BoardKeys {
+    let k = this.keys.get(board);
+    if (k === undefined) {
+      const season = RankKeys.season(board);
+      k = {
+        submit: [RankKeys.scores(board, "cur"), RankKeys.members(board, "cur"), RankKeys.seq(board), season],
+        top: { cur: [RankKeys.scores(board, "cur"), season], prev: [RankKeys.scores(board, "prev"), season] },
+      };
+      if (this.keys.size < MAX_CACHED_BOARDS) this.keys.set(board, k);
+    }
+    return k;
+  }
 
   /** Records `score` for `uid` by `policy`, atomically. */
   async submit(board: string, uid: string, score: number, policy: Policy): Promise<SubmitResult> {
-    const keys = [RankKeys.scores(board, "cur"), RankKeys.members(board, "cur"), RankKeys.seq(board), RankKeys.season(board)] as const;
-    const [changed, stored, rank0, season] = await SUBMIT.run(this.redis, keys, [uid, String(score), String(policy)]);
+    const [changed, stored, rank0, season] = await SUBMIT.run(this.redis, this.keysOf(board).submit, [uid, String(score), String(policy)]);
     return { changed: changed === 1, score: Number(stored), rank: rank0 + 1, season };
   }
 
   /** The first `n` rows of a season. */
   async top(board: string, n: number, which: Which): Promise<BoardSlice> {
-    const reply = await TOP.run(this.redis, [RankKeys.scores(board, which), RankKeys.season(board)], [n]);
+    const reply = await TOP.run(this.redis, this.keysOf(board).top[which], [n]);
     const [current, total] = reply;
-    return { entries: rowsOf(reply.slice(2) as string[], 1), season: Math.max(0, seasonOf(which, current)), total };
+    return { entries: rowsOf(reply, 2, 1), season: Math.max(0, seasonOf(which, current)), total };
   }
 
   /**
@@ -168,7 +192,7 @@ export class BoardStore {
     const [rank0, current, total, first] = reply;
     const season = Math.max(0, seasonOf(which, current));
     if (rank0 < 0) return { entries: [], season, total, me: null };
-    const entries = rowsOf(reply.slice(4) as string[], first + 1);
+    const entries = rowsOf(reply, 4, first + 1);
     const me = entries.find((e) => e.rank === rank0 + 1) ?? null;
     return { entries, season, total, me };
   }

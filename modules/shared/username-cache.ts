@@ -61,6 +61,11 @@ export class UsernameCache {
     return out;
   }
 
+  /** The cached username of `uid`, or undefined (no lookup: for a synchronous fast path). */
+  cached(uid: string): string | undefined {
+    return this.names.get(uid);
+  }
+
   /** How many uids are cached. */
   get size(): number {
     return this.names.size;

@@ -7,11 +7,14 @@ type ScriptingFunction = (...keysAndArgs: ScriptArg[]) => Promise<unknown>;
 
 /** Lua source of every command defined so far, by name: one name, one script, in the whole process. */
 const sources = new Map<string, string>();
+/** How to define each declared command on a client (see defineDeclaredRedisCommands). */
+const definers: ((redis: Redis) => void)[] = [];
 
 /**
- * A Lua script as an ioredis custom command (`redis.defineCommand`). It is defined on a client
- * the first time it runs there; ioredis then calls it by SHA1 (EVALSHA) and sends the source
- * again when Redis has lost it (NOSCRIPT, e.g. after a restart).
+ * A Lua script as an ioredis custom command (`redis.defineCommand`). A module's client gets every
+ * command declared so far when it is made (defineDeclaredRedisCommands); one declared later is
+ * defined the first time it runs there. ioredis then calls it by SHA1 (EVALSHA) and sends the
+ * source again when Redis has lost it (NOSCRIPT, e.g. after a restart).
  *
  * `Keys` and `Args` type the call's KEYS and ARGV, `Reply` what the script returns. A script
  * reads and writes only the keys it is given in KEYS (see the key policy in README → Development).
@@ -31,6 +34,15 @@ export function declaredRedisCommandNames(): string[] {
   return [...sources.keys()];
 }
 
+/**
+ * Defines every command declared so far on `redis`, before its first command. With
+ * auto-pipelining (see client-factory.ts) a pipeline made earlier in the same turn would lack a
+ * command defined after it (ioredis 5.9: "pipeline[name] is not a function", replies misaligned).
+ */
+export function defineDeclaredRedisCommands(redis: Redis): void {
+  for (const define of definers) define(redis);
+}
+
 /** Declares a Lua script as a typed command; see {@link RedisCommand}. */
 export function defineRedisCommand<Keys extends readonly string[], Args extends readonly ScriptArg[], Reply>(spec: {
   name: string;
@@ -42,14 +54,27 @@ export function defineRedisCommand<Keys extends readonly string[], Args extends 
   if (known !== undefined && known !== lua) throw new Error(`redis command ${name} is defined twice with different scripts: give one of them another name`);
   sources.set(name, lua);
   const definedOn = new WeakSet<Redis>();
+  /** Clients this command was defined on while an auto-pipeline of theirs was pending. */
+  const lateOn = new WeakSet<Redis>();
+  const define = (redis: Redis): void => {
+    if (definedOn.has(redis)) return;
+    redis.defineCommand(name, numberOfKeys === "variable" ? { lua } : { numberOfKeys, lua });
+    definedOn.add(redis);
+    if (redis.autoPipelineQueueSize > 0) lateOn.add(redis);
+  };
+  definers.push(define);
   return {
     name,
     lua,
     numberOfKeys,
     run(redis, keys, args) {
-      if (!definedOn.has(redis)) {
-        redis.defineCommand(name, numberOfKeys === "variable" ? { lua } : { numberOfKeys, lua });
-        definedOn.add(redis);
+      define(redis);
+      if (lateOn.has(redis)) {
+        // A pending auto-pipeline predates the definition and lacks the command (see
+        // defineDeclaredRedisCommands): plain EVAL until none of those is left.
+        const n = numberOfKeys === "variable" ? keys.length : numberOfKeys;
+        if (redis.autoPipelineQueueSize > 0) return redis.eval(lua, n, ...keys, ...args) as Promise<Reply>;
+        lateOn.delete(redis);
       }
       const fn = (redis as unknown as Record<string, ScriptingFunction>)[name]!;
       if (numberOfKeys === "variable") return fn.call(redis, keys.length, ...keys, ...args) as Promise<Reply>;
