@@ -9,13 +9,15 @@
 // Baseline in the same run: one Node process writing the frame to 10,000 raw TCP sockets, read
 // by the same number of receiver processes.
 // BENCH_BEFORE_ROOT=<a built checkout of an older commit> measures its gateways too, in the same
-// run, with the same receivers (bench/lib/builds.ts): before/after of the fan-out path.
-import { connect } from "nats";
+// run, with the same receivers (bench/lib/builds.ts), both builds up at once and measured in
+// turns (ABBA): before/after of the fan-out path.
+import { loadavg } from "node:os";
+import { connect, type NatsConnection } from "nats";
 import { channelSubject } from "../src/bus/subjects.js";
 import type { cluster } from "../src/generated/proto.js";
 import { loadProto } from "../src/proto/registry.js";
 import { benchBuilds, startGateway, startModule, type Build } from "./lib/builds.js";
-import { CpuMeter, benchClusterConfig, benchSeconds, freePort, sleep, withProcesses, type ProcessGroup } from "./lib/processes.js";
+import { benchClusterConfig, benchSeconds, cpuMs, freePort, sleep, withProcesses, type BenchProcess, type ProcessGroup } from "./lib/processes.js";
 import { Receivers, epochMs } from "./lib/receivers.js";
 import { startFanoutBaseline } from "./lib/fanout-baseline.js";
 import { isMain, median, publish, step, type Figure } from "./lib/report.js";
@@ -33,16 +35,9 @@ interface Measured {
   sent: number;
 }
 
-/** What one build's gateways measured, with their CPU. */
-interface BuildMeasured extends Measured {
-  build: Build;
-  /** CPU µs of both gateways per member-push (one PUSH written to one member). */
-  cpuPerMemberPushUs: number;
-}
-
 /**
- * SINGLE_ROUNDS single messages (time from `send` to the last member, 50 ms apart), then bursts
- * of BURST messages for BENCH_SECONDS, each after the previous burst fully arrived.
+ * The raw baseline: SINGLE_ROUNDS single messages (time from `send` to the last member, 50 ms
+ * apart), then bursts of BURST messages for BENCH_SECONDS, each after the previous burst fully arrived.
  */
 async function measure(rx: Receivers, members: number, send: (n: number) => void): Promise<Measured> {
   let sent = 0;
@@ -65,8 +60,28 @@ async function measure(rx: Receivers, members: number, send: (n: number) => void
   return { times, rate: delivered / ((epochMs() - tStart) / 1000), sent };
 }
 
-/** Two gateways (and the echo module, for WhoAmI) of `build`, the members bound and joined, measured; all stopped after. */
-async function measureBuild(g: ProcessGroup, build: Build, natsUrl: string, redisUrl: string, receivers: number, per: number, message: Uint8Array): Promise<BuildMeasured> {
+/** One build's cluster, running: two gateways (and echo, for WhoAmI) with their members bound and joined. */
+interface BuildSide {
+  build: Build;
+  rx: Receivers;
+  gateways: BenchProcess[];
+  echo: BenchProcess;
+  send: (n: number) => void;
+  sent: number;
+  times: number[];
+  delivered: number;
+  burstMs: number;
+  cpuMs: number;
+}
+
+/** What one build's gateways measured, with their CPU. */
+interface BuildMeasured extends Measured {
+  build: Build;
+  /** CPU µs of both gateways per member-push (one PUSH written to one member). */
+  cpuPerMemberPushUs: number;
+}
+
+async function startBuild(g: ProcessGroup, build: Build, nc: NatsConnection, natsUrl: string, redisUrl: string, receivers: number, per: number, message: Uint8Array): Promise<BuildSide> {
   const members = receivers * per;
   const ports = [await freePort(), await freePort()];
   const ids = [`gw-${build.label}-1`, `gw-${build.label}-2`];
@@ -77,30 +92,69 @@ async function measureBuild(g: ProcessGroup, build: Build, natsUrl: string, redi
   );
   step(`${build.label}: 2 gateways (${build.cli}), ${members} members bound to uids and joined to chan.${channel} from ${receivers} receiver processes`);
   const echo = await startModule(g, build, "echo", `echo-${build.label}`, cfg);
-  const gateways = [];
+  const gateways: BenchProcess[] = [];
   for (const id of ids) gateways.push(await startGateway(g, build, id, cfg));
   const rx = await Receivers.start(
     g,
     `rx-${build.label}`,
     Array.from({ length: receivers }, (_, i) => ["gw", String(ports[i % ports.length]), String(per), natsUrl, channel, `${build.label}-r${i}-`]),
   );
-  const nc = await connect({ servers: natsUrl, noAsyncTraces: true });
   const subject = channelSubject(channel);
-  step(`${build.label}: single messages, then bursts of ${BURST} messages for ${benchSeconds()} s`);
-  const cpu = new CpuMeter(gateways.map((p) => p.pid));
-  cpu.edge("start");
-  const m = await measure(rx, members, (n) => {
+  const send = (n: number): void => {
     for (let i = 0; i < n; i++) nc.publish(subject, message);
+  };
+  return { build, rx, gateways, echo, send, sent: 0, times: [], delivered: 0, burstMs: 0, cpuMs: 0 };
+}
+
+function gatewayCpuMs(side: BuildSide): number {
+  return side.gateways.reduce((a, p) => a + cpuMs(p.pid), 0);
+}
+
+/** One single message to `side`: time from the publish to its last member; its gateways' CPU counted. */
+async function single(side: BuildSide): Promise<void> {
+  const c0 = gatewayCpuMs(side);
+  const t0 = epochMs();
+  side.send(1);
+  side.times.push((await side.rx.waitFor(++side.sent)) - t0);
+  side.cpuMs += gatewayCpuMs(side) - c0;
+}
+
+/** Bursts of BURST to `side` for `ms`, each after the previous fully arrived. */
+async function bursts(side: BuildSide, members: number, ms: number): Promise<void> {
+  const c0 = gatewayCpuMs(side);
+  const tStart = epochMs();
+  while (epochMs() < tStart + ms) {
+    side.send(BURST);
+    side.sent += BURST;
+    await side.rx.waitFor(side.sent);
+    side.delivered += members * BURST;
+  }
+  side.burstMs += epochMs() - tStart;
+  side.cpuMs += gatewayCpuMs(side) - c0;
+}
+
+/**
+ * The builds measured in turns (ABBA), so that the machine's drift hits each alike: single
+ * messages alternate per round, bursts in 1 s slices, BENCH_SECONDS of bursts per build. CPU
+ * is read per build over its own turns only (the other build's gateways idle meanwhile).
+ */
+async function measureTurns(sides: BuildSide[], members: number): Promise<BuildMeasured[]> {
+  const order = (k: number): BuildSide[] => (k % 2 === 0 ? sides : [...sides].reverse());
+  for (let r = 0; r < SINGLE_ROUNDS; r++) {
+    for (const side of order(r)) {
+      await single(side);
+      await sleep(50);
+    }
+  }
+  const slices = Math.max(1, Math.round(benchSeconds()));
+  const sliceMs = (benchSeconds() * 1000) / slices;
+  for (let k = 0; k < slices; k++) for (const side of order(k)) await bursts(side, members, sliceMs);
+  return sides.map((side) => {
+    const cpuPerMemberPushUs = (side.cpuMs * 1000) / (side.sent * members);
+    const rate = side.delivered / (side.burstMs / 1000);
+    step(`${side.build.label}: median ${median(side.times).toFixed(1)} ms to the last member, ${Math.round(rate)} deliveries/s, gateways ${side.cpuMs} ms CPU for ${side.sent} × ${members} member-pushes = ${cpuPerMemberPushUs.toFixed(2)} µs each (load average ${loadavg().map((x) => x.toFixed(2)).join(" ")})`);
+    return { build: side.build, times: side.times, rate, sent: side.sent, cpuPerMemberPushUs };
   });
-  cpu.edge("end");
-  await nc.close();
-  await rx.stop();
-  for (const p of gateways) await p.stop();
-  await echo.stop();
-  const cpuMs = [...cpu.used.values()].reduce((a, b) => a + b, 0);
-  const cpuPerMemberPushUs = (cpuMs * 1000) / (m.sent * members);
-  step(`${build.label}: median ${median(m.times).toFixed(1)} ms to the last member, ${Math.round(m.rate)} deliveries/s, gateways ${cpuMs} ms CPU for ${m.sent} × ${members} member-pushes = ${cpuPerMemberPushUs.toFixed(2)} µs each`);
-  return { ...m, build, cpuPerMemberPushUs };
 }
 
 /** Runs the scenario and returns its figures. */
@@ -123,8 +177,17 @@ export async function run(): Promise<Figure[]> {
     const nats = await g.nats();
     // A real Redis: the gateways keep the resume ring of each bound session (the default config)
     const redis = await g.redis();
-    const results: BuildMeasured[] = [];
-    for (const build of builds) results.push(await measureBuild(g, build, nats.url, redis.url, receivers, per, message));
+    const nc = await connect({ servers: nats.url, noAsyncTraces: true });
+    const sides: BuildSide[] = [];
+    for (const build of builds) sides.push(await startBuild(g, build, nc, nats.url, redis.url, receivers, per, message));
+    step(`${builds.map((b) => b.label).join(" and ")} in turns: single messages, then bursts of ${BURST} messages, ${benchSeconds()} s per build`);
+    const results = await measureTurns(sides, members);
+    await nc.close();
+    for (const side of sides) {
+      await side.rx.stop();
+      for (const p of side.gateways) await p.stop();
+      await side.echo.stop();
+    }
 
     const base = { name: `raw TCP fan-out, ${receivers} receivers` };
     const before = results.find((r) => r.build.label === "before");

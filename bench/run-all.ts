@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { Figure } from "./lib/report.js";
 import { publish, step } from "./lib/report.js";
 
-const SCENARIOS = ["echo-e2e", "ws-echo", "rank-route", "broadcast", "slow-clients", "chat", "scene", "idle-connections", "rollout", "metrics-cost", "scrape"];
+const SCENARIOS = ["echo-e2e", "ws-echo", "rank-route", "broadcast", "slow-clients", "chat", "scene", "idle-connections", "rollout", "gateway-rollout", "metrics-cost", "scrape"];
 
 const figures: Figure[] = [];
 const failed: string[] = [];

@@ -2,7 +2,8 @@
 // one gateway. Args: PORT BOTS USER_PREFIX; env SCENE_WALK_ID (the scene), SCENE_WALK_HZ/SPEED.
 // Walkers log in and enter LOGIN_WINDOW at a time, then wait. Signals: SIGHUP starts every
 // walker at once (each on its own slot of the 100 ms period), SIGUSR1 starts the measured
-// window (the tally is reset), SIGUSR2 ends it: `result <json>` is printed and the process exits.
+// window (the tally is reset), SIGUSR2 ends it (`result <json>`: the window's counts), SIGTERM
+// prints `final <json>` (errors, kicks and closes over the whole run) and exits.
 // Prints `ready`, then `progress {"entered","failed"}` every 500 ms.
 //
 // What keeps it lean: moves are frames written from a prefix encoded once, pushes are counted by
@@ -58,6 +59,9 @@ const trouble = {
   failures: [] as string[],
 };
 
+/** The same counts over the whole run (walking, the window and after it), never reset. */
+const whole = { errors: {} as Record<string, number>, kicks: 0, closed: 0 };
+
 function sample(list: string[], text: string): void {
   if (list.length < SAMPLES) list.push(text);
 }
@@ -102,6 +106,7 @@ class Walker implements FrameSink {
       s.on("close", () => {
         if (this.open && walking) {
           trouble.closed++;
+          whole.closed++;
           sample(trouble.closeSamples, "connection closed by the gateway while walking");
         }
         this.open = false;
@@ -157,9 +162,11 @@ class Walker implements FrameSink {
     } else if (p.kind === PacketKind.ERROR) {
       const code = codeName(p.code);
       trouble.errors[code] = (trouble.errors[code] ?? 0) + 1;
+      whole.errors[code] = (whole.errors[code] ?? 0) + 1;
       sample(trouble.errorSamples, `${code}: ${p.message}`);
     } else if (p.kind === PacketKind.KICK) {
       trouble.kicks++;
+      whole.kicks++;
       sample(trouble.kickSamples, `${codeName(p.code)}: ${p.message}`);
     }
   }
@@ -231,9 +238,11 @@ function walkFrom(startAt: number): void {
 }
 
 const lag = monitorEventLoopDelay({ resolution: 10 });
+let progress: NodeJS.Timeout | undefined;
 process.on("SIGHUP", () => {
   if (walking) return;
   walking = true;
+  clearInterval(progress);
   walkFrom(Date.now());
 });
 process.on("SIGUSR1", () => {
@@ -268,19 +277,25 @@ process.on("SIGUSR2", () => {
     failures,
     latency: tally.buckets(),
   };
-  process.stdout.write(`result ${JSON.stringify(result)}\n`, () => {
+  process.stdout.write(`result ${JSON.stringify(result)}\n`);
+});
+// The bench stops the driver with SIGTERM a little after the window: what arrived late (errors
+// queued behind pushes) is in these totals.
+process.on("SIGTERM", () => {
+  walking = false;
+  const final = { ...whole, errorSamples: trouble.errorSamples, kickSamples: trouble.kickSamples };
+  process.stdout.write(`final ${JSON.stringify(final)}\n`, () => {
     for (const w of walkers) w.close();
     process.exit(0);
   });
 });
 
 process.stdout.write("ready\n");
-const progress = setInterval(() => process.stdout.write(`progress ${JSON.stringify({ entered: walkers.length, failed })}\n`), 500);
+// Printed until walking starts: a line written before the bench listens is lost, the next one is not.
+progress = setInterval(() => process.stdout.write(`progress ${JSON.stringify({ entered: walkers.length, failed })}\n`), 500);
 let nextIndex = 0;
 await Promise.all(
   Array.from({ length: Math.min(LOGIN_WINDOW, bots) }, async () => {
     while (nextIndex < bots) await enter(nextIndex++);
   }),
 );
-clearInterval(progress);
-process.stdout.write(`progress ${JSON.stringify({ entered: walkers.length, failed })}\n`);

@@ -11,6 +11,7 @@ import { connectOnce, requestMaster } from "../ctl/ctl-client.js";
 import { DEFAULT_KICK_REASON, kickUser } from "../ctl/kick-user.js";
 import type { AddResult, InstanceRef, RemoveResult, RolloutResult } from "../master/operations.js";
 import type { ScaleResult } from "../master/scale.js";
+import type { GatewayRolloutResult } from "../master/gateway-rollout.js";
 import type { MasterStatus } from "../master/status.js";
 import { loadProto } from "../proto/registry.js";
 import { useCredentials } from "../servers/credentials.js";
@@ -34,6 +35,8 @@ export const CTL_USAGE = [
   "switchyard ctl remove MODULE       drain every instance of MODULE (in-flight requests finish), then stop them",
   "switchyard ctl rollout MODULE [--from FILE] [--proto FILE]",
   "                                   replace each instance: start the new one, wait until it answers, drain the old one",
+  "switchyard ctl rollout gateway [ID]  replace each gateway (or ID), one after another: the new one takes the same",
+  "                                   ports, then the old one drains; its clients move (KICK MOVED) and resume there",
   "switchyard ctl kick UID [--reason R]  close every session of UID (on whichever gateway holds it) with reason R",
   "switchyard ctl call ROUTE ['JSON'] [--timeout MS]  call a module route from inside the cluster (operator",
   "                                   rights: admin routes such as login.Ban, login.SetMaintenance, rank.ResetSeason)",
@@ -80,6 +83,10 @@ export async function runCtlCommand(argv: string[]): Promise<void> {
     case "rollout": {
       const module = args.positional[1];
       if (module === undefined) throw new UsageError(`ctl rollout needs a module name\nusage:\n${CTL_USAGE}`);
+      if (module === "gateway") {
+        const id = args.positional[2];
+        return withBus(args, (nc) => ctlRolloutGateway(nc, id));
+      }
       return withBus(args, (nc) => ctlRollout(nc, { module, ...sourceOptions(args) }));
     }
     case "kick": {
@@ -207,6 +214,13 @@ async function ctlRollout(nc: NatsConnection, body: { module: string; from?: str
   if (!res) throw new Error(NO_MASTER);
   const lines = res.replaced.map((r) => `  ${r.old.instance} v${r.old.version} -> ${r.new.instance} v${r.new.version} (${r.new.key}, host ${r.new.host}); old one drained\n`);
   process.stdout.write(`rolled out ${res.module}: ${res.replaced.length} instance${res.replaced.length === 1 ? "" : "s"} replaced in ${(res.durationMs / 1000).toFixed(1)} s\n${lines.join("")}`);
+}
+
+async function ctlRolloutGateway(nc: NatsConnection, gateway: string | undefined): Promise<void> {
+  const res = await requestMaster<GatewayRolloutResult>(nc, "rollout-gateway", gateway === undefined ? {} : { gateway }, LONG_VERB_TIMEOUT_MS);
+  if (!res) throw new Error(NO_MASTER);
+  const lines = res.replaced.map((r) => `  ${r.old} -> ${r.new} on ${r.address}: ${r.sessions} session${r.sessions === 1 ? "" : "s"} moved, ${(r.tookMs / 1000).toFixed(1)} s (new one ready ${(r.readyMs / 1000).toFixed(1)} s, old one drained ${(r.drainMs / 1000).toFixed(1)} s)\n`);
+  process.stdout.write(`rolled out gateways: ${res.replaced.length} replaced in ${(res.durationMs / 1000).toFixed(1)} s\n${lines.join("")}`);
 }
 
 async function ctlScale(nc: NatsConnection, module: string, instances: number, host: string | undefined): Promise<void> {

@@ -1,10 +1,11 @@
-import { SwitchyardError, codeName, type ErrorCodeName } from "../protocol/errors.js";
+import { ErrorCode, SwitchyardError, codeName, type ErrorCodeName } from "../protocol/errors.js";
 import type { Routes } from "../generated/proto.js";
 import { PacketKind, type Packet } from "../protocol/packet.js";
 import type { MessageCodec, ProtoRegistry } from "../proto/codecs.js";
 import { Heartbeat, MISSED_HEARTBEATS_LIMIT } from "./heartbeat.js";
 import type { ResolvedCoreOptions } from "./options.js";
 import { PendingRequests } from "./pending-requests.js";
+import { KEPT_NOTIFIES, movedResends, unread, type Resend, type SentNotify } from "./move-resend.js";
 import { PushRouter, type RawPushHandler, type Unsubscribe } from "./push-router.js";
 import { redirectTarget } from "./redirect.js";
 import { backoffDelay, shouldReconnect, type ReconnectInfo } from "./reconnect.js";
@@ -114,8 +115,9 @@ interface OutgoingPacket {
   body: Uint8Array;
 }
 
-/** A request issued while reconnecting: sent once connected, or failed UNAVAILABLE at the bound. */
+/** A request (or, during a gateway move, a NOTIFY) issued while reconnecting: sent once connected, or failed UNAVAILABLE at the bound. */
 interface QueuedRequest {
+  kind: "request" | "notify";
   route: string;
   body: Uint8Array;
   timeoutMs: number | undefined;
@@ -165,6 +167,14 @@ class ClientImpl implements Client {
   /** Set while reconnecting; requests issued meanwhile wait in `queued`. */
   private reconnecting: Promise<void> | null = null;
   private queued: QueuedRequest[] = [];
+  /** Set during a gateway move (KICK MOVED): NOTIFYs are queued too, not refused. */
+  private moving = false;
+  /** Packets written on the current connection (uint32): compared with a KICK MOVED's read count. */
+  private sentCount = 0;
+  /** The last NOTIFYs written on the current connection (at most KEPT_NOTIFIES), for a move. */
+  private sentNotifies: SentNotify[] = [];
+  /** Number of the newest NOTIFY dropped from `sentNotifies`, -1 when none. */
+  private forgottenNotify = -1;
   private closing = false;
 
   constructor(opts: ResolvedCoreOptions, registry: ProtoRegistry, openTarget: TargetOpener) {
@@ -176,7 +186,7 @@ class ClientImpl implements Client {
       this.resolveClosed = resolve;
     });
     this.heartbeat = new Heartbeat(opts.heartbeatMs, {
-      sendHeartbeat: () => this.conn?.send(PacketKind.HEARTBEAT, 0, "", null),
+      sendHeartbeat: () => this.transmit(PacketKind.HEARTBEAT, 0, "", null),
       onDead: (silentMs) => {
         const reason = `no traffic from the gateway for ${silentMs} ms (${MISSED_HEARTBEATS_LIMIT} heartbeats): it is unreachable or stuck`;
         this.conn?.abort(new SwitchyardError("UNAVAILABLE", `connection closed: ${reason}`));
@@ -202,6 +212,9 @@ class ClientImpl implements Client {
       },
     });
     this.conn = conn;
+    this.sentCount = 0;
+    this.sentNotifies = [];
+    this.forgottenNotify = -1;
     this.heartbeat.start();
     const deliverEarly = (): void => {
       const queued = early ?? [];
@@ -222,7 +235,20 @@ class ClientImpl implements Client {
   /** Sends (or, while a redirect is under way, queues) one packet. */
   private sendPacket(kind: number, id: number, route: string, body: Uint8Array): void {
     this.sentBeforeReply?.push({ kind, id, route, body });
-    this.conn?.send(kind, id, route, body);
+    this.transmit(kind, id, route, body);
+  }
+
+  /** Writes one packet to the connection (if any), numbering it; NOTIFYs are remembered for a move. */
+  private transmit(kind: number, id: number, route: string, body: Uint8Array | null): void {
+    const conn = this.conn;
+    if (conn === null) return;
+    const n = (this.sentCount = (this.sentCount + 1) >>> 0);
+    if (kind === PacketKind.NOTIFY && body !== null && this.opts.reconnect !== null) {
+      const kept = this.sentNotifies;
+      if (kept.length >= KEPT_NOTIFIES) this.forgottenNotify = kept.shift()!.n;
+      kept.push({ n, route, body });
+    }
+    conn.send(kind, id, route, body);
   }
 
   /** The connection is gone (and no redirect is under way to replace it). */
@@ -267,7 +293,8 @@ class ClientImpl implements Client {
     } catch (err) {
       return Promise.reject(err);
     }
-    const reply = this.requests.add(id, route, opts?.timeoutMs ?? this.opts.requestTimeoutMs);
+    // the body is kept (no copy) with its packet number: a gateway move sends the unanswered requests again
+    const reply = this.requests.add(id, route, opts?.timeoutMs ?? this.opts.requestTimeoutMs, body, this.conn === null ? 0 : (this.sentCount + 1) >>> 0);
     this.sendPacket(PacketKind.REQUEST, id, route, body);
     return reply;
   }
@@ -291,10 +318,11 @@ class ClientImpl implements Client {
   }
 
   /** Holds a request until the reconnect is done; fails it UNAVAILABLE, unsent, at the bound. */
-  private queue(route: string, body: Uint8Array, timeoutMs: number | undefined): Promise<Uint8Array> {
+  private queue(route: string, body: Uint8Array, timeoutMs: number | undefined, kind: QueuedRequest["kind"] = "request"): Promise<Uint8Array> {
     const bound = Math.min(this.opts.reconnect?.windowMs ?? 0, timeoutMs || this.opts.requestTimeoutMs || Number.POSITIVE_INFINITY);
     return new Promise((resolve, reject) => {
       const q: QueuedRequest = {
+        kind,
         route,
         body,
         timeoutMs,
@@ -316,12 +344,18 @@ class ClientImpl implements Client {
     for (const q of list) {
       clearTimeout(q.timer);
       if (error !== null) q.reject(error);
+      else if (q.kind === "notify") this.sendPacket(PacketKind.NOTIFY, 0, q.route, q.body);
       else this.requestRaw(q.route, q.body, q.timeoutMs === undefined ? undefined : { timeoutMs: q.timeoutMs }).then(q.resolve, q.reject);
     }
   }
 
   notifyRaw(route: string, body: Uint8Array): void {
     if (this.gone) throw this.closedError();
+    if (this.moving) {
+      // sent once the move is done, in order with the requests issued meanwhile
+      this.queue(route, body, undefined, "notify").catch((err: unknown) => this.report(err, `NOTIFY ${route} queued during a gateway move`));
+      return;
+    }
     if (this.reconnecting !== null) throw new SwitchyardError("UNAVAILABLE", `not sent: reconnecting (${route}); retry after onReconnect`);
     this.sendPacket(PacketKind.NOTIFY, 0, route, body);
   }
@@ -399,7 +433,7 @@ class ClientImpl implements Client {
         this.pushes.dispatch(p.route, p.body);
         return;
       case PacketKind.KICK:
-        this.onKickPacket(p.code, p.message, p.redirect);
+        this.onKickPacket(p.code, p.message, p.redirect, p.id);
         return;
       default:
         // HEARTBEAT (the read itself proved liveness) and kinds newer than this SDK.
@@ -407,10 +441,14 @@ class ClientImpl implements Client {
     }
   }
 
-  private onKickPacket(code: number, message: string, redirectTo: string): void {
+  private onKickPacket(code: number, message: string, redirectTo: string, read = 0): void {
     const name = codeName(code);
     const redirect = redirectTarget(redirectTo);
     if (redirect !== null) this.target = redirect;
+    if (code === ErrorCode.MOVED && this.opts.reconnect !== null && this.sentBeforeReply === null && !this.closing && this.reconnecting === null && this.target !== null) {
+      this.move(`${name}: ${message}`, read);
+      return;
+    }
     if (redirect !== null && this.sentBeforeReply !== null && this.redirects < this.opts.maxRedirects) {
       this.followRedirect(redirect, `${name}: ${message}`);
       return;
@@ -444,7 +482,7 @@ class ClientImpl implements Client {
       () => {
         this.redirecting = null;
         for (const p of this.sentBeforeReply ?? []) {
-          if (p.kind !== PacketKind.REQUEST || this.requests.has(p.id)) this.conn?.send(p.kind, p.id, p.route, p.body);
+          if (p.kind !== PacketKind.REQUEST || this.requests.has(p.id)) this.transmit(p.kind, p.id, p.route, p.body);
         }
       },
       (err: unknown) => {
@@ -453,6 +491,36 @@ class ClientImpl implements Client {
         this.onConnectionClose(`redirect to ${describeTarget(target)} failed: ${e.message}`, e);
       },
     );
+  }
+
+  /**
+   * KICK MOVED: the gateway is being replaced and answered everything it read; the KICK's id
+   * says how many packets it read. The client connects to the redirect at once (no backoff),
+   * resumes, then sends again what the gateway did not read — the requests that got no answer
+   * (same ids and deadlines) and the NOTIFYs after the read count, in their send order — then
+   * what was issued meanwhile (requests and NOTIFYs, in order). User code sees no failure.
+   */
+  private move(why: string, read: number): void {
+    const old = this.conn;
+    this.conn = null;
+    this.heartbeat.stop();
+    if (this.forgottenNotify >= 0 && unread(this.forgottenNotify, read)) {
+      this.report(new SwitchyardError("UNAVAILABLE", `a gateway move: more than ${KEPT_NOTIFIES} NOTIFYs were not read by the gateway; the older ones were not kept and are not sent again`), "gateway move");
+    }
+    const unanswered = movedResends(read, this.requests.takeAll(), this.sentNotifies);
+    this.sentNotifies = [];
+    this.moving = true;
+    const reason = `moved to ${describeTarget(this.target!)} (${why})`;
+    void old?.close(reason, null);
+    const error = new SwitchyardError("MOVED", why);
+    for (const h of this.disconnectHandlers.handlers) {
+      try {
+        h(reason, error);
+      } catch (err) {
+        this.report(err, "disconnect handler");
+      }
+    }
+    this.reconnecting = this.reconnect(reason, error, unanswered);
   }
 
   private onConnectionClose(reason: string, error: SwitchyardError | null): void {
@@ -482,13 +550,17 @@ class ClientImpl implements Client {
     this.end(reason, error);
   }
 
-  /** Tries again with backoff until connected and resumed, or the attempts or window run out. */
-  private async reconnect(reason: string, error: SwitchyardError): Promise<void> {
+  /**
+   * Tries again with backoff until connected and resumed, or the attempts or window run out.
+   * `unanswered`: a gateway move; the first attempt goes at once and these are sent again
+   * after the resume.
+   */
+  private async reconnect(reason: string, error: SwitchyardError, unanswered: Resend[] | null = null): Promise<void> {
     const policy = this.opts.reconnect!;
     const started = Date.now();
     let last: SwitchyardError = error;
     for (let attempt = 1; attempt <= policy.maxAttempts && !this.closing; attempt++) {
-      const wait = backoffDelay(attempt, policy);
+      const wait = unanswered !== null && attempt === 1 ? 0 : backoffDelay(attempt, policy);
       if (Date.now() + wait - started > policy.windowMs) break;
       await new Promise((r) => setTimeout(r, wait));
       if (this.closing) break;
@@ -496,7 +568,13 @@ class ClientImpl implements Client {
         this.sentBeforeReply = null;
         await this.open(this.target!);
         const info = await this.resumeSession(attempt, started);
+        info.moved = unanswered !== null;
         this.reconnecting = null;
+        this.moving = false;
+        for (const x of unanswered ?? []) {
+          if (x.kind === "notify") this.sendPacket(PacketKind.NOTIFY, 0, x.route, x.body);
+          else if (this.requests.readd(x.request)) this.sendPacket(PacketKind.REQUEST, x.request.id, x.request.route, x.request.body!);
+        }
         this.releaseQueued(null);
         for (const h of this.reconnectHandlers.handlers) {
           try {
@@ -515,6 +593,9 @@ class ClientImpl implements Client {
       }
     }
     this.reconnecting = null;
+    this.moving = false;
+    const closedError = new SwitchyardError("UNAVAILABLE", `connection closed: ${this.closing ? CLOSED_BY_CLIENT : reason}; the request's outcome is unknown`);
+    for (const x of unanswered ?? []) if (x.kind === "request") x.request.reject(closedError);
     const gaveUp = this.closing ? null : new SwitchyardError("UNAVAILABLE", `connection closed: ${reason}; reconnecting failed: ${last.message}`);
     this.releaseQueued(gaveUp ?? new SwitchyardError("UNAVAILABLE", `connection closed: ${CLOSED_BY_CLIENT}`));
     this.end(gaveUp?.message ?? CLOSED_BY_CLIENT, gaveUp);
@@ -522,7 +603,7 @@ class ClientImpl implements Client {
 
   /** After a reconnect: login.Resume with the token and the last seq, when logged in. */
   private async resumeSession(attempts: number, started: number): Promise<ReconnectInfo> {
-    const info: ReconnectInfo = { attempts, downtimeMs: 0, address: this.address, resumed: false, replayed: 0, resync: false };
+    const info: ReconnectInfo = { attempts, downtimeMs: 0, address: this.address, resumed: false, replayed: 0, resync: false, moved: false };
     if (this.token !== null) {
       const codec = this.registry.route<{ token: string; resumePushes: boolean; lastSeq: number }, { token: string; resumeCode: number; replayed: number }>(RESUME);
       if (codec === null) throw new SwitchyardError("BAD_REQUEST", `${RESUME} is not in ${this.registry.dir}: cannot resume`);

@@ -14,10 +14,19 @@ const MIN_SWEEP_GAP_MS = 10;
 /** One request waiting for its RESPONSE or ERROR. */
 interface Waiter {
   readonly route: string;
+  /** The encoded request (a reference, not a copy), kept to send it again after a gateway move. */
+  readonly body: Uint8Array | null;
+  /** Its packet number on the connection it was sent on (0: unknown), to resend in send order. */
+  readonly sent: number;
   readonly deadline: number;
   readonly timeoutMs: number;
   readonly resolve: (body: Uint8Array) => void;
   readonly reject: (err: SwitchyardError) => void;
+}
+
+/** A request taken out by {@link PendingRequests.takeAll}: its id, what to send, its promise's settlers. */
+export interface TakenRequest extends Waiter {
+  readonly id: number;
 }
 
 /**
@@ -68,13 +77,46 @@ export class PendingRequests {
   /**
    * Registers request `id` (from {@link nextId}) and returns the promise of its reply body.
    * The promise rejects with TIMEOUT after `timeoutMs` (no timeout when `timeoutMs` <= 0).
+   * `body` is kept (not copied) for {@link takeAll}: it must not change until the reply.
    */
-  add(id: number, route: string, timeoutMs: number): Promise<Uint8Array> {
+  add(id: number, route: string, timeoutMs: number, body: Uint8Array | null = null, sent = 0): Promise<Uint8Array> {
     return new Promise<Uint8Array>((resolve, reject) => {
       const deadline = timeoutMs > 0 ? this.now() + timeoutMs : Number.POSITIVE_INFINITY;
-      this.waiters.set(id, { route, deadline, timeoutMs, resolve, reject });
+      this.waiters.set(id, { route, body, sent, deadline, timeoutMs, resolve, reject });
       if (deadline < this.timerAt) this.schedule(deadline);
     });
+  }
+
+  /**
+   * Takes every waiting request out of the table, in the order they were added (a gateway
+   * move: they were never read there and are sent again elsewhere); their promises stay
+   * pending, and no timeout runs for them until {@link readd}.
+   */
+  takeAll(): TakenRequest[] {
+    this.clearTimer();
+    const out: TakenRequest[] = [];
+    for (const [id, w] of this.waiters) out.push({ id, ...w });
+    this.waiters.clear();
+    return out;
+  }
+
+  /**
+   * Puts a taken request back under its id with its original deadline (one already past
+   * rejects with TIMEOUT at once); false when the id is in use (the request is then failed).
+   */
+  readd(r: TakenRequest): boolean {
+    if (this.waiters.has(r.id)) {
+      r.reject(new SwitchyardError("INTERNAL", `request id ${r.id} (${r.route}) is in use again after a gateway move: the request was not sent again`));
+      return false;
+    }
+    const { id, ...w } = r;
+    this.waiters.set(id, w);
+    if (w.deadline <= this.now()) {
+      this.sweep();
+      return true;
+    }
+    if (w.deadline < this.timerAt) this.schedule(w.deadline);
+    return true;
   }
 
   /** Settles request `id` with its reply body; false when no such request is waiting. */

@@ -64,4 +64,6 @@ export interface ReconnectInfo {
   replayed: number;
   /** True when pushes were missed and could not be replayed (RESYNC): re-read your state. */
   resync: boolean;
+  /** True when the gateway moved the client (KICK MOVED): the unanswered requests were sent again. */
+  moved: boolean;
 }

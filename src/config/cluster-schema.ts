@@ -168,6 +168,11 @@ const gatewaySettingsSchema = strictObject({
     /** Pushes a connected session remembers, replayed when they died in the socket with it. */
     recentPushes: wholeNumber(0).default(64),
   }).prefault({}),
+  /**
+   * A draining gateway (SIGTERM, `ctl rollout gateway`) keeps the sessions it sent away (KICK
+   * MOVED) this long, their pushes stored, until a resume elsewhere takes each over; then it exits.
+   */
+  handoverTimeoutMs: durationMs(0).default(10_000),
 }).refine((g) => g.wsPath !== g.gatePath, { path: ["gatePath"], error: "expected gateway.gatePath to differ from gateway.wsPath" });
 
 /** One module type in the cluster. */

@@ -70,6 +70,7 @@ export class ChannelHub {
     ch.members.add(session);
     if (session.channels === null) session.channels = new Set();
     session.channels.add(channel);
+    session.tie();
     return null;
   }
 
@@ -114,7 +115,7 @@ export class ChannelHub {
     this.delivered++;
     for (const s of members) {
       if (skip !== null && s.uid !== null && (Array.isArray(skip) ? skip.includes(s.uid) : skip.has(s.uid))) continue;
-      s.push(frame);
+      s.push(frame, m.id);
     }
   }
 }

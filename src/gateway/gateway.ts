@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { Socket, createServer, type AddressInfo, type Server } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { Server as HttpServer } from "node:http";
 import type { NatsConnection, Service, Subscription } from "nats";
@@ -11,7 +11,7 @@ import { GatewayDirectory, type GatewayChoice } from "../bus/gateway-directory.j
 import { ErrorCode } from "../protocol/errors.js";
 import { LifecycleState } from "../bus/lifecycle.js";
 import { ReplyMux } from "../bus/reply-mux.js";
-import { SystemSubject, gatewayBindSubject, gatewayCommandSubject, isSubjectToken } from "../bus/subjects.js";
+import { GATEWAY_ADOPT_QUEUE, SystemSubject, gatewayBindSubject, gatewayCommandSubject, isSubjectToken } from "../bus/subjects.js";
 import type { GatewaySettings, GatewayTls } from "../config/cluster-config.js";
 import type { cluster } from "../generated/proto.js";
 import { createLogger, type Logger } from "../log/logger.js";
@@ -28,12 +28,17 @@ import { Forwarder } from "./forwarder.js";
 import { Admission, SHUTTING_DOWN, refuseTcp, refuseWebSocket, type AdmissionState } from "./admission.js";
 import { RateVerdict } from "./rate-limit.js";
 import { SessionTable } from "./session-table.js";
+import { GatewayDrain } from "./gateway-drain.js";
+import { withoutReplayed } from "./push-overlap.js";
 import { CLOSE_GRACE_MS, Session, sessionOf, type SessionContext, type SessionHost, type Transport } from "./session.js";
 import { WriteScheduler } from "./socket-writer.js";
 import { createWsListener, type WsAcceptor } from "./ws-listener.js";
 import { WsSession, wsSessionOf } from "./ws-session.js";
 import { createRedisClient, type RedisEndpoint } from "../redis/client-factory.js";
-import { ResumeStore, type ResumeOutcome } from "./resume-store.js";
+import { ResumeStore, type LostSession, type ResumeOutcome } from "./resume-store.js";
+import { OnlineTable, type PendingPushes } from "../module/online-table.js";
+import { Adoption, pendingFrames, type AdoptionHost } from "./adoption.js";
+import { listenOnce, listenWhenFree, requestPortRelease, serveReleasePorts } from "./port-handover.js";
 
 /** How to start a gateway. */
 export interface GatewayOptions {
@@ -76,6 +81,13 @@ export interface GatewayOptions {
    * or with resume.windowMs 0, a dropped session ends at once and resume replays nothing.
    */
   redis?: RedisEndpoint;
+  /**
+   * Replaces gateway `takePortsFrom` on the same ports (`ctl rollout gateway`): asks it to close
+   * its listeners, then binds them, retrying every few ms while they are taken (up to
+   * `portTimeoutMs`, default 30 s). Default: bind at once, failing when a port is taken.
+   */
+  takePortsFrom?: string;
+  portTimeoutMs?: number;
 }
 
 /** A running gateway. */
@@ -91,12 +103,15 @@ export interface Gateway extends AsyncDisposable {
   /** Live figures, as announced to `ctl status`. */
   load(): InstanceLoad;
   /**
-   * Graceful shutdown: refuse new requests (UNAVAILABLE) and new connections (KICK UNAVAILABLE
-   * with a redirect to another gateway when one is known), wait for in-flight replies (up to
-   * requestTimeoutMs), close the listeners, KICK every session (with a redirect), drain NATS.
-   * Returns the same promise on every call (and the one `stop()` returned, if called first).
+   * Graceful shutdown: refuse new connections (KICK UNAVAILABLE with a redirect to another
+   * gateway when one is known), read nothing more from the clients, answer every request
+   * already read (up to requestTimeoutMs), then KICK MOVED each session to another gateway and,
+   * with `handover` (default), keep the bound ones away (their pushes stored) until a resume
+   * there takes each over or handoverTimeoutMs passes; close the listeners, drain NATS. Without
+   * another gateway the sessions get KICK UNAVAILABLE. Returns the same promise on every call
+   * (and the one `stop()` returned, if called first).
    */
-  drain(): Promise<void>;
+  drain(handover?: boolean): Promise<void>;
   /** Like drain() without waiting for in-flight replies. Same promise as drain(). */
   stop(): Promise<void>;
   /** Resolves when stopped: null, or the error that stopped the gateway. Never rejects. */
@@ -105,7 +120,10 @@ export interface Gateway extends AsyncDisposable {
 
 const TEXT_REFUSED = "text messages are not accepted: send each wire.Packet as one binary message";
 const NO_GATEWAY = "no gateway is ready: retry in a few seconds";
-const DRAIN_POLL_MS = 10;
+/** The message of the KICK MOVED a draining gateway sends its sessions. */
+const MOVED_REASON = "gateway replaced: resume on the redirect";
+/** How long a session prepared for a resume (Bind.prepare) waits for its bind. */
+const PREPARE_TIMEOUT_MS = 10_000;
 
 /**
  * Starts a gateway: connects to NATS, subscribes to its command subject, announces itself and
@@ -127,8 +145,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 }
 
 /** The gateway; internal, users see `Gateway`. */
-class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, AdmissionState {
+class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, AdmissionState, AdoptionHost {
   readonly id: string;
+  readonly startedAt = Date.now();
   readonly channels: ChannelHub;
   readonly stopped: Promise<Error | null>;
   state: LifecycleState = LifecycleState.starting;
@@ -166,6 +185,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   private readonly admission: Admission;
   private cmdSub: Subscription | null = null;
   private bindSub: Subscription | null = null;
+  private releaseSub: Subscription | null = null;
   private service: Service | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private shutdown: Promise<void> | null = null;
@@ -174,6 +194,13 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   private kicked = 0;
   /** Null when resume is off (no Redis, or windowMs 0). */
   private readonly resumeStore: ResumeStore | null;
+  /** The online table and the adoption of dead gateways' sessions: null when resume is off. */
+  private readonly online: OnlineTable | null;
+  private readonly adoption: Adoption | null;
+  private readonly pendingCodec: MessageCodec<cluster.PendingPush>;
+  /** Away sessions adopted from a dead gateway (announced closed already; see close()). */
+  private readonly adopted = new Set<Session>();
+  private adoptSub: Subscription | null = null;
 
   constructor(options: GatewayOptions, nc: NatsConnection, proto: ProtoRegistry, log: Logger) {
     this.id = options.id;
@@ -206,10 +233,17 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
       log,
     );
     const resume = this.settings.resume;
-    this.resumeStore =
+    const redis =
       options.redis === undefined || resume.windowMs === 0
         ? null
-        : new ResumeStore(createRedisClient(options.redis, { connectionName: `gateway ${options.id}`, onError: (err) => log.warn({ err: err.message }, "Redis connection problem") }), resume, log);
+        : createRedisClient(options.redis, { connectionName: `gateway ${options.id}`, onError: (err) => log.warn({ err: err.message }, "Redis connection problem") });
+    this.resumeStore = redis === null ? null : new ResumeStore(redis, resume, log);
+    this.online = redis === null ? null : new OnlineTable(redis);
+    this.pendingCodec = proto.message<cluster.PendingPush>("cluster.PendingPush");
+    this.adoption =
+      this.online === null || this.resumeStore === null
+        ? null
+        : new Adoption(this, this.online, this.resumeStore, { request: proto.message("cluster.AdoptRequest"), reply: proto.message("cluster.AdoptReply") }, log);
     const limits = { ...this.settings, recentPushes: this.resumeStore === null ? 0 : resume.recentPushes };
     this.sessionCtx = { gatewayId: options.id, limits, scheduler: this.scheduler, host: this };
     const gw = this;
@@ -309,15 +343,12 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     }
     this.cmdSub = this.nc.subscribe(gatewayCommandSubject(this.id), { callback: (_err, msg) => this.commands.handle(msg) });
     this.bindSub = this.nc.subscribe(gatewayBindSubject(this.id), { callback: (_err, msg) => this.commands.handle(msg, "bind") });
+    const adoption = this.adoption;
+    if (adoption !== null) this.adoptSub = this.nc.subscribe(SystemSubject.gatewayAdopt, { queue: GATEWAY_ADOPT_QUEUE, callback: (_err, msg) => adoption.handle(msg) });
+    this.releaseSub = serveReleasePorts(this.nc, this.id, () => this.releasePorts());
     // Listening before announcing: the announcement carries the ports (0 picks free ones).
     // Connections arriving meanwhile are served (NATS and the command subjects are up).
-    await listen(this.server, this.options.port, this.options.host ?? "127.0.0.1");
-    this.listening = true;
-    this.server.on("error", (err) => this.log.error({ err }, "listener error"));
-    if (this.wsServer !== null) {
-      await listen(this.wsServer, this.options.wsPort ?? 0, this.options.host ?? "127.0.0.1");
-      this.wsServer.on("error", (err) => this.log.error({ err }, "WebSocket listener error"));
-    }
+    await this.listenAll();
     if (this.options.announce !== false) {
       this.service = await announceInstance(
         this.nc,
@@ -341,6 +372,37 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     const addr = this.address();
     const ws = this.clientEndpoints().ws;
     this.log.info({ host: addr.host, port: addr.port, address: `${addr.host}:${addr.port}`, ws: ws ?? null, tls: this.options.tls !== undefined }, "gateway listening");
+  }
+
+  /** Binds the TCP and WebSocket ports: at once, or (replacing a gateway) once it released them. */
+  private async listenAll(): Promise<void> {
+    const host = this.options.host ?? "127.0.0.1";
+    const from = this.options.takePortsFrom;
+    const bind =
+      from === undefined
+        ? (server: Server | HttpServer, port: number) => listenOnce(server, port, host)
+        : (server: Server | HttpServer, port: number) => listenWhenFree(server, port, host, this.options.portTimeoutMs ?? 30_000);
+    const asked = from === undefined ? null : requestPortRelease(this.nc, from);
+    const began = Date.now();
+    await bind(this.server, this.options.port);
+    this.listening = true;
+    this.server.on("error", (err) => this.log.error({ err }, "listener error"));
+    if (this.wsServer !== null) {
+      await bind(this.wsServer, this.options.wsPort ?? 0);
+      this.wsServer.on("error", (err) => this.log.error({ err }, "WebSocket listener error"));
+    }
+    if (asked !== null) this.log.info({ from, released: await asked, waitedMs: Date.now() - began }, "ports taken over");
+  }
+
+  /**
+   * A replacement takes this gateway's ports: the listeners close (the ports are free at once),
+   * the sessions held stay until the drain moves them.
+   */
+  private releasePorts(): void {
+    if (this.listening) this.server.close();
+    this.listening = false;
+    if (this.wsServer?.listening) this.wsServer.close();
+    this.log.info({ sessions: this.sessions.size }, "listeners closed: a replacement takes the ports");
   }
 
   /** The addresses clients use, as announced: the configured host (else the bound one) and the ports. */
@@ -419,7 +481,9 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   }
 
   onFrame(session: Session, frame: Buffer): void {
-    if (session.closed) return;
+    // an away session (moved, its socket paused) answers nothing more
+    if (session.closed || session.away !== null) return;
+    session.packetsRead = (session.packetsRead + 1) >>> 0;
     const p = decodePacket(frame);
     if (p === null) {
       this.kick(session, ErrorCode.PROTOCOL, `malformed packet: a frame of ${frame.length} bytes does not hold a wire.Packet`);
@@ -499,6 +563,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
 
   bind(session: Session, uid: string | null): void {
     const old = session.uid;
+    if (old !== null && old !== uid && session.tied) this.resumeStore?.untie(old);
     this.sessions.rebind(session, uid, setUid);
     if (this.debug) this.log.debug({ sid: session.sid, uid }, "session bound");
     // For the modules, the old uid's session ended (login frees its online entry, game starts
@@ -506,9 +571,10 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     if (old !== null && old !== uid) this.announceClosed(session.sid, old, uid === null ? "logged out" : "logged in as another user");
   }
 
-  private announceClosed(sid: number, uid: string, reason: string): void {
+  /** Publishes sys.session.closed for a session of this gateway (or, adopting, of a dead one). */
+  announceClosed(sid: number, uid: string, reason: string, gatewayId = this.id, successor = ""): void {
     try {
-      this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ gatewayId: this.id, sid, uid, reason }));
+      this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ gatewayId, sid, uid, reason, successor }));
     } catch (err) {
       this.log.warn({ err, sid }, "cannot publish sys.session.closed");
     }
@@ -536,10 +602,13 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     const wasAway = session.away !== null;
     session.away = null;
     this.sessions.remove(session);
-    this.admission.release(session.address);
+    const adopted = this.adopted.delete(session);
+    if (!adopted) this.admission.release(session.address);
     this.channels.leaveAll(session);
     const uid = session.uid;
-    this.announceClosed(session.sid, uid ?? "", reason);
+    if (adopted) this.releaseAdopted(session);
+    else this.announceClosed(session.sid, uid ?? "", reason);
+    if (!wasAway && session.tied && uid !== null) this.resumeStore?.untie(uid);
     if (this.debug) this.log.debug({ sid: session.sid, uid, reason }, "session closed");
     if (wasAway) {
       // Ended without a resume taking it over (shutdown, a fresh login): pushes to the uid
@@ -559,15 +628,19 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
    * A bound session's connection dropped: the session stays (in the online table, its channels
    * and pins) for the reconnect window, its pushes stored for a resume on any gateway.
    */
-  private detach(session: Session): boolean {
+  private detach(session: Session, moved = false): boolean {
     const store = this.resumeStore;
     const uid = session.uid;
-    if (store === null || uid === null || session.closed || this.state !== LifecycleState.ready) return false;
+    if (store === null || uid === null || session.closed || (this.state !== LifecycleState.ready && !moved)) return false;
     const recent = session.recentPushes();
     const snapshot = { seq: session.seq, channels: [...(session.channels ?? [])], pins: session.pinList() };
-    session.away = store.detach(uid, snapshot, recent.frames, recent.seqs, Date.now());
+    const now = Date.now();
+    session.away = store.detach(uid, snapshot, recent.frames, recent.seqs, now);
+    // moved: the KICK must reach the client (a drop destroys at once); kept no longer than the handover
+    if (moved) session.away.until = Math.min(session.away.until, now + this.settings.handoverTimeoutMs);
     session.stopWriting();
-    session.socket.destroy();
+    if (moved) session.end(ErrorCode.MOVED, MOVED_REASON);
+    else session.socket.destroy();
     return true;
   }
 
@@ -590,8 +663,35 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     return this.detach(session);
   }
 
-  keepAway(session: Session, seq: number, frame: Buffer): void {
-    if (session.uid !== null && session.away !== null) this.resumeStore?.keep(session.uid, session.away, seq, frame);
+  keepTied(session: Session): void {
+    if (session.uid !== null && session.away === null) this.resumeStore?.markTied(session.uid);
+  }
+
+  keepAway(session: Session, seq: number, frame: Buffer, pushId: string): void {
+    if (session.uid !== null && session.away !== null) this.resumeStore?.keep(session.uid, session.away, seq, frame, pushId);
+  }
+
+  /**
+   * Bind.prepare: a resume of `uid` is about to end the uid's older session. This one joins the
+   * channels that session keeps and holds every push until the resume's replay (see
+   * push-overlap.ts), so what is published meanwhile reaches one of the two. Undone when no
+   * bind of `uid` follows within PREPARE_TIMEOUT_MS.
+   */
+  async prepare(session: Session, uid: string): Promise<void> {
+    session.prepared = uid;
+    session.holding ??= [];
+    const channels = await (this.resumeStore?.channelsOf(uid) ?? Promise.resolve([])).catch((err: Error) => {
+      this.log.warn({ err: err.message, uid }, "resume prepare: cannot read the away session's channels");
+      return [];
+    });
+    if (session.closed || session.prepared !== uid) return;
+    for (const channel of channels) this.channels.join(session, channel);
+    setTimeout(() => {
+      if (session.closed || session.prepared !== uid || session.uid === uid) return;
+      session.prepared = null;
+      session.holding = null;
+      this.channels.leaveAll(session);
+    }, PREPARE_TIMEOUT_MS).unref();
   }
 
   /** Resolves once what this gateway stored for away sessions reached Redis. */
@@ -603,30 +703,115 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
    * Resumes the uid on `session` (just bound): restores channels and pins, writes the pushes
    * missed after `lastSeq`, then lets new pushes follow, continuing the sequence.
    */
-  async resume(session: Session, lastSeq: number): Promise<ResumeOutcome> {
+  async resume(session: Session, lastSeq: number, lostGateway: string | null = null): Promise<ResumeOutcome> {
     const uid = session.uid;
     if (uid === null) throw new Error("resume of a session that is not bound");
-    if (this.resumeStore === null) return { code: ErrorCode.RESYNC, frames: [], seq: lastSeq, channels: [], pins: [] };
-    session.holding = [];
+    if (this.resumeStore === null) return { code: ErrorCode.RESYNC, frames: [], ids: new Set(), seq: lastSeq, channels: [], pins: [] };
+    session.prepared = null;
+    session.holding ??= [];
+    let replayed: ReadonlySet<string> = new Set();
     try {
-      const outcome = await this.resumeStore.take(uid, lastSeq);
+      // The previous gateway is dead: the point pushes sent to it since then wait in Redis.
+      const lost = lostGateway !== null && this.online !== null ? pendingFrames(await this.online.takePending(uid), this.pendingCodec) : null;
+      const outcome = await this.resumedAfterDeath(await this.resumeStore.take(uid, lastSeq, lost), lostGateway);
       if (session.closed || session.uid !== uid) return outcome;
       for (const channel of outcome.channels) this.channels.join(session, channel);
       for (const [module, instance] of outcome.pins) session.setPin(module, instance);
       for (const frame of outcome.frames) session.write(frame);
       session.seq = outcome.seq;
+      replayed = outcome.ids;
       return outcome;
     } finally {
-      const held = session.holding ?? [];
+      const held = withoutReplayed(session.holding ?? [], replayed);
       session.holding = null;
-      for (const frame of held) session.push(frame);
+      for (const h of held) session.push(h.frame, h.id);
     }
+  }
+
+  /**
+   * A resume of a uid whose gateway died (adopted from it, or `lostGateway`): RESYNC when pushes
+   * sent to that gateway's sessions by session ref were lost (a module heard "no responders").
+   */
+  private async resumedAfterDeath(outcome: ResumeOutcome, lostGateway: string | null): Promise<ResumeOutcome> {
+    const dead = lostGateway ?? (outcome.adoptedFrom || null);
+    if (outcome.code !== ErrorCode.OK || dead === null || this.online === null || !(await this.online.pushesLost(dead))) return outcome;
+    return { ...outcome, code: ErrorCode.RESYNC, frames: [] };
+  }
+
+  // ---- AdoptionHost (sessions of a dead gateway, see adoption.ts) -----------------------------
+
+  createAdopted(uid: string): Session {
+    const session = new Session(this.sessions.allocateSid(), new Socket(), this.sessionCtx, Date.now(), "");
+    this.sessions.add(session);
+    this.sessions.rebind(session, uid, setUid);
+    this.adopted.add(session);
+    // Away from the start (no connection); pushes wait until the adoption settles.
+    session.away = { until: Date.now() + this.settings.resume.windowMs, kept: 0, bytes: 0, overflow: false };
+    session.holding = [];
+    return session;
+  }
+
+  dropAdopted(session: Session): void {
+    session.closed = true;
+    session.away = null;
+    this.adopted.delete(session);
+    this.sessions.remove(session);
+  }
+
+  settleAdopted(session: Session, deadGateway: string, found: LostSession, incomplete: boolean, pending: PendingPushes): void {
+    const uid = session.uid!;
+    session.away = this.resumeStore!.adopt(uid, found, incomplete || pending.overflow, Date.now(), deadGateway);
+    if (found.away !== null) session.seq = found.away.seq;
+    const held = session.holding ?? [];
+    session.holding = null;
+    for (const frame of pendingFrames(pending, this.pendingCodec).frames) session.push(frame);
+    for (const h of held) session.push(h.frame, h.id);
+  }
+
+  /** An adopted session ended: it frees its online entry itself (its sys.session.closed was sent at the adoption). */
+  private releaseAdopted(session: Session): void {
+    const uid = session.uid;
+    if (uid === null || session.handedOver || this.online === null) return;
+    this.online.release(uid, { gatewayId: this.id, sid: session.sid }).catch((err: Error) => this.log.warn({ err: err.message, uid }, "cannot release an adopted session's online entry"));
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
 
-  drain(): Promise<void> {
-    this.shutdown ??= this.runShutdown(true);
+  /**
+   * The graceful part of a drain (see README "Rolling out gateways"): reads nothing more from
+   * the clients, answers every request already read, then sends each session away with KICK
+   * MOVED naming a live gateway and keeps it away (its pushes stored) until a resume elsewhere
+   * takes it over or handoverTimeoutMs passes.
+   */
+  private async moveSessions(handover: boolean): Promise<void> {
+    const drain = new GatewayDrain(this.sessions, this.settings, this.log);
+    drain.stopReading();
+    // the redirect must name the replacement, which may have become ready since the last refresh
+    const refreshed = this.directory.refresh();
+    await drain.answered(() => this.mux.pending);
+    this.forwarder.draining = true;
+    await refreshed;
+    this.scheduler.flushAll();
+    for (const s of this.sessions.all()) {
+      const redirect = this.admission.redirectFor(s.transport);
+      if (redirect === "") this.kick(s, ErrorCode.UNAVAILABLE, SHUTTING_DOWN, redirect);
+      else this.moveAway(s, redirect);
+    }
+    if (handover) await drain.handedOver();
+  }
+
+  /** KICK MOVED to `redirect`; a bound session stays away for its resume there, others end. */
+  private moveAway(session: Session, redirect: string): void {
+    if (session.closed) return;
+    this.kicked++;
+    this.metrics?.kicked(ErrorCode.MOVED);
+    // the KICK's id: how many packets were read, so the client resends the NOTIFYs after them
+    session.write(encodeFrame(PacketKind.KICK, session.packetsRead, "", null, ErrorCode.MOVED, MOVED_REASON, redirect));
+    if (session.uid === null || !this.detach(session, true)) this.close(session, MOVED_REASON, false, ErrorCode.MOVED);
+  }
+
+  drain(handover = true): Promise<void> {
+    this.shutdown ??= this.runShutdown(true, handover);
     return this.shutdown;
   }
 
@@ -639,17 +824,14 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     await this.drain();
   }
 
-  private async runShutdown(graceful: boolean): Promise<void> {
+  private async runShutdown(graceful: boolean, handover = false): Promise<void> {
     let failure: Error | null = null;
     this.state = LifecycleState.draining;
-    this.forwarder.draining = true;
     this.log.info({ sessions: this.sessions.size, inflight: this.mux.pending, graceful }, "gateway draining");
     // The listeners stay open while in-flight replies are awaited: a connection arriving now gets
     // KICK UNAVAILABLE with a redirect to another gateway rather than a refused connect.
-    if (graceful) {
-      const deadline = Date.now() + this.settings.requestTimeoutMs + 100;
-      while (this.mux.pending > 0 && Date.now() < deadline) await sleep(DRAIN_POLL_MS);
-    }
+    if (graceful) await this.moveSessions(handover);
+    else this.forwarder.draining = true;
     const serverClosed = Promise.all([closeListener(this.listening ? this.server : null), closeListener(this.wsServer?.listening ? this.wsServer : null)]);
     this.scheduler.flushAll();
     for (const s of this.sessions.all()) this.kick(s, ErrorCode.UNAVAILABLE, SHUTTING_DOWN, this.admission.redirectFor(s.transport));
@@ -657,6 +839,8 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     if (this.idleTimer) clearInterval(this.idleTimer);
     this.cmdSub?.unsubscribe();
     this.bindSub?.unsubscribe();
+    this.adoptSub?.unsubscribe();
+    this.releaseSub?.unsubscribe();
     this.channels.close();
     try {
       await this.service?.stop();
@@ -686,16 +870,6 @@ function onSocketData(this: Socket, chunk: Buffer): void {
 
 function setUid(session: Session, uid: string | null): void {
   session.setUid(uid);
-}
-
-function listen(server: Server | HttpServer, port: number, host: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
 }
 
 function closeListener(server: Server | HttpServer | null): Promise<void> {

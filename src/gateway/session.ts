@@ -5,6 +5,7 @@ import { Header } from "../bus/headers.js";
 import { instanceSubject } from "../bus/subjects.js";
 import { FrameDecoder, type FrameSink, type FramingError } from "../protocol/framing.js";
 import { stampSeq } from "../protocol/packet.js";
+import type { HeldPush } from "./push-overlap.js";
 import { RecentPushes } from "./recent-pushes.js";
 import type { AwayState } from "./resume-store.js";
 import { RateLimiter, type RateVerdict } from "./rate-limit.js";
@@ -19,8 +20,13 @@ export interface SessionHost {
   onFramingError(session: Session, err: FramingError): void;
   /** The client reads too slowly: `pendingBytes` of output are waiting. */
   onSlowReader(session: Session, pendingBytes: number): void;
-  /** A push (stamped with `seq`) for a session whose connection dropped: keep it for its resume. */
-  keepAway(session: Session, seq: number, frame: Buffer): void;
+  /**
+   * A push (stamped with `seq`) for a session whose connection dropped: keep it for its resume.
+   * `pushId` is the publication id of a channel message ("" for others).
+   */
+  keepAway(session: Session, seq: number, frame: Buffer, pushId: string): void;
+  /** A bound session joined its first channel or got its first pin (state that dies with this gateway). */
+  keepTied(session: Session): void;
 }
 
 /** Per-session limits, taken from GatewaySettings. */
@@ -97,6 +103,8 @@ export class Session implements FrameSink, OverflowSink {
   greeted = false;
   /** When the first bytes of the incomplete frame arrived (ms), 0 between frames (frame timeout). */
   frameStartedAt = 0;
+  /** Packets received from the client (uint32): a KICK MOVED tells it, so it resends the rest. */
+  packetsRead = 0;
   /** Set once when the session starts closing; nothing is sent after. */
   closed = false;
   /** The client's IP address as the socket saw it ("" if unknown); stamped on forwarded messages. */
@@ -107,8 +115,14 @@ export class Session implements FrameSink, OverflowSink {
   away: AwayState | null = null;
   /** Set when a resume elsewhere takes this session over (what it stored stays valid). */
   handedOver = false;
-  /** Set while a resume replays: unstamped pushes waiting to follow the replayed ones. */
-  holding: Buffer[] | null = null;
+  /** Set while a resume prepares or replays: unstamped pushes waiting to follow the replayed ones. */
+  holding: HeldPush[] | null = null;
+  /** The uid a resume prepares this session for (Bind.prepare), until its bind comes. */
+  prepared: string | null = null;
+  /** Set once the bound uid joined a channel or was pinned (reported to the host once per uid). */
+  tied = false;
+  /** Point pushes that arrived before the session's bind (see CommandHandler): pushed after it. */
+  beforeBind: Buffer[] | null = null;
   /** The last pushes sent (bound sessions with resume on only). */
   private recent: RecentPushes | null = null;
   /** Channels this session is a member of (null until the first join). */
@@ -195,16 +209,17 @@ export class Session implements FrameSink, OverflowSink {
    * Sends one PUSH frame (shared by many sessions, see `write`): to a bound uid with its next
    * seq appended at write time (the frame itself is never copied per session), and kept among
    * the recent ones; while away, stamped and handed to the host to store.
+   * `pushId`: the publication id of a channel message ("" for others; see push-overlap.ts).
    */
-  push(frame: Buffer): boolean {
-    if (this.uid === null) return this.write(frame);
+  push(frame: Buffer, pushId = ""): boolean {
     if (this.holding !== null) {
-      this.holding.push(frame);
+      this.holding.push({ frame, id: pushId });
       return true;
     }
+    if (this.uid === null) return this.write(frame);
     const seq = ++this.seq;
     if (this.away !== null) {
-      this.ctx.host.keepAway(this, seq, stampSeq(frame, seq));
+      this.ctx.host.keepAway(this, seq, stampSeq(frame, seq), pushId);
       return true;
     }
     const keep = this.ctx.limits.recentPushes;
@@ -221,6 +236,11 @@ export class Session implements FrameSink, OverflowSink {
   /** The pins as module → instance pairs (for a resume elsewhere). */
   pinList(): [string, string][] {
     return this.pins === null ? [] : [...this.pins].map(([module, pin]) => [module, pin.instance]);
+  }
+
+  /** Reads nothing more from the client (a drain): what it sends stays unread in the socket. */
+  pauseReading(): void {
+    this.socket.pause();
   }
 
   /** Writes what is queued and accepts nothing more (before a KICK's close). */
@@ -271,6 +291,7 @@ export class Session implements FrameSink, OverflowSink {
     this.pins = null;
     this.seq = 0;
     this.recent = null;
+    this.tied = false;
   }
 
   /**
@@ -324,10 +345,18 @@ export class Session implements FrameSink, OverflowSink {
       this.pins?.delete(module);
       return;
     }
+    this.tie();
     if (this.pins === null) this.pins = new Map();
     const cur = this.pins.get(module);
     if (cur !== undefined && cur.instance === instance) return;
     this.pins.set(module, { instance, subjects: new Map() });
+  }
+
+  /** Marks the bound uid as holding channels or pins on this gateway (see SessionHost.keepTied). */
+  tie(): void {
+    if (this.uid === null || this.tied) return;
+    this.tied = true;
+    this.ctx.host.keepTied(this);
   }
 
   private buildHeaders(): HeaderTemplate {

@@ -51,6 +51,11 @@ export class WsSession extends Session {
     throw new Error("a WebSocket session receives whole messages: call receiveMessage");
   }
 
+  /** Reads no more messages (a drain). */
+  override pauseReading(): void {
+    this.ws.pause();
+  }
+
   /** Sends the close frame (4000 + code, or 1000) with the reason; destroyed after a grace. */
   override end(code: number, reason: string): void {
     const socket = this.socket;

@@ -126,12 +126,16 @@ export namespace cluster {
     push: Push | null;
     join: JoinChannel | null;
     leave: LeaveChannel | null;
+    ping: Ping | null;
   }
   export interface Bind {
     sid: number;
     uid: string;
     resume: boolean;
     lastSeq: number;
+    prepare: boolean;
+    previousLost: boolean;
+    previousGateway: string;
   }
   export interface Kick {
     sid: number;
@@ -144,6 +148,9 @@ export namespace cluster {
     sids: number[];
     route: string;
     body: Uint8Array;
+    uid: string;
+  }
+  export interface Ping {
   }
   export interface JoinChannel {
     sid: number;
@@ -158,17 +165,34 @@ export namespace cluster {
     error: string;
     resumeCode: number;
     replayed: number;
+    startedAt: number;
+  }
+  export interface PendingPush {
+    route: string;
+    body: Uint8Array;
+  }
+  export interface AdoptRequest {
+    gatewayId: string;
+    beforeMs: number;
+    reason: string;
+  }
+  export interface AdoptReply {
+    adopter: string;
+    sessions: SessionClosed[];
+    claimed: boolean;
   }
   export interface ChannelMessage {
     route: string;
     body: Uint8Array;
     excludeUids: string[];
+    id: string;
   }
   export interface SessionClosed {
     gatewayId: string;
     sid: number;
     uid: string;
     reason: string;
+    successor: string;
   }
   export interface SessionOpened {
     gatewayId: string;
@@ -682,6 +706,7 @@ export namespace wire {
     CONFLICT: 9,
     PROTOCOL: 10,
     RESYNC: 11,
+    MOVED: 12,
   } as const;
   export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
   export interface Packet {

@@ -26,6 +26,7 @@ import {
 } from "./operations.js";
 import { commandArgs, parseAnnouncedSlot, planProcesses, ProcessKind, readyLine, switchyardBin, type ProcessSlot } from "../process/process-plan.js";
 import { parseScaleRequest } from "./scale.js";
+import { parseGatewayRolloutRequest, rolloutGateways } from "./gateway-rollout.js";
 import type { MasterStatus } from "./status.js";
 import { NotReadyError, Supervisor } from "./supervisor.js";
 import { ClusterMetrics } from "./cluster-metrics.js";
@@ -145,6 +146,10 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
       const req = parseRolloutRequest(body);
       return serial(() => rolloutModule(ops, req), "rollout", req.module);
     },
+    "rollout-gateway": (body) => {
+      const req = parseGatewayRolloutRequest(body);
+      return serial(() => rolloutGateways(ops, req), "rollout", "gateway");
+    },
     top: () => overview(),
   } satisfies Record<string, CtlHandler>;
   // Keeps answering while the children stop, so `ctl status` shows them stopping; closed after.
@@ -174,8 +179,11 @@ export async function runMaster(opts: MasterOptions): Promise<number> {
   // The config is the starting shape; a module that already runs keeps the shape it has now
   // (scaled, rolled out, hot-added) instead of getting duplicates.
   const runningModules = new Set(supervisor.allSlots().filter((s) => s.kind === ProcessKind.module).map((s) => s.module));
+  // A rolled-out gateway runs under a new id for its config entry: no second one for that entry.
+  const runningEndpoints = new Set(supervisor.allSlots().filter((s) => s.kind === ProcessKind.gateway).map((s) => s.endpoint ?? s.gatewayId));
   for (const slot of planProcesses(cfg)) {
     if (supervisor.slot(slot.key) || (slot.kind === ProcessKind.module && runningModules.has(slot.module))) continue;
+    if (slot.kind === ProcessKind.gateway && runningEndpoints.has(slot.gatewayId)) continue;
     supervisor.add(slot);
   }
   const slots = supervisor.allSlots();

@@ -22,6 +22,10 @@ export interface ProcessSlot {
   module: string;
   /** Gateway id (gateways only). */
   gatewayId?: string;
+  /** The config's gateways[] entry (ports, TLS) when it is not `gatewayId` (a rolled-out replacement). */
+  endpoint?: string;
+  /** Gateway whose ports this one takes over when it starts (`ctl rollout gateway`). */
+  takePortsFrom?: string;
   /** Where clients connect (gateways only). */
   listen?: { host: string; port: number };
   /** Module code file (hot-added or rolled-out code); default: resolveModuleEntry (entry, project, standard). */
@@ -80,6 +84,8 @@ export function parseAnnouncedSlot(text: string | undefined): ProcessSlot | null
   if (typeof r.key !== "string" || typeof r.module !== "string" || (r.kind !== ProcessKind.gateway && r.kind !== ProcessKind.module)) return null;
   const slot: ProcessSlot = { key: r.key, kind: r.kind, module: r.module };
   if (typeof r.gatewayId === "string") slot.gatewayId = r.gatewayId;
+  if (typeof r.endpoint === "string") slot.endpoint = r.endpoint;
+  if (typeof r.takePortsFrom === "string") slot.takePortsFrom = r.takePortsFrom;
   const l = r.listen as { host?: unknown; port?: unknown } | undefined;
   if (l && typeof l.host === "string" && typeof l.port === "number") slot.listen = { host: l.host, port: l.port };
   if (typeof r.from === "string") slot.from = r.from;
@@ -110,7 +116,12 @@ export function switchyardBin(): string {
 /** Arguments of `bin/switchyard.js` that start a slot's process (without --config: the child's default). */
 export function commandArgs(slot: ProcessSlot, instanceId: string, configPath: string | undefined): string[] {
   const config = configPath === undefined ? [] : ["--config", configPath];
-  if (slot.kind === ProcessKind.gateway) return ["gateway", "--id", slot.gatewayId!, ...config];
+  if (slot.kind === ProcessKind.gateway) {
+    const args = ["gateway", "--id", slot.gatewayId!, ...config];
+    if (slot.endpoint !== undefined) args.push("--endpoint", slot.endpoint);
+    if (slot.takePortsFrom !== undefined) args.push("--take-ports-from", slot.takePortsFrom);
+    return args;
+  }
   const args = ["module", slot.module, "--instance", instanceId, ...config];
   if (slot.from !== undefined) args.push("--from", slot.from);
   if (slot.proto !== undefined) args.push("--proto", slot.proto);

@@ -25,6 +25,7 @@ export const DEFAULT_MESSAGES: Record<ErrorCodeName, string> = {
   CONFLICT: "the state changed (taken, full or already done): re-read it and retry",
   PROTOCOL: "protocol violation: the connection is closed; check the framing (4-byte big-endian length + wire.Packet)",
   RESYNC: "pushes were missed and can no longer be replayed: re-read your state (team.Info, game.Rejoin, …)",
+  MOVED: "this gateway is being replaced: connect to the KICK's redirect, login.Resume, and resend the requests that got no answer",
 };
 
 /** Returns the name of a numeric code, INTERNAL for unknown numbers. */

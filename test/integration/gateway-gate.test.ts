@@ -103,8 +103,8 @@ describe("the gate and redirects (real nats-server, two gateways)", () => {
     const late = await RawWsClient.connect(`ws://127.0.0.1:${a.wsAddress()!.port}/ws`);
     expect(await late.nextKind(PacketKind.KICK)).toMatchObject({ code: ErrorCode.UNAVAILABLE, message: "gateway shutting down", redirect: expected(b).ws });
     expect((await held).kind).toBe(PacketKind.RESPONSE);
-    // the session's last KICK names the other gateway too
-    expect(await holder.nextKind(PacketKind.KICK)).toMatchObject({ code: ErrorCode.UNAVAILABLE, redirect: `127.0.0.1:${b.address().port}` });
+    // the session is moved to the other gateway (KICK MOVED, see README "Gateway moves")
+    expect(await holder.nextKind(PacketKind.KICK)).toMatchObject({ code: ErrorCode.MOVED, redirect: `127.0.0.1:${b.address().port}` });
     await drained;
 
     // a gateway that finds no other ready gateway redirects nowhere

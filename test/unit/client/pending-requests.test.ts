@@ -89,3 +89,55 @@ describe("PendingRequests settle", () => {
     expect(p.resolve(id, new Uint8Array())).toBe(false);
   });
 });
+
+describe("PendingRequests takeAll / readd (gateway move)", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("takes every waiting request in send order with its body, then settles them again once re-added", async () => {
+    const p = new PendingRequests();
+    const bodies = [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)];
+    const replies = bodies.map((b) => p.add(p.nextId(), "echo.Echo", 0, b));
+    const taken = p.takeAll();
+    expect(p.size).toBe(0);
+    expect(taken.map((t) => [t.id, t.route, t.body])).toEqual([
+      [1, "echo.Echo", bodies[0]],
+      [2, "echo.Echo", bodies[1]],
+      [3, "echo.Echo", bodies[2]],
+    ]);
+    // taken ones are not answered by a late reply under their id
+    expect(p.resolve(2, Uint8Array.of(9))).toBe(false);
+    for (const t of taken) expect(p.readd(t)).toBe(true);
+    expect(p.size).toBe(3);
+    for (const [i, id] of [3, 1, 2].entries()) p.resolve(id, Uint8Array.of(10 + i));
+    expect(await Promise.all(replies)).toEqual([Uint8Array.of(11), Uint8Array.of(12), Uint8Array.of(10)]);
+  });
+
+  it("keeps the original deadline: no timeout while taken, TIMEOUT at once when re-added past it", async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(1_000);
+    const p = new PendingRequests();
+    const reply = p.add(p.nextId(), "echo.Echo", 100, Uint8Array.of(1));
+    const outcome = reply.then(
+      () => "resolved",
+      (err: SwitchyardError) => err.code,
+    );
+    const [t] = p.takeAll();
+    await vi.advanceTimersByTimeAsync(500);
+    // still pending while taken
+    expect(await Promise.race([outcome, Promise.resolve("pending")])).toBe("pending");
+    expect(p.readd(t!)).toBe(true);
+    expect(await outcome).toBe("TIMEOUT");
+    expect(p.size).toBe(0);
+  });
+
+  it("a re-added request whose id was taken meanwhile fails INTERNAL instead of answering the wrong caller", async () => {
+    const p = new PendingRequests();
+    const first = p.add(p.nextId(), "echo.Echo", 0, Uint8Array.of(1));
+    const [t] = p.takeAll();
+    void p.add(1, "login.Resume", 0);
+    expect(p.readd(t!)).toBe(false);
+    await expect(first).rejects.toMatchObject({ code: "INTERNAL" });
+  });
+});
