@@ -21,7 +21,7 @@ export interface ForwarderSettings {
   /**
    * Modules whose requests of one session may be handled concurrently and answered in any
    * order (cluster config `modules.<name>.ordered: false`). Every other module gets the
-   * requests of a session one at a time, in the order sent.
+   * requests of a session in the order sent, handled one at a time (see RequestLane).
    */
   unorderedModules?: readonly string[];
 }
