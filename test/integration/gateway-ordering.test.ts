@@ -10,6 +10,8 @@ import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 
 /** What the test module saw: the order handlers started in, and the most running at once. */
 const seen = { started: [] as number[], active: 0, maxActive: 0, bySession: new Map<string, number[]>() };
+/** While set, Echo handlers wait for it before answering (holds an instance's answers back). */
+let gate: Promise<void> | null = null;
 
 /** An "echo" whose Echo handler waits a random 0-15 ms, so two instances would reorder freely. */
 const jitteryEcho = defineModule(services.echo, {
@@ -24,6 +26,7 @@ const jitteryEcho = defineModule(services.echo, {
       seen.active++;
       seen.maxActive = Math.max(seen.maxActive, seen.active);
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 16)));
+      if (gate !== null) await gate;
       seen.active--;
       return { text: req.text, servedBy: ctx.module.instanceId };
     },
@@ -195,5 +198,43 @@ describe("per-session ordering (real nats-server, 2 module instances)", () => {
     seen.maxActive = 0;
     await pipelineThroughRemoval((host) => host.stop());
     expect(seen.maxActive).toBe(1);
+  }, 30_000);
+
+  it("sends requests pipelined to an instance that already left again, after the ones it still holds, in order", async () => {
+    await cluster.addModule(jitteryEcho);
+    const c = await cluster.client();
+    const first = await c.request("echo.Echo", { text: "0" });
+    const host = cluster.modules.find((m) => m.instanceId === first.servedBy)!;
+    let open!: () => void;
+    gate = new Promise<void>((r) => (open = r));
+    seen.started = [];
+    const replies: Promise<{ text: string; servedBy: string }>[] = [];
+    // 1 reaches the instance and waits in its handler.
+    replies.push(c.request("echo.Echo", { text: "1" }));
+    while (!seen.started.includes(1)) await new Promise((r) => setTimeout(r, 5));
+    const stopping = host.stop();
+    // Until its instance subject has no responders (asked with a method the gate does not hold).
+    const nc = await connectNats({ servers: cluster.nats.url });
+    for (;;) {
+      const gone = await nc.request(`inst.${host.instanceId}.WhoAmI`, new Uint8Array(0), { timeout: 1_000 }).then(
+        () => false,
+        () => true,
+      );
+      if (gone) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await nc.close();
+    // 2-11 are pipelined to it (its answer to 1 is still out) and bounce: no responders.
+    for (let i = 2; i <= 11; i++) replies.push(c.request("echo.Echo", { text: String(i) }));
+    await new Promise((r) => setTimeout(r, 100));
+    gate = null;
+    open();
+    const out = await Promise.all(replies);
+    await stopping;
+    expect(out.map((r) => Number(r.text))).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+    expect(out[0]!.servedBy).toBe(host.instanceId);
+    // Sent again through the queue group once 1 was answered: another instance took them, in order.
+    expect(out.slice(1).every((r) => r.servedBy !== host.instanceId)).toBe(true);
+    expect(seen.started.slice(1)).toEqual(Array.from({ length: 10 }, (_, i) => i + 2));
   }, 30_000);
 });
