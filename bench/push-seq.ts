@@ -1,6 +1,8 @@
-// Micro-benchmark: the per-member cost of stamping a session's push sequence number on a shared
-// PUSH frame (what the gateway does for every push to a logged-in session). Prints ns per
-// member-push over 3 rounds; run `node dist/bench/push-seq.js` after a build.
+// Micro-benchmark: the per-member cost of a stamped copy of a shared PUSH frame (`stampSeq`: what
+// the gateway did for every push to a logged-in session before the seq was written at flush
+// time, and still does for the pushes of an away session). Prints ns per member-push over 3
+// rounds; run `node dist/bench/push-seq.js` after a build. bench/broadcast.ts measures the path
+// as it is now (writeStamped into the socket writer's tick buffer) end to end.
 import { PacketKind, encodeFrame, stampSeq } from "../src/protocol/packet.js";
 
 const PUSHES = 2_000_000;

@@ -11,7 +11,7 @@
 // false: every player sees the whole scene) in the same run, printed side by side (AOI off is
 // the baseline column). Warnings and errors of the gateway, scene and nats-server logs are
 // summed up on stderr after each mode.
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { benchClusterConfig, benchSeconds, CpuMeter, freePort, sleep, withProcesses, type BenchProcess, type ProcessGroup } from "./lib/processes.js";
@@ -79,6 +79,7 @@ interface ModeResult {
   latency: [number, number][];
   lagP99Ms: number;
   cpu: { gateway: number; scene: number; nats: number; drivers: number; login: number };
+  starved: { gateway: number; scene: number; nats: number; drivers: number };
 }
 
 /** Calls `fn` with the JSON after `<prefix> ` on every line of the process' stdout. */
@@ -102,8 +103,30 @@ function lineOf<T>(p: BenchProcess, prefix: string, timeoutMs: number): Promise<
   });
 }
 
-/** Counts the warn/error lines of a pino log (by message) and nats-server's [WRN]/[ERR] lines (by text, numbers masked). */
-function logTrouble(path: string): Map<string, number> {
+/**
+ * Milliseconds the main thread of `pid` (with `allThreads`, all its threads: nats-server runs
+ * Go on several) has spent runnable but waiting for a CPU so far (schedstat, second field, ns):
+ * on a shared machine this says whether a process was starved rather than idle.
+ */
+function waitedMs(pid: number, allThreads = false): number {
+  const read = (path: string) => Number(readFileSync(path, "utf8").split(" ")[1]) / 1e6;
+  try {
+    if (!allThreads) return read(`/proc/${pid}/schedstat`);
+    return readdirSync(`/proc/${pid}/task`).reduce((n, t) => n + read(`/proc/${pid}/task/${t}/schedstat`), 0);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Lines worth counting below warn: NATS connection trouble and released sessions. */
+const NOTABLE = /slow consumer|nats|disconnect|reconnect|orphan|slow reader|kick/i;
+
+/**
+ * Counts the warn/error lines of a pino log and its notable info lines (by message), and
+ * nats-server's [WRN]/[ERR] lines and notable ones (nats-server logs a slow consumer at [INF]),
+ * by text with numbers and addresses masked.
+ */
+function logTrouble(path: string, sinceMs: number): Map<string, number> {
   const out = new Map<string, number>();
   let text: string;
   try {
@@ -115,23 +138,32 @@ function logTrouble(path: string): Map<string, number> {
     let key: string | null = null;
     if (line.startsWith("{")) {
       try {
-        const j = JSON.parse(line) as { level?: number; msg?: string };
-        if ((j.level ?? 0) >= 40) key = j.msg ?? "?";
+        const j = JSON.parse(line) as { level?: number; msg?: string; time?: number };
+        if ((j.time ?? 0) < sinceMs) continue;
+        if ((j.level ?? 0) >= 40 || NOTABLE.test(j.msg ?? "")) key = j.msg ?? "?";
       } catch {
         // not JSON: a stray line
       }
-    } else if (/\[(WRN|ERR)\]/.test(line)) {
-      key = line.replace(/^.*?\[(WRN|ERR)\]\s*/, "$1 ").replace(/\d+(\.\d+)?/g, "N");
+    } else if (natsLogTime(line) < sinceMs) {
+      continue;
+    } else if (/\[(WRN|ERR)\]/.test(line) || (/\[INF\]/.test(line) && NOTABLE.test(line))) {
+      key = line.replace(/^.*?\[(WRN|ERR|INF)\]\s*/, "$1 ").replace(/\d+(\.\d+)?/g, "N");
     }
     if (key !== null) out.set(key, (out.get(key) ?? 0) + 1);
   }
   return out;
 }
 
-/** Prints what the logs of one mode complained about (the anomalies to explain). */
-function reportLogs(g: ProcessGroup, label: string, names: string[]): void {
+/** Epoch ms of a nats-server log line ("[pid] 2026/12/03 16:56:02.601688 [INF] …", the machine's time zone), or 0. */
+function natsLogTime(line: string): number {
+  const m = /(\d{4})\/(\d\d)\/(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{3})/.exec(line);
+  return m === null ? 0 : new Date(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!).getTime();
+}
+
+/** Prints what the logs of one mode (lines since `sinceMs`) complained about: the anomalies to explain. */
+function reportLogs(g: ProcessGroup, label: string, names: string[], sinceMs: number): void {
   for (const name of names) {
-    const counts = logTrouble(join(g.dir, `${name}.log`));
+    const counts = logTrouble(join(g.dir, `${name}.log`), sinceMs);
     const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 6);
     step(`${label}: ${name} log: ${top.length === 0 ? "no warnings or errors" : top.map(([m, n]) => `${n}× "${m}"`).join("; ")}`);
   }
@@ -180,11 +212,15 @@ async function measureMode(g: ProcessGroup, nats: BenchProcess, natsUrl: string,
   const cpu = new CpuMeter([...Object.values(pids), ...procs.map((p) => p.pid)]);
   // The machine is shared: the load when measuring starts says how much of it the run had.
   const load = loadavg()[0]!;
+  const waitPids = [pids.gateway, pids.scene, pids.nats, ...procs.map((p) => p.pid)];
+  const waitedOf = (pid: number) => waitedMs(pid, pid === pids.nats);
+  const waitedBefore = waitPids.map(waitedOf);
   for (const p of procs) p.proc.kill("SIGUSR1");
   const startAt = Date.now();
   cpu.edge("start");
   await sleep(benchSeconds() * 1000);
   cpu.edge("end");
+  const waited = waitPids.map((pid, i) => waitedOf(pid) - waitedBefore[i]!);
   for (const p of procs) p.proc.kill("SIGUSR2");
   const endAt = Date.now();
   const rs = await Promise.all(results);
@@ -194,7 +230,7 @@ async function measureMode(g: ProcessGroup, nats: BenchProcess, natsUrl: string,
   for (const p of procs) await p.stop();
   const fs = await Promise.all(finals);
   for (const p of [sceneProc, login, gateway]) await p.stop();
-  reportLogs(g, label, [gwId, `scene-${tag}`, `login-${tag}`, "nats-server"]);
+  reportLogs(g, label, [gwId, `scene-${tag}`, `login-${tag}`, "nats-server"], startedAt);
   for (const [i, r] of rs.entries()) {
     const f = fs[i]!;
     step(`${label}: driver ${i + 1}, whole run: errors ${JSON.stringify(f.errors)}, kicks ${f.kicks}, closed ${f.closed}`);
@@ -223,6 +259,13 @@ async function measureMode(g: ProcessGroup, nats: BenchProcess, natsUrl: string,
     backedUp: sum("backedUp"),
     latency: rs.flatMap((r) => r.latency),
     lagP99Ms: Math.max(...rs.map((r) => r.lagP99Ms)),
+    // Share of the window each main thread was runnable but not running (waiting for a CPU).
+    starved: {
+      gateway: (waited[0]! / (seconds * 1000)) * 100,
+      scene: (waited[1]! / (seconds * 1000)) * 100,
+      nats: (waited[2]! / (seconds * 1000)) * 100,
+      drivers: (waited.slice(3).reduce((a, b) => a + b, 0) / procs.length / (seconds * 1000)) * 100,
+    },
     cpu: {
       gateway: pct(pids.gateway),
       scene: pct(pids.scene),
@@ -231,6 +274,11 @@ async function measureMode(g: ProcessGroup, nats: BenchProcess, natsUrl: string,
       drivers: procs.reduce((n, p) => n + pct(p.pid), 0),
     },
   };
+}
+
+/** µs of CPU (a process' `pct` of the window) per unit of work; NaN ("—") when none was done. */
+function perUnit(pct: number, m: ModeResult, units: number): number {
+  return units > 0 ? (pct * m.seconds * 10_000) / units : NaN;
 }
 
 /** AOI on as the value, AOI off as the same-run baseline, one figure per measure. */
@@ -247,8 +295,12 @@ function sideBySide(on: ModeResult, off: ModeResult): Figure[] {
     ["scene instance CPU", "%", (m) => m.cpu.scene],
     ["nats-server CPU", "%", (m) => m.cpu.nats],
     ["driver processes CPU (sum)", "%", (m) => m.cpu.drivers],
-    ["scene CPU per move sent", "µs", (m) => (m.cpu.scene * m.seconds * 10_000) / Math.max(1, m.moves)],
-    ["gateway CPU per update delivered", "µs", (m) => (m.cpu.gateway * m.seconds * 10_000) / Math.max(1, m.updates)],
+    ["gateway main thread waiting for a CPU (runnable, not running)", "%", (m) => m.starved.gateway],
+    ["scene main thread waiting for a CPU", "%", (m) => m.starved.scene],
+    ["nats-server threads waiting for a CPU (sum)", "%", (m) => m.starved.nats],
+    ["driver main threads waiting for a CPU (mean)", "%", (m) => m.starved.drivers],
+    ["scene CPU per move sent", "µs", (m) => perUnit(m.cpu.scene, m, m.moves)],
+    ["gateway CPU per update delivered", "µs", (m) => perUnit(m.cpu.gateway, m, m.updates)],
     ["refused moves/chats (ERROR to a NOTIFY)", "", (m) => m.refused],
     ["corrections (speed check)", "", (m) => m.corrections],
     ["kicks + connections closed while walking", "", (m) => m.kicks + m.closed],

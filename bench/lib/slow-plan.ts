@@ -42,6 +42,8 @@ export interface DriverResult {
   errors: Record<string, number>;
   /** Requests not sent because the connection already had MAX_OUTSTANDING waiting. */
   skipped: number;
+  /** Requests sent in the window with no reply 20 s after it ended. */
+  unanswered: number;
   /** PUSH frames received in the window. */
   pushes: number;
   /** Histogram.toSparse() of the request latencies (send to reply) in the window. */

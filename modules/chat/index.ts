@@ -70,8 +70,7 @@ function leaveRoomsOnClose(rt: RuntimeOf<typeof services.chat>, rooms: RoomStore
   rt.onSessionClosed("one", (closed) => {
     if (!closed.uid) return;
     void (async () => {
-      const now = await rt.onlineTable().lookup(closed.uid);
-      if (now !== null && (now.gatewayId !== closed.gatewayId || now.sid !== closed.sid)) return;
+      if (await rt.onlineTable().replacedSince(closed)) return;
       await rooms.leaveAll(closed.uid);
     })().catch((err: Error) => rt.log.warn({ err: err.message, uid: closed.uid }, "could not take a closed session out of its rooms"));
   });

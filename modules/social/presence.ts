@@ -37,8 +37,7 @@ export function watchPresence(rt: Runtime, store: SocialStore): void {
   rt.onSessionClosed("one", (closed) => {
     if (!closed.uid) return;
     void (async () => {
-      const now = await rt.onlineTable().lookup(closed.uid);
-      if (now !== null && (now.gatewayId !== closed.gatewayId || now.sid !== closed.sid)) return;
+      if (await rt.onlineTable().replacedSince(closed)) return;
       await announcePresence(rt, store, closed.uid, false);
     })().catch(fail);
   });

@@ -271,9 +271,23 @@ function describe(subject: string): string {
   return parts.length >= 3 ? `${parts[1]}.${parts.slice(2).join(".")}` : subject;
 }
 
+/** How the answer "no responders" to a gateway's subject (`gw.<id>.…`) begins. */
+const GATEWAY_GONE = "no responders: gateway";
+
+/**
+ * True when `err` (from `request`) says the gateway's subject had no responders: the gateway is
+ * gone (dead or stopped), so nothing sent to it was applied. A timeout or a lost NATS connection
+ * is not this: the command may have been applied.
+ */
+export function isGatewayGone(err: unknown): boolean {
+  return err instanceof SwitchyardError && err.code === "UNAVAILABLE" && err.message.startsWith(GATEWAY_GONE);
+}
+
 function unavailableMessage(subject: string | undefined): string {
   if (subject === undefined) return "no instance is running for this request: retry in a moment";
   const parts = subject.split(".");
+  if (parts[0] === "gw") return `${GATEWAY_GONE} ${parts[1]} is gone`;
+  if (subject === "sys.gateway.adopt") return `${GATEWAY_GONE}s: no gateway adopts sessions (none is running, or resume is off)`;
   if (parts[0] === "inst") return `instance ${parts[1]} is gone: call the module again to be placed on another instance`;
   return `module "${parts[1]}" is not running: retry in a moment, or ask an operator to start it`;
 }

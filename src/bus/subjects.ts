@@ -86,6 +86,25 @@ export function replyPrefix(ownerId: string): string {
   return `_SY.${ownerId}`;
 }
 
+/**
+ * Reply subject of a module's fire-and-forget pushes to one gateway (`_SY.<owner>.<gatewayId>.lost`):
+ * nobody answers it, but nats-server sends "no responders" there when the gateway is gone, so the
+ * module learns that pushes to its sessions were lost (see OnlineTable.markLost).
+ */
+export function lostProbeSubject(ownerId: string, gatewayId: string): string {
+  return `${replyPrefix(ownerId)}.${gatewayId}.lost`;
+}
+
+/** What a module subscribes to hear the "no responders" of its {@link lostProbeSubject}s. */
+export function lostProbeWildcard(ownerId: string): string {
+  return `${replyPrefix(ownerId)}.*.lost`;
+}
+
+/** True for a {@link lostProbeSubject} (a ReplyMux reply subject ends in a number instead). */
+export function isLostProbe(reply: string): boolean {
+  return reply.endsWith(".lost");
+}
+
 /** Broadcast subject of a channel; every gateway with a local member subscribes. */
 export function channelSubject(channel: string): string {
   return `${SubjectPrefix.channel}.${channel}`;
@@ -97,6 +116,11 @@ export const SystemSubject = {
   sessionClosed: "sys.session.closed",
   /** A session was bound to a uid (payload cluster.SessionOpened). */
   sessionOpened: "sys.session.opened",
+  /**
+   * The sweeper asks the live gateways (queue group {@link GATEWAY_ADOPT_QUEUE}) to take a dead
+   * gateway's sessions as away sessions (payload cluster.AdoptRequest, reply cluster.AdoptReply).
+   */
+  gatewayAdopt: "sys.gateway.adopt",
   /** Each process's start-up self-check publishes to itself under this prefix. */
   selfCheckPrefix: "sys.selfcheck",
   /** Requests to the master (ctl). */
@@ -104,6 +128,9 @@ export const SystemSubject = {
   /** The master's metrics gather: every gateway and module instance answers with its registry. */
   metrics: "sys.metrics",
 } as const;
+
+/** The queue group in which gateways answer sys.gateway.adopt: one of them adopts. */
+export const GATEWAY_ADOPT_QUEUE = "gateways";
 
 /** Subject of a master ctl verb, e.g. sys.master.status. */
 export function masterSubject(verb: string): string {

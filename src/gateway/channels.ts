@@ -70,6 +70,7 @@ export class ChannelHub {
     ch.members.add(session);
     if (session.channels === null) session.channels = new Set();
     session.channels.add(channel);
+    session.tie();
     return null;
   }
 

@@ -3,6 +3,7 @@ import type { cluster } from "../generated/proto.js";
 import type { Logger } from "../log/logger.js";
 import type { MessageCodec } from "../proto/registry.js";
 import { PacketKind, encodeFrame } from "../protocol/packet.js";
+import { isLostProbe } from "../bus/subjects.js";
 import type { ChannelHub } from "./channels.js";
 import type { ResumeOutcome } from "./resume-store.js";
 import type { Session } from "./session.js";
@@ -10,6 +11,8 @@ import type { Session } from "./session.js";
 /** What commands act on: the gateway, seen through the few operations they need. */
 export interface CommandTarget {
   readonly id: string;
+  /** When this gateway process started (unix ms): the answer to a Ping. */
+  readonly startedAt: number;
   readonly channels: ChannelHub;
   /** Session by sid, or undefined. */
   session(sid: number): Session | undefined;
@@ -22,8 +25,11 @@ export interface CommandTarget {
   bind(session: Session, uid: string | null): void;
   /** Sends KICK(code, reason), flushes, then closes the session. */
   kick(session: Session, code: number, reason: string): void;
-  /** Replays to a just-bound session what its uid missed after `lastSeq` (see Gateway.resume). */
-  resume(session: Session, lastSeq: number): Promise<ResumeOutcome>;
+  /**
+   * Replays to a just-bound session what its uid missed after `lastSeq` (see Gateway.resume);
+   * `lostGateway`: the uid's previous gateway, dead (its pending pushes are replayed too), or null.
+   */
+  resume(session: Session, lastSeq: number, lostGateway: string | null): Promise<ResumeOutcome>;
   /** Bind.prepare: joins what the uid's away session keeps and holds pushes until the resume. */
   prepare(session: Session, uid: string): Promise<void>;
   /** Stores a connected session as away (for a resume elsewhere); false when resume is off. */
@@ -44,8 +50,16 @@ export interface CommandCodecs {
   ack: MessageCodec<cluster.CommandAck>;
 }
 
+/** True when the sender waits for a CommandAck (not a module's lost-push probe, see lostProbeSubject). */
+function wantsAck(msg: Msg): boolean {
+  return msg.reply !== undefined && msg.reply !== "" && !isLostProbe(msg.reply);
+}
+
 /** Reason used when a kick carries none. */
 const DEFAULT_KICK_REASON = "closed by the server";
+/** Most point pushes a session holds for the bind that is on its way (see `pointPush`). */
+const MAX_BEFORE_BIND = 64;
+const NO_EXTRA: AckExtra = { resumeCode: 0, replayed: 0 };
 
 /**
  * Applies cluster.GatewayCommand messages from `gw.<id>.cmd` (kick, push, join, leave) and
@@ -70,7 +84,7 @@ export class CommandHandler {
   /** Handles one NATS message (subscription callback); `subject` says which one it came on. */
   handle(msg: Msg, subject: "cmd" | "bind" = "cmd"): void {
     const cmd = this.decode(msg.data);
-    const later = typeof cmd === "string" ? null : this.deferred(cmd, subject);
+    const later = typeof cmd === "string" ? null : this.deferred(cmd, subject, wantsAck(msg));
     if (later !== null) {
       later.then(
         (extra) => this.answer(msg, null, extra),
@@ -91,9 +105,10 @@ export class CommandHandler {
   /**
    * The commands acknowledged only once an asynchronous step is done: a bind with resume (after
    * the replay) and a kick of away sessions (after their stored pushes reached Redis, so the
-   * resume that follows reads them all). Null for every other command.
+   * resume that follows reads them all) and an acknowledged push (pushToUid: once the frame was
+   * handed to the socket, or stored for an away session). Null for every other command.
    */
-  private deferred(cmd: cluster.GatewayCommand, subject: "cmd" | "bind"): Promise<AckExtra> | null {
+  private deferred(cmd: cluster.GatewayCommand, subject: "cmd" | "bind", acked: boolean): Promise<AckExtra> | null {
     if (subject === "bind" && cmd.bind?.prepare === true) {
       const b = cmd.bind;
       const s = this.target.session(b.sid);
@@ -105,8 +120,13 @@ export class CommandHandler {
       const b = cmd.bind;
       const error = this.bind(b);
       if (error !== null) return Promise.reject(new Error(error));
-      return this.target.resume(this.target.session(b.sid)!, b.lastSeq).then((o) => ({ resumeCode: o.code, replayed: o.frames.length }));
+      const s = this.target.session(b.sid)!;
+      const resumed = this.target.resume(s, b.lastSeq, b.previousLost ? b.previousGateway : null);
+      // resume() holds new pushes from its first step: these follow the replayed ones
+      this.pushBeforeBind(s);
+      return resumed.then((o) => ({ resumeCode: o.code, replayed: o.frames.length }));
     }
+    if (subject === "cmd" && cmd.push && cmd.push.sids.length === 1 && acked) return this.pointPush(cmd.push);
     if (subject === "cmd" && cmd.kick) {
       const k = cmd.kick;
       const targets = k.sid !== 0 ? [this.target.session(k.sid)] : k.uid !== "" ? this.target.sessionsOfUser(k.uid) : [];
@@ -128,9 +148,9 @@ export class CommandHandler {
   private answer(msg: Msg, error: string | null, extra?: AckExtra): void {
     if (error === null) this.applied++;
     else this.refused++;
-    if (msg.reply) {
+    if (wantsAck(msg)) {
       try {
-        msg.respond(this.codecs.ack.encode({ ok: error === null, error: error ?? "", resumeCode: extra?.resumeCode ?? 0, replayed: extra?.replayed ?? 0 }));
+        msg.respond(this.codecs.ack.encode({ ok: error === null, error: error ?? "", resumeCode: extra?.resumeCode ?? 0, replayed: extra?.replayed ?? 0, startedAt: this.target.startedAt }));
       } catch (err) {
         this.log.warn({ err }, "cannot answer a gateway command");
       }
@@ -155,13 +175,19 @@ export class CommandHandler {
   }
 
   private applyCommand(cmd: cluster.GatewayCommand, subject: "cmd" | "bind"): string | null {
-    if (subject === "bind") return cmd.bind ? this.bind(cmd.bind) : `gw.${this.target.id}.bind takes bind commands only`;
+    if (subject === "bind") {
+      if (!cmd.bind) return `gw.${this.target.id}.bind takes bind commands only`;
+      const error = this.bind(cmd.bind);
+      if (error === null) this.pushBeforeBind(this.target.session(cmd.bind.sid)!);
+      return error;
+    }
+    if (cmd.ping) return null;
     if (cmd.bind) return `bind goes to gw.${this.target.id}.bind, not gw.${this.target.id}.cmd`;
     if (cmd.kick) return this.kick(cmd.kick);
     if (cmd.push) return this.push(cmd.push);
     if (cmd.join) return this.join(cmd.join);
     if (cmd.leave) return this.leave(cmd.leave);
-    const reason = "empty gateway command: set one of bind, kick, push, join, leave";
+    const reason = "empty gateway command: set one of bind, kick, push, join, leave, ping";
     this.log.warn(reason);
     return reason;
   }
@@ -208,6 +234,37 @@ export class CommandHandler {
     }
     if (missing === null) return null;
     return `no session ${[...missing].join(", ")} on ${this.target.id}`;
+  }
+
+  /**
+   * A push to one uid (pushToUid), acknowledged: once the frame was handed to the socket (the
+   * writer flushes at the end of the turn, before this answer), or for an away session once it
+   * is stored in Redis. A session not bound yet has a bind on its way (login claims the uid
+   * before the gateway applies the bind): the push waits for it instead of going out unnumbered.
+   */
+  private pointPush(p: cluster.Push): Promise<AckExtra> {
+    // one sid (see deferred)
+    const s = this.target.session(p.sids[0]!);
+    if (s === undefined || s.closed) return Promise.reject(new Error(this.noSession(p.sids[0]!)));
+    const frame = encodeFrame(PacketKind.PUSH, 0, p.route, p.body);
+    if (s.uid === null && p.uid !== "") {
+      const waiting = (s.beforeBind ??= []);
+      if (waiting.length >= MAX_BEFORE_BIND) return Promise.reject(new Error(`session ${s.sid} on ${this.target.id} is not bound and holds ${MAX_BEFORE_BIND} pushes already`));
+      waiting.push(frame);
+      return Promise.resolve(NO_EXTRA);
+    }
+    s.push(frame);
+    if (s.away !== null) return this.target.resumeWritesDone().then(() => NO_EXTRA);
+    return new Promise((resolve) => setImmediate(resolve, NO_EXTRA));
+  }
+
+  /** Pushes what arrived for `s` before its bind (see `pointPush`). */
+  private pushBeforeBind(s: Session): void {
+    const waiting = s.beforeBind;
+    if (waiting === null) return;
+    s.beforeBind = null;
+    if (s.uid === null) return;
+    for (const frame of waiting) s.push(frame);
   }
 
   private join(j: cluster.JoinChannel): string | null {

@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { Socket, createServer, type AddressInfo, type Server } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { Server as HttpServer } from "node:http";
 import type { NatsConnection, Service, Subscription } from "nats";
@@ -11,7 +11,7 @@ import { GatewayDirectory, type GatewayChoice } from "../bus/gateway-directory.j
 import { ErrorCode } from "../protocol/errors.js";
 import { LifecycleState } from "../bus/lifecycle.js";
 import { ReplyMux } from "../bus/reply-mux.js";
-import { SystemSubject, gatewayBindSubject, gatewayCommandSubject, isSubjectToken } from "../bus/subjects.js";
+import { GATEWAY_ADOPT_QUEUE, SystemSubject, gatewayBindSubject, gatewayCommandSubject, isSubjectToken } from "../bus/subjects.js";
 import type { GatewaySettings, GatewayTls } from "../config/cluster-config.js";
 import type { cluster } from "../generated/proto.js";
 import { createLogger, type Logger } from "../log/logger.js";
@@ -35,7 +35,9 @@ import { WriteScheduler } from "./socket-writer.js";
 import { createWsListener, type WsAcceptor } from "./ws-listener.js";
 import { WsSession, wsSessionOf } from "./ws-session.js";
 import { createRedisClient, type RedisEndpoint } from "../redis/client-factory.js";
-import { ResumeStore, type ResumeOutcome } from "./resume-store.js";
+import { ResumeStore, type LostSession, type ResumeOutcome } from "./resume-store.js";
+import { OnlineTable, type PendingPushes } from "../module/online-table.js";
+import { Adoption, pendingFrames, type AdoptionHost } from "./adoption.js";
 import { listenOnce, listenWhenFree, requestPortRelease, serveReleasePorts } from "./port-handover.js";
 
 /** How to start a gateway. */
@@ -143,8 +145,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 }
 
 /** The gateway; internal, users see `Gateway`. */
-class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, AdmissionState {
+class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, AdmissionState, AdoptionHost {
   readonly id: string;
+  readonly startedAt = Date.now();
   readonly channels: ChannelHub;
   readonly stopped: Promise<Error | null>;
   state: LifecycleState = LifecycleState.starting;
@@ -191,6 +194,13 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   private kicked = 0;
   /** Null when resume is off (no Redis, or windowMs 0). */
   private readonly resumeStore: ResumeStore | null;
+  /** The online table and the adoption of dead gateways' sessions: null when resume is off. */
+  private readonly online: OnlineTable | null;
+  private readonly adoption: Adoption | null;
+  private readonly pendingCodec: MessageCodec<cluster.PendingPush>;
+  /** Away sessions adopted from a dead gateway (announced closed already; see close()). */
+  private readonly adopted = new Set<Session>();
+  private adoptSub: Subscription | null = null;
 
   constructor(options: GatewayOptions, nc: NatsConnection, proto: ProtoRegistry, log: Logger) {
     this.id = options.id;
@@ -223,10 +233,17 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
       log,
     );
     const resume = this.settings.resume;
-    this.resumeStore =
+    const redis =
       options.redis === undefined || resume.windowMs === 0
         ? null
-        : new ResumeStore(createRedisClient(options.redis, { connectionName: `gateway ${options.id}`, onError: (err) => log.warn({ err: err.message }, "Redis connection problem") }), resume, log);
+        : createRedisClient(options.redis, { connectionName: `gateway ${options.id}`, onError: (err) => log.warn({ err: err.message }, "Redis connection problem") });
+    this.resumeStore = redis === null ? null : new ResumeStore(redis, resume, log);
+    this.online = redis === null ? null : new OnlineTable(redis);
+    this.pendingCodec = proto.message<cluster.PendingPush>("cluster.PendingPush");
+    this.adoption =
+      this.online === null || this.resumeStore === null
+        ? null
+        : new Adoption(this, this.online, this.resumeStore, { request: proto.message("cluster.AdoptRequest"), reply: proto.message("cluster.AdoptReply") }, log);
     const limits = { ...this.settings, recentPushes: this.resumeStore === null ? 0 : resume.recentPushes };
     this.sessionCtx = { gatewayId: options.id, limits, scheduler: this.scheduler, host: this };
     const gw = this;
@@ -326,6 +343,8 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     }
     this.cmdSub = this.nc.subscribe(gatewayCommandSubject(this.id), { callback: (_err, msg) => this.commands.handle(msg) });
     this.bindSub = this.nc.subscribe(gatewayBindSubject(this.id), { callback: (_err, msg) => this.commands.handle(msg, "bind") });
+    const adoption = this.adoption;
+    if (adoption !== null) this.adoptSub = this.nc.subscribe(SystemSubject.gatewayAdopt, { queue: GATEWAY_ADOPT_QUEUE, callback: (_err, msg) => adoption.handle(msg) });
     this.releaseSub = serveReleasePorts(this.nc, this.id, () => this.releasePorts());
     // Listening before announcing: the announcement carries the ports (0 picks free ones).
     // Connections arriving meanwhile are served (NATS and the command subjects are up).
@@ -544,6 +563,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
 
   bind(session: Session, uid: string | null): void {
     const old = session.uid;
+    if (old !== null && old !== uid && session.tied) this.resumeStore?.untie(old);
     this.sessions.rebind(session, uid, setUid);
     if (this.debug) this.log.debug({ sid: session.sid, uid }, "session bound");
     // For the modules, the old uid's session ended (login frees its online entry, game starts
@@ -551,9 +571,10 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     if (old !== null && old !== uid) this.announceClosed(session.sid, old, uid === null ? "logged out" : "logged in as another user");
   }
 
-  private announceClosed(sid: number, uid: string, reason: string): void {
+  /** Publishes sys.session.closed for a session of this gateway (or, adopting, of a dead one). */
+  announceClosed(sid: number, uid: string, reason: string, gatewayId = this.id, successor = ""): void {
     try {
-      this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ gatewayId: this.id, sid, uid, reason }));
+      this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ gatewayId, sid, uid, reason, successor }));
     } catch (err) {
       this.log.warn({ err, sid }, "cannot publish sys.session.closed");
     }
@@ -581,10 +602,13 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     const wasAway = session.away !== null;
     session.away = null;
     this.sessions.remove(session);
-    this.admission.release(session.address);
+    const adopted = this.adopted.delete(session);
+    if (!adopted) this.admission.release(session.address);
     this.channels.leaveAll(session);
     const uid = session.uid;
-    this.announceClosed(session.sid, uid ?? "", reason);
+    if (adopted) this.releaseAdopted(session);
+    else this.announceClosed(session.sid, uid ?? "", reason);
+    if (!wasAway && session.tied && uid !== null) this.resumeStore?.untie(uid);
     if (this.debug) this.log.debug({ sid: session.sid, uid, reason }, "session closed");
     if (wasAway) {
       // Ended without a resume taking it over (shutdown, a fresh login): pushes to the uid
@@ -639,6 +663,10 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     return this.detach(session);
   }
 
+  keepTied(session: Session): void {
+    if (session.uid !== null && session.away === null) this.resumeStore?.markTied(session.uid);
+  }
+
   keepAway(session: Session, seq: number, frame: Buffer, pushId: string): void {
     if (session.uid !== null && session.away !== null) this.resumeStore?.keep(session.uid, session.away, seq, frame, pushId);
   }
@@ -675,7 +703,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
    * Resumes the uid on `session` (just bound): restores channels and pins, writes the pushes
    * missed after `lastSeq`, then lets new pushes follow, continuing the sequence.
    */
-  async resume(session: Session, lastSeq: number): Promise<ResumeOutcome> {
+  async resume(session: Session, lastSeq: number, lostGateway: string | null = null): Promise<ResumeOutcome> {
     const uid = session.uid;
     if (uid === null) throw new Error("resume of a session that is not bound");
     if (this.resumeStore === null) return { code: ErrorCode.RESYNC, frames: [], ids: new Set(), seq: lastSeq, channels: [], pins: [] };
@@ -683,7 +711,9 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     session.holding ??= [];
     let replayed: ReadonlySet<string> = new Set();
     try {
-      const outcome = await this.resumeStore.take(uid, lastSeq);
+      // The previous gateway is dead: the point pushes sent to it since then wait in Redis.
+      const lost = lostGateway !== null && this.online !== null ? pendingFrames(await this.online.takePending(uid), this.pendingCodec) : null;
+      const outcome = await this.resumedAfterDeath(await this.resumeStore.take(uid, lastSeq, lost), lostGateway);
       if (session.closed || session.uid !== uid) return outcome;
       for (const channel of outcome.channels) this.channels.join(session, channel);
       for (const [module, instance] of outcome.pins) session.setPin(module, instance);
@@ -696,6 +726,53 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
       session.holding = null;
       for (const h of held) session.push(h.frame, h.id);
     }
+  }
+
+  /**
+   * A resume of a uid whose gateway died (adopted from it, or `lostGateway`): RESYNC when pushes
+   * sent to that gateway's sessions by session ref were lost (a module heard "no responders").
+   */
+  private async resumedAfterDeath(outcome: ResumeOutcome, lostGateway: string | null): Promise<ResumeOutcome> {
+    const dead = lostGateway ?? (outcome.adoptedFrom || null);
+    if (outcome.code !== ErrorCode.OK || dead === null || this.online === null || !(await this.online.pushesLost(dead))) return outcome;
+    return { ...outcome, code: ErrorCode.RESYNC, frames: [] };
+  }
+
+  // ---- AdoptionHost (sessions of a dead gateway, see adoption.ts) -----------------------------
+
+  createAdopted(uid: string): Session {
+    const session = new Session(this.sessions.allocateSid(), new Socket(), this.sessionCtx, Date.now(), "");
+    this.sessions.add(session);
+    this.sessions.rebind(session, uid, setUid);
+    this.adopted.add(session);
+    // Away from the start (no connection); pushes wait until the adoption settles.
+    session.away = { until: Date.now() + this.settings.resume.windowMs, kept: 0, bytes: 0, overflow: false };
+    session.holding = [];
+    return session;
+  }
+
+  dropAdopted(session: Session): void {
+    session.closed = true;
+    session.away = null;
+    this.adopted.delete(session);
+    this.sessions.remove(session);
+  }
+
+  settleAdopted(session: Session, deadGateway: string, found: LostSession, incomplete: boolean, pending: PendingPushes): void {
+    const uid = session.uid!;
+    session.away = this.resumeStore!.adopt(uid, found, incomplete || pending.overflow, Date.now(), deadGateway);
+    if (found.away !== null) session.seq = found.away.seq;
+    const held = session.holding ?? [];
+    session.holding = null;
+    for (const frame of pendingFrames(pending, this.pendingCodec).frames) session.push(frame);
+    for (const h of held) session.push(h.frame, h.id);
+  }
+
+  /** An adopted session ended: it frees its online entry itself (its sys.session.closed was sent at the adoption). */
+  private releaseAdopted(session: Session): void {
+    const uid = session.uid;
+    if (uid === null || session.handedOver || this.online === null) return;
+    this.online.release(uid, { gatewayId: this.id, sid: session.sid }).catch((err: Error) => this.log.warn({ err: err.message, uid }, "cannot release an adopted session's online entry"));
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
@@ -764,6 +841,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     if (this.idleTimer) clearInterval(this.idleTimer);
     this.cmdSub?.unsubscribe();
     this.bindSub?.unsubscribe();
+    this.adoptSub?.unsubscribe();
     this.releaseSub?.unsubscribe();
     this.channels.close();
     try {

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "../log/logger.js";
+import { restampSeq, stampSeq } from "../protocol/packet.js";
 
 /** How long and how much is kept for a uid whose connection dropped (gateway.resume settings). */
 export interface ResumeLimits {
@@ -31,6 +32,8 @@ export interface ResumeOutcome {
   ids: Set<string>;
   /** The seq the resumed session continues from. */
   seq: number;
+  /** The dead gateway the kept session was adopted from ("" when none). */
+  adoptedFrom?: string;
   channels: string[];
   pins: [string, string][];
 }
@@ -41,6 +44,24 @@ const RESYNC = 11;
 // One hash tag per uid: the meta hash and the stream of a uid live in one slot.
 const metaKey = (uid: string): string => `sy:resume:{${uid}}:m`;
 const streamKey = (uid: string): string => `sy:resume:{${uid}}:s`;
+// Set while a connected session of the uid is in a channel or pinned (state that dies with its
+// gateway): a resume after that gateway's death must then answer RESYNC.
+const tiedKey = (uid: string): string => `sy:resume:{${uid}}:t`;
+
+/** What a gateway finds in Redis of a uid whose gateway died (see ResumeStore.peek). */
+export interface LostSession {
+  /** The away session's snapshot when the uid was away at the death; null when it was connected. */
+  away: (AwaySnapshot & { overflow: boolean; kept: number }) | null;
+  /** A connected session of the uid had channels or pins (they died with its gateway). */
+  tied: boolean;
+}
+
+/** Point pushes kept for a uid whose gateway was gone (sy:{online}:pending), as unstamped PUSH frames. */
+export interface PendingFrames {
+  frames: Buffer[];
+  /** Some were not kept (over gateway.resume.maxPushes). */
+  overflow: boolean;
+}
 
 /** Per away uid, what the gateway tracks locally to enforce the bounds without asking Redis. */
 export interface AwayState {
@@ -85,9 +106,63 @@ export class ResumeStore {
     this.run(tx, uid);
   }
 
+  /** What Redis holds of `uid`, whose gateway died: its away snapshot (if it was away) and its tie mark. */
+  async peek(uid: string): Promise<LostSession> {
+    const res = (await this.redis.multi().hgetall(metaKey(uid)).xlen(streamKey(uid)).exists(tiedKey(uid)).exec()) as [
+      [Error | null, Record<string, string>],
+      [Error | null, number],
+      [Error | null, number],
+    ];
+    const meta = res[0][1];
+    const tied = res[2][1] === 1;
+    if (meta.seq === undefined) return { away: null, tied };
+    return {
+      away: {
+        seq: Number(meta.seq),
+        channels: JSON.parse(meta.channels ?? "[]") as string[],
+        pins: JSON.parse(meta.pins ?? "[]") as [string, string][],
+        overflow: meta.overflow === "1",
+        kept: res[1][1],
+      },
+      tied,
+    };
+  }
+
+  /**
+   * Takes over `uid` for an adopted session (its gateway died): the away snapshot found stays and
+   * the session continues its sequence; a uid that was connected gets a snapshot numbered from 0,
+   * renumbered at the resume after the client's last seq (what the dead gateway sent it is known
+   * only to the client). `incomplete`: something is known lost (channel pushes of the death
+   * window, pending pushes over the bound), so the resume must answer RESYNC.
+   */
+  adopt(uid: string, found: LostSession, incomplete: boolean, now: number, fromGateway: string): AwayState {
+    const away: AwayState = { until: now + this.limits.windowMs, kept: found.away?.kept ?? 0, bytes: 0, overflow: incomplete || (found.away?.overflow ?? false) };
+    const tx = this.redis.multi();
+    if (found.away === null) {
+      tx.del(streamKey(uid), metaKey(uid));
+      tx.hset(metaKey(uid), { seq: 0, rebase: 1, overflow: away.overflow ? 1 : 0, channels: "[]", pins: "[]", from: fromGateway });
+    } else {
+      tx.hset(metaKey(uid), { from: fromGateway, ...(away.overflow ? { overflow: 1 } : {}) });
+    }
+    tx.del(tiedKey(uid));
+    this.expire(tx, uid);
+    this.run(tx, uid);
+    return away;
+  }
+
+  /** A connected session of `uid` joined a channel or was pinned (see tiedKey). */
+  markTied(uid: string): void {
+    this.redis.set(tiedKey(uid), 1).catch((err: Error) => this.log.warn({ err: err.message, uid }, "cannot mark a session's channels in Redis"));
+  }
+
+  /** The session of `uid` that was tied ended cleanly. */
+  untie(uid: string): void {
+    this.redis.del(tiedKey(uid)).catch(() => undefined);
+  }
+
   /** The away session ended without a resume: whatever resumes later must resync. */
   abandon(uid: string): void {
-    const tx = this.redis.multi().hset(metaKey(uid), "overflow", 1);
+    const tx = this.redis.multi().hset(metaKey(uid), "overflow", 1).del(tiedKey(uid));
     this.expire(tx, uid);
     this.run(tx, uid);
   }
@@ -111,25 +186,51 @@ export class ResumeStore {
     return json === null ? [] : (JSON.parse(json) as string[]);
   }
 
-  /** Takes (and deletes: replayed once) what is kept for `uid` after `lastSeq`. */
-  async take(uid: string, lastSeq: number): Promise<ResumeOutcome> {
-    const res = (await this.redis.multi().hgetall(metaKey(uid)).xrange(streamKey(uid), "-", "+").del(metaKey(uid), streamKey(uid)).exec()) as [
+  /**
+   * Takes (and deletes: replayed once) what is kept for `uid` after `lastSeq`. `lost`: the uid's
+   * previous gateway is dead and these point pushes were kept for it meanwhile; they follow the
+   * stored ones. A uid adopted or lost while connected continues after the client's `lastSeq`.
+   */
+  async take(uid: string, lastSeq: number, lost: PendingFrames | null = null): Promise<ResumeOutcome> {
+    const res = (await this.redis.multi().hgetall(metaKey(uid)).xrange(streamKey(uid), "-", "+").exists(tiedKey(uid)).del(metaKey(uid), streamKey(uid), tiedKey(uid)).exec()) as [
       [Error | null, Record<string, string>],
       [Error | null, [string, string[]][]],
       [Error | null, number],
+      [Error | null, number],
     ];
     const meta = res[0][1];
-    if (meta.seq === undefined) return { code: RESYNC, frames: [], ids: new Set(), seq: lastSeq, channels: [], pins: [] };
-    const seq = Number(meta.seq);
+    if (meta.seq === undefined) {
+      // Nothing stored: the uid was connected when its gateway died (or nothing is left).
+      if (lost === null || res[2][1] === 1 || lost.overflow) return { code: RESYNC, frames: [], ids: new Set(), seq: lastSeq, channels: [], pins: [] };
+      const frames = lost.frames.map((f, i) => stampSeq(f, lastSeq + 1 + i));
+      return { code: OK, frames, ids: new Set(), seq: lastSeq + frames.length, channels: [], pins: [] };
+    }
+    let seq = Number(meta.seq);
     const channels = JSON.parse(meta.channels ?? "[]") as string[];
     const pins = JSON.parse(meta.pins ?? "[]") as [string, string][];
     const entries = res[1][1].map(([, fields]) => ({ seq: Number(fields[1]), frame: Buffer.from(fields[3]!, "base64"), id: fields[5] ?? "" }));
-    const missed = entries.filter((e) => e.seq > lastSeq);
-    const complete = meta.overflow !== "1" && lastSeq <= seq && missed.length === seq - lastSeq && (missed.length === 0 || missed[0]!.seq === lastSeq + 1);
+    let complete: boolean;
+    let frames: Buffer[];
+    if (meta.rebase === "1") {
+      // Adopted while connected: kept pushes are numbered 1..seq, renumbered after lastSeq.
+      complete = meta.overflow !== "1" && entries.length === seq && entries.every((e, i) => e.seq === i + 1);
+      frames = entries.map((e) => restampSeq(e.frame, e.seq, lastSeq + e.seq));
+      seq += lastSeq;
+    } else {
+      const missed = entries.filter((e) => e.seq > lastSeq);
+      complete = meta.overflow !== "1" && lastSeq <= seq && missed.length === seq - lastSeq && (missed.length === 0 || missed[0]!.seq === lastSeq + 1);
+      frames = missed.map((e) => e.frame);
+    }
+    if (lost !== null) {
+      // The channels' pushes since the death went to a gateway nobody runs.
+      complete &&= !lost.overflow && channels.length === 0;
+      for (const f of lost.frames) frames.push(stampSeq(f, ++seq));
+    }
     // ids of every kept push: a held one already delivered before lastSeq is a duplicate too
     const ids = new Set(entries.filter((e) => e.id !== "").map((e) => e.id));
-    if (!complete) return { code: RESYNC, frames: [], ids, seq: Math.max(seq, lastSeq), channels, pins };
-    return { code: OK, frames: missed.map((e) => e.frame), ids, seq, channels, pins };
+    const adoptedFrom = meta.from ?? "";
+    if (!complete) return { code: RESYNC, frames: [], ids, seq: Math.max(seq, lastSeq), channels, pins, adoptedFrom };
+    return { code: OK, frames, ids, seq, channels, pins, adoptedFrom };
   }
 
   private append(tx: ReturnType<Redis["multi"]>, uid: string, away: AwayState, seq: number, frame: Buffer, pushId = ""): void {

@@ -25,6 +25,8 @@ export interface SessionHost {
    * `pushId` is the publication id of a channel message ("" for others).
    */
   keepAway(session: Session, seq: number, frame: Buffer, pushId: string): void;
+  /** A bound session joined its first channel or got its first pin (state that dies with this gateway). */
+  keepTied(session: Session): void;
 }
 
 /** Per-session limits, taken from GatewaySettings. */
@@ -117,6 +119,10 @@ export class Session implements FrameSink, OverflowSink {
   holding: HeldPush[] | null = null;
   /** The uid a resume prepares this session for (Bind.prepare), until its bind comes. */
   prepared: string | null = null;
+  /** Set once the bound uid joined a channel or was pinned (reported to the host once per uid). */
+  tied = false;
+  /** Point pushes that arrived before the session's bind (see CommandHandler): pushed after it. */
+  beforeBind: Buffer[] | null = null;
   /** The last pushes sent (bound sessions with resume on only). */
   private recent: RecentPushes | null = null;
   /** Channels this session is a member of (null until the first join). */
@@ -285,6 +291,7 @@ export class Session implements FrameSink, OverflowSink {
     this.pins = null;
     this.seq = 0;
     this.recent = null;
+    this.tied = false;
   }
 
   /**
@@ -338,10 +345,18 @@ export class Session implements FrameSink, OverflowSink {
       this.pins?.delete(module);
       return;
     }
+    this.tie();
     if (this.pins === null) this.pins = new Map();
     const cur = this.pins.get(module);
     if (cur !== undefined && cur.instance === instance) return;
     this.pins.set(module, { instance, subjects: new Map() });
+  }
+
+  /** Marks the bound uid as holding channels or pins on this gateway (see SessionHost.keepTied). */
+  tie(): void {
+    if (this.uid === null || this.tied) return;
+    this.tied = true;
+    this.ctx.host.keepTied(this);
   }
 
   private buildHeaders(): HeaderTemplate {

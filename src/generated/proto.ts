@@ -126,6 +126,7 @@ export namespace cluster {
     push: Push | null;
     join: JoinChannel | null;
     leave: LeaveChannel | null;
+    ping: Ping | null;
   }
   export interface Bind {
     sid: number;
@@ -133,6 +134,8 @@ export namespace cluster {
     resume: boolean;
     lastSeq: number;
     prepare: boolean;
+    previousLost: boolean;
+    previousGateway: string;
   }
   export interface Kick {
     sid: number;
@@ -145,6 +148,9 @@ export namespace cluster {
     sids: number[];
     route: string;
     body: Uint8Array;
+    uid: string;
+  }
+  export interface Ping {
   }
   export interface JoinChannel {
     sid: number;
@@ -159,6 +165,21 @@ export namespace cluster {
     error: string;
     resumeCode: number;
     replayed: number;
+    startedAt: number;
+  }
+  export interface PendingPush {
+    route: string;
+    body: Uint8Array;
+  }
+  export interface AdoptRequest {
+    gatewayId: string;
+    beforeMs: number;
+    reason: string;
+  }
+  export interface AdoptReply {
+    adopter: string;
+    sessions: SessionClosed[];
+    claimed: boolean;
   }
   export interface ChannelMessage {
     route: string;
@@ -171,6 +192,7 @@ export namespace cluster {
     sid: number;
     uid: string;
     reason: string;
+    successor: string;
   }
   export interface SessionOpened {
     gatewayId: string;

@@ -3,6 +3,7 @@ import { SwitchyardError } from "../protocol/errors.js";
 import type { BindResult, CallOptions, CallerRef, HandlerContext, SessionRef } from "./define.js";
 import type { ModuleRuntimeImpl } from "./runtime.js";
 import { continueTrace, type TraceContext } from "../tracing/trace-context.js";
+import { isGatewayGone } from "../bus/reply-mux.js";
 
 const NOT_BOUND_CODE = 3; // wire.ErrorCode.FORBIDDEN, sent with the kick of a replaced session
 
@@ -85,17 +86,22 @@ export class HandlerContextImpl implements HandlerContext {
     // A resume: this session first joins the channels the uid's older session keeps and holds
     // its pushes, so what is published while that session ends reaches one of them (README
     // "Gateway moves"); the replay then drops what both got.
-    if (resume !== undefined) await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid, resume: false, lastSeq: 0, prepare: true } });
+    if (resume !== undefined) await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid, resume: false, lastSeq: 0, prepare: true, previousLost: false, previousGateway: "" } });
     const prev = await this.module.onlineTable().claim(uid, me);
+    let previousLost = false;
+    let previousGateway = "";
     if (prev !== null && (prev.gatewayId !== me.gatewayId || prev.sid !== me.sid)) {
       // The older session goes first, so two sessions of one uid are never bound at once.
-      await this.module
-        .kick({ gatewayId: prev.gatewayId, sid: prev.sid, uid }, NOT_BOUND_CODE, "logged in from another connection", resume !== undefined)
-        .catch((err: unknown) => this.log.info({ err: (err as Error).message, prev }, "previous session already gone"));
+      await this.module.kick({ gatewayId: prev.gatewayId, sid: prev.sid, uid }, NOT_BOUND_CODE, "logged in from another connection", resume !== undefined).catch((err: unknown) => {
+        // Its gateway is dead: what it held is lost, the pushes meant for it wait in the uid's pending list.
+        previousLost = isGatewayGone(err);
+        if (previousLost) previousGateway = prev.gatewayId;
+        this.log.info({ err: (err as Error).message, prev }, "previous session already gone");
+      });
     }
     let result: BindResult;
     try {
-      const ack = await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid, resume: resume !== undefined, lastSeq: resume?.lastSeq ?? 0, prepare: false } });
+      const ack = await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid, resume: resume !== undefined, lastSeq: resume?.lastSeq ?? 0, prepare: false, previousLost, previousGateway } });
       result = { resumeCode: ack.resumeCode, replayed: ack.replayed };
     } catch (err) {
       await this.module.onlineTable().release(uid, me).catch(() => undefined);
@@ -107,7 +113,7 @@ export class HandlerContextImpl implements HandlerContext {
 
   async unbind(): Promise<void> {
     const s = this.requireSession();
-    await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid: "", resume: false, lastSeq: 0, prepare: false } });
+    await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid: "", resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "" } });
   }
 
   pin(instanceId?: string): void {

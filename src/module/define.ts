@@ -86,7 +86,11 @@ export interface ModuleRuntime<Settings = unknown, R extends RouteMap = RouteMap
    * many bodies from parts encoded once (e.g. scene positions). The route must be declared.
    */
   pushEncoded<K extends keyof P & string>(targets: SessionRef | readonly SessionRef[], route: K, body: Uint8Array): void;
-  /** Pushes to a user wherever they are online (looked up in the online table); false if offline. */
+  /**
+   * Pushes to a user wherever they are online (looked up in the online table); false if offline.
+   * Resolves once the gateway acknowledged it, or, when that gateway is dead, once the push is
+   * kept in Redis for the uid's resume (replayed in order by the gateway that adopts or resumes it).
+   */
   pushToUid<K extends keyof P & string>(uid: string, route: K, msg: MessageInit<P[K]>): Promise<boolean>;
   /**
    * Pushes one message to many users wherever they are online: one online-table read for all of
@@ -107,8 +111,9 @@ export interface ModuleRuntime<Settings = unknown, R extends RouteMap = RouteMap
    * Calls `handler` when a client session ends on any gateway. `"one"`: one instance of this
    * module hears each event (queue group, e.g. cleaning shared state); `"every"`: every instance
    * does (each checks whether it holds something of that session, e.g. a room seat).
-   * Registering also starts this instance's gateway sweep: sessions of a gateway that died are
-   * released from the online table and announced as closed (see GatewaySweep).
+   * Registering also makes this instance a candidate sweeper (one instance of the cluster holds
+   * the lease): sessions of a gateway that died are adopted by a live gateway (or released) and
+   * announced as closed once (see GatewaySweeper).
    */
   onSessionClosed(delivery: "one" | "every", handler: (closed: SessionClosedEvent) => void): void;
   /** Calls `handler` when a session is bound to a uid on any gateway (a login); delivery as above. */

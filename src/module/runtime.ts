@@ -5,18 +5,26 @@ import type { cluster } from "../generated/proto.js";
 import type { Logger } from "../log/logger.js";
 import { SwitchyardError } from "../protocol/errors.js";
 import { Header } from "../bus/headers.js";
-import { DEFAULT_TIMEOUT_MS, type ReplyMux } from "../bus/reply-mux.js";
-import { SystemSubject, channelSubject, gatewayBindSubject, gatewayCommandSubject, parseRoute, trustedInstanceSubject, trustedServiceSubject } from "../bus/subjects.js";
+import { DEFAULT_TIMEOUT_MS, isGatewayGone, type ReplyMux } from "../bus/reply-mux.js";
+import { SystemSubject, lostProbeSubject, lostProbeWildcard, channelSubject, gatewayBindSubject, gatewayCommandSubject, parseRoute, trustedInstanceSubject, trustedServiceSubject } from "../bus/subjects.js";
 import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
 import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, SessionOpenedEvent, SessionRef } from "./define.js";
 import { confirmReplicasOf, createRedisClient, createWriteConfirmer, type WriteConfirmer } from "../redis/index.js";
-import { GatewaySweep, SWEEP_INTERVAL_MS } from "./gateway-sweep.js";
+import { GatewaySweeper, SWEEP_INTERVAL_MS, type PingOutcome } from "./gateway-sweep.js";
 import { defineDeclaredRedisCommands } from "./redis-command.js";
 import { OnlineTable } from "./online-table.js";
 import { SpanIds } from "../tracing/trace-context.js";
 
-/** How long a gateway has to acknowledge a bind/kick/join/leave. */
+/** How long a gateway has to acknowledge a bind/kick/join/leave/push. */
 const COMMAND_TIMEOUT_MS = 2_000;
+/** How long the sweeper's ping waits (below the sweep interval: passes do not pile up). */
+const PING_TIMEOUT_MS = 900;
+/** How long the sweeper waits for an adopter's answer (a timeout: the next pass asks again). */
+const ADOPT_TIMEOUT_MS = 5_000;
+/** How long a gone gateway stays marked as having lost pushes: an adopted session's window starts after the death. */
+const LOST_MARK_MS = (windowMs: number): number => 2 * windowMs + 10_000;
+/** Tries of a point push whose uid moved while it was being kept (adopted, resumed elsewhere). */
+const POINT_PUSH_TRIES = 3;
 
 /** Everything a runtime is built from (the host owns the connections). */
 export interface RuntimeParts {
@@ -72,7 +80,14 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private published = 0;
   private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
   private readonly openedCodec: MessageCodec<cluster.SessionOpened>;
-  private sweep: GatewaySweep | null = null;
+  private readonly pendingCodec: MessageCodec<cluster.PendingPush>;
+  private readonly adoptCodec: MessageCodec<cluster.AdoptRequest>;
+  private readonly adoptReplyCodec: MessageCodec<cluster.AdoptReply>;
+  private sweep: GatewaySweeper | null = null;
+  /** Gateway id → the reply subject of pushes to it (see lostProbeSubject); null until the first push. */
+  private lostProbes: Map<string, string> | null = null;
+  /** Gateway id → when its lost pushes were last marked in Redis (once a second at most). */
+  private readonly lostMarked = new Map<string, number>();
   private readonly callerStamp: string;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly onRedisError: (() => void) | null;
@@ -101,6 +116,9 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     this.channelCodec = parts.registry.message("cluster.ChannelMessage");
     this.closedCodec = parts.registry.message("cluster.SessionClosed");
     this.openedCodec = parts.registry.message("cluster.SessionOpened");
+    this.pendingCodec = parts.registry.message("cluster.PendingPush");
+    this.adoptCodec = parts.registry.message("cluster.AdoptRequest");
+    this.adoptReplyCodec = parts.registry.message("cluster.AdoptReply");
   }
 
   get inflight(): number {
@@ -187,8 +205,40 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
       else byGateway.set(t.gatewayId, [t.sid]);
     }
     for (const [gatewayId, sids] of byGateway) {
-      this.nc.publish(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids, route, body } }));
+      this.nc.publish(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids, route, body, uid: "" } }), { reply: this.lostProbe(gatewayId) });
     }
+  }
+
+  /**
+   * The reply subject of pushes to `gatewayId`: the gateway does not answer it, NATS answers "no
+   * responders" when it is gone. Those pushes cannot be kept (they name sessions, not uids), so
+   * the gateway is marked in Redis: the resume of its sessions then answers RESYNC.
+   */
+  private lostProbe(gatewayId: string): string {
+    if (this.lostProbes === null) {
+      this.lostProbes = new Map();
+      this.nc.subscribe(lostProbeWildcard(this.instanceId), { callback: (_err, msg) => this.pushesLost(msg.subject) });
+    }
+    let reply = this.lostProbes.get(gatewayId);
+    if (reply === undefined) {
+      reply = lostProbeSubject(this.instanceId, gatewayId);
+      // bounded: gateway ids come and go with rollouts
+      if (this.lostProbes.size >= 1_024) this.lostProbes.clear();
+      this.lostProbes.set(gatewayId, reply);
+    }
+    return reply;
+  }
+
+  private pushesLost(subject: string): void {
+    const gatewayId = subject.split(".")[2];
+    if (gatewayId === undefined) return;
+    const now = Date.now();
+    if (now - (this.lostMarked.get(gatewayId) ?? 0) < 1_000) return;
+    this.lostMarked.set(gatewayId, now);
+    this.log.info({ gatewayId }, "pushes to a gateway that is gone were lost: its sessions' resumes will answer RESYNC");
+    this.onlineTable()
+      .markLost(gatewayId, LOST_MARK_MS(this.config.gateway.resume.windowMs))
+      .catch((err: Error) => this.log.warn({ err: err.message, gatewayId }, "cannot mark a gone gateway's lost pushes in Redis"));
   }
 
   every(ms: number, fn: () => unknown): InstanceTimer {
@@ -245,19 +295,45 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   }
 
   /**
-   * A module that listens to session ends also watches the gateways: when one dies, its
-   * sessions leave the online table and their sys.session.closed is published (see GatewaySweep).
+   * A module that listens to session ends also takes part in watching the gateways: one such
+   * instance of the cluster (the lease holder) pings them; when one dies, its sessions are adopted
+   * by a live gateway (or released) and their sys.session.closed is published (see GatewaySweeper).
    */
   private startGatewaySweep(): void {
     if (this.sweep !== null) return;
-    const sweep = new GatewaySweep(
-      this.nc,
+    const sweep = new GatewaySweeper(
+      this.instanceId,
       () => this.onlineTable(),
-      (s, reason) => this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ ...s, reason })),
+      {
+        ping: (gw) => this.pingGateway(gw),
+        adopt: (gw, beforeMs, reason) => this.requestAdoption(gw, beforeMs, reason),
+        announce: (s, reason) => this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ ...s, reason, successor: "" })),
+      },
       this.log,
+      LOST_MARK_MS(this.config.gateway.resume.windowMs),
     );
     this.sweep = sweep;
     this.every(SWEEP_INTERVAL_MS, () => sweep.sweep());
+  }
+
+  private async pingGateway(gatewayId: string): Promise<PingOutcome> {
+    try {
+      const reply = await this.mux.request(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ ping: {} }), undefined, PING_TIMEOUT_MS);
+      return { startedAt: this.ackCodec.decode(reply.data).startedAt };
+    } catch (err) {
+      return isGatewayGone(err) ? "no-responders" : "timeout";
+    }
+  }
+
+  private async requestAdoption(gatewayId: string, beforeMs: number, reason: string): Promise<"adopted" | "busy" | "none"> {
+    try {
+      const reply = await this.mux.request(SystemSubject.gatewayAdopt, this.adoptCodec.encode({ gatewayId, beforeMs, reason }), undefined, ADOPT_TIMEOUT_MS);
+      const r = this.adoptReplyCodec.decode(reply.data);
+      if (r.claimed) this.log.info({ gatewayId, adopter: r.adopter, sessions: r.sessions.length }, "dead gateway adopted");
+      return r.claimed ? "adopted" : "busy";
+    } catch (err) {
+      return isGatewayGone(err) ? "none" : "busy";
+    }
   }
 
   private subscribeEvent<T>(subject: string, codec: MessageCodec<T>, delivery: "one" | "every", handler: (event: T) => void): void {
@@ -280,12 +356,47 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     });
   }
 
+  /**
+   * A point push, acknowledged by the gateway (after the frame left for the socket, or for an away
+   * session once it is stored). When the uid's gateway is gone (no responders, or it no longer
+   * knows the session) the push is kept in the uid's pending list, which the gateway that adopts
+   * or resumes the uid replays in order. A timeout (a slow gateway, or a lost host whose
+   * connection NATS has not dropped yet) resolves true without keeping the push (it may have
+   * arrived) but marks the list: a resume after that gateway's death answers RESYNC.
+   */
   async pushToUid(uid: string, route: string, msg: object): Promise<boolean> {
-    const codec = this.pushCodec(route);
-    const entry = await this.onlineTable().lookup(uid);
-    if (entry === null) return false;
-    this.nc.publish(gatewayCommandSubject(entry.gatewayId), this.commandCodec.encode({ push: { sids: [entry.sid], route, body: codec.encode(msg) } }));
-    return true;
+    const body = this.pushCodec(route).encode(msg);
+    const table = this.onlineTable();
+    for (let attempt = 0; attempt < POINT_PUSH_TRIES; attempt++) {
+      const entry = await table.lookup(uid);
+      if (entry === null) return false;
+      const outcome = await this.deliverPoint(uid, entry, route, body);
+      if (outcome === "delivered") return true;
+      const resume = this.config.gateway.resume;
+      // resume off: nobody could replay it
+      if (resume.windowMs === 0) return outcome === "unknown";
+      // Unknown (a timeout): the gateway may be slow, or gone with the push (a host lost): not
+      // kept (it may have arrived), but the list is marked so a resume after a death says RESYNC.
+      const item = outcome === "unknown" ? "" : Buffer.from(this.pendingCodec.encode({ route, body })).toString("base64");
+      const kept = await table.appendPending(uid, entry, item, resume.maxPushes, resume.windowMs);
+      if (kept === "full") this.log.warn({ uid, route }, "pending pushes of a uid whose gateway died are over gateway.resume.maxPushes: its resume will answer RESYNC");
+      // sent again only when surely not delivered: a timed-out push may have arrived
+      if (kept !== "moved" || outcome === "unknown") return true;
+    }
+    this.log.warn({ uid, route }, "point push not delivered: the uid kept moving between gateways");
+    return false;
+  }
+
+  /** "delivered" (acknowledged), "gone" (no responders, or the gateway lost the session) or "unknown" (no answer in time). */
+  private async deliverPoint(uid: string, entry: { gatewayId: string; sid: number }, route: string, body: Uint8Array): Promise<"delivered" | "gone" | "unknown"> {
+    try {
+      const reply = await this.mux.request(gatewayCommandSubject(entry.gatewayId), this.commandCodec.encode({ push: { sids: [entry.sid], route, body, uid } }), undefined, COMMAND_TIMEOUT_MS);
+      return this.ackCodec.decode(reply.data).ok ? "delivered" : "gone";
+    } catch (err) {
+      if (isGatewayGone(err)) return "gone";
+      this.log.warn({ err: (err as Error).message, gatewayId: entry.gatewayId }, "point push not acknowledged in time: the gateway is slow or its host is lost");
+      return "unknown";
+    }
   }
 
   async pushToUids(uids: readonly string[], route: string, msg: object): Promise<string[]> {
@@ -306,8 +417,9 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     });
     if (byGateway.size === 0) return offline;
     const body = codec.encode(msg);
+    // by session, unacknowledged: a gone gateway is marked through the probe (its resumes answer RESYNC)
     for (const [gatewayId, sids] of byGateway) {
-      this.nc.publish(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids, route, body } }));
+      this.nc.publish(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids, route, body, uid: "" } }), { reply: this.lostProbe(gatewayId) });
     }
     return offline;
   }

@@ -169,6 +169,15 @@ export function stampSeq(frame: Uint8Array, seq: number): Buffer {
 }
 
 /**
+ * A copy of a frame made by {@link stampSeq} with `seq` carrying `newSeq` instead (a session
+ * adopted from a dead gateway numbers its kept pushes from 1; its resume renumbers them after the
+ * client's last seq).
+ */
+export function restampSeq(stamped: Uint8Array, seq: number, newSeq: number): Buffer {
+  return stampSeq(stamped.subarray(0, stamped.length - 1 - varintSize(seq)), newSeq);
+}
+
+/**
  * Encodes one wire.Packet without a length prefix (a WebSocket message carries exactly one).
  * Runs in browsers too: a Buffer under Node, a plain Uint8Array elsewhere.
  */

@@ -45,8 +45,8 @@ const MODULE: RolePermissions = {
   // kick, join, leave; chan.>: broadcasts; $SRV.>: discovery (read-only: login picks the
   // least-loaded gateway from $SRV.STATS). Not svc.>/inst.>: those are the gateways' (clients').
   // sys.session.*: a bind announces the login; the gateway-liveness sweep announces the sessions
-  // of a gateway that died.
-  publish: ["mod.>", "gw.*.cmd", "chan.>", "$SRV.>", "sys.session.opened", "sys.session.closed", SELF_CHECK],
+  // of a gateway that died; sys.gateway.adopt: the sweeper asks a live gateway to adopt them.
+  publish: ["mod.>", "gw.*.cmd", "chan.>", "$SRV.>", "sys.session.opened", "sys.session.closed", "sys.gateway.adopt", SELF_CHECK],
   // sys.instance.> and $SRV.>: its own status/drain endpoints and the services API discovery.
   subscribe: ["svc.>", "inst.>", "mod.>", "sys.session.closed", "sys.session.opened", "sys.instance.>", "$SRV.>", METRICS, SELF_CHECK, ...INBOXES],
 };
@@ -57,7 +57,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<NatsRole, RolePermissions>> = {
     // $SRV.STATS: the gateway directory (the gate, redirects) reads the gateways' load; read-only.
     // sys.instance.*.release-ports: a replacement asks the gateway it replaces for its ports.
     publish: ["svc.>", "inst.>", "sys.session.closed", "$SRV.STATS", "sys.instance.*.release-ports", SELF_CHECK],
-    subscribe: ["gw.*.cmd", "gw.*.bind", "chan.>", "sys.instance.>", "$SRV.>", METRICS, SELF_CHECK, ...INBOXES],
+    // sys.gateway.adopt: a live gateway takes a dead one's sessions (asked by the sweeper).
+    subscribe: ["gw.*.cmd", "gw.*.bind", "chan.>", "sys.gateway.adopt", "sys.instance.>", "$SRV.>", METRICS, SELF_CHECK, ...INBOXES],
   },
   module: MODULE,
   auth: { publish: [...MODULE.publish, "gw.*.bind"], subscribe: MODULE.subscribe },

@@ -97,7 +97,7 @@ describe("client SDK against the real gateway", () => {
           return;
         }
         const sid = Number(msg.headers?.get(Header.session));
-        void nc.request(gatewayBindSubject(msg.headers?.get(Header.gateway) ?? ""), commandCodec.encode({ bind: { sid, uid: "u-resumed", resume: false, lastSeq: 0, prepare: false } })).then(() => {
+        void nc.request(gatewayBindSubject(msg.headers?.get(Header.gateway) ?? ""), commandCodec.encode({ bind: { sid, uid: "u-resumed", resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "" } })).then(() => {
           msg.respond(loginReplyCodec.encode({ uid: "u-resumed", token, expiresAt: 0 }));
         });
       },
@@ -154,7 +154,7 @@ describe("client SDK against the real gateway", () => {
     const rawSizes: number[] = [];
     c.onRaw("room.Event", (b) => rawSizes.push(b.length));
     const body = echoCodec.encode({ text: "player joined" });
-    expect(await command({ push: { sids: [sid], route: "room.Event", body } })).toMatchObject({ ok: true });
+    expect(await command({ push: { sids: [sid], route: "room.Event", body, uid: "" } })).toMatchObject({ ok: true });
     await done;
     expect(got).toEqual(["room.Event:player joined"]);
     expect(rawSizes).toEqual([body.length]);
@@ -292,7 +292,7 @@ describe("client SDK against the real gateway", () => {
       // Once the REPL printed its session id, push to it while it sleeps.
       await expect.poll(() => /"sid": (\d+)/.exec(stdout)?.[1], { timeout: 5_000 }).toBeDefined();
       const sid = Number(/"sid": (\d+)/.exec(stdout)![1]);
-      await command({ push: { sids: [sid], route: "room.Event", body: echoCodec.encode({ text: "pushed" }) } });
+      await command({ push: { sids: [sid], route: "room.Event", body: echoCodec.encode({ text: "pushed" }), uid: "" } });
       expect(await exited).toBe(1); // one command (echo.Nope) failed
       expect(stdout).toContain("call ROUTE [JSON]");
       expect(stdout).toContain('"text": "from the repl"');

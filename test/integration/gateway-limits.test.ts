@@ -235,12 +235,12 @@ describe("gateway limits (real nats-server)", () => {
     const other = await client(gw);
     const sid = await sidOf(c);
     const push = (sids: number[], body: Buffer): Promise<cluster.CommandAck> =>
-      nc.request(gatewayCommandSubject("gw-slow"), commandCodec.encode({ push: { sids, route: "t.Big", body } })).then((m) => ackCodec.decode(m.data));
+      nc.request(gatewayCommandSubject("gw-slow"), commandCodec.encode({ push: { sids, route: "t.Big", body, uid: "" } })).then((m) => ackCodec.decode(m.data));
     expect(await push([sid], Buffer.from("x"))).toMatchObject({ ok: true });
     await c.nextKind(PacketKind.PUSH);
     // 8 × 16 KiB queued for one sid in one tick: past the 64 KiB limit, the session is closed mid-push
     const ack = await push(Array(8).fill(sid), Buffer.alloc(16 * 1024, 7));
-    expect(ack).toEqual({ ok: false, error: `no session ${sid} on gw-slow`, resumeCode: 0, replayed: 0 });
+    expect(ack).toMatchObject({ ok: false, error: `no session ${sid} on gw-slow`, resumeCode: 0, replayed: 0 });
     await c.closed;
     expect((await other.request(1, "echo.Echo")).kind).toBe(PacketKind.RESPONSE);
   });

@@ -72,6 +72,26 @@ describe("every Lua script on a real Redis Cluster node (CROSSSLOT refused)", ()
     expect(await online.gatewaysWithSessions()).not.toContain("gw-2");
   });
 
+  it("online table after a gateway death: sweeper lease, pending pushes kept for the dead session, adoption moving it with them", async () => {
+    const online = new OnlineTable(redis);
+    expect(await online.holdSweeperLease("mod-a", 3_000)).toBe(true);
+    expect(await online.holdSweeperLease("mod-b", 3_000)).toBe(false);
+    await online.claim("u9", { gatewayId: "gw-dead", sid: 3 });
+    expect(await online.appendPending("u9", { gatewayId: "gw-dead", sid: 3 }, "aXRlbQ==", 2, 10_000)).toBe("kept");
+    expect(await online.appendPending("u9", { gatewayId: "gw-other", sid: 3 }, "aXRlbQ==", 2, 10_000)).toBe("moved");
+    expect(await online.adoptSession("u9", { gatewayId: "gw-dead", sid: 3 }, { gatewayId: "gw-live", sid: 5 })).toEqual({ items: ["aXRlbQ=="], overflow: false });
+    expect(await online.lookup("u9")).toEqual({ gatewayId: "gw-live", sid: 5 });
+    expect(await online.adoptSession("u9", { gatewayId: "gw-dead", sid: 3 }, { gatewayId: "gw-live", sid: 6 })).toBeNull();
+    expect(await online.takePending("u9")).toEqual({ items: [], overflow: false });
+    // past the bound the list is marked incomplete (the resume answers RESYNC)
+    await online.claim("u10", { gatewayId: "gw-dead", sid: 4 });
+    for (const expected of ["kept", "kept", "full", "full"]) expect(await online.appendPending("u10", { gatewayId: "gw-dead", sid: 4 }, "aXRlbQ==", 2, 10_000)).toBe(expected);
+    expect(await online.takePending("u10")).toEqual({ items: ["aXRlbQ==", "aXRlbQ=="], overflow: true });
+    await online.markLost("gw-dead", 10_000);
+    expect(await online.pushesLost("gw-dead")).toBe(true);
+    expect(await online.pushesLost("gw-live")).toBe(false);
+  });
+
   it("rank: submit, top, around, season reset", async () => {
     const boards = new BoardStore(redis);
     expect(await boards.submit("weekly", "u1", 10, PolicyName.best)).toMatchObject({ changed: true, rank: 1, season: 1 });

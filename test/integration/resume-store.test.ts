@@ -26,6 +26,50 @@ describe("ResumeStore on a real redis-server: what an away uid keeps and what a 
     await server?.stop();
   });
 
+  it("after a gateway death: an adopted connected uid is renumbered after the client's last_seq; a tie, channels or lost pending pushes answer RESYNC", async () => {
+    const s = store();
+    const raw = (i: number): Buffer => encodeFrame(PacketKind.PUSH, 0, "t.P", Buffer.alloc(10, i));
+    // connected at the death, adopted: kept as 1..3, the client had seen up to 7 from the dead gateway
+    const connected = `u${++n}`;
+    const found = await s.peek(connected);
+    expect(found).toEqual({ away: null, tied: false });
+    const away = s.adopt(connected, found, false, Date.now(), "gw-dead");
+    for (let i = 1; i <= 3; i++) s.keep(connected, away, i, stampSeq(raw(i), i));
+    await s.flushed();
+    const got = await s.take(connected, 7);
+    expect({ code: got.code, seq: got.seq, adoptedFrom: got.adoptedFrom }).toEqual({ code: OK, seq: 10, adoptedFrom: "gw-dead" });
+    expect(got.frames).toEqual([stampSeq(raw(1), 8), stampSeq(raw(2), 9), stampSeq(raw(3), 10)]);
+
+    // a connected uid that had joined a channel on the dead gateway: its adoption is incomplete
+    const tied = `u${++n}`;
+    s.markTied(tied);
+    await s.flushed();
+    const foundTied = await s.peek(tied);
+    expect(foundTied.tied).toBe(true);
+    s.adopt(tied, foundTied, foundTied.tied, Date.now(), "gw-dead");
+    await s.flushed();
+    expect((await s.take(tied, 4)).code).toBe(RESYNC);
+
+    // resumed before any adoption (Bind.previous_lost): nothing stored, the pending pushes follow last_seq
+    const early = `u${++n}`;
+    const lost = { frames: [raw(1), raw(2)], overflow: false };
+    const e = await s.take(early, 5, lost);
+    expect({ code: e.code, seq: e.seq, frames: e.frames }).toEqual({ code: OK, seq: 7, frames: [stampSeq(raw(1), 6), stampSeq(raw(2), 7)] });
+    expect((await s.take(`u${++n}`, 5, { frames: [raw(1)], overflow: true })).code).toBe(RESYNC);
+    const earlyTied = `u${++n}`;
+    s.markTied(earlyTied);
+    await s.flushed();
+    expect((await s.take(earlyTied, 5, lost)).code).toBe(RESYNC);
+
+    // away at the death with a channel: its stored pushes are complete, the channel's since the death are not
+    const awayUid = `u${++n}`;
+    const a2 = s.detach(awayUid, { seq: 2, channels: ["room-1"], pins: [] }, [], [], Date.now());
+    s.keep(awayUid, a2, 3, push(3));
+    await s.flushed();
+    const r = await s.take(awayUid, 2, lost);
+    expect({ code: r.code, channels: r.channels }).toEqual({ code: RESYNC, channels: ["room-1"] });
+  });
+
   it("replays the recent pushes the client lacks and those kept while away, once", async () => {
     const s = store();
     const uid = `u${++n}`;

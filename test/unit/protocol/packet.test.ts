@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadProto } from "../../../src/proto/registry.js";
-import { decodePacket, encodeFrame, stampSeq, stampedLength, writeStamped } from "../../../src/protocol/packet.js";
+import { decodePacket, encodeFrame, restampSeq, stampSeq, stampedLength, writeStamped } from "../../../src/protocol/packet.js";
 import type { wire } from "../../../src/generated/proto.js";
 
 const codec = loadProto().message<wire.Packet>("wire.Packet");
@@ -31,6 +31,15 @@ describe("packet codec", () => {
       expect({ kind: p?.kind, route: p?.route, seq: p?.seq, body: [...(p?.body ?? [])] }).toEqual({ kind: 4, route: "team.Chat", seq, body: [1, 2, 3] });
     }
     expect(decodePacket(frame.subarray(4))?.seq).toBe(0);
+  });
+
+  it("restamps a stamped frame with another seq, whatever the two seqs' varint sizes", () => {
+    const frame = encodeFrame(4, 0, "team.Chat", Buffer.from([1, 2, 3]));
+    for (const [from, to] of [[1, 2], [1, 300_000], [300_000, 1], [127, 128], [0xffff_ffff, 5]] as const) {
+      const again = restampSeq(stampSeq(frame, from), from, to);
+      expect(again).toEqual(stampSeq(frame, to));
+      expect(decodePacket(again.subarray(4))).toMatchObject({ kind: 4, route: "team.Chat", seq: to });
+    }
   });
 
   it("writes one shared PUSH frame stamped with each member's seq into a larger buffer, equal to protobufjs' encoding", () => {
