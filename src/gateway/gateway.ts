@@ -793,6 +793,8 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     await refreshed;
     this.scheduler.flushAll();
     for (const s of this.sessions.all()) {
+      // already away (its connection dropped before): it waits for its resume like the moved ones
+      if (s.away !== null) continue;
       const redirect = this.admission.redirectFor(s.transport);
       if (redirect === "") this.kick(s, ErrorCode.UNAVAILABLE, SHUTTING_DOWN, redirect);
       else this.moveAway(s, redirect);

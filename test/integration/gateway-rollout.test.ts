@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type Client } from "../../src/client/index.js";
 import { startMoveLoad, type LoadUser, type MoveOutcome } from "../../bench/lib/move-load.js";
-import { alive, ctl, ctlStatus, startOpsCluster, stopOpsCluster, until, type CliProcess } from "../helpers/ops.js";
+import { alive, ctl, ctlStatus, startCli, startOpsCluster, stopOpsCluster, until, type CliProcess } from "../helpers/ops.js";
 import { freePort } from "../helpers/servers.js";
 import { TEST_MAX_CONNECTIONS_PER_ADDRESS } from "../helpers/config.js";
 
@@ -129,5 +129,31 @@ describe("gateway rollout and SIGTERM drain under load (master, 2 gateways, logi
       expect(out.players[i]!.reconnects, `player ${i}`).toBe(moved ? 1 : 0);
       expect(on(doomedPort).includes(u)).toBe(false);
     }
+  });
+
+  it("a new master adopts the rolled-out gateways and starts no second gateway for their config entries", async () => {
+    await until("both gateways ready (the drained one respawned)", 30_000, async () => {
+      const rows = await gatewayRows();
+      return rows.length === 2 && rows.every((r) => r.state === "ready") ? rows : undefined;
+    });
+    const before = await ctlStatus(config);
+    const gateways = (st: typeof before) => st.master!.processes.filter((p) => p.key.startsWith("gateway/")).map((p) => p.key).sort();
+    expect(gateways(before)).toEqual([expect.stringMatching(/^gateway\/gw-1-[0-9a-f]{4}$/), expect.stringMatching(/^gateway\/gw-2-[0-9a-f]{4}$/)]);
+    master.proc.kill("SIGKILL");
+    await master.exited;
+    master = startCli(["start", "--config", config]);
+    pids.add(master.proc.pid!);
+    await master.waitLine(/^switchyard: adopted/, 30_000);
+    const ready = await master.waitLine(/^switchyard ready:/, 30_000);
+    expect(ready).toMatch(/gateway gw-1-[0-9a-f]{4} at 127\.0\.0\.1:\d+/);
+    expect(ready).toMatch(/gateway gw-2-[0-9a-f]{4} at 127\.0\.0\.1:\d+/);
+    expect(ready).not.toMatch(/gateway gw-[12] at/);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const after = await ctlStatus(config);
+    expect(gateways(after)).toEqual(gateways(before));
+    expect((await gatewayRows()).map((r) => r.instance).sort()).toEqual(before.instances.filter((r) => r.module === "gateway").map((r) => r.instance).sort());
+    expect(after.master!.processes.filter((p) => p.key.startsWith("gateway/")).every((p) => p.adopted && p.restarts === 0)).toBe(true);
+    // the clients never noticed
+    for (const u of users) expect((await u.client.request("echo.Echo", { text: "still here" })).text).toBe("still here");
   });
 });

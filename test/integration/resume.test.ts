@@ -150,4 +150,27 @@ describe("reconnect and gap-free resume (2 gateways, login and team)", () => {
     expect(texts.slice(-3)).toEqual(["m100", "m101", "m102"]);
     await proxy.stop();
   });
+
+  // last: it drains gateway 0
+  it("a session already away when its gateway drains keeps what was stored for it and resumes elsewhere gap-free", async () => {
+    const { player, proxy, talker, texts, reconnects } = await scene();
+    const dropped = new Promise((resolve) => player.onDisconnect(resolve));
+    await chat(talker, 1, 3);
+    await until("the first pushes", 3_000, async () => (texts.length === 3) || undefined);
+    proxy.refusing = true;
+    proxy.drop();
+    await dropped;
+    await chat(talker, 4, 8);
+    const drained = cluster.gateways[0]!.drain();
+    // the drain moves its connected sessions and then waits for the handovers, this one included
+    await new Promise((r) => setTimeout(r, 300));
+    await chat(talker, 9, 10);
+    proxy.upstream = cluster.gateways[1]!.address();
+    proxy.refusing = false;
+    await until("the reconnect", 10_000, async () => (reconnects.length === 1) || undefined);
+    expect(reconnects[0]).toMatchObject({ resumed: true, resync: false, replayed: 7 });
+    expect(texts).toEqual(range(1, 10));
+    await drained;
+    await proxy.stop();
+  });
 });
