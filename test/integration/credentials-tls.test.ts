@@ -12,6 +12,7 @@ import { startModule, type ModuleHost } from "../../src/module/index.js";
 import { testConfig } from "../helpers/config.js";
 import { startNats, type RunningServer } from "../helpers/servers.js";
 import echoModule from "../../modules/echo/index.js";
+import { until } from "../helpers/ops.js";
 
 const bin = join(projectRoot(), "bin", "switchyard.js");
 const level = process.env.SWITCHYARD_TEST_LOG ?? "silent";
@@ -116,9 +117,9 @@ describe("NATS credentials and TLS, client TLS (real nats-server)", () => {
     writeFileSync(withCreds, JSON.stringify({ ...config, log: { level: "info" } }));
     const moduleProc = await run(["module", "echo", "--config", withCreds, "--instance", "echo-proc"], "module ready");
     expect(moduleProc.outcome).toBe("seen");
-    const served = new Set<string>();
-    for (let i = 0; i < 40 && !served.has("echo-proc"); i++) served.add((await c.request("echo.Echo", { text: "x" })).servedBy);
-    expect(served.has("echo-proc")).toBe(true);
+    // A session keeps to the instance that answered it while it is busy (ordered lanes), so poll
+    // slower than that affinity lasts: each request is placed anew through the queue group.
+    await until("a reply from the module process", 10_000, async () => ((await c.request("echo.Echo", { text: "x" })).servedBy === "echo-proc" ? true : undefined));
     const noCreds = join(dir, "no-creds.json");
     writeFileSync(noCreds, JSON.stringify({ ...config, nats: { url: server.url, embedded: false } }));
     const gwProc = await run(["gateway", "--config", noCreds, "--id", "gw-1"], "\u0000never");
