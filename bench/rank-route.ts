@@ -26,26 +26,26 @@ const LOADS = [
   { connections: 100, inflight: 1 },
 ] as const;
 
-/** 256 loops of ZADD / ZREVRANGE through one ioredis connection, as the raw Redis baseline. */
-async function runRedisLoad(url: string, warmupMs: number, measureMs: number): Promise<LoadResult> {
-  const redis = createRedisClient({ url });
+/**
+ * `loops` closed loops, each awaiting `op(loop, n)` (its n-th call) before the next; counts and
+ * times the calls that finish inside the `measureMs` window after `warmupMs`.
+ */
+async function runClosedLoops(loops: number, op: (loop: number, n: number) => Promise<unknown>, warmupMs: number, measureMs: number): Promise<LoadResult> {
   const hist = new Histogram();
   let ok = 0;
   let measuring = false;
   let stopping = false;
   const loop = async (i: number): Promise<void> => {
-    let n = 0;
-    while (!stopping) {
+    for (let n = 0; !stopping; n++) {
       const t = performance.now();
-      if ((n++ + i) % 2 === 0) await redis.zadd("raw:board", Math.random() * 1000, `u${i}`);
-      else await redis.zrevrange("raw:board", 0, 9, "WITHSCORES");
+      await op(i, n);
       if (measuring) {
         ok++;
         hist.record(performance.now() - t);
       }
     }
   };
-  const loops = Array.from({ length: 256 }, (_, i) => loop(i));
+  const running = Array.from({ length: loops }, (_, i) => loop(i));
   await sleep(warmupMs);
   hist.reset();
   ok = 0;
@@ -55,9 +55,18 @@ async function runRedisLoad(url: string, warmupMs: number, measureMs: number): P
   measuring = false;
   const seconds = (performance.now() - t0) / 1000;
   stopping = true;
-  await Promise.all(loops);
-  redis.disconnect();
+  await Promise.all(running);
   return { rps: ok / seconds, p50: hist.percentile(0.5), p99: hist.percentile(0.99), ok, errors: {}, seconds };
+}
+
+/** 256 loops of ZADD / ZREVRANGE through one ioredis connection, as the raw Redis baseline. */
+async function runRedisLoad(url: string, warmupMs: number, measureMs: number): Promise<LoadResult> {
+  const redis = createRedisClient({ url });
+  const op = (i: number, n: number): Promise<unknown> =>
+    (n + i) % 2 === 0 ? redis.zadd("raw:board", Math.random() * 1000, `u${i}`) : redis.zrevrange("raw:board", 0, 9, "WITHSCORES");
+  const result = await runClosedLoops(256, op, warmupMs, measureMs);
+  redis.disconnect();
+  return result;
 }
 
 /**
@@ -68,36 +77,13 @@ async function runRedisLoad(url: string, warmupMs: number, measureMs: number): P
 async function runBoardStoreLoad(url: string, inflight: number, users: number, warmupMs: number, measureMs: number): Promise<LoadResult> {
   const redis = createRedisClient({ url });
   const store = new BoardStore(redis);
-  const hist = new Histogram();
-  let ok = 0;
-  let measuring = false;
-  let stopping = false;
-  const loop = async (i: number): Promise<void> => {
-    let n = 0;
-    const uid = `raw-${i % users}`;
-    while (!stopping) {
-      const t = performance.now();
-      if ((n++ + i) % 2 === 0) await store.submit("rawbench", uid, 1 + ((n * 7919 + i) % 1000), rankProto.Policy.POLICY_BEST);
-      else await store.top("rawbench", 10, "cur");
-      if (measuring) {
-        ok++;
-        hist.record(performance.now() - t);
-      }
-    }
-  };
-  const loops = Array.from({ length: inflight }, (_, i) => loop(i));
-  await sleep(warmupMs);
-  hist.reset();
-  ok = 0;
-  measuring = true;
-  const t0 = performance.now();
-  await sleep(measureMs);
-  measuring = false;
-  const seconds = (performance.now() - t0) / 1000;
-  stopping = true;
-  await Promise.all(loops);
+  const op = (i: number, n: number): Promise<unknown> =>
+    (n + i) % 2 === 0
+      ? store.submit("rawbench", `raw-${i % users}`, 1 + (((n + 1) * 7919 + i) % 1000), rankProto.Policy.POLICY_BEST)
+      : store.top("rawbench", 10, "cur");
+  const result = await runClosedLoops(inflight, op, warmupMs, measureMs);
   redis.disconnect();
-  return { rps: ok / seconds, p50: hist.percentile(0.5), p99: hist.percentile(0.99), ok, errors: {}, seconds };
+  return result;
 }
 
 /** Runs the scenario and returns its figures. */
