@@ -7,7 +7,8 @@
  * a session that is not running anything has no entry.
  */
 export class SessionOrder<T> {
-  private readonly byGateway = new Map<string, Map<string, T[]>>();
+  /** gateway → sid → what waits behind the running request (null until something waits). */
+  private readonly byGateway = new Map<string, Map<string, T[] | null>>();
   private held = 0;
 
   /** Sessions with a request running. */
@@ -27,13 +28,16 @@ export class SessionOrder<T> {
       sessions = new Map();
       this.byGateway.set(gateway, sessions);
     }
-    sessions.set(sid, []);
+    sessions.set(sid, null);
     this.held++;
   }
 
   /** Queues `item` behind the session's running request (the session must be `busy`). */
   wait(gateway: string, sid: string, item: T): void {
-    this.byGateway.get(gateway)!.get(sid)!.push(item);
+    const sessions = this.byGateway.get(gateway)!;
+    const waiting = sessions.get(sid);
+    if (waiting) waiting.push(item);
+    else sessions.set(sid, [item]);
   }
 
   /**
@@ -44,7 +48,7 @@ export class SessionOrder<T> {
     const sessions = this.byGateway.get(gateway);
     const waiting = sessions?.get(sid);
     if (sessions === undefined || waiting === undefined) return null;
-    if (waiting.length > 0) return waiting.shift()!;
+    if (waiting !== null && waiting.length > 0) return waiting.shift()!;
     sessions.delete(sid);
     if (sessions.size === 0) this.byGateway.delete(gateway);
     this.held--;
