@@ -125,9 +125,12 @@ describe("a cluster on a 3-node NATS cluster: kill -9 of the node its gateway us
     console.log(`[nats failover SIGKILL] failed exactly: ${lost.length} in flight at the disconnect, ${refused.length} refused unsent while reconnecting, ${timedOut.length} timed out`);
     expect(f.failed.length).toBe(lost.length + refused.length + timedOut.length);
     // In flight at the kill: at most one request per worker (lost with the gateway's connection, or
-    // on its way to a module of the dead node). The gateway was on the dead node: some were lost with it.
+    // on its way to a module of the dead node). The gateway was on the dead node, so its load was hit:
+    // requests already forwarded are lost, and those still between a client and the gateway at the
+    // kill arrive during the reconnect and are refused. Which of the two a worker sees depends on
+    // where its request was at that instant (one CI run saw none lost), so only the sum is sure.
     expect(lost.length + timedOut.length).toBeLessThanOrEqual(WORKERS);
-    expect(lost.length).toBeGreaterThan(0);
+    expect(lost.length + refused.length).toBeGreaterThan(0);
     // Refused ones were sent after the kill, before the processes were back.
     for (const s of refused) expect([s.sentAt >= f.lostAt, s.sentAt < f.reconnectedAt]).toEqual([true, true]);
     expect(f.okAfterReconnect).toBeGreaterThanOrEqual(1_000);
