@@ -134,12 +134,12 @@ export class ProcessGroup {
 
   /** `switchyard gateway --id ID --config PATH` (of the checkout at `root`), resolved once it listens. */
   gateway(id: string, configPath: string, nodeArgs: string[] = [], root: string | null = null): Promise<BenchProcess> {
-    return this.spawn(id, process.execPath, [...nodeArgs, ...profileArgs(this.dir), cliAt(root), "gateway", "--id", id, "--config", configPath], { readyLine: "gateway listening", ...(root !== null ? { cwd: root } : {}) });
+    return this.spawn(id, process.execPath, [...nodeArgs, ...profileArgs(), cliAt(root), "gateway", "--id", id, "--config", configPath], { readyLine: "gateway listening", ...(root !== null ? { cwd: root } : {}) });
   }
 
   /** `switchyard module NAME --config PATH` (of the checkout at `root`), resolved once it is ready. */
   module(name: string, instance: string, configPath: string, nodeArgs: string[] = [], root: string | null = null): Promise<BenchProcess> {
-    return this.spawn(instance, process.execPath, [...nodeArgs, ...profileArgs(this.dir), cliAt(root), "module", name, "--instance", instance, "--config", configPath], {
+    return this.spawn(instance, process.execPath, [...nodeArgs, ...profileArgs(), cliAt(root), "module", name, "--instance", instance, "--config", configPath], {
       readyLine: "module ready",
       // A checkout reads its own proto/ (the project's, from the working directory).
       ...(root !== null ? { cwd: root } : {}),
@@ -163,7 +163,7 @@ export class ProcessGroup {
 }
 
 /** `--cpu-prof` flags when BENCH_CPU_PROF names a folder (profiles of gateways and modules). */
-function profileArgs(_dir: string): string[] {
+export function profileArgs(): string[] {
   const out = process.env.BENCH_CPU_PROF;
   return out ? ["--cpu-prof", `--cpu-prof-dir=${out}`] : [];
 }
