@@ -112,6 +112,8 @@ export default defineModule(services.rank, {
     const redis = rt.redis();
     return { redis, store: new BoardStore(redis), names: new UsernameCache(usernamesFromLogin(rt)), policies: policiesOf(rt.settings), admins: new Set(rt.settings.admins) };
   },
+  // Each of these sends its one Redis script before its first await.
+  pipelined: ["Submit", "Top", "Me", "Around"],
   handlers: {
     Submit(ctx, req) {
       const uid = ctx.requireUid();

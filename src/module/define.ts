@@ -216,6 +216,14 @@ export interface ModuleSpec<M extends Record<keyof M, RpcTypes>, R extends Route
   onStart?(rt: ModuleRuntime<z.output<Schema>, R, P>): State | Promise<State>;
   /** One handler per rpc of the service, checked against the proto at compile time. */
   handlers: Handlers<M, HandlerContext<State, z.output<Schema>, R, P>>;
+  /**
+   * Methods whose handlers issue all their state work before their first `await` (e.g. one
+   * Redis script or command, sent synchronously): a session's next request to one of them may
+   * start while this one runs, because its work reaches Redis after this one's on the
+   * instance's single connection. Replies still go out in arrival order. Every other method
+   * runs one at a time per session (README → Module API → Ordering).
+   */
+  pipelined?: readonly (keyof M & string)[];
   /** Runs when draining starts (new requests have stopped): e.g. stop opening rooms. */
   onDrain?(rt: ModuleRuntime<z.output<Schema>, R, P>, state: State): Promise<void> | void;
   /**
@@ -234,6 +242,7 @@ export interface ModuleDefinition {
   readonly version: string;
   readonly settings?: z.ZodType;
   readonly handlers: Readonly<Record<string, Handler<HandlerContext, never, unknown>>>;
+  readonly pipelined?: readonly string[];
   onStart?(rt: ModuleRuntime): unknown;
   onDrain?(rt: ModuleRuntime, state: unknown): Promise<void> | void;
   drained?(rt: ModuleRuntime, state: unknown): Promise<void>;

@@ -21,7 +21,7 @@ import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/regis
 import { HandlerContextImpl } from "./context.js";
 import type { CallerRef, Handler, HandlerContext, ModuleDefinition, SessionRef } from "./define.js";
 import { ModuleRuntimeImpl } from "./runtime.js";
-import { SessionOrder } from "./session-order.js";
+import { SessionOrder, type OrderSlot, type Ready } from "./session-order.js";
 import { parseModuleSettings } from "./settings.js";
 
 /** How a module instance is started. */
@@ -70,6 +70,8 @@ interface Method {
   response: MessageCodec<unknown>;
   /** Its metric children; null when metrics are off. */
   metrics: MethodMetrics | null;
+  /** Listed in the module's `pipelined`: may start while earlier requests of its session run. */
+  pipelined: boolean;
 }
 
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
@@ -110,13 +112,17 @@ export async function startModule(opts: ModuleHostOptions): Promise<ModuleHost> 
 function resolveMethods(def: ModuleDefinition, registry: ProtoRegistry): Map<string, Method> {
   const out = new Map<string, Method>();
   const handlers = def.handlers;
+  const pipelined = new Set(def.pipelined ?? []);
+  for (const name of pipelined) {
+    if (!(name in handlers)) throw new Error(`module ${def.name}: pipelined lists ${name}, which has no handler`);
+  }
   for (const [name, handler] of Object.entries(handlers)) {
     const codec = registry.route(`${def.name}.${name}`);
     if (codec === null) {
       throw new Error(`module ${def.name}: handler ${name} has no rpc ${name} in a proto service of package ${def.name}`);
     }
     // The definition's types were checked against the proto at compile time; here bodies are decoded by the same proto.
-    out.set(name, { name, handler: handler as Handler<HandlerContext, unknown, unknown>, request: codec.request, response: codec.response, metrics: null });
+    out.set(name, { name, handler: handler as Handler<HandlerContext, unknown, unknown>, request: codec.request, response: codec.response, metrics: null, pipelined: pipelined.has(name) });
   }
   const declared = registry.routes().filter((r) => r.startsWith(def.name + "."));
   for (const route of declared) {
@@ -146,7 +152,7 @@ class ModuleHostImpl implements ModuleHost {
   /** Messages received (the drain watches it to know when the instance is quiet). */
   private arrivals = 0;
   /** Ordered requests of sessions that have one running. */
-  private readonly order = new SessionOrder<WaitingRequest>();
+  private readonly order = new SessionOrder<WaitingRequest>((w) => w.method.pipelined);
   /** `sy-inst: <id>` / `sy-inst: ""` reply headers, built on first use. */
   private namedHeaders: MsgHdrs | null = null;
   private drainingHeaders: MsgHdrs | null = null;
@@ -242,26 +248,32 @@ class ModuleHostImpl implements ModuleHost {
       return;
     }
     const h = readRequestHeaders(msg);
-    // A client request of an ordered lane: runs after the session's earlier ones (trusted
-    // module calls are never queued: a handler calling its own module would wait for itself).
+    // A client request of an ordered lane: runs in its session's order (session-order.ts;
+    // trusted module calls are never queued: a handler calling its own module would wait for itself).
     if (h !== null && h.gateway !== "" && isOrderedRequestId(h.requestId) && !isTrustedSubject(subject)) {
-      if (this.order.busy(h.gateway, h.sid)) {
-        this.counters.inflight++;
-        this.order.wait(h.gateway, h.sid, { msg, method, h });
+      if (this.order.idle(h.gateway, h.sid)) {
+        this.run(msg, method, h, true, null);
         return;
       }
-      this.run(msg, method, h, true, false);
+      const slot = this.order.join(h.gateway, h.sid, method.pipelined);
+      if (slot !== null) {
+        this.runReady(h, this.run(msg, method, h, true, slot));
+        return;
+      }
+      this.counters.inflight++;
+      this.order.wait(h.gateway, h.sid, { msg, method, h });
       return;
     }
-    this.run(msg, method, h, false, false);
+    this.run(msg, method, h, false, null);
   }
 
   /**
    * Runs one request's handler and replies. `ordered`: a request of an ordered lane (see
-   * onMessage); `held`: its session is already held in `order` (it was waiting). Returns true
-   * when the handler went asynchronous (an ordered one then holds its session until it is done).
+   * onMessage); `slot`: its place in its session's order when something of the session was
+   * started before it (an ordered request that goes asynchronous takes one). Returns the waiting
+   * requests of the session that may start because this one finished synchronously.
    */
-  private run(msg: Msg, method: Method, h: RequestHeaders | null, ordered: boolean, held: boolean): boolean {
+  private run(msg: Msg, method: Method, h: RequestHeaders | null, ordered: boolean, slot: OrderSlot | null): Ready<WaitingRequest>[] | null {
     const subject = msg.subject;
     const requestId = h?.requestId || `${this.instanceId}-${localRequestIds.boot}-${++localRequestIds.next}`;
     const session: SessionRef | null = h?.gateway ? { gatewayId: h.gateway, sid: Number(h.sid), uid: h.uid || null, address: h.address } : null;
@@ -274,17 +286,29 @@ class ModuleHostImpl implements ModuleHost {
     try {
       out = method.handler(ctx, method.request.decode(msg.data));
     } catch (err) {
-      this.fail(msg, method, ctx, err);
-      return false;
+      if (slot === null) {
+        this.fail(msg, method, ctx, err);
+        return null;
+      }
+      return this.order.finish(h!.gateway, h!.sid, slot, () => this.fail(msg, method, ctx, err));
     }
     // Synchronous handlers are answered right here: no promise, no microtask, no closure.
     if (!(out instanceof Promise)) {
-      this.reply(msg, method, ctx, out, ordered);
-      return false;
+      if (slot === null) {
+        this.reply(msg, method, ctx, out, ordered);
+        return null;
+      }
+      const res = out;
+      return this.order.finish(h!.gateway, h!.sid, slot, () => this.reply(msg, method, ctx, res, ordered));
     }
     this.counters.inflight++;
-    if (ordered && !held) this.order.hold(h!.gateway, h!.sid);
-    const done = ordered ? (): void => this.release(h!) : null;
+    const held = ordered ? (slot ?? this.order.open(h!.gateway, h!.sid, method.pipelined)) : null;
+    /** Sends the reply (in the session's order for an ordered request) and counts the request done. */
+    const done = (deliver: () => void): void => {
+      if (held === null) deliver();
+      else this.runReady(h!, this.order.finish(h!.gateway, h!.sid, held, deliver));
+      this.settled();
+    };
     const confirmer = this.runtime.writeConfirmer();
     const epoch = confirmer?.epoch ?? 0;
     out.then(
@@ -293,42 +317,28 @@ class ModuleHostImpl implements ModuleHost {
         // request wrote (redis.confirmReplicas) before acknowledging it.
         const confirming = confirmer ?? this.runtime.writeConfirmer();
         if (confirming === null || !msg.reply) {
-          this.reply(msg, method, ctx, res, ordered);
-          this.settled();
-          done?.();
+          done(() => this.reply(msg, method, ctx, res, ordered));
           return;
         }
         // A connection opened by this request starts at epoch 0: any loss since happened during it.
         confirming.confirm(epoch).then(
-          () => {
-            this.reply(msg, method, ctx, res, ordered);
-            this.settled();
-            done?.();
-          },
-          (err: unknown) => {
-            this.fail(msg, method, ctx, err);
-            this.settled();
-            done?.();
-          },
+          () => done(() => this.reply(msg, method, ctx, res, ordered)),
+          (err: unknown) => done(() => this.fail(msg, method, ctx, err)),
         );
       },
-      (err: unknown) => {
-        this.fail(msg, method, ctx, err);
-        this.settled();
-        done?.();
-      },
+      (err: unknown) => done(() => this.fail(msg, method, ctx, err)),
     );
-    return true;
+    return null;
   }
 
-  /** The running ordered request of a session is done: runs what waits behind it, in order. */
-  private release(h: RequestHeaders): void {
-    for (;;) {
-      const next = this.order.next(h.gateway, h.sid);
-      if (next === null) return;
-      const async = this.run(next.msg, next.method, next.h, true, true);
-      this.settled(); // its waiting slot (run counted it again if it went asynchronous)
-      if (async) return;
+  /** Runs the waiting requests of a session that may start now, and those their synchronous ends release. */
+  private runReady(h: RequestHeaders, ready: Ready<WaitingRequest>[] | null): void {
+    if (ready === null) return;
+    for (let i = 0; i < ready.length; i++) {
+      const { item, slot } = ready[i]!;
+      const more = this.run(item.msg, item.method, item.h, true, slot);
+      this.settled(); // its waiting count (run counted it again if it went asynchronous)
+      if (more !== null) ready.push(...more);
     }
   }
 
