@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CLI, profileArgs, type BenchProcess, type ProcessGroup } from "./processes.js";
+import { CHILD_ENV, CLI, profileArgs, type BenchProcess, type ProcessGroup } from "./processes.js";
 
 /** A built checkout whose gateways and modules a scenario runs: this one, or an older one to compare. */
 export interface Build {
@@ -31,10 +31,10 @@ export function benchBuilds(): Build[] {
 
 /** `switchyard gateway` of `build`, resolved once it listens. */
 export function startGateway(g: ProcessGroup, build: Build, id: string, configPath: string): Promise<BenchProcess> {
-  return g.spawn(id, process.execPath, [...profileArgs(), build.cli, "gateway", "--id", id, "--config", configPath], { readyLine: "gateway listening", env: build.env });
+  return g.spawn(id, process.execPath, [...profileArgs(), build.cli, "gateway", "--id", id, "--config", configPath], { readyLine: "gateway listening", env: { ...build.env, ...CHILD_ENV } });
 }
 
 /** `switchyard module` of `build`, resolved once it is ready. */
 export function startModule(g: ProcessGroup, build: Build, name: string, instance: string, configPath: string): Promise<BenchProcess> {
-  return g.spawn(instance, process.execPath, [...profileArgs(), build.cli, "module", name, "--instance", instance, "--config", configPath], { readyLine: "module ready", env: build.env });
+  return g.spawn(instance, process.execPath, [...profileArgs(), build.cli, "module", name, "--instance", instance, "--config", configPath], { readyLine: "module ready", env: { ...build.env, ...CHILD_ENV } });
 }

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, waitForPort } from "../../src/process/ports.js";
+import { childNodeOptions } from "../../src/process/process-plan.js";
 import { launchServer, type ServerProgram } from "../../src/servers/launcher.js";
 import { natsServerConfig } from "../../src/servers/nats-server-config.js";
 import { redisServerConfig } from "../../src/servers/redis-server-config.js";
@@ -134,13 +135,14 @@ export class ProcessGroup {
 
   /** `switchyard gateway --id ID --config PATH` (of the checkout at `root`), resolved once it listens. */
   gateway(id: string, configPath: string, nodeArgs: string[] = [], root: string | null = null): Promise<BenchProcess> {
-    return this.spawn(id, process.execPath, [...nodeArgs, ...profileArgs(), cliAt(root), "gateway", "--id", id, "--config", configPath], { readyLine: "gateway listening", ...(root !== null ? { cwd: root } : {}) });
+    return this.spawn(id, process.execPath, [...nodeArgs, ...profileArgs(), cliAt(root), "gateway", "--id", id, "--config", configPath], { readyLine: "gateway listening", env: CHILD_ENV, ...(root !== null ? { cwd: root } : {}) });
   }
 
   /** `switchyard module NAME --config PATH` (of the checkout at `root`), resolved once it is ready. */
   module(name: string, instance: string, configPath: string, nodeArgs: string[] = [], root: string | null = null): Promise<BenchProcess> {
     return this.spawn(instance, process.execPath, [...nodeArgs, ...profileArgs(), cliAt(root), "module", name, "--instance", instance, "--config", configPath], {
       readyLine: "module ready",
+      env: CHILD_ENV,
       // A checkout reads its own proto/ (the project's, from the working directory).
       ...(root !== null ? { cwd: root } : {}),
     });
@@ -161,6 +163,9 @@ export class ProcessGroup {
     else process.stderr.write(`bench: logs kept in ${this.dir}\n`);
   }
 }
+
+/** What the master adds to a gateway's or module's environment (the young generation's size). */
+export const CHILD_ENV = { NODE_OPTIONS: childNodeOptions(process.env) };
 
 /** `--cpu-prof` flags when BENCH_CPU_PROF names a folder (profiles of gateways and modules). */
 export function profileArgs(): string[] {

@@ -6,7 +6,7 @@ import type { Logger } from "../log/logger.js";
 import { CREDENTIALS_ENV, NATS_URL_ENV, REDIS_URL_ENV, roleFile } from "../servers/credentials.js";
 import { NatsRole } from "../servers/nats-permissions.js";
 import { startCtlServer, type CtlServer } from "../ctl/ctl-server.js";
-import { commandArgs, parseAnnouncedSlot, ProcessKind, switchyardBin, type ProcessSlot } from "../process/process-plan.js";
+import { childNodeOptions, commandArgs, parseAnnouncedSlot, ProcessKind, switchyardBin, type ProcessSlot } from "../process/process-plan.js";
 
 /** Request of `sys.agent.<hostId>.spawn`. */
 export interface AgentSpawnRequest {
@@ -85,7 +85,7 @@ export function startHostAgent(opts: AgentOptions): HostAgent {
         const args = [bin, ...commandArgs(req.slot, req.instance, opts.configPath)];
         // URLs go through the environment: one may carry a password, and a command line is
         // readable by every user of the host (/proc/<pid>/cmdline).
-        const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_HOST_ID: opts.hostId, SWITCHYARD_SLOT: JSON.stringify(req.slot), [NATS_URL_ENV]: opts.natsUrl };
+        const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: childNodeOptions(process.env), SWITCHYARD_HOST_ID: opts.hostId, SWITCHYARD_SLOT: JSON.stringify(req.slot), [NATS_URL_ENV]: opts.natsUrl };
         if (req.redisUrl !== undefined) env[REDIS_URL_ENV] = req.redisUrl;
         delete env[CREDENTIALS_ENV];
         if (opts.credentialsDir) env[CREDENTIALS_ENV] = roleFile(opts.credentialsDir, req.role ?? NatsRole.module);

@@ -24,7 +24,7 @@ import {
   type ModuleSource,
   type Operations,
 } from "./operations.js";
-import { commandArgs, parseAnnouncedSlot, planProcesses, ProcessKind, readyLine, switchyardBin, type ProcessSlot } from "../process/process-plan.js";
+import { childNodeOptions, commandArgs, parseAnnouncedSlot, planProcesses, ProcessKind, readyLine, switchyardBin, type ProcessSlot } from "../process/process-plan.js";
 import { parseScaleRequest } from "./scale.js";
 import { parseGatewayRolloutRequest, rolloutGateways } from "./gateway-rollout.js";
 import type { MasterStatus } from "./status.js";
@@ -286,7 +286,7 @@ function adoptRunning(
  */
 function spawnChild(configPath: string, cfg: ClusterConfig, credentialsDir: string | null): SpawnProcess {
   const bin = switchyardBin();
-  const base: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_CONFIG: configPath };
+  const base: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_CONFIG: configPath, NODE_OPTIONS: childNodeOptions(process.env) };
   delete base[CREDENTIALS_ENV];
   return (slot, instanceId) =>
     spawn(process.execPath, [bin, ...commandArgs(slot, instanceId, configPath)], {

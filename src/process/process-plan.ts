@@ -128,6 +128,25 @@ export function commandArgs(slot: ProcessSlot, instanceId: string, configPath: s
   return args;
 }
 
+/**
+ * V8's semi-space (half of the young generation) of every gateway and module process, in MiB.
+ * At thousands of requests in flight a request's objects outlive the default 16 MiB and are
+ * promoted, so the old generation fills and its collections dominate: the rank route at
+ * 100 × 16 spent 40-51 µs of module CPU per request with the default and 27-28 µs with 64 MiB
+ * (README → Performance). The space grows only as a process allocates: an idle one stays small.
+ */
+export const CHILD_SEMI_SPACE_MIB = 64;
+
+/**
+ * NODE_OPTIONS for a gateway or module process: `env`'s own, plus the semi-space size unless
+ * they already choose one (an operator sets `--max-semi-space-size` in NODE_OPTIONS to override).
+ */
+export function childNodeOptions(env: NodeJS.ProcessEnv): string {
+  const own = env.NODE_OPTIONS?.trim() ?? "";
+  if (/--max-semi-space-size\b/.test(own)) return own;
+  return `${own} --max-semi-space-size=${CHILD_SEMI_SPACE_MIB}`.trim();
+}
+
 /** Address to print for a gateway: a wildcard bind is reachable on loopback. */
 export function displayAddress(listen: { host: string; port: number }): string {
   const host = dialableHost(listen.host);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseClusterConfig } from "../../../src/config/cluster-config.js";
-import { commandArgs, displayAddress, instanceIdFor, newInstanceId, planProcesses, readyLine } from "../../../src/process/process-plan.js";
+import { CHILD_SEMI_SPACE_MIB, childNodeOptions, commandArgs, displayAddress, instanceIdFor, newInstanceId, planProcesses, readyLine } from "../../../src/process/process-plan.js";
 
 const cfg = parseClusterConfig({
   gateways: [
@@ -52,5 +52,16 @@ describe("readyLine", () => {
   it("brackets IPv6 hosts", () => {
     expect(displayAddress({ host: "::1", port: 1 })).toBe("[::1]:1");
     expect(displayAddress({ host: "::", port: 2 })).toBe("127.0.0.1:2");
+  });
+});
+
+describe("childNodeOptions", () => {
+  it("adds the semi-space size to the master's own NODE_OPTIONS", () => {
+    expect(childNodeOptions({})).toBe(`--max-semi-space-size=${CHILD_SEMI_SPACE_MIB}`);
+    expect(childNodeOptions({ NODE_OPTIONS: "--enable-source-maps" })).toBe(`--enable-source-maps --max-semi-space-size=${CHILD_SEMI_SPACE_MIB}`);
+  });
+
+  it("keeps an operator's own choice of semi-space size", () => {
+    expect(childNodeOptions({ NODE_OPTIONS: "--max-semi-space-size=16" })).toBe("--max-semi-space-size=16");
   });
 });
