@@ -121,9 +121,17 @@ describe("a cluster on a 3-node NATS cluster: kill -9 of the node its gateway us
     expect(f.unsettled).toBe(0);
     const lost = f.failed.filter((s) => s.code === "UNAVAILABLE" && /was lost while waiting for the answer/.test(s.message ?? ""));
     const refused = f.failed.filter((s) => s.code === "UNAVAILABLE" && /not sent: reconnecting to NATS/.test(s.message ?? ""));
+    // When every echo instance was on the dead node too, the gateway can be back before them: the
+    // module then has no subscriber for a moment and its requests fail at once, never delivered.
+    const noInstance = f.failed.filter((s) => s.code === "UNAVAILABLE" && /module "echo" is not running/.test(s.message ?? ""));
     const timedOut = f.failed.filter((s) => s.code === "TIMEOUT");
-    console.log(`[nats failover SIGKILL] failed exactly: ${lost.length} in flight at the disconnect, ${refused.length} refused unsent while reconnecting, ${timedOut.length} timed out`);
-    expect(f.failed.length).toBe(lost.length + refused.length + timedOut.length);
+    console.log(
+      `[nats failover SIGKILL] failed exactly: ${lost.length} in flight at the disconnect, ${refused.length} refused unsent while reconnecting, ` +
+        `${noInstance.length} found no echo instance yet, ${timedOut.length} timed out`,
+    );
+    const unexplained = f.failed.filter((s) => !lost.includes(s) && !refused.includes(s) && !noInstance.includes(s) && !timedOut.includes(s));
+    expect(unexplained.map((s) => `${s.code}: ${s.message}`)).toEqual([]);
+    for (const s of noInstance) expect(s.sentAt).toBeGreaterThanOrEqual(f.lostAt);
     // In flight at the kill: at most one request per worker (lost with the gateway's connection, or
     // on its way to a module of the dead node). The gateway was on the dead node, so its load was hit:
     // requests already forwarded are lost, and those still between a client and the gateway at the
