@@ -2,9 +2,7 @@
 // through a gateway to the rank module, which works against Redis; same loads as echo-e2e.
 // Baselines in the same run: raw `nc.request()` at 256 in flight (1 responder process); the fair
 // one, raw ioredis running the rank module's own BoardStore scripts (same keys, same Lua, same
-// client factory and timeouts but without Switchyard's write coalescing, half Submit half Top of
-// 10) with as many in flight as the route load has, and the same with write coalescing (what the
-// module's own connection does), shown beside it; and
+// client factory, half Submit half Top of 10) with as many in flight as the route load has; and
 // the older, unfair one kept for comparison: ioredis ZADD / ZREVRANGE 0 9 at 256 in flight (plain
 // commands, not the module's scripts). BENCH_BEFORE_ROOT=<another built checkout> also measures
 // its gateway and rank module in the same run ("before" rows).
@@ -63,7 +61,7 @@ async function runClosedLoops(loops: number, op: (loop: number, n: number) => Pr
 
 /** 256 loops of ZADD / ZREVRANGE through one ioredis connection, as the raw Redis baseline. */
 async function runRedisLoad(url: string, warmupMs: number, measureMs: number): Promise<LoadResult> {
-  const redis = createRedisClient({ url }, { coalesceWrites: false });
+  const redis = createRedisClient({ url });
   const op = (i: number, n: number): Promise<unknown> =>
     (n + i) % 2 === 0 ? redis.zadd("raw:board", Math.random() * 1000, `u${i}`) : redis.zrevrange("raw:board", 0, 9, "WITHSCORES");
   const result = await runClosedLoops(256, op, warmupMs, measureMs);
@@ -76,8 +74,8 @@ async function runRedisLoad(url: string, warmupMs: number, measureMs: number): P
  * client factory, as the module has: BoardStore.submit (the Submit script) and BoardStore.top
  * (the Top script), half each, for `users` uids. What the route adds over it is Switchyard's cost.
  */
-async function runBoardStoreLoad(url: string, inflight: number, users: number, coalesceWrites: boolean, warmupMs: number, measureMs: number): Promise<LoadResult> {
-  const redis = createRedisClient({ url }, { coalesceWrites });
+async function runBoardStoreLoad(url: string, inflight: number, users: number, warmupMs: number, measureMs: number): Promise<LoadResult> {
+  const redis = createRedisClient({ url });
   const store = new BoardStore(redis);
   const op = (i: number, n: number): Promise<unknown> =>
     (n + i) % 2 === 0
@@ -109,12 +107,7 @@ export async function run(): Promise<Figure[]> {
     const rawRedis = await runRedisLoad(redis.url, warmupMs, measureMs);
 
     const fair = new Map<string, LoadResult>();
-    const coalesced = new Map<string, LoadResult>();
-    for (const l of LOADS) {
-      const label = `${l.connections}×${l.inflight}`;
-      fair.set(label, await runBoardStoreLoad(redis.url, l.connections * l.inflight, l.connections, false, warmupMs, measureMs));
-      coalesced.set(label, await runBoardStoreLoad(redis.url, l.connections * l.inflight, l.connections, true, warmupMs, measureMs));
-    }
+    for (const l of LOADS) fair.set(`${l.connections}×${l.inflight}`, await runBoardStoreLoad(redis.url, l.connections * l.inflight, l.connections, warmupMs, measureMs));
 
     let users = 0;
     for (const build of benchBuilds()) {
@@ -164,8 +157,6 @@ export async function run(): Promise<Figure[]> {
         const same = fair.get(label)!;
         figures.push({ scenario: SCENARIO, name: `${pre}Submit+Top rps ${label} vs raw BoardStore scripts`, value: res.rps, unit: "rps", baseline: { name: `ioredis BoardStore submit/top, ${l.connections * l.inflight} in flight`, value: same.rps }, target: "≥ 0.5×", met: res.rps >= 0.5 * same.rps });
         if (pre === "") {
-          const withCoalescing = coalesced.get(label)!;
-          figures.push({ scenario: SCENARIO, name: `Submit+Top rps ${label} vs BoardStore scripts, writes coalesced`, value: res.rps, unit: "rps", baseline: { name: `ioredis + Switchyard's write coalescing, ${l.connections * l.inflight} in flight`, value: withCoalescing.rps } });
           figures.push({ scenario: SCENARIO, name: `Submit+Top rps ${label} vs raw nc.request() 256`, value: res.rps, unit: "rps", baseline: { name: "nc.request()", value: raw.rps } });
           figures.push({ scenario: SCENARIO, name: `Submit+Top rps ${label} vs raw ioredis 256`, value: res.rps, unit: "rps", baseline: { name: "ioredis ZADD/ZREVRANGE (not the same work)", value: rawRedis.rps } });
         }

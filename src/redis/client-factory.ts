@@ -1,6 +1,5 @@
 import { Redis, type RedisOptions } from "ioredis";
 import type { RedisConfig } from "../config/cluster-config.js";
-import { coalesceWrites } from "./write-coalescing.js";
 
 /** Where Redis is: `redis.url`, or its sentinels (the keys of the cluster config's `redis`). */
 export type RedisEndpoint = Pick<RedisConfig, "url"> & Partial<Pick<RedisConfig, "sentinels" | "name" | "sentinelPassword">>;
@@ -19,11 +18,6 @@ export interface RedisClientOptions {
    * commands must then be defined before the first command (see src/module/redis-command.ts).
    */
   autoPipelining?: boolean;
-  /**
-   * One socket write per event-loop turn instead of one per command (see write-coalescing.ts).
-   * On by default.
-   */
-  coalesceWrites?: boolean;
 }
 
 /** How long one command may take, queued or sent, before it fails. */
@@ -42,7 +36,6 @@ export function createRedisClient(redis: RedisEndpoint, opts: RedisClientOptions
     ...(opts.autoPipelining === true ? { enableAutoPipelining: true } : {}),
   });
   if (opts.onError !== undefined) client.on("error", opts.onError);
-  if (opts.coalesceWrites !== false) coalesceWrites(client);
   return client;
 }
 
