@@ -132,7 +132,7 @@ export function commandArgs(slot: ProcessSlot, instanceId: string, configPath: s
  * V8's semi-space (half of the young generation) of every gateway and module process, in MiB.
  * At thousands of requests in flight a request's objects outlive the default 16 MiB and are
  * promoted, so the old generation fills and its collections dominate: the rank route at
- * 100 × 16 spent 40-51 µs of module CPU per request with the default and 27-28 µs with 64 MiB
+ * 100 × 16 spent 40-44 µs of module CPU per request with the default and 30 µs with 64 MiB
  * (README → Performance). The space grows only as a process allocates: an idle one stays small.
  */
 export const CHILD_SEMI_SPACE_MIB = 64;
