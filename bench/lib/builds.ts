@@ -14,8 +14,10 @@ export interface Build {
 
 /**
  * The builds a before/after scenario measures in one run: the checkout named by BENCH_BEFORE_ROOT
- * (a built worktree of an older commit, e.g. main), when set, then this one. Same machine state,
- * same receivers and load drivers (this checkout's), only the gateway and module code differs.
+ * (a built worktree of an older commit, e.g. main), when set, then this one; BENCH_AFTER_FIRST=1
+ * measures this one first (the second build runs on a Redis and machine the first has used:
+ * run both orders to see that effect). Same receivers and load drivers (this checkout's), only
+ * the gateway and module code differs.
  */
 export function benchBuilds(): Build[] {
   const before = process.env.BENCH_BEFORE_ROOT;
@@ -26,7 +28,7 @@ export function benchBuilds(): Build[] {
     out.push({ label: "before", cli, env: { SWITCHYARD_PROJECT: before } });
   }
   out.push({ label: "after", cli: CLI, env: {} });
-  return out;
+  return process.env.BENCH_AFTER_FIRST === "1" ? out.reverse() : out;
 }
 
 /** `switchyard gateway` of `build`, resolved once it listens. */
