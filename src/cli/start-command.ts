@@ -2,6 +2,7 @@ import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { defaultConfigPath } from "../config/cluster-config.js";
 import { runMaster } from "../master/master.js";
+import { READY_PREFIX } from "../process/process-plan.js";
 import { optString, parseArgs } from "./args.js";
 import { UsageError } from "./usage-error.js";
 
@@ -27,9 +28,12 @@ export async function runStartCommand(argv: string[]): Promise<void> {
   // the master exits, so "the file exists" means "ready" without parsing the JSON logs.
   const path = resolve(readyFile);
   rmSync(path, { force: true });
+  // Only the ready line goes to the file: the master prints other lines after it (the web demo's address).
   const out = (line: string): void => {
-    writeFileSync(`${path}.tmp`, line + "\n");
-    renameSync(`${path}.tmp`, path);
+    if (line.startsWith(READY_PREFIX)) {
+      writeFileSync(`${path}.tmp`, line + "\n");
+      renameSync(`${path}.tmp`, path);
+    }
     process.stdout.write(line + "\n");
   };
   const code = await runMaster({ configPath, out }).finally(() => rmSync(path, { force: true }));

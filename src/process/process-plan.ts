@@ -153,10 +153,13 @@ export function displayAddress(listen: { host: string; port: number }): string {
   return `${host.includes(":") ? `[${host}]` : host}:${listen.port}`;
 }
 
+/** How the line `switchyard start` prints when every process answers begins. */
+export const READY_PREFIX = "switchyard ready:";
+
 /** The one line `switchyard start` prints when every process answers. */
 export function readyLine(slots: readonly ProcessSlot[]): string {
   const gateways = slots.filter((s) => s.kind === ProcessKind.gateway && s.listen);
   const where = gateways.map((s) => `gateway ${s.gatewayId} at ${displayAddress(s.listen!)}`).join(", ");
   const n = slots.length;
-  return `switchyard ready: ${where || "no gateway"} (${n} instance${n === 1 ? "" : "s"})`;
+  return `${READY_PREFIX} ${where || "no gateway"} (${n} instance${n === 1 ? "" : "s"})`;
 }

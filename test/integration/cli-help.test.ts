@@ -77,12 +77,14 @@ describe("switchyard start --ready-file", () => {
   afterAll(() => stopOpsCluster({ dir, master, pids }));
 
   it("the file holds the ready line once the cluster answers and is gone after the master exits", async () => {
-    const { path, gwPort } = await writeOpsConfig(dir, "ready", { modules: { echo: { instances: 1 } } });
+    // With the web demo on, the master prints its address after the ready line: the file keeps the ready line.
+    const { path, gwPort } = await writeOpsConfig(dir, "ready", { modules: { echo: { instances: 1 } }, web: { port: 0 } });
     const readyFile = join(dir, "cluster.ready");
     master = startCli(["start", "--config", path, "--ready-file", readyFile]);
     pids.add(master.proc.pid!);
     const line = await master.waitLine(/^switchyard ready:/, 30_000);
     expect(line).toBe(`switchyard ready: gateway gw-1 at 127.0.0.1:${gwPort} (2 instances)`);
+    await master.waitLine(/^switchyard: web demo at /, 10_000);
     expect(readFileSync(readyFile, "utf8")).toBe(`${line}\n`);
     master.proc.kill("SIGINT");
     expect(await master.exited).toBe(0);
