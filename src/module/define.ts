@@ -221,7 +221,7 @@ export interface ModuleSpec<M extends Record<keyof M, RpcTypes>, R extends Route
    * Redis script or command, sent synchronously): a session's next request to one of them may
    * start while this one runs, because its work reaches Redis after this one's on the
    * instance's single connection. Replies still go out in arrival order. Every other method
-   * runs one at a time per session (README → Module API → Ordering).
+   * runs one at a time per session (README → Writing a module → Ordering and `pipelined`).
    */
   pipelined?: readonly (keyof M & string)[];
   /** Runs when draining starts (new requests have stopped): e.g. stop opening rooms. */

@@ -151,7 +151,7 @@ class ModuleHostImpl implements ModuleHost {
   private errors = 0;
   /** Messages received (the drain watches it to know when the instance is quiet). */
   private arrivals = 0;
-  /** Ordered requests of sessions that have one running. */
+  /** Per-session order of ordered requests: what runs, what waits, replies held for their turn. */
   private readonly order = new SessionOrder<WaitingRequest>((w) => w.method.pipelined);
   /** `sy-inst: <id>` / `sy-inst: ""` reply headers, built on first use. */
   private namedHeaders: MsgHdrs | null = null;
@@ -257,7 +257,7 @@ class ModuleHostImpl implements ModuleHost {
       }
       const slot = this.order.join(h.gateway, h.sid, method.pipelined);
       if (slot !== null) {
-        this.runReady(h, this.run(msg, method, h, true, slot));
+        this.runReady(this.run(msg, method, h, true, slot));
         return;
       }
       this.counters.inflight++;
@@ -306,7 +306,7 @@ class ModuleHostImpl implements ModuleHost {
     /** Sends the reply (in the session's order for an ordered request) and counts the request done. */
     const done = (deliver: () => void): void => {
       if (held === null) deliver();
-      else this.runReady(h!, this.order.finish(h!.gateway, h!.sid, held, deliver));
+      else this.runReady(this.order.finish(h!.gateway, h!.sid, held, deliver));
       this.settled();
     };
     const confirmer = this.runtime.writeConfirmer();
@@ -332,7 +332,7 @@ class ModuleHostImpl implements ModuleHost {
   }
 
   /** Runs the waiting requests of a session that may start now, and those their synchronous ends release. */
-  private runReady(h: RequestHeaders, ready: Ready<WaitingRequest>[] | null): void {
+  private runReady(ready: Ready<WaitingRequest>[] | null): void {
     if (ready === null) return;
     for (let i = 0; i < ready.length; i++) {
       const { item, slot } = ready[i]!;
