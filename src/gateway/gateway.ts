@@ -38,7 +38,7 @@ import { createRedisClient, type RedisEndpoint } from "../redis/client-factory.j
 import { ResumeStore, type LostSession, type ResumeOutcome } from "./resume-store.js";
 import { OnlineTable, type PendingPushes } from "../module/online-table.js";
 import { Adoption, pendingFrames, type AdoptionHost } from "./adoption.js";
-import { listenOnce, listenWhenFree, requestPortRelease, serveReleasePorts } from "./port-handover.js";
+import { listenOnce, listenWhenFree, requestPortRelease, serveReclaimPorts, serveReleasePorts } from "./port-handover.js";
 
 /** How to start a gateway. */
 export interface GatewayOptions {
@@ -186,6 +186,9 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   private cmdSub: Subscription | null = null;
   private bindSub: Subscription | null = null;
   private releaseSub: Subscription | null = null;
+  private reclaimSub: Subscription | null = null;
+  /** The ports closed for a replacement (see releasePorts), bound again by reclaimPorts. */
+  private released: { tcp: number; ws: number | null } | null = null;
   private service: Service | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private shutdown: Promise<void> | null = null;
@@ -346,6 +349,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     const adoption = this.adoption;
     if (adoption !== null) this.adoptSub = this.nc.subscribe(SystemSubject.gatewayAdopt, { queue: GATEWAY_ADOPT_QUEUE, callback: (_err, msg) => adoption.handle(msg) });
     this.releaseSub = serveReleasePorts(this.nc, this.id, () => this.releasePorts());
+    this.reclaimSub = serveReclaimPorts(this.nc, this.id, () => this.reclaimPorts());
     // Listening before announcing: the announcement carries the ports (0 picks free ones).
     // Connections arriving meanwhile are served (NATS and the command subjects are up).
     await this.listenAll();
@@ -399,10 +403,30 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
    * the sessions held stay until the drain moves them.
    */
   private releasePorts(): void {
-    if (this.listening) this.server.close();
+    if (this.listening) {
+      this.released = { tcp: this.address().port, ws: this.wsServer?.listening ? this.wsAddress()!.port : null };
+      this.server.close();
+    }
     this.listening = false;
     if (this.wsServer?.listening) this.wsServer.close();
     this.log.info({ sessions: this.sessions.size }, "listeners closed: a replacement takes the ports");
+  }
+
+  /**
+   * The replacement that took the ports failed (the rollout stopped): this gateway, still
+   * serving its sessions, listens on them again, waiting while the failed one still holds them.
+   */
+  private async reclaimPorts(): Promise<void> {
+    const ports = this.released;
+    if (ports === null || this.listening) return;
+    if (this.state !== LifecycleState.ready) throw new Error(`${this.id} is ${this.state}: it does not take its ports back`);
+    const host = this.options.host ?? "127.0.0.1";
+    const timeoutMs = this.options.portTimeoutMs ?? 30_000;
+    await listenWhenFree(this.server, ports.tcp, host, timeoutMs);
+    this.listening = true;
+    if (this.wsServer !== null && ports.ws !== null) await listenWhenFree(this.wsServer, ports.ws, host, timeoutMs);
+    this.released = null;
+    this.log.info({ port: ports.tcp, wsPort: ports.ws }, "listening again: the replacement that took the ports failed");
   }
 
   /** The addresses clients use, as announced: the configured host (else the bound one) and the ports. */
@@ -843,6 +867,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     this.bindSub?.unsubscribe();
     this.adoptSub?.unsubscribe();
     this.releaseSub?.unsubscribe();
+    this.reclaimSub?.unsubscribe();
     this.channels.close();
     try {
       await this.service?.stop();

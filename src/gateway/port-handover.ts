@@ -13,6 +13,14 @@ export function releasePortsSubject(gatewayId: string): string {
   return `sys.instance.${gatewayId}.release-ports`;
 }
 
+/**
+ * Subject on which a gateway binds the ports it released again (answered once bound, or with
+ * the reason it could not): its replacement failed before serving them (see rolloutGateways).
+ */
+export function reclaimPortsSubject(gatewayId: string): string {
+  return `sys.instance.${gatewayId}.reclaim-ports`;
+}
+
 /** How often a bind of a taken port is tried again. */
 export const PORT_RETRY_MS = 5;
 
@@ -67,6 +75,34 @@ export async function requestPortRelease(nc: NatsConnection, oldId: string): Pro
   } catch {
     return false;
   }
+}
+
+/**
+ * Asks gateway `oldId` to listen again on the ports it released; resolves "" once it does, else
+ * the reason (its answer, or that it did not answer within `timeoutMs`).
+ */
+export async function requestPortReclaim(nc: NatsConnection, oldId: string, timeoutMs: number): Promise<string> {
+  try {
+    const reply = await nc.request(reclaimPortsSubject(oldId), undefined, { timeout: timeoutMs });
+    return new TextDecoder().decode(reply.data);
+  } catch (err) {
+    return `${oldId} did not answer within ${timeoutMs} ms (${(err as Error).message})`;
+  }
+}
+
+/**
+ * Answers reclaim requests for gateway `id`: `reclaim` binds the released ports again; the
+ * answer is empty once they are bound, else the reason.
+ */
+export function serveReclaimPorts(nc: NatsConnection, id: string, reclaim: () => Promise<void>): Subscription {
+  return nc.subscribe(reclaimPortsSubject(id), {
+    callback: (_err, msg) => {
+      reclaim().then(
+        () => msg.reply && msg.respond(),
+        (err: unknown) => msg.reply && msg.respond(new TextEncoder().encode((err as Error).message)),
+      );
+    },
+  });
 }
 
 /**

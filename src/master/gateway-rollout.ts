@@ -5,6 +5,10 @@ import { SwitchyardError } from "../protocol/errors.js";
 import { ProcessKind, type ProcessSlot } from "../process/process-plan.js";
 import type { Operations } from "./operations.js";
 import { NotReadyError } from "./supervisor.js";
+import { requestPortReclaim } from "../gateway/port-handover.js";
+
+/** How long the old gateway may take to listen again after a failed replacement (it waits while the ports are taken). */
+const RECLAIM_ANSWER_MS = 10_000;
 
 /** Request of the `rollout-gateway` ctl verb: one gateway (its id or its config entry's), or all. */
 export interface GatewayRolloutRequest {
@@ -74,10 +78,10 @@ export async function rolloutGateways(ops: Operations, req: GatewayRolloutReques
     } catch (err) {
       await ops.supervisor.remove(next.key, gatewayGraceMs(ops));
       const why = err instanceof NotReadyError ? err.message : String(err);
-      throw new SwitchyardError(
-        "TIMEOUT",
-        `rollout gateway: the replacement ${next.gatewayId} of ${oldId} did not become ready: ${why} Rollout stopped after ${i} of ${slots.length} gateways; ${oldId} still holds its sessions but may have closed its listeners: roll it out again or restart it.`,
-      );
+      // The replacement may have taken the ports before it failed: the old one binds them again.
+      const reclaim = await requestPortReclaim(ops.nc, oldId, RECLAIM_ANSWER_MS);
+      const old = reclaim === "" ? `${oldId} still holds its sessions and listens on its ports again` : `${oldId} still holds its sessions but could not listen on its ports again (${reclaim}): restart it`;
+      throw new SwitchyardError("TIMEOUT", `rollout gateway: the replacement ${next.gatewayId} of ${oldId} did not become ready: ${why} Rollout stopped after ${i} of ${slots.length} gateways; ${old}.`);
     }
     const readyAt = Date.now();
     ops.log.info({ old: oldId, new: next.gatewayId, sessions }, "gateway rollout: replacement ready on the same ports; draining the old one");

@@ -242,13 +242,14 @@ export interface OpsCluster {
 /**
  * Writes a config (embedded nats/redis on free ports, one gateway, `extra` merged in) in a new
  * temp folder, starts `switchyard start` on it and waits for its ready line. The master's pid
- * goes into `pids`, the set `stopOpsCluster` kills whatever is left of.
+ * goes into `pids`, the set `stopOpsCluster` kills whatever is left of; `env` is added to the
+ * master's environment (its children inherit it).
  */
-export async function startOpsCluster(prefix: string, extra: Record<string, unknown>, pids: Set<number>): Promise<OpsCluster> {
+export async function startOpsCluster(prefix: string, extra: Record<string, unknown>, pids: Set<number>, env: NodeJS.ProcessEnv = {}): Promise<OpsCluster> {
   requireBuild();
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const cfg = await writeOpsConfig(dir, "cluster", extra);
-  const master = startCli(["start", "--config", cfg.path]);
+  const master = startCli(["start", "--config", cfg.path], env);
   if (master.proc.pid) pids.add(master.proc.pid);
   await master.waitLine(/^switchyard ready:/, 30_000);
   return { dir, config: cfg.path, gwPort: cfg.gwPort, natsUrl: cfg.natsUrl, master };

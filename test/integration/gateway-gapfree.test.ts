@@ -120,7 +120,13 @@ describe("a gateway killed with -9: every point push sent after the kill reaches
         }
       }
     };
-    const received = (p: Player, n: number) => until(`${p.name} has ${n} pushes`, 15_000, async () => (p.texts.length >= n ? true : undefined));
+    const received = async (p: Player, n: number): Promise<void> => {
+      try {
+        await until(`${p.name} has ${n} pushes`, 15_000, async () => (p.texts.length >= n ? true : undefined));
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; it has ${JSON.stringify({ texts: p.texts, seqs: p.seqs, reconnects: p.reconnects, errors: p.errors })}`);
+      }
+    };
 
     await pushAll(1, 5);
     for (const p of all) await received(p, 5);
