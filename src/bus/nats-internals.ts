@@ -9,6 +9,8 @@ import { createInbox, headers as natsHeaders, type Msg, type MsgHdrs, type NatsC
 //   from `headers()` has that `encode()` (encoded-headers.ts hands pre-encoded bytes over).
 // `checkNatsFastPaths` proves both on a live connection at startup and turns a path off when
 // the library no longer behaves that way: slower, still correct.
+// A third, for module instances: every message sent goes through `nc.protocol.publish`, which
+// `hookEverySend` wraps (and proves) so Redis writes held for batching leave first.
 
 /** Which header fast paths are in use (both on until a startup self-check finds otherwise). */
 export interface NatsFastPaths {
@@ -127,4 +129,58 @@ async function selfCheck(nc: NatsConnection): Promise<{ read: string; write: str
       ? ""
       : "a received message no longer keeps its raw header bytes (_rdata, _msg.hdr)";
   return { read, write };
+}
+
+/** nats.js 2.x: every message a connection sends (publish, request, Msg.respond) goes through this. */
+interface ProtocolPublisher {
+  publish(subject: string, payload?: Uint8Array, options?: unknown): void;
+}
+
+function protocolOf(nc: NatsConnection): ProtocolPublisher | null {
+  const p = (nc as unknown as { protocol?: Partial<ProtocolPublisher> }).protocol;
+  return typeof p?.publish === "function" ? (p as ProtocolPublisher) : null;
+}
+
+/**
+ * Runs `before` ahead of every message `nc` sends (nc.publish, nc.request, Msg.respond all end in
+ * the connection's protocol handler's `publish`, wrapped here), then proves it on the live
+ * connection: a publish and a respond must each have called it. Resolves "" when it holds; else
+ * the reason, with the wrapper removed (the caller then does without whatever needed the hook).
+ */
+export async function hookEverySend(nc: NatsConnection, before: () => void): Promise<string> {
+  const protocol = protocolOf(nc);
+  if (protocol === null) return "the connection has no protocol handler with publish()";
+  const original = protocol.publish;
+  // subjects sent while the self-check runs (then no longer recorded)
+  const seen = new Set<string>();
+  let recording = true;
+  protocol.publish = function (this: ProtocolPublisher, subject: string, payload?: Uint8Array, options?: unknown): void {
+    before();
+    if (recording) seen.add(subject);
+    original.call(this, subject, payload, options);
+  };
+  const undo = (why: string): string => {
+    recording = false;
+    protocol.publish = original;
+    return why;
+  };
+  const subject = `${SystemSubject.selfCheckPrefix}.${createInbox().slice("_INBOX.".length)}`;
+  const replyTo = `${subject}.reply`;
+  const answered = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 5_000);
+    nc.subscribe(replyTo, {
+      max: 1,
+      callback: () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+    });
+  });
+  nc.subscribe(subject, { max: 1, callback: (_err, m) => m.respond(new Uint8Array([2])) });
+  nc.publish(subject, new Uint8Array([1]), { reply: replyTo });
+  if (!seen.has(subject)) return undo("nc.publish does not go through protocol.publish");
+  if (!(await answered)) return undo("the self-check message was not answered within 5 s");
+  if (!seen.has(replyTo)) return undo("Msg.respond does not go through protocol.publish");
+  recording = false;
+  return "";
 }

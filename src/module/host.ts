@@ -6,7 +6,7 @@ import { announceInstance, makeIdentity } from "../bus/discovery.js";
 import { SwitchyardError } from "../protocol/errors.js";
 import { respondWithError } from "../bus/error-headers.js";
 import { Header } from "../bus/headers.js";
-import { libraryHeaderBytes, natsFastPaths, preEncodedHeaders } from "../bus/nats-internals.js";
+import { hookEverySend, libraryHeaderBytes, natsFastPaths, preEncodedHeaders } from "../bus/nats-internals.js";
 import { isOrderedRequestId } from "../bus/ordered-requests.js";
 import { readRequestHeaders, type RequestHeaders } from "../bus/request-headers.js";
 import { LifecycleState } from "../bus/lifecycle.js";
@@ -16,6 +16,7 @@ import { createLogger, type Logger } from "../log/logger.js";
 import { serveMetrics } from "../metrics/gather.js";
 import { ModuleMetrics, type MethodMetrics } from "../metrics/module-metrics.js";
 import { ProcessMetrics } from "../metrics/process-metrics.js";
+import { RedisWriteBatch } from "../redis/write-batching.js";
 import { createSpanSink, nowMs, type SpanSink } from "../tracing/span-exporter.js";
 import { loadProto, type MessageCodec, type ProtoRegistry } from "../proto/registry.js";
 import { HandlerContextImpl } from "./context.js";
@@ -99,7 +100,8 @@ export async function startModule(opts: ModuleHostOptions): Promise<ModuleHost> 
   const settings = parseModuleSettings(def, opts.config);
   log.info({ nats: opts.config.nats.url }, "connecting to NATS (waits until it answers)");
   const nc = await connectBus(opts.config.nats, instanceId, (m) => log.warn(m));
-  const host = new ModuleHostImpl(def, opts.config, instanceId, log, nc, registry, methods, settings);
+  const redisBatch = await batchingFor(nc, log);
+  const host = new ModuleHostImpl(def, opts.config, instanceId, log, nc, registry, methods, settings, redisBatch);
   try {
     await host.start();
   } catch (err) {
@@ -107,6 +109,19 @@ export async function startModule(opts: ModuleHostOptions): Promise<ModuleHost> 
     throw err;
   }
   return host;
+}
+
+/**
+ * The instance's Redis write batching (write-batching.ts), which needs every NATS message to
+ * flush the held Redis writes first: null (one write per command) when that hook cannot be
+ * proven on this connection.
+ */
+async function batchingFor(nc: NatsConnection, log: Logger): Promise<RedisWriteBatch | null> {
+  const batch = new RedisWriteBatch();
+  const off = await hookEverySend(nc, () => batch.flush());
+  if (off === "") return batch;
+  log.warn({ reason: off }, "Redis write batching off (one socket write per command: more CPU, same results)");
+  return null;
 }
 
 function resolveMethods(def: ModuleDefinition, registry: ProtoRegistry): Map<string, Method> {
@@ -170,7 +185,7 @@ class ModuleHostImpl implements ModuleHost {
   private cutShort!: () => void;
   private resolveStopped!: (v: Error | null) => void;
 
-  constructor(def: ModuleDefinition, config: ClusterConfig, instanceId: string, log: Logger, nc: NatsConnection, registry: ProtoRegistry, methods: Map<string, Method>, settings: unknown) {
+  constructor(def: ModuleDefinition, config: ClusterConfig, instanceId: string, log: Logger, nc: NatsConnection, registry: ProtoRegistry, methods: Map<string, Method>, settings: unknown, redisBatch: RedisWriteBatch | null) {
     this.def = def;
     this.config = config;
     this.instanceId = instanceId;
@@ -195,6 +210,7 @@ class ModuleHostImpl implements ModuleHost {
       counters: this.counters,
       settings,
       onRedisError: metrics === null ? null : () => metrics.redisError(),
+      redisBatch,
     });
     this.stopped = new Promise((r) => (this.resolveStopped = r));
     this.stopRequested = new Promise((r) => (this.cutShort = r));

@@ -10,6 +10,7 @@ import { SystemSubject, lostProbeSubject, lostProbeWildcard, channelSubject, gat
 import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
 import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, SessionOpenedEvent, SessionRef } from "./define.js";
 import { confirmReplicasOf, createRedisClient, createWriteConfirmer, type WriteConfirmer } from "../redis/index.js";
+import type { RedisWriteBatch } from "../redis/write-batching.js";
 import { GatewaySweeper, SWEEP_INTERVAL_MS, type PingOutcome } from "./gateway-sweep.js";
 import { defineDeclaredRedisCommands } from "./redis-command.js";
 import { OnlineTable } from "./online-table.js";
@@ -41,6 +42,8 @@ export interface RuntimeParts {
   settings: unknown;
   /** Told of every error event of the instance's Redis connection (metrics); null: nobody. */
   onRedisError?: (() => void) | null;
+  /** Batches the Redis writes of the instance (see write-batching.ts); null: one write per command. */
+  redisBatch?: RedisWriteBatch | null;
 }
 
 /**
@@ -91,6 +94,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private readonly callerStamp: string;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly onRedisError: (() => void) | null;
+  private readonly redisBatch: RedisWriteBatch | null;
   /** Span ids of this instance's handlers (ctx.trace). */
   readonly spanIds = new SpanIds();
   private redisClient: Redis | null = null;
@@ -110,6 +114,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     this.registry = parts.registry;
     this.counters = parts.counters;
     this.onRedisError = parts.onRedisError ?? null;
+    this.redisBatch = parts.redisBatch ?? null;
     this.callTimeoutMs = parts.config.modules[parts.name]?.callTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.commandCodec = parts.registry.message("cluster.GatewayCommand");
     this.ackCodec = parts.registry.message("cluster.CommandAck");
@@ -139,6 +144,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
         },
       });
       defineDeclaredRedisCommands(client);
+      this.redisBatch?.attach(client);
       const replicas = confirmReplicasOf(this.config.redis);
       if (replicas > 0) this.confirmer = createWriteConfirmer(client, replicas, this.config.redis.confirmTimeoutMs);
       this.redisClient = client;
