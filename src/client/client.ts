@@ -123,9 +123,11 @@ interface QueuedRequest {
   timeoutMs: number | undefined;
   resolve: (body: Uint8Array) => void;
   reject: (err: SwitchyardError) => void;
-  timer: ReturnType<typeof setTimeout>;
+  /** The reconnect bound; null once released into the backlog. */
+  timer: ReturnType<typeof setTimeout> | null;
 }
 
+const EMPTY_BODY = new Uint8Array(0);
 const LOGIN = "login.Login";
 const RESUME = "login.Resume";
 const LOGOUT = "login.Logout";
@@ -167,6 +169,11 @@ class ClientImpl implements Client {
   /** Set while reconnecting; requests issued meanwhile wait in `queued`. */
   private reconnecting: Promise<void> | null = null;
   private queued: QueuedRequest[] = [];
+  /**
+   * What waited for a reconnect, then what was issued after it while some of that still waits:
+   * sent in order as replies free slots (at most opts.maxInFlight unanswered).
+   */
+  private backlog: QueuedRequest[] = [];
   /** Set during a gateway move (KICK MOVED): NOTIFYs are queued too, not refused. */
   private moving = false;
   /** Packets written on the current connection (uint32): compared with a KICK MOVED's read count. */
@@ -181,6 +188,9 @@ class ClientImpl implements Client {
     this.opts = opts;
     this.registry = registry;
     this.openTarget = openTarget;
+    this.requests.onExpired = () => {
+      if (this.backlog.length > 0) this.pumpBacklog();
+    };
     this.pushes = new PushRouter((err, route) => this.report(err, `push handler for ${route}`));
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
@@ -281,6 +291,11 @@ class ClientImpl implements Client {
   requestRaw(route: string, body: Uint8Array, opts?: RequestOptions): Promise<Uint8Array> {
     if (this.gone) return Promise.reject(this.closedError());
     if (this.reconnecting !== null) return this.queue(route, body, opts?.timeoutMs);
+    if (this.backlog.length > 0) return this.behindBacklog(route, body, opts?.timeoutMs);
+    return this.dispatch(route, body, opts);
+  }
+
+  private dispatch(route: string, body: Uint8Array, opts?: RequestOptions): Promise<Uint8Array> {
     if (route === LOGIN || route === RESUME || route === LOGOUT) return this.sendTracked(route, body, opts);
     return this.send(route, body, opts);
   }
@@ -337,15 +352,38 @@ class ClientImpl implements Client {
     });
   }
 
-  /** Sends (or, for a closed client, fails) what waited for the reconnect. */
+  /** Sends (or, for a closed client, fails) what waited for the reconnect: into the backlog, in order. */
   private releaseQueued(error: SwitchyardError | null): void {
     const list = this.queued;
     this.queued = [];
     for (const q of list) {
-      clearTimeout(q.timer);
-      if (error !== null) q.reject(error);
-      else if (q.kind === "notify") this.sendPacket(PacketKind.NOTIFY, 0, q.route, q.body);
-      else this.requestRaw(q.route, q.body, q.timeoutMs === undefined ? undefined : { timeoutMs: q.timeoutMs }).then(q.resolve, q.reject);
+      if (q.timer !== null) clearTimeout(q.timer);
+      q.timer = null;
+    }
+    if (error !== null) {
+      for (const q of this.backlog.splice(0)) q.reject(error);
+      for (const q of list) q.reject(error);
+      return;
+    }
+    this.backlog.push(...list);
+    this.pumpBacklog();
+  }
+
+  /** A request (or NOTIFY) issued while the backlog is not empty goes behind it, keeping the order. */
+  private behindBacklog(route: string, body: Uint8Array, timeoutMs: number | undefined, kind: QueuedRequest["kind"] = "request"): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => this.backlog.push({ kind, route, body, timeoutMs, resolve, reject, timer: null }));
+  }
+
+  /** Sends from the backlog while fewer than opts.maxInFlight requests wait for their reply. */
+  private pumpBacklog(): void {
+    while (this.backlog.length > 0 && this.reconnecting === null && !this.gone && this.requests.size < this.opts.maxInFlight) {
+      const q = this.backlog.shift()!;
+      if (q.kind === "notify") {
+        this.sendPacket(PacketKind.NOTIFY, 0, q.route, q.body);
+        q.resolve(EMPTY_BODY);
+      } else {
+        this.dispatch(q.route, q.body, q.timeoutMs === undefined ? undefined : { timeoutMs: q.timeoutMs }).then(q.resolve, q.reject);
+      }
     }
   }
 
@@ -357,6 +395,11 @@ class ClientImpl implements Client {
       return;
     }
     if (this.reconnecting !== null) throw new SwitchyardError("UNAVAILABLE", `not sent: reconnecting (${route}); retry after onReconnect`);
+    if (this.backlog.length > 0) {
+      // behind the requests that wait for a slot, so it does not overtake them
+      this.behindBacklog(route, body, undefined, "notify").catch((err: unknown) => this.report(err, `NOTIFY ${route} behind the reconnect backlog`));
+      return;
+    }
     this.sendPacket(PacketKind.NOTIFY, 0, route, body);
   }
 
@@ -411,6 +454,7 @@ class ClientImpl implements Client {
         this.sentBeforeReply = null;
         // A reply to a request that already timed out is dropped: its caller has moved on.
         this.requests.resolve(p.id, p.body);
+        if (this.backlog.length > 0) this.pumpBacklog();
         return;
       case PacketKind.ERROR: {
         if (p.id !== 0) this.sentBeforeReply = null;
@@ -418,6 +462,7 @@ class ClientImpl implements Client {
         // An error for a request that already timed out is dropped, like a late RESPONSE.
         if (p.id === 0) this.report(err, "gateway");
         else this.requests.reject(p.id, err);
+        if (this.backlog.length > 0) this.pumpBacklog();
         return;
       }
       case PacketKind.PUSH:
@@ -622,6 +667,7 @@ class ClientImpl implements Client {
     this.ended = true;
     this.heartbeat.stop();
     this.requests.rejectAll(() => new SwitchyardError("UNAVAILABLE", `connection closed: ${reason}`));
+    for (const q of this.backlog.splice(0)) q.reject(new SwitchyardError("UNAVAILABLE", `not sent: connection closed: ${reason}`));
     this.pushes.clear();
     this.resolveClosed(error);
     for (const h of this.closeHandlers.handlers) {

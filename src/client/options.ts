@@ -24,6 +24,13 @@ export interface CoreClientOptions {
    * turns it off (the client then closes when the connection ends).
    */
   reconnect?: false | ReconnectOptions;
+  /**
+   * After a reconnect or a gateway move, what was issued meanwhile is sent as replies come back,
+   * keeping at most this many requests unanswered (the resent ones included), so that it is not
+   * refused by the gateway's `gateway.maxInFlightPerSession`: set the same value. Default 64,
+   * that setting's default.
+   */
+  maxInFlight?: number;
 }
 
 /** {@link CoreClientOptions} with every default applied. */
@@ -35,6 +42,7 @@ export interface ResolvedCoreOptions {
   maxRedirects: number;
   /** Null: no reconnect. */
   reconnect: ResolvedReconnect | null;
+  maxInFlight: number;
 }
 
 /** Defaults of the client options, spelled once. */
@@ -46,6 +54,7 @@ export const CLIENT_DEFAULTS = {
   requestTimeoutMs: 10_000,
   maxFrameBytes: 16 * 1024 * 1024,
   maxRedirects: 3,
+  maxInFlight: 64,
 } as const;
 
 /** Applies defaults and rejects values that cannot work, naming the option. */
@@ -57,7 +66,9 @@ export function resolveCoreOptions(opts: CoreClientOptions = {}): ResolvedCoreOp
     maxFrameBytes: opts.maxFrameBytes ?? CLIENT_DEFAULTS.maxFrameBytes,
     maxRedirects: opts.maxRedirects ?? CLIENT_DEFAULTS.maxRedirects,
     reconnect: resolveReconnect(opts.reconnect),
+    maxInFlight: opts.maxInFlight ?? CLIENT_DEFAULTS.maxInFlight,
   };
+  if (!Number.isInteger(r.maxInFlight) || r.maxInFlight < 1) throw new RangeError(`maxInFlight must be a whole number >= 1, got ${r.maxInFlight}`);
   for (const key of ["timeoutMs", "heartbeatMs", "requestTimeoutMs", "maxFrameBytes", "maxRedirects"] as const) {
     if (!Number.isFinite(r[key]) || r[key] < 0) throw new RangeError(`${key} must be a number >= 0, got ${r[key]}`);
   }

@@ -41,6 +41,8 @@ export class PendingRequests {
   /** When the scheduled sweep fires (ms since epoch), or +Infinity when none is scheduled. */
   private timerAt = Number.POSITIVE_INFINITY;
   private readonly now: () => number;
+  /** Called after a sweep rejected requests that timed out (their slots are free). */
+  onExpired: (() => void) | null = null;
 
   /**
    * @param firstId the id after which allocation starts (tests use it to exercise the wrap)
@@ -166,8 +168,10 @@ export class PendingRequests {
     this.timerAt = Number.POSITIVE_INFINITY;
     const now = this.now();
     let next = Number.POSITIVE_INFINITY;
+    let expired = false;
     for (const [id, w] of this.waiters) {
       if (w.deadline <= now) {
+        expired = true;
         this.waiters.delete(id);
         w.reject(
           new SwitchyardError(
@@ -180,5 +184,6 @@ export class PendingRequests {
       }
     }
     if (next !== Number.POSITIVE_INFINITY) this.schedule(Math.max(next, now + MIN_SWEEP_GAP_MS));
+    if (expired) this.onExpired?.();
   }
 }
