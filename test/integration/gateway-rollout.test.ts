@@ -1,24 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type Client } from "../../src/client/index.js";
-import { startMoveLoad, type LoadUser, type MoveOutcome } from "../../bench/lib/move-load.js";
+import { startMoveLoad, type LoadUser } from "../../bench/lib/move-load.js";
+import { expectClean } from "../helpers/move-outcome.js";
 import { alive, ctl, ctlStatus, startCli, startOpsCluster, stopOpsCluster, until, type CliProcess } from "../helpers/ops.js";
 import { freePort } from "../helpers/servers.js";
 import { TEST_MAX_CONNECTIONS_PER_ADDRESS } from "../helpers/config.js";
 
 const RECONNECT = { minDelayMs: 50, maxDelayMs: 300, maxAttempts: 100, windowMs: 20_000 };
-
-/** Prints the outcome and asserts the counts a move must keep: 0 failed, 0 missing, 0 duplicated. */
-function expectClean(label: string, out: MoveOutcome): void {
-  const moved = out.players.reduce((n, p) => n + p.reconnects, 0);
-  console.log(`${label}: ${out.requests} requests, ${out.failures.length} failed; ${out.pushesSent} pushes expected; ${moved} client moves; p99 before ${out.p99.before.toFixed(1)} ms, during ${out.p99.during.toFixed(1)} ms`);
-  expect(out.failures, JSON.stringify(out.failures.slice(0, 5))).toEqual([]);
-  for (const p of out.players) {
-    expect(p, JSON.stringify(p)).toMatchObject({ roomMissing: 0, roomDuplicated: 0, roomInOrder: true, tellMissing: 0, tellDuplicated: 0, tellInOrder: true, notifyMissing: 0, notifyDuplicated: 0, notifyInOrder: true, resyncs: 0 });
-    expect(p.roomExpected).toBeGreaterThan(10);
-    expect(p.tellExpected).toBeGreaterThan(5);
-    expect(p.notifyExpected).toBeGreaterThan(5);
-  }
-}
 
 describe("gateway rollout and SIGTERM drain under load (master, 2 gateways, login, echo, chat)", () => {
   let dir: string;
