@@ -70,15 +70,33 @@ export class GatewayDirectory {
     return best === null ? null : best.choice;
   }
 
-  /** Reads the live load once (the same promise while a read is under way). */
-  refresh(): Promise<void> {
-    this.refreshing ??= this.read().finally(() => (this.refreshing = null));
+  /**
+   * Reads the live load once (the same promise while a read is under way), collecting the
+   * gateways' answers for `waitMs`.
+   */
+  refresh(waitMs = LIST_WAIT_MS): Promise<void> {
+    this.refreshing ??= this.read(waitMs).finally(() => (this.refreshing = null));
     return this.refreshing;
   }
 
-  private async read(): Promise<void> {
+  /**
+   * Reads again, waiting longer for answers each time, until a gateway other than `exceptId`
+   * is ready (true) or `timeoutMs` passed (false). A draining gateway needs one to send its
+   * sessions to; on a busy host a replacement's answer can take longer than one short read.
+   */
+  async awaitOther(exceptId: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (let waitMs = LIST_WAIT_MS; this.leastLoaded(exceptId) === null; waitMs = Math.min(waitMs * 2, 2_000)) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await this.refresh(Math.min(waitMs, left));
+    }
+    return true;
+  }
+
+  private async read(waitMs: number): Promise<void> {
     try {
-      const all = await listInstances(this.nc, LIST_WAIT_MS);
+      const all = await listInstances(this.nc, waitMs);
       const next: Candidate[] = [];
       for (const i of all) {
         if (i.kind !== "gateway" || i.state !== "ready" || i.clients === undefined) continue;

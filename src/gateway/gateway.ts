@@ -122,6 +122,8 @@ const TEXT_REFUSED = "text messages are not accepted: send each wire.Packet as o
 const NO_GATEWAY = "no gateway is ready: retry in a few seconds";
 /** The message of the KICK MOVED a draining gateway sends its sessions. */
 const MOVED_REASON = "gateway replaced: resume on the redirect";
+/** How long a draining gateway that hands its sessions over looks for a ready gateway to send them to. */
+const REDIRECT_WAIT_MS = 5_000;
 /** How long a session prepared for a resume (Bind.prepare) waits for its bind. */
 const PREPARE_TIMEOUT_MS = 10_000;
 
@@ -810,11 +812,12 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
   private async moveSessions(handover: boolean): Promise<void> {
     const drain = new GatewayDrain(this.sessions, this.settings, this.log);
     drain.stopReading();
-    // the redirect must name the replacement, which may have become ready since the last refresh
-    const refreshed = this.directory.refresh();
+    // The redirect must name the replacement, which may have become ready since the last
+    // refresh. Handing sessions over, a gateway waits (bounded) until it sees another one.
+    const refreshed = handover && this.sessions.size > 0 ? this.directory.awaitOther(this.id, REDIRECT_WAIT_MS) : this.directory.refresh().then(() => true);
     await drain.answered(() => this.mux.pending);
     this.forwarder.draining = true;
-    await refreshed;
+    if (!(await refreshed) && handover) this.log.warn({ waitedMs: REDIRECT_WAIT_MS }, "no other ready gateway seen: sessions get KICK UNAVAILABLE instead of MOVED");
     this.scheduler.flushAll();
     for (const s of this.sessions.all()) {
       // already away (its connection dropped before): it waits for its resume like the moved ones
