@@ -26,8 +26,12 @@ const LINGER_MS = 3 * SWEEP_INTERVAL_MS;
  */
 const RESTART_MARGIN_MS = 1_000;
 
-/** One ping's outcome: the gateway's process start (ms), or why there was no answer. */
-export type PingOutcome = { startedAt: number } | "no-responders" | "timeout";
+/**
+ * One ping's outcome: the gateway's process start (ms), or why there was no answer. "stalled":
+ * the ping timed out only because the pinging process itself was held up (its timer fired late),
+ * which says nothing about the gateway: the pass ignores it.
+ */
+export type PingOutcome = { startedAt: number } | "no-responders" | "timeout" | "stalled";
 
 /** A session of a dead gateway, as announced on sys.session.closed. */
 export interface DeadSession {
@@ -114,6 +118,7 @@ export class GatewaySweeper {
       this.watches.set(gw, w);
     }
     const outcome = await this.actions.ping(gw);
+    if (outcome === "stalled") return;
     if (typeof outcome === "object") {
       w.firstGone = null;
       w.firstSilent = null;

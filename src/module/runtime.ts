@@ -20,6 +20,11 @@ import { SpanIds } from "../tracing/trace-context.js";
 const COMMAND_TIMEOUT_MS = 2_000;
 /** How long the sweeper's ping waits (below the sweep interval: passes do not pile up). */
 const PING_TIMEOUT_MS = 900;
+/**
+ * A ping that timed out this much later than PING_TIMEOUT_MS was held up by this process (its
+ * event loop was blocked or starved), not by the gateway: its reply may be waiting unread.
+ */
+const PING_STALL_MS = 300;
 /** How long the sweeper waits for an adopter's answer (a timeout: the next pass asks again). */
 const ADOPT_TIMEOUT_MS = 5_000;
 /** How long a gone gateway stays marked as having lost pushes: an adopted session's window starts after the death. */
@@ -323,11 +328,15 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   }
 
   private async pingGateway(gatewayId: string): Promise<PingOutcome> {
+    const sentAt = performance.now();
     try {
       const reply = await this.mux.request(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ ping: {} }), undefined, PING_TIMEOUT_MS);
       return { startedAt: this.ackCodec.decode(reply.data).startedAt };
     } catch (err) {
-      return isGatewayGone(err) ? "no-responders" : "timeout";
+      if (isGatewayGone(err)) return "no-responders";
+      // A timeout marks a gateway as lingering (its resumes then answer RESYNC): only when the
+      // timer fired on time is it the gateway that was silent.
+      return performance.now() - sentAt > PING_TIMEOUT_MS + PING_STALL_MS ? "stalled" : "timeout";
     }
   }
 

@@ -145,4 +145,24 @@ describe("GatewaySweeper against real nats-server and redis-server", () => {
     await redis.del("sy:{online}:sweeper");
     expect(await other.sweep(t0 + 61_000)).toBe(true);
   }, 20_000);
+
+  it("a ping that timed out only because the sweeping process stalled marks nothing: the death after it is not taken for a lingering one", async () => {
+    const table = new OnlineTable(redis);
+    await redis.del("sy:{online}:sweeper");
+    await table.claim("u-stall", { gatewayId: "gw-stall", sid: 1 });
+    await table.claim("u-late", { gatewayId: "gw-late", sid: 1 });
+    const up = { startedAt: Date.now() - 60_000 };
+    // gw-stall: a "stalled" ping (this process was held up); gw-late: a real timeout (the gateway was silent)
+    const script = new Map<string, PingOutcome[]>([
+      ["gw-stall", [up, "stalled", "no-responders", "no-responders"]],
+      ["gw-late", [up, "timeout", "no-responders", "no-responders"]],
+    ]);
+    const released: Released[] = [];
+    const sweeper = new GatewaySweeper("mod-c", () => table, { ...actions(released), ping: async (gw) => script.get(gw)?.shift() ?? "stalled" }, createLogger("test", "sweep", "silent"));
+    const t0 = Date.now();
+    for (const t of [t0, t0 + 1_000, t0 + 2_000, t0 + 2_000 + DEAD_CONFIRM_MS]) expect(await sweeper.sweep(t)).toBe(true);
+    expect(released.map((r) => r.uid).sort()).toEqual(["u-late", "u-stall"]);
+    expect(await table.pushesLost("gw-stall")).toBe(false);
+    expect(await table.pushesLost("gw-late")).toBe(true);
+  });
 });
