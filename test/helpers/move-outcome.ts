@@ -1,5 +1,22 @@
 import { expect } from "vitest";
-import type { MoveOutcome } from "../../bench/lib/move-load.js";
+import { startMoveLoad, type LoadUser, type MoveOutcome } from "../../bench/lib/move-load.js";
+import { ctl, until, type CtlRun } from "./ops.js";
+
+/**
+ * `ctl rollout gateway` while the move load runs (users 0-3 players, 4 talker, 5 teller, 6
+ * notifier, in chat room `room`): ctl's result, and the load's outcome once 300 more requests
+ * were answered after it.
+ */
+export async function rolloutUnderLoad(config: string, users: readonly LoadUser[], room: string): Promise<{ res: CtlRun; out: MoveOutcome }> {
+  const load = await startMoveLoad({ players: users.slice(0, 4), talker: users[4]!, teller: users[5]!, notifier: users[6]!, room, requestsPerPlayer: 4, pushGapMs: 0 });
+  await until("load to flow", 10_000, async () => (load.answered >= 200 ? true : undefined));
+  load.setPhase("during");
+  const res = await ctl(config, ["rollout", "gateway"], 120_000);
+  load.setPhase("after");
+  const atRollout = load.answered;
+  await until("requests after the rollout", 15_000, async () => (load.answered >= atRollout + 300 ? true : undefined));
+  return { res, out: await load.stop() };
+}
 
 /** Prints the outcome and asserts the counts a move must keep: 0 failed, 0 missing, 0 duplicated. */
 export function expectClean(label: string, out: MoveOutcome): void {

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type Client } from "../../src/client/index.js";
-import { startMoveLoad, type LoadUser } from "../../bench/lib/move-load.js";
-import { ctl, ctlStatus, startOpsCluster, stopOpsCluster, until, type CliProcess } from "../helpers/ops.js";
-import { expectClean } from "../helpers/move-outcome.js";
+import type { LoadUser } from "../../bench/lib/move-load.js";
+import { ctlStatus, startOpsCluster, stopOpsCluster, type CliProcess } from "../helpers/ops.js";
+import { expectClean, rolloutUnderLoad } from "../helpers/move-outcome.js";
 import { freePort } from "../helpers/servers.js";
 import { TEST_MAX_CONNECTIONS_PER_ADDRESS } from "../helpers/config.js";
 
@@ -64,18 +64,11 @@ describe("ctl rollout gateway of a TLS gateway (TCP with TLS and wss) under load
   });
 
   it("the replacement serves TLS on the same ports: 0 failed requests, 0 missing or duplicated pushes", async () => {
-    const load = await startMoveLoad({ players: users.slice(0, 4), talker: users[4]!, teller: users[5]!, notifier: users[6]!, room: "tls-roll", requestsPerPlayer: 4, pushGapMs: 0 });
-    await until("load to flow", 10_000, async () => (load.answered >= 200 ? true : undefined));
-    load.setPhase("during");
-    const res = await ctl(config, ["rollout", "gateway"], 120_000);
-    load.setPhase("after");
+    const { res, out } = await rolloutUnderLoad(config, users, "tls-roll");
     expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
     console.log(res.stdout.trim());
     expect(res.stdout).toMatch(new RegExp(`  gw-1 -> gw-1-[0-9a-f]{4} on 127\\.0\\.0\\.1:${port}: \\d+ sessions? moved`));
-    const atRollout = load.answered;
-    await until("requests after the rollout", 15_000, async () => (load.answered >= atRollout + 300 ? true : undefined));
-    const out = await load.stop();
     expectClean("TLS rollout", out);
     for (const p of out.players) expect(p.reconnects).toBeGreaterThanOrEqual(1);
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type Client } from "../../src/client/index.js";
 import { startMoveLoad, type LoadUser } from "../../bench/lib/move-load.js";
-import { expectClean } from "../helpers/move-outcome.js";
+import { expectClean, rolloutUnderLoad } from "../helpers/move-outcome.js";
 import { alive, ctl, ctlStatus, startCli, startOpsCluster, stopOpsCluster, until, type CliProcess } from "../helpers/ops.js";
 import { freePort } from "../helpers/servers.js";
 import { TEST_MAX_CONNECTIONS_PER_ADDRESS } from "../helpers/config.js";
@@ -65,20 +65,13 @@ describe("gateway rollout and SIGTERM drain under load (master, 2 gateways, logi
     const before = await gatewayRows();
     expect(before.map((r) => r.instance).sort()).toEqual(["gw-1", "gw-2"]);
     for (const r of before) pids.add(r.pid!);
-    const load = await startMoveLoad({ players: users.slice(0, 4), talker: users[4]!, teller: users[5]!, notifier: users[6]!, room: "roll", requestsPerPlayer: 4, pushGapMs: 0 });
-    await until("load to flow", 10_000, async () => (load.answered >= 200 ? true : undefined));
-    load.setPhase("during");
-    const res = await ctl(config, ["rollout", "gateway"], 120_000);
-    load.setPhase("after");
+    const { res, out } = await rolloutUnderLoad(config, users, "roll");
     expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
     console.log(res.stdout.trim());
     expect(res.stdout).toMatch(/^rolled out gateways: 2 replaced in \d+\.\d s\n/);
     expect(res.stdout).toMatch(new RegExp(`  gw-1 -> gw-1-[0-9a-f]{4} on 127\\.0\\.0\\.1:${ports[0]}: \\d+ sessions? moved`));
     expect(res.stdout).toMatch(new RegExp(`  gw-2 -> gw-2-[0-9a-f]{4} on 127\\.0\\.0\\.1:${ports[1]}: \\d+ sessions? moved`));
-    const atRollout = load.answered;
-    await until("requests after the rollout", 15_000, async () => (load.answered >= atRollout + 300 ? true : undefined));
-    const out = await load.stop();
     expectClean("rollout", out);
     // every player moved (at least once: its gateway was replaced)
     for (const p of out.players) expect(p.reconnects).toBeGreaterThanOrEqual(1);

@@ -136,9 +136,12 @@ describe("a cluster on a 3-node NATS cluster: kill -9 of the node its gateway us
     // on its way to a module of the dead node). The gateway was on the dead node, so its load was hit:
     // requests already forwarded are lost, and those still between a client and the gateway at the
     // kill arrive during the reconnect and are refused. Which of the two a worker sees depends on
-    // where its request was at that instant (one CI run saw none lost), so only the sum is sure.
+    // where its request was at that instant (one CI run saw none lost). On a starved machine the
+    // gateway may not even have forwarded them yet and they are answered after its reconnect
+    // (one CI run saw none fail at all), so what is sure is that the kill hit live load and that
+    // every failure is one of the kinds above.
     expect(lost.length + timedOut.length).toBeLessThanOrEqual(WORKERS);
-    expect(lost.length + refused.length).toBeGreaterThan(0);
+    expect(f.samples.filter((s) => s.sentAt < f.lostAt && s.doneAt >= f.lostAt).length).toBeGreaterThan(0);
     // Refused ones were sent after the kill, before the processes were back.
     for (const s of refused) expect([s.sentAt >= f.lostAt, s.sentAt < f.reconnectedAt]).toEqual([true, true]);
     expect(f.okAfterReconnect).toBeGreaterThanOrEqual(1_000);

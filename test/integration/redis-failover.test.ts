@@ -99,7 +99,7 @@ describe("Redis failover with Sentinel (primary, 1 replica, 3 sentinels): kill -
     }
   });
 
-  it("keeps serving through the promotion with the same module instances; every acknowledged Register logs in, every acknowledged score is on the board", { timeout: 60_000 }, async () => {
+  it("keeps serving through the promotion with the same module instances; every acknowledged Register logs in, every acknowledged score is on the board", { timeout: 90_000 }, async () => {
     const hostsBefore = [...cluster.modules];
     const idsBefore = hostsBefore.map((m) => m.instanceId);
     const load = new LoadRecorder();
