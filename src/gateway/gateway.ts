@@ -382,12 +382,12 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
 
   /** Binds the TCP and WebSocket ports: at once, or (replacing a gateway) once it released them. */
   private async listenAll(): Promise<void> {
-    const host = this.options.host ?? "127.0.0.1";
+    const host = this.listenHost();
     const from = this.options.takePortsFrom;
     const bind =
       from === undefined
         ? (server: Server | HttpServer, port: number) => listenOnce(server, port, host)
-        : (server: Server | HttpServer, port: number) => listenWhenFree(server, port, host, this.options.portTimeoutMs ?? 30_000);
+        : (server: Server | HttpServer, port: number) => listenWhenFree(server, port, host, this.portTimeoutMs());
     const asked = from === undefined ? null : requestPortRelease(this.nc, from);
     const began = Date.now();
     await bind(this.server, this.options.port);
@@ -422,13 +422,20 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     const ports = this.released;
     if (ports === null || this.listening) return;
     if (this.state !== LifecycleState.ready) throw new Error(`${this.id} is ${this.state}: it does not take its ports back`);
-    const host = this.options.host ?? "127.0.0.1";
-    const timeoutMs = this.options.portTimeoutMs ?? 30_000;
-    await listenWhenFree(this.server, ports.tcp, host, timeoutMs);
+    await listenWhenFree(this.server, ports.tcp, this.listenHost(), this.portTimeoutMs());
     this.listening = true;
-    if (this.wsServer !== null && ports.ws !== null) await listenWhenFree(this.wsServer, ports.ws, host, timeoutMs);
+    if (this.wsServer !== null && ports.ws !== null) await listenWhenFree(this.wsServer, ports.ws, this.listenHost(), this.portTimeoutMs());
     this.released = null;
     this.log.info({ port: ports.tcp, wsPort: ports.ws }, "listening again: the replacement that took the ports failed");
+  }
+
+  private listenHost(): string {
+    return this.options.host ?? "127.0.0.1";
+  }
+
+  /** How long a bind waits while its port is taken (by the gateway being replaced, or a failed replacement). */
+  private portTimeoutMs(): number {
+    return this.options.portTimeoutMs ?? 30_000;
   }
 
   /** The addresses clients use, as announced: the configured host (else the bound one) and the ports. */

@@ -32,27 +32,21 @@ function corkable(stream: unknown): stream is CorkableStream {
  */
 export class RedisWriteBatch {
   private held: CorkableStream | null = null;
-  /** Clients attached (each wraps its sendCommand once). */
-  private readonly clients = new WeakSet<Redis>();
   private readonly release = (): void => this.flush();
 
-  /** Batches the writes of `redis` from now on. */
+  /** Batches the writes of `redis` from now on (call it once per client). */
   attach(redis: Redis): void {
-    if (this.clients.has(redis)) return;
-    this.clients.add(redis);
     const send = redis.sendCommand.bind(redis) as (command: Command, ...rest: unknown[]) => unknown;
     redis.sendCommand = (command: Command, ...rest: unknown[]): unknown => {
-      if (this.held === null) {
-        const stream: unknown = redis.stream;
+      const stream: unknown = redis.stream;
+      if (this.held !== stream) {
+        // a new run, or another socket (a reconnect): what is held goes first
+        this.flush();
         if (corkable(stream) && !stream.destroyed) {
           stream.cork();
           this.held = stream;
           queueMicrotask(this.release);
         }
-      } else if (this.held !== redis.stream) {
-        // another client (or a reconnected socket): what is held goes first
-        this.flush();
-        return (redis.sendCommand as (c: Command, ...r: unknown[]) => unknown)(command, ...rest);
       }
       return send(command, ...rest);
     };
