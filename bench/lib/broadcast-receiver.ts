@@ -44,7 +44,7 @@ if (mode === "gw") {
   const ack = proto.message<cluster.CommandAck>("cluster.CommandAck");
   const nc = await connect({ servers: a4!, noAsyncTraces: true });
   if (a6 !== undefined && a6 !== "") {
-    const bound = await Promise.all(members.map((m, i) => nc.request(gatewayBindSubject(m.gatewayId), cmd.encode({ bind: { sid: m.sid, uid: `${a6}${i}`, resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "" } }), { timeout: 60_000 })));
+    const bound = await Promise.all(members.map((m, i) => nc.request(gatewayBindSubject(m.gatewayId), cmd.encode({ bind: { sid: m.sid, uid: `${a6}${i}`, resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "", listsPubs: false, recentPubs: [] } }), { timeout: 60_000 })));
     const unbound = bound.map((r) => ack.decode(r.data)).filter((r) => !r.ok);
     if (unbound.length > 0) throw new Error(`${unbound.length} binds refused: ${unbound[0]!.error}`);
   }

@@ -2,7 +2,7 @@ import { SwitchyardError } from "../../src/protocol/errors.js";
 import { GatewayDirectory } from "../../src/bus/gateway-directory.js";
 import { services, wire } from "../../src/generated/proto.js";
 import { startIdGenerator, type IdGenerator } from "../../src/ids/index.js";
-import { defineModule, type ContextOf, type RuntimeOf } from "../../src/module/index.js";
+import { defineModule, type ContextOf, type ResumePoint, type RuntimeOf } from "../../src/module/index.js";
 import { AccessPolicy } from "./access.js";
 import { AccountStore } from "./accounts.js";
 import { checkPassword, checkUsername, isTokenShaped } from "./fields.js";
@@ -52,7 +52,7 @@ function requireAdmin(ctx: Ctx, state: LoginState): void {
 }
 
 /** Binds the session (evicting any older session of the uid) and builds the reply. */
-async function completeLogin(ctx: Ctx, state: LoginState, uid: string, token: string, expiresAt: number, resume?: { lastSeq: number }) {
+async function completeLogin(ctx: Ctx, state: LoginState, uid: string, token: string, expiresAt: number, resume?: ResumePoint) {
   const bound = ctx.session !== null ? await ctx.bind(uid, resume) : null;
   const best = state.gateways.leastLoaded();
   return {
@@ -130,7 +130,7 @@ export default defineModule(services.login, {
       const found = await state.accounts.checkToken(req.token);
       if (found === null) throw new SwitchyardError("UNAUTHENTICATED", BAD_TOKEN);
       await state.access.assertMayLogIn(found.uid);
-      return completeLogin(ctx, state, found.uid, req.token, found.expiresAt, req.resumePushes ? { lastSeq: req.lastSeq } : undefined);
+      return completeLogin(ctx, state, found.uid, req.token, found.expiresAt, req.resumePushes ? { lastSeq: req.lastSeq, ...(req.listsPubs ? { recentPubs: req.recentPubs } : {}) } : undefined);
     },
 
     async Logout(ctx, req) {

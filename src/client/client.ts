@@ -7,6 +7,7 @@ import type { ResolvedCoreOptions } from "./options.js";
 import { PendingRequests } from "./pending-requests.js";
 import { KEPT_NOTIFIES, movedResends, unread, type Resend, type SentNotify } from "./move-resend.js";
 import { PushRouter, type RawPushHandler, type Unsubscribe } from "./push-router.js";
+import { RecentPubs } from "./recent-pubs.js";
 import { redirectTarget } from "./redirect.js";
 import { backoffDelay, shouldReconnect, type ReconnectInfo } from "./reconnect.js";
 import { describeTarget, type GatewayTarget } from "./target.js";
@@ -166,6 +167,7 @@ class ClientImpl implements Client {
   /** The token of the last successful login.Login / login.Resume, null when logged out. */
   private token: string | null = null;
   lastSeq = 0;
+  private readonly recentPubs = new RecentPubs();
   /** Set while reconnecting; requests issued meanwhile wait in `queued`. */
   private reconnecting: Promise<void> | null = null;
   private queued: QueuedRequest[] = [];
@@ -322,7 +324,10 @@ class ClientImpl implements Client {
 
   /** Login, Resume and Logout: the token they grant or revoke is what a reconnect resumes with. */
   private async sendTracked(route: string, body: Uint8Array, opts?: RequestOptions): Promise<Uint8Array> {
-    if (route === LOGIN) this.lastSeq = 0;
+    if (route === LOGIN) {
+      this.lastSeq = 0;
+      this.recentPubs.clear();
+    }
     const reply = await this.send(route, body, opts);
     if (route === LOGOUT) this.token = null;
     else {
@@ -475,6 +480,7 @@ class ClientImpl implements Client {
           }
           this.lastSeq = p.seq;
         }
+        if (p.pub !== "") this.recentPubs.add(p.pub);
         this.pushes.dispatch(p.route, p.body);
         return;
       case PacketKind.KICK:
@@ -650,9 +656,10 @@ class ClientImpl implements Client {
   private async resumeSession(attempts: number, started: number): Promise<ReconnectInfo> {
     const info: ReconnectInfo = { attempts, downtimeMs: 0, address: this.address, resumed: false, replayed: 0, resync: false, moved: false };
     if (this.token !== null) {
-      const codec = this.registry.route<{ token: string; resumePushes: boolean; lastSeq: number }, { token: string; resumeCode: number; replayed: number }>(RESUME);
+      const codec = this.registry.route<{ token: string; resumePushes: boolean; lastSeq: number; recentPubs: string[]; listsPubs: boolean }, { token: string; resumeCode: number; replayed: number }>(RESUME);
       if (codec === null) throw new SwitchyardError("BAD_REQUEST", `${RESUME} is not in ${this.registry.dir}: cannot resume`);
-      const reply = codec.response.decode(await this.send(RESUME, codec.request.encode({ token: this.token, resumePushes: true, lastSeq: this.lastSeq })));
+      const request = { token: this.token, resumePushes: true, lastSeq: this.lastSeq, recentPubs: this.recentPubs.list(), listsPubs: true };
+      const reply = codec.response.decode(await this.send(RESUME, codec.request.encode(request)));
       info.resumed = true;
       info.replayed = reply.replayed;
       info.resync = reply.resumeCode !== 0;

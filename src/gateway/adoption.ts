@@ -4,7 +4,8 @@ import type { Logger } from "../log/logger.js";
 import type { OnlineTable, PendingPushes } from "../module/online-table.js";
 import type { MessageCodec } from "../proto/registry.js";
 import { PacketKind, encodeFrame } from "../protocol/packet.js";
-import type { LostSession, PendingFrames, ResumeStore } from "./resume-store.js";
+import { LOG_CUT_MARGIN_MS, type ChannelLogRead } from "../redis/channel-log.js";
+import type { LoggedPush, LostSession, Membership, PendingFrames, ResumeStore } from "./resume-store.js";
 import type { Session } from "./session.js";
 
 /** How long one gateway's claim on a dead gateway's sessions stands (another may retry after it). */
@@ -16,17 +17,20 @@ const ADOPT_BATCH = 64;
 export interface AdoptionHost {
   readonly id: string;
   /**
-   * A new away session for `uid` with no connection, holding its pushes (`holding`) until
-   * {@link AdoptionHost.settleAdopted}; not yet in the online table.
+   * A new away session for `uid` with no connection, in the channels and pins of `m`, holding
+   * its pushes (`holding`) until {@link AdoptionHost.settleAdopted}; not yet in the online table.
    */
-  createAdopted(uid: string): Session;
+  createAdopted(uid: string, m: Membership): Session;
+  /** Resolves once the channel subscriptions made so far are in effect at nats-server. */
+  subscribed(): Promise<void>;
   /** The uid moved on before the adoption reached it: the session goes, announcing nothing. */
   dropAdopted(session: Session): void;
   /**
-   * The online entry now names `session`: restores what was found, replays the pending pushes
-   * (numbered after the kept ones) and then what was held.
+   * The online entry now names `session`: stores what was found and the channel publications
+   * logged since about the death (`logged`, null when a log lost some), then the pending pushes,
+   * then what was held (minus what the logs held too).
    */
-  settleAdopted(session: Session, deadGateway: string, found: LostSession, incomplete: boolean, pending: PendingPushes): void;
+  settleAdopted(session: Session, deadGateway: string, found: LostSession, m: Membership, logged: LoggedPush[] | null, incomplete: boolean, pending: PendingPushes): void;
   /**
    * Publishes sys.session.closed for a session (here: the dead gateway's, named by `gatewayId`,
    * continued by the away session `successor`, "<gatewayId>/<sid>").
@@ -86,9 +90,12 @@ export class Adoption {
     }
     const dead = await this.table.sessionsOf(req.gatewayId, req.beforeMs > 0 ? req.beforeMs : Number.POSITIVE_INFINITY);
     const adopted: cluster.SessionClosed[] = [];
+    // When the gateway was last seen alive: what its channels published before, it delivered or stored.
+    const cutMs = req.cutMs > 0 ? req.cutMs : Date.now() - this.store.limits.windowMs;
+    const reads = new SharedReads(this.store);
     for (let i = 0; i < dead.length; i += ADOPT_BATCH) {
       const batch = dead.slice(i, i + ADOPT_BATCH);
-      const done = await Promise.all(batch.map((s) => this.adoptOne(s.uid, { gatewayId: s.gatewayId, sid: s.sid })));
+      const done = await Promise.all(batch.map((s) => this.adoptOne(s.uid, { gatewayId: s.gatewayId, sid: s.sid }, cutMs, reads)));
       batch.forEach((s, j) => {
         const sid = done[j];
         if (sid === null || sid === undefined) return;
@@ -102,24 +109,59 @@ export class Adoption {
   }
 
   /** The adopted session's sid, or null when the uid moved on. */
-  private async adoptOne(uid: string, from: { gatewayId: string; sid: number }): Promise<number | null> {
+  private async adoptOne(uid: string, from: { gatewayId: string; sid: number }, cutMs: number, reads: SharedReads): Promise<number | null> {
     const found = await this.store.peek(uid);
-    // What died with the gateway: the pushes of the uid's channels since the death (an away
-    // session's channels are known; a connected one's only by its tie mark) and its pins.
-    const incomplete = found.away !== null ? found.away.channels.length > 0 : found.tied;
-    const session = this.host.createAdopted(uid);
+    const m: Membership = found.away ?? found.connected ?? { channels: [], pins: [] };
+    // The session joins its channels before their logs are read: every publication reaches it
+    // through one or the other (both: matched by publication id).
+    const session = this.host.createAdopted(uid, m);
     let pending: PendingPushes | null;
+    let logged: LoggedPush[] | null;
     try {
+      await this.host.subscribed();
+      const joinedAt = reads.joined();
       pending = await this.table.adoptSession(uid, from, { gatewayId: this.host.id, sid: session.sid });
+      if (pending === null) {
+        this.host.dropAdopted(session);
+        return null;
+      }
+      // an away session's pushes were stored by the dead gateway until it died; before it went away, delivered
+      const since = found.away !== null ? Math.max(cutMs, found.away.at - LOG_CUT_MARGIN_MS) : cutMs;
+      logged = await this.store.logged(uid, m.channels, since, found.away?.pubs ?? new Set(), (channel) => reads.read(channel, since, joinedAt));
     } catch (err) {
       this.host.dropAdopted(session);
       throw err;
     }
-    if (pending === null) {
-      this.host.dropAdopted(session);
-      return null;
-    }
-    this.host.settleAdopted(session, from.gatewayId, found, incomplete, pending);
+    // A pinned instance dropped what it held for the session (a seat, a place in a scene) when
+    // the adoption announced it closed: the client must re-read that state.
+    const incomplete = m.pins.length > 0;
+    this.host.settleAdopted(session, from.gatewayId, found, m, logged, incomplete, pending);
     return session.sid;
+  }
+}
+
+/**
+ * Channel log reads shared by the sessions of one adoption: a read serves a session only when
+ * it started after that session's subscription took effect (else a publication between the
+ * two would reach neither).
+ */
+class SharedReads {
+  private clock = 0;
+  private readonly reads = new Map<string, { startedAt: number; since: number; result: Promise<ChannelLogRead> }>();
+
+  constructor(private readonly store: ResumeStore) {}
+
+  /** Marks a session's subscriptions as in effect; pass the result to {@link SharedReads.read}. */
+  joined(): number {
+    return ++this.clock;
+  }
+
+  read(channel: string, since: number, joinedAt: number): Promise<ChannelLogRead> {
+    const key = `${since} ${channel}`;
+    const cached = this.reads.get(key);
+    if (cached !== undefined && cached.startedAt > joinedAt) return cached.result;
+    const entry = { startedAt: ++this.clock, since, result: this.store.readChannel(channel, since) };
+    this.reads.set(key, entry);
+    return entry.result;
   }
 }

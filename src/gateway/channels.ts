@@ -3,7 +3,7 @@ import { channelSubject } from "../bus/subjects.js";
 import type { Logger } from "../log/logger.js";
 import type { cluster } from "../generated/proto.js";
 import type { MessageCodec } from "../proto/registry.js";
-import { PacketKind, encodeFrame } from "../protocol/packet.js";
+import { encodeChannelPush } from "../protocol/packet.js";
 import type { Session } from "./session.js";
 
 /** Channel names: subject tokens joined by dots, e.g. "room.42" (no wildcards, no spaces). */
@@ -69,15 +69,17 @@ export class ChannelHub {
     }
     ch.members.add(session);
     if (session.channels === null) session.channels = new Set();
-    session.channels.add(channel);
-    session.tie();
+    if (!session.channels.has(channel)) {
+      session.channels.add(channel);
+      session.membershipChanged();
+    }
     return null;
   }
 
   /** Removes a session from a channel, unsubscribing after its last local member; false if it was not a member. */
   leave(session: Session, channel: string): boolean {
     const ch = this.channels.get(channel);
-    session.channels?.delete(channel);
+    if (session.channels?.delete(channel) === true) session.membershipChanged();
     if (ch === undefined || !ch.members.delete(session)) return false;
     if (ch.members.size === 0) {
       this.channels.delete(channel);
@@ -109,7 +111,7 @@ export class ChannelHub {
       return;
     }
     if (members.size === 0) return;
-    const frame = encodeFrame(PacketKind.PUSH, 0, m.route, m.body);
+    const frame = encodeChannelPush(m.route, m.body, m.id);
     const exclude = m.excludeUids;
     const skip = exclude.length === 0 ? null : exclude.length <= 8 ? exclude : new Set(exclude);
     this.delivered++;

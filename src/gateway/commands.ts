@@ -2,10 +2,10 @@ import type { Msg } from "nats";
 import type { cluster } from "../generated/proto.js";
 import type { Logger } from "../log/logger.js";
 import type { MessageCodec } from "../proto/registry.js";
-import { PacketKind, encodeFrame } from "../protocol/packet.js";
+import { MAX_RECENT_PUBS, PacketKind, encodeFrame } from "../protocol/packet.js";
 import { isLostProbe } from "../bus/subjects.js";
 import type { ChannelHub } from "./channels.js";
-import type { ResumeOutcome } from "./resume-store.js";
+import type { ResumeOutcome, SeenPubs } from "./resume-store.js";
 import type { Session } from "./session.js";
 
 /** What commands act on: the gateway, seen through the few operations they need. */
@@ -29,7 +29,7 @@ export interface CommandTarget {
    * Replays to a just-bound session what its uid missed after `lastSeq` (see Gateway.resume);
    * `lostGateway`: the uid's previous gateway, dead (its pending pushes are replayed too), or null.
    */
-  resume(session: Session, lastSeq: number, lostGateway: string | null): Promise<ResumeOutcome>;
+  resume(session: Session, lastSeq: number, lostGateway: string | null, seen: SeenPubs): Promise<ResumeOutcome>;
   /** Bind.prepare: joins what the uid's away session keeps and holds pushes until the resume. */
   prepare(session: Session, uid: string): Promise<void>;
   /** Stores a connected session as away (for a resume elsewhere); false when resume is off. */
@@ -121,7 +121,8 @@ export class CommandHandler {
       const error = this.bind(b);
       if (error !== null) return Promise.reject(new Error(error));
       const s = this.target.session(b.sid)!;
-      const resumed = this.target.resume(s, b.lastSeq, b.previousLost ? b.previousGateway : null);
+      const seen = b.listsPubs ? b.recentPubs.slice(-MAX_RECENT_PUBS) : null;
+      const resumed = this.target.resume(s, b.lastSeq, b.previousLost ? b.previousGateway : null, seen);
       // resume() holds new pushes from its first step: these follow the replayed ones
       this.pushBeforeBind(s);
       return resumed.then((o) => ({ resumeCode: o.code, replayed: o.frames.length }));

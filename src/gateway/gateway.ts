@@ -35,7 +35,7 @@ import { WriteScheduler } from "./socket-writer.js";
 import { createWsListener, type WsAcceptor } from "./ws-listener.js";
 import { WsSession, wsSessionOf } from "./ws-session.js";
 import { createRedisClient, type RedisEndpoint } from "../redis/client-factory.js";
-import { ResumeStore, type LostSession, type ResumeOutcome } from "./resume-store.js";
+import { ResumeStore, type LoggedPush, type LostSession, type Membership, type ResumeOutcome, type SeenPubs } from "./resume-store.js";
 import { OnlineTable, type PendingPushes } from "../module/online-table.js";
 import { Adoption, pendingFrames, type AdoptionHost } from "./adoption.js";
 import { listenOnce, listenWhenFree, requestPortRelease, serveReclaimPorts, serveReleasePorts } from "./port-handover.js";
@@ -242,7 +242,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
       options.redis === undefined || resume.windowMs === 0
         ? null
         : createRedisClient(options.redis, { connectionName: `gateway ${options.id}`, onError: (err) => log.warn({ err: err.message }, "Redis connection problem") });
-    this.resumeStore = redis === null ? null : new ResumeStore(redis, resume, log);
+    this.resumeStore = redis === null ? null : new ResumeStore(redis, resume, proto.message<cluster.ChannelMessage>("cluster.ChannelMessage"), log);
     this.online = redis === null ? null : new OnlineTable(redis);
     this.pendingCodec = proto.message<cluster.PendingPush>("cluster.PendingPush");
     this.adoption =
@@ -696,8 +696,11 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     return this.detach(session);
   }
 
-  keepTied(session: Session): void {
-    if (session.uid !== null && session.away === null) this.resumeStore?.markTied(session.uid);
+  keepMembership(session: Session): void {
+    const store = this.resumeStore;
+    if (store === null || session.uid === null) return;
+    if (session.away === null) session.tied = true;
+    store.keepMembership(session.uid, { channels: [...(session.channels ?? [])], pins: session.pinList() }, session.away);
   }
 
   keepAway(session: Session, seq: number, frame: Buffer, pushId: string): void {
@@ -736,7 +739,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
    * Resumes the uid on `session` (just bound): restores channels and pins, writes the pushes
    * missed after `lastSeq`, then lets new pushes follow, continuing the sequence.
    */
-  async resume(session: Session, lastSeq: number, lostGateway: string | null = null): Promise<ResumeOutcome> {
+  async resume(session: Session, lastSeq: number, lostGateway: string | null = null, seen: SeenPubs = null): Promise<ResumeOutcome> {
     const uid = session.uid;
     if (uid === null) throw new Error("resume of a session that is not bound");
     if (this.resumeStore === null) return { code: ErrorCode.RESYNC, frames: [], ids: new Set(), seq: lastSeq, channels: [], pins: [] };
@@ -746,10 +749,12 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     try {
       // The previous gateway is dead: the point pushes sent to it since then wait in Redis.
       const lost = lostGateway !== null && this.online !== null ? pendingFrames(await this.online.takePending(uid), this.pendingCodec) : null;
-      const outcome = await this.resumedAfterDeath(await this.resumeStore.take(uid, lastSeq, lost), lostGateway);
+      const outcome = await this.resumedAfterDeath(await this.resumeStore.take(uid, lastSeq, lost, seen), lostGateway);
       if (session.closed || session.uid !== uid) return outcome;
       for (const channel of outcome.channels) this.channels.join(session, channel);
       for (const [module, instance] of outcome.pins) session.setPin(module, instance);
+      // the channels joined while preparing count too: the membership is written once, for the uid
+      session.membershipChanged();
       for (const frame of outcome.frames) session.write(frame);
       session.seq = outcome.seq;
       replayed = outcome.ids;
@@ -773,7 +778,7 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
 
   // ---- AdoptionHost (sessions of a dead gateway, see adoption.ts) -----------------------------
 
-  createAdopted(uid: string): Session {
+  createAdopted(uid: string, m: Membership): Session {
     const session = new Session(this.sessions.allocateSid(), new Socket(), this.sessionCtx, Date.now(), "");
     this.sessions.add(session);
     this.sessions.rebind(session, uid, setUid);
@@ -781,7 +786,13 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     // Away from the start (no connection); pushes wait until the adoption settles.
     session.away = { until: Date.now() + this.settings.resume.windowMs, kept: 0, bytes: 0, overflow: false };
     session.holding = [];
+    for (const channel of m.channels) this.channels.join(session, channel);
+    for (const [module, instance] of m.pins) session.setPin(module, instance);
     return session;
+  }
+
+  subscribed(): Promise<void> {
+    return this.nc.flush();
   }
 
   dropAdopted(session: Session): void {
@@ -789,13 +800,15 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     session.away = null;
     this.adopted.delete(session);
     this.sessions.remove(session);
+    this.channels.leaveAll(session);
   }
 
-  settleAdopted(session: Session, deadGateway: string, found: LostSession, incomplete: boolean, pending: PendingPushes): void {
+  settleAdopted(session: Session, deadGateway: string, found: LostSession, m: Membership, logged: LoggedPush[] | null, incomplete: boolean, pending: PendingPushes): void {
     const uid = session.uid!;
-    session.away = this.resumeStore!.adopt(uid, found, incomplete || pending.overflow, Date.now(), deadGateway);
-    if (found.away !== null) session.seq = found.away.seq;
-    const held = session.holding ?? [];
+    const adopted = this.resumeStore!.adopt(uid, found, m, logged, incomplete || pending.overflow, Date.now(), deadGateway);
+    session.away = adopted.away;
+    session.seq = adopted.seq;
+    const held = withoutReplayed(session.holding ?? [], new Set((logged ?? []).map((l) => l.id)));
     session.holding = null;
     for (const frame of pendingFrames(pending, this.pendingCodec).frames) session.push(frame);
     for (const h of held) session.push(h.frame, h.id);

@@ -25,8 +25,11 @@ export interface SessionHost {
    * `pushId` is the publication id of a channel message ("" for others).
    */
   keepAway(session: Session, seq: number, frame: Buffer, pushId: string): void;
-  /** A bound session joined its first channel or got its first pin (state that dies with this gateway). */
-  keepTied(session: Session): void;
+  /**
+   * The channels or pins of a bound session changed: they are kept in Redis, where a resume
+   * after this gateway's death finds them (see ResumeStore.keepMembership).
+   */
+  keepMembership(session: Session): void;
 }
 
 /** Per-session limits, taken from GatewaySettings. */
@@ -119,8 +122,10 @@ export class Session implements FrameSink, OverflowSink {
   holding: HeldPush[] | null = null;
   /** The uid a resume prepares this session for (Bind.prepare), until its bind comes. */
   prepared: string | null = null;
-  /** Set once the bound uid joined a channel or was pinned (reported to the host once per uid). */
+  /** Set once the channels or pins of the bound uid were written to Redis while connected (removed when it ends cleanly). */
   tied = false;
+  /** A write of the channels and pins is queued for the end of this turn (several changes, one write). */
+  private membershipQueued = false;
   /** Point pushes that arrived before the session's bind (see CommandHandler): pushed after it. */
   beforeBind: Buffer[] | null = null;
   /** The last pushes sent (bound sessions with resume on only). */
@@ -342,21 +347,24 @@ export class Session implements FrameSink, OverflowSink {
   /** Pins requests to `module` to `instance`; an empty instance clears the pin. */
   setPin(module: string, instance: string): void {
     if (instance === "") {
-      this.pins?.delete(module);
+      if (this.pins?.delete(module) === true) this.membershipChanged();
       return;
     }
-    this.tie();
     if (this.pins === null) this.pins = new Map();
     const cur = this.pins.get(module);
     if (cur !== undefined && cur.instance === instance) return;
     this.pins.set(module, { instance, subjects: new Map() });
+    this.membershipChanged();
   }
 
-  /** Marks the bound uid as holding channels or pins on this gateway (see SessionHost.keepTied). */
-  tie(): void {
-    if (this.uid === null || this.tied) return;
-    this.tied = true;
-    this.ctx.host.keepTied(this);
+  /** The channels or pins changed: one write to Redis at the end of this turn (see SessionHost.keepMembership). */
+  membershipChanged(): void {
+    if (this.uid === null || this.membershipQueued) return;
+    this.membershipQueued = true;
+    queueMicrotask(() => {
+      this.membershipQueued = false;
+      if (!this.closed && this.uid !== null) this.ctx.host.keepMembership(this);
+    });
   }
 
   private buildHeaders(): HeaderTemplate {

@@ -136,6 +136,8 @@ export namespace cluster {
     prepare: boolean;
     previousLost: boolean;
     previousGateway: string;
+    listsPubs: boolean;
+    recentPubs: string[];
   }
   export interface Kick {
     sid: number;
@@ -175,6 +177,7 @@ export namespace cluster {
     gatewayId: string;
     beforeMs: number;
     reason: string;
+    cutMs: number;
   }
   export interface AdoptReply {
     adopter: string;
@@ -327,6 +330,8 @@ export namespace login {
     token: string;
     resumePushes: boolean;
     lastSeq: number;
+    recentPubs: string[];
+    listsPubs: boolean;
   }
   export interface LogoutRequest {
     token: string;
@@ -718,6 +723,7 @@ export namespace wire {
     message: string;
     redirect: string;
     seq: number;
+    pub: string;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from "../log/logger.js";
 import { SwitchyardError } from "../protocol/errors.js";
-import type { BindResult, CallOptions, CallerRef, HandlerContext, SessionRef } from "./define.js";
+import type { cluster } from "../generated/proto.js";
+import type { BindResult, CallOptions, CallerRef, HandlerContext, ResumePoint, SessionRef } from "./define.js";
 import type { ModuleRuntimeImpl } from "./runtime.js";
 import { continueTrace, type TraceContext } from "../tracing/trace-context.js";
 import { isGatewayGone } from "../bus/reply-mux.js";
@@ -77,7 +78,7 @@ export class HandlerContextImpl implements HandlerContext {
     this.module.push(targets, route, msg);
   }
 
-  async bind(uid: string, resume?: { lastSeq: number }): Promise<BindResult> {
+  async bind(uid: string, resume?: ResumePoint): Promise<BindResult> {
     const s = this.requireSession();
     const me = { gatewayId: s.gatewayId, sid: s.sid };
     // A login as someone else on this connection: the old uid no longer lives here, so a push
@@ -86,7 +87,7 @@ export class HandlerContextImpl implements HandlerContext {
     // A resume: this session first joins the channels the uid's older session keeps and holds
     // its pushes, so what is published while that session ends reaches one of them (README
     // "Gateway moves"); the replay then drops what both got.
-    if (resume !== undefined) await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid, resume: false, lastSeq: 0, prepare: true, previousLost: false, previousGateway: "" } });
+    if (resume !== undefined) await this.module.command(s.gatewayId, { bind: bindCommand(s.sid, uid, { prepare: true }) });
     const prev = await this.module.onlineTable().claim(uid, me);
     let previousLost = false;
     let previousGateway = "";
@@ -101,7 +102,10 @@ export class HandlerContextImpl implements HandlerContext {
     }
     let result: BindResult;
     try {
-      const ack = await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid, resume: resume !== undefined, lastSeq: resume?.lastSeq ?? 0, prepare: false, previousLost, previousGateway } });
+      const listed = resume?.recentPubs;
+      const ack = await this.module.command(s.gatewayId, {
+        bind: bindCommand(s.sid, uid, { resume: resume !== undefined, lastSeq: resume?.lastSeq ?? 0, previousLost, previousGateway, listsPubs: listed !== undefined, recentPubs: [...(listed ?? [])] }),
+      });
       result = { resumeCode: ack.resumeCode, replayed: ack.replayed };
     } catch (err) {
       await this.module.onlineTable().release(uid, me).catch(() => undefined);
@@ -113,7 +117,7 @@ export class HandlerContextImpl implements HandlerContext {
 
   async unbind(): Promise<void> {
     const s = this.requireSession();
-    await this.module.command(s.gatewayId, { bind: { sid: s.sid, uid: "", resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "" } });
+    await this.module.command(s.gatewayId, { bind: bindCommand(s.sid, "", {}) });
   }
 
   pin(instanceId?: string): void {
@@ -139,4 +143,9 @@ export class HandlerContextImpl implements HandlerContext {
     }
     return this.session;
   }
+}
+
+/** A cluster.Bind with the fields not given at their defaults. */
+function bindCommand(sid: number, uid: string, given: Partial<cluster.Bind>): cluster.Bind {
+  return { sid, uid, resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "", listsPubs: false, recentPubs: [], ...given };
 }

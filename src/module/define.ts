@@ -135,6 +135,12 @@ export interface BindResult {
   replayed: number;
 }
 
+/** Where a resuming client stands (login.ResumeRequest): its last push seq, and the publication ids of its last channel pushes when it lists them. */
+export interface ResumePoint {
+  lastSeq: number;
+  recentPubs?: readonly string[];
+}
+
 export interface HandlerContext<State = unknown, Settings = unknown, R extends RouteMap = RouteMap, P extends PushMap = PushMap> {
   readonly requestId: string;
   /** The client session the request acts for; null when a module or operator called without one. */
@@ -167,7 +173,7 @@ export interface HandlerContext<State = unknown, Settings = unknown, R extends R
    * `resume`, the gateway first replays the pushes the uid missed after `resume.lastSeq` and
    * restores its channels and pins (README "Resume"); the result says how that went.
    */
-  bind(uid: string, resume?: { lastSeq: number }): Promise<BindResult>;
+  bind(uid: string, resume?: ResumePoint): Promise<BindResult>;
   /** Unbinds the calling session (it stays connected, as if never logged in). */
   unbind(): Promise<void>;
   /**

@@ -1,4 +1,5 @@
 import type { Logger } from "../log/logger.js";
+import { LOG_CUT_MARGIN_MS } from "../redis/channel-log.js";
 import type { OnlineTable } from "./online-table.js";
 
 /** How often the sweeper pings the gateways that have sessions in the online table. */
@@ -46,10 +47,11 @@ export interface SweepActions {
   ping(gatewayId: string): Promise<PingOutcome>;
   /**
    * Asks the live gateways to adopt the dead gateway's sessions claimed before `beforeMs`
-   * (sys.gateway.adopt); "adopted": a gateway took them (and announced them closed), "busy":
+   * (sys.gateway.adopt), with `cutMs` the time its channels' logs are read from (0: the
+   * whole window); "adopted": a gateway took them (and announced them closed), "busy":
    * another claim is in progress, "none": no gateway adopts (none alive, or resume is off).
    */
-  adopt(gatewayId: string, beforeMs: number, reason: string): Promise<"adopted" | "busy" | "none">;
+  adopt(gatewayId: string, beforeMs: number, reason: string, cutMs: number): Promise<"adopted" | "busy" | "none">;
   /** Announces a released session on sys.session.closed. */
   announce(session: DeadSession, reason: string): void;
 }
@@ -61,6 +63,8 @@ interface Watch {
   firstSilent: number | null;
   /** Last timeout, or null. */
   lastTimeout: number | null;
+  /** Start of the last pass in which the gateway answered, or null. */
+  lastAnswered: number | null;
   /** The current "no responders" streak followed timeouts (see LINGER_MS). */
   lingered: boolean;
   answered: boolean;
@@ -114,7 +118,7 @@ export class GatewaySweeper {
   private async check(table: OnlineTable, gw: string, now: number): Promise<void> {
     let w = this.watches.get(gw);
     if (w === undefined) {
-      w = { firstGone: null, firstSilent: null, lastTimeout: null, lingered: false, answered: false };
+      w = { firstGone: null, firstSilent: null, lastTimeout: null, lastAnswered: null, lingered: false, answered: false };
       this.watches.set(gw, w);
     }
     const outcome = await this.actions.ping(gw);
@@ -123,6 +127,7 @@ export class GatewaySweeper {
       w.firstGone = null;
       w.firstSilent = null;
       w.answered = true;
+      w.lastAnswered = now;
       const before = outcome.startedAt - RESTART_MARGIN_MS;
       if ((await table.sessionsOf(gw, before)).length > 0) await this.dead(table, gw, before, `gateway ${gw} restarted: the session belonged to its previous process`);
       return;
@@ -146,8 +151,12 @@ export class GatewaySweeper {
   private async dead(table: OnlineTable, gw: string, beforeMs: number, reason: string): Promise<void> {
     // Pushes by session sent while nats-server still held the dead connection got no "no
     // responders": mark them lost, so the resumes answer RESYNC rather than OK.
-    if (this.watches.get(gw)?.lingered === true) await table.markLost(gw, this.lostTtlMs);
-    const adopted = await this.actions.adopt(gw, Number.isFinite(beforeMs) ? beforeMs : 0, reason);
+    const w = this.watches.get(gw);
+    if (w?.lingered === true) await table.markLost(gw, this.lostTtlMs);
+    // What its channels published before it last answered, it delivered (or stored for an away
+    // session). A restarted gateway's answers are its new process's: its predecessor's end is not known.
+    const cutMs = Number.isFinite(beforeMs) || w?.lastAnswered == null ? 0 : w.lastAnswered - LOG_CUT_MARGIN_MS;
+    const adopted = await this.actions.adopt(gw, Number.isFinite(beforeMs) ? beforeMs : 0, reason, cutMs);
     if (adopted === "busy") return;
     if (adopted === "none") {
       for (const s of await table.sessionsOf(gw, beforeMs)) {

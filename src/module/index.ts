@@ -11,6 +11,7 @@ export {
   type ModuleDefinition,
   type ModuleRuntime,
   type ModuleSpec,
+  type ResumePoint,
   type RuntimeOf,
   type SessionClosedEvent,
   type SessionOpenedEvent,

@@ -11,6 +11,7 @@ import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
 import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, SessionOpenedEvent, SessionRef } from "./define.js";
 import { confirmReplicasOf, createRedisClient, createWriteConfirmer, type WriteConfirmer } from "../redis/index.js";
 import type { RedisWriteBatch } from "../redis/write-batching.js";
+import { appendToChannelLog } from "../redis/channel-log.js";
 import { GatewaySweeper, SWEEP_INTERVAL_MS, type PingOutcome } from "./gateway-sweep.js";
 import { defineDeclaredRedisCommands } from "./redis-command.js";
 import { OnlineTable } from "./online-table.js";
@@ -86,6 +87,8 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private readonly channelCodec: MessageCodec<cluster.ChannelMessage>;
   /** Channel messages published: the counter of their ids. */
   private published = 0;
+  /** Tells this process's publication ids from those of an earlier process of the same instance id. */
+  private readonly publicationTag = Date.now().toString(36);
   private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
   private readonly openedCodec: MessageCodec<cluster.SessionOpened>;
   private readonly pendingCodec: MessageCodec<cluster.PendingPush>;
@@ -317,7 +320,7 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
       () => this.onlineTable(),
       {
         ping: (gw) => this.pingGateway(gw),
-        adopt: (gw, beforeMs, reason) => this.requestAdoption(gw, beforeMs, reason),
+        adopt: (gw, beforeMs, reason, cutMs) => this.requestAdoption(gw, beforeMs, reason, cutMs),
         announce: (s, reason) => this.nc.publish(SystemSubject.sessionClosed, this.closedCodec.encode({ ...s, reason, successor: "" })),
       },
       this.log,
@@ -340,9 +343,9 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     }
   }
 
-  private async requestAdoption(gatewayId: string, beforeMs: number, reason: string): Promise<"adopted" | "busy" | "none"> {
+  private async requestAdoption(gatewayId: string, beforeMs: number, reason: string, cutMs: number): Promise<"adopted" | "busy" | "none"> {
     try {
-      const reply = await this.mux.request(SystemSubject.gatewayAdopt, this.adoptCodec.encode({ gatewayId, beforeMs, reason }), undefined, ADOPT_TIMEOUT_MS);
+      const reply = await this.mux.request(SystemSubject.gatewayAdopt, this.adoptCodec.encode({ gatewayId, beforeMs, reason, cutMs }), undefined, ADOPT_TIMEOUT_MS);
       const r = this.adoptReplyCodec.decode(reply.data);
       if (r.claimed) this.log.info({ gatewayId, adopter: r.adopter, sessions: r.sessions.length }, "dead gateway adopted");
       return r.claimed ? "adopted" : "busy";
@@ -441,9 +444,18 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
 
   publish(channel: string, route: string, msg: object, excludeUids: string[] = []): void {
     const body = this.pushCodec(route).encode(msg);
-    // the id lets a resume drop a push that both gateways of a move delivered (push-overlap.ts)
-    this.nc.publish(channelSubject(channel), this.channelCodec.encode({ route, body, excludeUids, id: `${this.instanceId}.${++this.published}` }));
+    // the id lets a resume drop a push that both gateways of a move delivered (push-overlap.ts),
+    // and one the client already has when the log is replayed after its gateway's death
+    const encoded = this.channelCodec.encode({ route, body, excludeUids, id: `${this.instanceId}.${this.publicationTag}.${++this.published}` });
+    const resume = this.config.gateway.resume;
+    // logged first: the write batch sends it before the publish below
+    if (resume.windowMs > 0) appendToChannelLog(this.redis(), channel, encoded, { maxEntries: resume.maxPushes, ttlMs: resume.windowMs }, this.channelLogFailed);
+    this.nc.publish(channelSubject(channel), encoded);
   }
+
+  private readonly channelLogFailed = (err: Error): void => {
+    this.log.warn({ err: err.message }, "cannot log a channel message in Redis: a member whose gateway dies before it delivers the message misses it on resume");
+  };
 
   async kick(target: SessionRef, code: number, reason: string, handover = false): Promise<void> {
     await this.command(target.gatewayId, { kick: { sid: target.sid, uid: "", code, reason, handover } });

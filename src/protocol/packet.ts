@@ -20,6 +20,8 @@ export interface Packet {
   redirect: string;
   /** PUSH to a bound session only: the uid's push sequence number (1, 2, …), else 0. */
   seq: number;
+  /** PUSH of a channel message only: its publication id, else "". */
+  pub: string;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -30,7 +32,7 @@ const EMPTY = new Uint8Array(0);
  * protobufjs on every valid input (checked by a unit test); returns null on malformed bytes.
  */
 export function decodePacket(buf: Uint8Array): Packet | null {
-  const p: Packet = { kind: 0, id: 0, route: "", body: EMPTY, code: 0, message: "", redirect: "", seq: 0 };
+  const p: Packet = { kind: 0, id: 0, route: "", body: EMPTY, code: 0, message: "", redirect: "", seq: 0, pub: "" };
   const end = buf.length;
   let pos = 0;
   while (pos < end) {
@@ -78,6 +80,7 @@ export function decodePacket(buf: Uint8Array): Packet | null {
       else if (field === 4) p.body = buf.subarray(pos, pos + len);
       else if (field === 6) p.message = utf8(buf, pos, pos + len);
       else if (field === 7) p.redirect = utf8(buf, pos, pos + len);
+      else if (field === 9) p.pub = utf8(buf, pos, pos + len);
       pos += len;
     } else if (wt === 1) {
       pos += 8;
@@ -129,6 +132,14 @@ function writeVarint(out: Uint8Array, pos: number, v: number): number {
  */
 export function encodeFrame(kind: number, id: number, route: string, body: Uint8Array | null, code = 0, message = "", redirect = ""): Buffer {
   return encodeWithPrefix(LENGTH_PREFIX_BYTES, kind, id, route, body, code, message, redirect) as Buffer;
+}
+
+/** Most publication ids a client lists in login.ResumeRequest.recent_pubs (the last channel pushes it received). */
+export const MAX_RECENT_PUBS = 256;
+
+/** A PUSH frame of a channel message, carrying its publication id `pub` (wire.Packet field 9). */
+export function encodeChannelPush(route: string, body: Uint8Array, pub: string): Buffer {
+  return encodeWithPrefix(LENGTH_PREFIX_BYTES, PacketKind.PUSH, 0, route, body, 0, "", "", pub) as Buffer;
 }
 
 /** Tag of wire.Packet field 8 (seq, varint). */
@@ -194,11 +205,13 @@ function encodeWithPrefix(
   code: number,
   message: string,
   redirect: string,
+  pub = "",
 ): Uint8Array {
   const routeLen = route.length === 0 ? 0 : utf8Length(route);
   const bodyLen = body === null ? 0 : body.length;
   const msgLen = message.length === 0 ? 0 : utf8Length(message);
   const redirectLen = redirect.length === 0 ? 0 : utf8Length(redirect);
+  const pubLen = pub.length === 0 ? 0 : utf8Length(pub);
   let size = 0;
   if (kind !== 0) size += 1 + varintSize(kind);
   if (id !== 0) size += 1 + varintSize(id);
@@ -207,6 +220,7 @@ function encodeWithPrefix(
   if (code !== 0) size += 1 + varintSize(code);
   if (msgLen !== 0) size += 1 + varintSize(msgLen) + msgLen;
   if (redirectLen !== 0) size += 1 + varintSize(redirectLen) + redirectLen;
+  if (pubLen !== 0) size += 1 + varintSize(pubLen) + pubLen;
   const out = NodeBuffer !== undefined ? NodeBuffer.allocUnsafe(prefixBytes + size) : new Uint8Array(prefixBytes + size);
   if (prefixBytes !== 0) new DataView(out.buffer, out.byteOffset, prefixBytes).setUint32(0, size);
   let pos = prefixBytes;
@@ -241,7 +255,12 @@ function encodeWithPrefix(
   if (redirectLen !== 0) {
     out[pos++] = 0x3a;
     pos = writeVarint(out, pos, redirectLen);
-    writeUtf8(out, redirect, pos, redirectLen);
+    pos += writeUtf8(out, redirect, pos, redirectLen);
+  }
+  if (pubLen !== 0) {
+    out[pos++] = 0x4a;
+    pos = writeVarint(out, pos, pubLen);
+    writeUtf8(out, pub, pos, pubLen);
   }
   return out;
 }

@@ -97,7 +97,7 @@ describe("client SDK against the real gateway", () => {
           return;
         }
         const sid = Number(msg.headers?.get(Header.session));
-        void nc.request(gatewayBindSubject(msg.headers?.get(Header.gateway) ?? ""), commandCodec.encode({ bind: { sid, uid: "u-resumed", resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "" } })).then(() => {
+        void nc.request(gatewayBindSubject(msg.headers?.get(Header.gateway) ?? ""), commandCodec.encode({ bind: { sid, uid: "u-resumed", resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "", listsPubs: false, recentPubs: [] } })).then(() => {
           msg.respond(loginReplyCodec.encode({ uid: "u-resumed", token, expiresAt: 0 }));
         });
       },

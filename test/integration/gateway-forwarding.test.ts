@@ -86,7 +86,7 @@ describe("gateway forwarding (real nats-server)", () => {
   async function bound(gw: Gateway, uid: string): Promise<{ c: RawClient; sid: number }> {
     const c = await client(gw);
     const sid = await sidOf(c);
-    expect(await command(gw.id, { bind: { sid, uid, resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "" } })).toMatchObject({ ok: true });
+    expect(await command(gw.id, { bind: { sid, uid, resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "", listsPubs: false, recentPubs: [] } })).toMatchObject({ ok: true });
     return { c, sid };
   }
 
@@ -174,18 +174,18 @@ describe("gateway forwarding (real nats-server)", () => {
     expect(r.kind).toBe(PacketKind.RESPONSE);
     expect(Buffer.from(r.body).toString()).toBe("hello");
     expect(seen.findLast((x) => x.subject === "svc.echo.Echo")).toMatchObject({ uid: "user-1", sid: String(sid), gw: "gw-a" });
-    expect(await command("gw-a", { bind: { sid, uid: "user-2", resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "" } })).toMatchObject({ ok: true });
+    expect(await command("gw-a", { bind: { sid, uid: "user-2", resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "", listsPubs: false, recentPubs: [] } })).toMatchObject({ ok: true });
     await c.request(2, "echo.Echo", Buffer.from("again"));
     expect(seen.findLast((x) => x.subject === "svc.echo.Echo")?.uid).toBe("user-2");
     // bind has a subject of its own (NATS permissions let only auth modules publish it)
-    const onCmd = await nc.request(gatewayCommandSubject("gw-a"), commandCodec.encode({ bind: { sid, uid: "user-3", resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "" } }), { timeout: 2_000 });
+    const onCmd = await nc.request(gatewayCommandSubject("gw-a"), commandCodec.encode({ bind: { sid, uid: "user-3", resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "", listsPubs: false, recentPubs: [] } }), { timeout: 2_000 });
     expect(ackCodec.decode(onCmd.data)).toMatchObject({ ok: false, error: "bind goes to gw.gw-a.bind, not gw.gw-a.cmd", resumeCode: 0, replayed: 0 });
     await c.request(3, "echo.Echo", Buffer.from("still"));
     expect(seen.findLast((x) => x.subject === "svc.echo.Echo")?.uid).toBe("user-2");
   });
 
   it("acks a command for an unknown session with ok=false and the reason", async () => {
-    expect(await command("gw-a", { bind: { sid: 999_999, uid: "x", resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "" } })).toMatchObject({ ok: false, error: "no session 999999 on gw-a", resumeCode: 0, replayed: 0 });
+    expect(await command("gw-a", { bind: { sid: 999_999, uid: "x", resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "", listsPubs: false, recentPubs: [] } })).toMatchObject({ ok: false, error: "no session 999999 on gw-a", resumeCode: 0, replayed: 0 });
     const reply = await nc.request(gatewayCommandSubject("gw-a"), Buffer.from([0xff, 0xff, 0xff]), { timeout: 2_000 });
     const ack = ackCodec.decode(reply.data);
     expect(ack.ok).toBe(false);
@@ -261,7 +261,7 @@ describe("gateway forwarding (real nats-server)", () => {
     const pushed = command("gw-a", { push: { sids: [sid], route: "game.Tick", body: Buffer.from([4]), uid: "early-bird" } });
     expect(await pushed).toMatchObject({ ok: true });
     await expect(c.nextKind(PacketKind.PUSH, 300)).rejects.toThrow();
-    expect(await command("gw-a", { bind: { sid, uid: "early-bird", resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "" } })).toMatchObject({ ok: true });
+    expect(await command("gw-a", { bind: { sid, uid: "early-bird", resume: false, lastSeq: 0, prepare: false, previousLost: false, previousGateway: "", listsPubs: false, recentPubs: [] } })).toMatchObject({ ok: true });
     const p = await c.nextKind(PacketKind.PUSH);
     expect({ route: p.route, body: [...p.body], seq: p.seq }).toEqual({ route: "game.Tick", body: [4], seq: 1 });
   });

@@ -97,27 +97,31 @@ describe("a gateway killed with -9: every point push sent after the kill reaches
       return p;
   }
 
-  it("players away at the death and players connected at it, resumed before and after the adoption", async () => {
-    const port = await startDoomed("gw-doomed");
+  /**
+   * Players away at the death and players connected at it, resumed before and after the
+   * adoption; `send` delivers message `text` to every player (point pushes, or one channel
+   * publication).
+   */
+  async function deathScenario(gatewayId: string, prefix: string, send: (all: Player[], text: string) => Promise<void>, join: (p: Player) => Promise<void>): Promise<void> {
+    const port = await startDoomed(gatewayId);
     // away*: their connection dropped before the death (the dead gateway stored them as away);
     // conn*: connected when it died. *Early resume before the sweeper found the death (the
     // login's kick gets no responders: Bind.previous_lost), *Late after the adoption.
     const players = {
-      awayEarly: await player(port, "gf-away-early"),
-      awayLate: await player(port, "gf-away-late"),
-      connEarly: await player(port, "gf-conn-early"),
-      connLate: await player(port, "gf-conn-late"),
+      awayEarly: await player(port, `${prefix}-away-early`),
+      awayLate: await player(port, `${prefix}-away-late`),
+      connEarly: await player(port, `${prefix}-conn-early`),
+      connLate: await player(port, `${prefix}-conn-late`),
     };
     const all = Object.values(players);
+    for (const p of all) await join(p);
     const rt = cluster.modules[0]!.runtime;
-    const sent = new Map<string, number>(all.map((p) => [p.uid, 0]));
-    /** Sends point pushes n..m to every player, one after another (each acknowledged or kept). */
+    let sent = 0;
+    /** Sends messages n..m to every player, one after another. */
     const pushAll = async (from: number, to: number): Promise<void> => {
       for (let i = from; i <= to; i++) {
-        for (const p of all) {
-          expect(await rt.pushToUid(p.uid, ROUTE, { teamId: "", fromUid: "", fromUsername: "", text: `p${i}`, sentAt: 0 })).toBe(true);
-          sent.set(p.uid, i);
-        }
+        await send(all, `p${i}`);
+        sent = i;
       }
     };
     const received = async (p: Player, n: number): Promise<void> => {
@@ -125,7 +129,7 @@ describe("a gateway killed with -9: every point push sent after the kill reaches
         await until(`${p.name} has ${n} pushes`, 15_000, async () => (p.texts.length >= n ? true : undefined));
       } catch (err) {
         // lostMarked: the sweeper saw a ping time out shortly before the death (a starved gateway looks like a lost host): resumes after its adoption answer RESYNC by design
-        const lostMarked = await rt.onlineTable().pushesLost("gw-doomed");
+        const lostMarked = await rt.onlineTable().pushesLost(gatewayId);
         throw new Error(`${(err as Error).message}; it has ${JSON.stringify({ texts: p.texts, seqs: p.seqs, reconnects: p.reconnects, errors: p.errors, lostMarked })}`);
       }
     };
@@ -149,7 +153,7 @@ describe("a gateway killed with -9: every point push sent after the kill reaches
     const killedAt = Date.now();
     doomed!.proc.kill("SIGKILL");
     await doomed!.exited;
-    await natsNoticed("gw-doomed");
+    await natsNoticed(gatewayId);
     console.log(`kill -9 -> nats-server dropped the gateway's connection after <= ${Date.now() - killedAt} ms`);
     players.awayEarly.proxy.refusing = false;
     await pushAll(9, 14);
@@ -161,7 +165,7 @@ describe("a gateway killed with -9: every point push sent after the kill reaches
       return a?.gatewayId === "gw-1" && c?.gatewayId === "gw-1" ? Date.now() : undefined;
     });
     console.log(`kill -9 -> the dead gateway's sessions adopted after ${adopted - killedAt} ms`);
-    expect(await table.sessionsOf("gw-doomed")).toEqual([]);
+    expect(await table.sessionsOf(gatewayId)).toEqual([]);
     await pushAll(15, 18);
     players.awayLate.proxy.refusing = false;
     players.connLate.proxy.refusing = false;
@@ -179,12 +183,35 @@ describe("a gateway killed with -9: every point push sent after the kill reaches
       expect(p.reconnects[0]).toMatchObject({ resumed: true, resync: false });
       console.log(`${p.name}: 20/20 pushes in order, replayed ${p.reconnects[0]!.replayed}, ${p.reconnects[0]!.attempts} attempts`);
     }
-    expect(sent.get(players.connLate.uid)).toBe(20);
-    expect(await table.pushesLost("gw-doomed")).toBe(false);
+    expect(sent).toBe(20);
+    expect(await table.pushesLost(gatewayId)).toBe(false);
     for (const p of all) {
       await p.client.close();
       await p.proxy.stop();
     }
+  }
+
+  it("players away at the death and players connected at it, resumed before and after the adoption", async () => {
+    const rt = cluster.modules[0]!.runtime;
+    const pointPushes = async (all: Player[], text: string): Promise<void> => {
+      for (const p of all) expect(await rt.pushToUid(p.uid, ROUTE, { teamId: "", fromUid: "", fromUsername: "", text, sentAt: 0 })).toBe(true);
+    };
+    await deathScenario("gw-doomed", "gf", pointPushes, async () => undefined);
+  }, 60_000);
+
+  it("the same players in a channel: the channel's messages published while their gateway was dead are replayed from its log, once, in order, resume OK", async () => {
+    const rt = cluster.modules[0]!.runtime;
+    const channel = "team-gapfree";
+    const join = async (p: Player): Promise<void> => {
+      const entry = (await rt.onlineTable().lookup(p.uid))!;
+      await rt.joinChannel({ ...entry, uid: p.uid }, channel);
+    };
+    // one publication per message, whoever holds the members (the dead gateway, nobody, the adopter)
+    const publish = async (_all: Player[], text: string): Promise<void> => {
+      rt.publish(channel, ROUTE, { teamId: "", fromUid: "", fromUsername: "", text, sentAt: 0 });
+      await new Promise((r) => setTimeout(r, 5));
+    };
+    await deathScenario("gw-doomed-ch", "gfc", publish, join);
   }, 60_000);
 
   it("a push by session ref to the dead gateway cannot be kept: the resume answers RESYNC instead of a silent gap", async () => {

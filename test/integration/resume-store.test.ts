@@ -2,19 +2,36 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResumeStore } from "../../src/gateway/resume-store.js";
 import { createLogger } from "../../src/log/logger.js";
-import { PacketKind, encodeFrame, stampSeq } from "../../src/protocol/packet.js";
+import { MAX_RECENT_PUBS, PacketKind, encodeChannelPush, encodeFrame, stampSeq } from "../../src/protocol/packet.js";
+import { appendToChannelLog } from "../../src/redis/channel-log.js";
+import { loadProto } from "../../src/proto/registry.js";
+import type { cluster } from "../../src/generated/proto.js";
 import { startRedis, type RunningServer } from "../helpers/servers.js";
 
 const OK = 0;
 const RESYNC = 11;
+const NONE = { channels: [], pins: [] };
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe("ResumeStore on a real redis-server: what an away uid keeps and what a resume gets", () => {
   let server: RunningServer;
   let redis: Redis;
   let n = 0;
   const push = (seq: number, bytes = 10): Buffer => stampSeq(encodeFrame(PacketKind.PUSH, 0, "t.P", Buffer.alloc(bytes, seq)), seq);
+  const channelCodec = loadProto().message<cluster.ChannelMessage>("cluster.ChannelMessage");
   const store = (limits: Partial<ConstructorParameters<typeof ResumeStore>[1]> = {}): ResumeStore =>
-    new ResumeStore(redis, { windowMs: 10_000, maxPushes: 100, maxBytes: 1 << 20, recentPushes: 8, ...limits }, createLogger("test", "resume-store", "silent"));
+    new ResumeStore(redis, { windowMs: 10_000, maxPushes: 100, maxBytes: 1 << 20, recentPushes: 8, ...limits }, channelCodec, createLogger("test", "resume-store", "silent"));
+  const raw = (i: number): Buffer => encodeFrame(PacketKind.PUSH, 0, "t.P", Buffer.alloc(10, i));
+  let published = 0;
+  /** Publishes into a channel's log as a module does; the frame a member gets for it. */
+  const publish = (channel: string, i: number, excludeUids: string[] = []): { id: string; frame: Buffer } => {
+    const id = `test.${++published}`;
+    const body = Buffer.alloc(6, i);
+    appendToChannelLog(redis, channel, channelCodec.encode({ route: "t.C", body, excludeUids, id }), { maxEntries: 100, ttlMs: 10_000 }, (err) => {
+      throw err;
+    });
+    return { id, frame: encodeChannelPush("t.C", body, id) };
+  };
 
   beforeAll(async () => {
     server = await startRedis();
@@ -26,29 +43,28 @@ describe("ResumeStore on a real redis-server: what an away uid keeps and what a 
     await server?.stop();
   });
 
-  it("after a gateway death: an adopted connected uid is renumbered after the client's last_seq; a tie, channels or lost pending pushes answer RESYNC", async () => {
+  it("after a gateway death: an adopted connected uid is renumbered after the client's last_seq; lost pending pushes past the bound answer RESYNC", async () => {
     const s = store();
-    const raw = (i: number): Buffer => encodeFrame(PacketKind.PUSH, 0, "t.P", Buffer.alloc(10, i));
     // connected at the death, adopted: kept as 1..3, the client had seen up to 7 from the dead gateway
     const connected = `u${++n}`;
     const found = await s.peek(connected);
-    expect(found).toEqual({ away: null, tied: false });
-    const away = s.adopt(connected, found, false, Date.now(), "gw-dead");
+    expect(found).toEqual({ away: null, connected: null });
+    const { away } = s.adopt(connected, found, NONE, [], false, Date.now(), "gw-dead");
     for (let i = 1; i <= 3; i++) s.keep(connected, away, i, stampSeq(raw(i), i));
     await s.flushed();
     const got = await s.take(connected, 7);
     expect({ code: got.code, seq: got.seq, adoptedFrom: got.adoptedFrom }).toEqual({ code: OK, seq: 10, adoptedFrom: "gw-dead" });
     expect(got.frames).toEqual([stampSeq(raw(1), 8), stampSeq(raw(2), 9), stampSeq(raw(3), 10)]);
 
-    // a connected uid that had joined a channel on the dead gateway: its adoption is incomplete
-    const tied = `u${++n}`;
-    s.markTied(tied);
+    // incomplete (a pinned session, pending pushes over the bound): RESYNC, the membership restored
+    const pinned = `u${++n}`;
+    s.keepMembership(pinned, { channels: [], pins: [["game", "game-1"]] }, null);
     await s.flushed();
-    const foundTied = await s.peek(tied);
-    expect(foundTied.tied).toBe(true);
-    s.adopt(tied, foundTied, foundTied.tied, Date.now(), "gw-dead");
+    const foundPinned = await s.peek(pinned);
+    expect(foundPinned.connected).toEqual({ channels: [], pins: [["game", "game-1"]] });
+    s.adopt(pinned, foundPinned, foundPinned.connected!, [], true, Date.now(), "gw-dead");
     await s.flushed();
-    expect((await s.take(tied, 4)).code).toBe(RESYNC);
+    expect(await s.take(pinned, 4)).toMatchObject({ code: RESYNC, pins: [["game", "game-1"]] });
 
     // resumed before any adoption (Bind.previous_lost): nothing stored, the pending pushes follow last_seq
     const early = `u${++n}`;
@@ -56,18 +72,79 @@ describe("ResumeStore on a real redis-server: what an away uid keeps and what a 
     const e = await s.take(early, 5, lost);
     expect({ code: e.code, seq: e.seq, frames: e.frames }).toEqual({ code: OK, seq: 7, frames: [stampSeq(raw(1), 6), stampSeq(raw(2), 7)] });
     expect((await s.take(`u${++n}`, 5, { frames: [raw(1)], overflow: true })).code).toBe(RESYNC);
-    const earlyTied = `u${++n}`;
-    s.markTied(earlyTied);
-    await s.flushed();
-    expect((await s.take(earlyTied, 5, lost)).code).toBe(RESYNC);
+  });
 
-    // away at the death with a channel: its stored pushes are complete, the channel's since the death are not
-    const awayUid = `u${++n}`;
-    const a2 = s.detach(awayUid, { seq: 2, channels: ["room-1"], pins: [] }, [], [], Date.now());
-    s.keep(awayUid, a2, 3, push(3));
+  it("a dead gateway's channel members get the channel's logged publications they lack, once, in order; without their list, RESYNC", async () => {
+    const s = store();
+    const channel = `room-${++n}`;
+    const member = `u${++n}`;
+    const other = `u${++n}`;
+    const p1 = publish(channel, 1);
+    await sleep(20);
+    const cut = Date.now();
+    await sleep(5);
+    const p2 = publish(channel, 2);
+    const p9 = publish(channel, 9, [member]); // excluded: never for the member
+    const p3 = publish(channel, 3);
     await s.flushed();
-    const r = await s.take(awayUid, 2, lost);
-    expect({ code: r.code, channels: r.channels }).toEqual({ code: RESYNC, channels: ["room-1"] });
+    s.keepMembership(member, { channels: [channel], pins: [] }, null);
+    await s.flushed();
+
+    // adopted while connected: the publications since the cut are candidates
+    const adopt = async (uid: string): Promise<void> => {
+      const found = await s.peek(uid);
+      const m = found.connected ?? NONE;
+      const logged = await s.logged(uid, m.channels, cut, new Set());
+      s.adopt(uid, found, m, logged, false, Date.now(), "gw-dead");
+      await s.flushed();
+    };
+    await adopt(member);
+    // the client had p1 and p2 from the dead gateway (its last seq 5): p3 alone follows
+    const got = await s.take(member, 5, null, [p1.id, p2.id]);
+    expect({ code: got.code, seq: got.seq, channels: got.channels }).toEqual({ code: OK, seq: 6, channels: [channel] });
+    expect(got.frames).toEqual([stampSeq(p3.frame, 6)]);
+    expect([...got.ids].sort()).toEqual([p2.id, p3.id].sort());
+
+    // the same without a list (a client that does not send recent_pubs): cannot be told, RESYNC
+    s.keepMembership(other, { channels: [channel], pins: [] }, null);
+    await s.flushed();
+    await adopt(other);
+    expect(await s.take(other, 5, null, null)).toMatchObject({ code: RESYNC, frames: [], channels: [channel] });
+
+    // a full list whose oldest id is itself a candidate may have lost older ones it received: RESYNC
+    const full = `u${++n}`;
+    s.keepMembership(full, { channels: [channel], pins: [] }, null);
+    await s.flushed();
+    await adopt(full);
+    const list = [p2.id, ...Array.from({ length: MAX_RECENT_PUBS - 1 }, (_, i) => `x.${i}`)];
+    expect((await s.take(full, 5, null, list)).code).toBe(RESYNC);
+
+    // resumed before any adoption (the dead gateway's pending pushes handed over): the window's log minus the list, then the pending pushes
+    const early = `u${++n}`;
+    s.keepMembership(early, { channels: [channel], pins: [] }, null);
+    await s.flushed();
+    const e = await s.take(early, 5, { frames: [raw(7)], overflow: false }, [p1.id]);
+    expect({ code: e.code, seq: e.seq }).toEqual({ code: OK, seq: 9 });
+    expect(e.frames).toEqual([stampSeq(p2.frame, 6), stampSeq(p9.frame, 7), stampSeq(p3.frame, 8), stampSeq(raw(7), 9)]);
+  });
+
+  it("an away member whose gateway died gets what the gateway stored and then the logged publications it did not store", async () => {
+    const s = store();
+    const channel = `room-${++n}`;
+    const uid = `u${++n}`;
+    const p1 = publish(channel, 1);
+    await s.flushed();
+    await sleep(5);
+    // p1 reached the client before the drop (it is among the recent pushes stored at the drop)
+    const a = s.detach(uid, { seq: 2, channels: [channel], pins: [] }, [stampSeq(p1.frame, 2)], [2], Date.now());
+    const p2 = publish(channel, 2);
+    s.keep(uid, a, 3, stampSeq(p2.frame, 3), p2.id);
+    const p3 = publish(channel, 3); // published after the death: the dead gateway never stored it
+    await s.flushed();
+    const r = await s.take(uid, 2, { frames: [], overflow: false }, [p1.id]);
+    expect({ code: r.code, seq: r.seq, channels: r.channels }).toEqual({ code: OK, seq: 4, channels: [channel] });
+    expect(r.frames).toEqual([stampSeq(p2.frame, 3), stampSeq(p3.frame, 4)]);
+    expect([...r.ids].sort()).toEqual([p1.id, p2.id, p3.id].sort());
   });
 
   it("replays the recent pushes the client lacks and those kept while away, once", async () => {

@@ -18,7 +18,7 @@ function setup(limits = { maxFrameBytes: 1024, maxPendingOutputBytes: 1 << 20, r
     onFramingError: (_s, e) => errors.push(e),
     onSlowReader: () => undefined,
     keepAway: () => undefined,
-    keepTied: () => undefined,
+    keepMembership: () => undefined,
   };
   const ctx: SessionContext = { gatewayId: "gw-t", limits, scheduler: new WriteScheduler(() => undefined), host };
   const socket = new Socket();
@@ -69,7 +69,7 @@ describe("Session", () => {
   it("pushes one shared frame to bound sessions with each one's seq, keeping the frame + seq for a resume", () => {
     const runs: (() => void)[] = [];
     const kept: { seq: number; frame: Buffer }[] = [];
-    const host: SessionHost = { onFrame: () => undefined, onFramingError: () => undefined, onSlowReader: () => undefined, keepAway: (_s, seq, frame) => kept.push({ seq, frame }), keepTied: () => undefined };
+    const host: SessionHost = { onFrame: () => undefined, onFramingError: () => undefined, onSlowReader: () => undefined, keepAway: (_s, seq, frame) => kept.push({ seq, frame }), keepMembership: () => undefined };
     const ctx: SessionContext = {
       gatewayId: "gw-t",
       limits: { maxFrameBytes: 1024, maxPendingOutputBytes: 1 << 20, rateLimit: { perSecond: 1, burst: 2 }, recentPushes: 2 },

@@ -30,7 +30,7 @@ function setup() {
     onFramingError: () => undefined,
     onSlowReader: (_s, pending) => overflows.push(pending),
     keepAway: () => undefined,
-    keepTied: () => undefined,
+    keepMembership: () => undefined,
   };
   const scheduler = new WriteScheduler(() => undefined);
   const ctx: SessionContext = { gatewayId: "gw-t", limits: { maxFrameBytes: 1024, maxPendingOutputBytes: 1000, rateLimit: { perSecond: 1, burst: 2 }, recentPushes: 0 }, scheduler, host };

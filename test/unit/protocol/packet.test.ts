@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadProto } from "../../../src/proto/registry.js";
-import { decodePacket, encodeFrame, restampSeq, stampSeq, stampedLength, writeStamped } from "../../../src/protocol/packet.js";
+import { PacketKind, decodePacket, encodeChannelPush, encodeFrame, restampSeq, stampSeq, stampedLength, writeStamped } from "../../../src/protocol/packet.js";
 import type { wire } from "../../../src/generated/proto.js";
 
 const codec = loadProto().message<wire.Packet>("wire.Packet");
@@ -17,6 +17,7 @@ function randomPacket(i: number): wire.Packet {
     message: i % 4 === 0 ? `reason ${i} ✓` : "",
     redirect: i % 8 === 0 ? `ws://gw-${i}.example:3251/ws` : "",
     seq: 0,
+    pub: i % 6 === 0 ? `chat-${i % 3}.k2x9.${i}` : "",
   };
 }
 
@@ -68,13 +69,22 @@ describe("packet codec", () => {
 
   it("encodes what protobufjs decodes to the same fields, behind a 4-byte big-endian length", () => {
     for (let i = 0; i < 500; i++) {
-      const p = randomPacket(i);
+      const p = { ...randomPacket(i), pub: "" };
       const frame = encodeFrame(p.kind, p.id, p.route, p.body, p.code, p.message, p.redirect);
       expect(frame.readUInt32BE(0)).toBe(frame.length - 4);
       const back = codec.decode(frame.subarray(4));
-      const fields = { kind: back.kind, id: back.id, route: back.route, body: Buffer.from(back.body), code: back.code, message: back.message, redirect: back.redirect, seq: back.seq };
+      const fields = { kind: back.kind, id: back.id, route: back.route, body: Buffer.from(back.body), code: back.code, message: back.message, redirect: back.redirect, seq: back.seq, pub: back.pub };
       expect(fields).toEqual({ ...p, body: Buffer.from(p.body) });
     }
+  });
+
+  it("a channel PUSH carries its publication id, which stamping a seq keeps", () => {
+    const frame = encodeChannelPush("team.Chat", Buffer.from([9, 8]), "team-1.k2x9.41");
+    expect(frame.readUInt32BE(0)).toBe(frame.length - 4);
+    const stamped = stampSeq(frame, 12);
+    expect(codec.decode(stamped.subarray(4))).toMatchObject({ kind: PacketKind.PUSH, route: "team.Chat", seq: 12, pub: "team-1.k2x9.41" });
+    expect(decodePacket(stamped.subarray(4))).toMatchObject({ kind: PacketKind.PUSH, route: "team.Chat", seq: 12, pub: "team-1.k2x9.41" });
+    expect(decodePacket(restampSeq(stamped, 12, 300).subarray(4))).toMatchObject({ seq: 300, pub: "team-1.k2x9.41" });
   });
 
   it("decodes what protobufjs encodes, to the same fields", () => {
