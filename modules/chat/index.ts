@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { SwitchyardError } from "../../src/protocol/errors.js";
 import { services, type chat } from "../../src/generated/proto.js";
 import { startIdGenerator, type IdGenerator } from "../../src/ids/index.js";
-import { defineModule, type ContextOf, type RuntimeOf } from "../../src/module/index.js";
+import { defineModule, parseGatewaySession, type ContextOf, type RuntimeOf } from "../../src/module/index.js";
 import { UsernameCache } from "../shared/username-cache.js";
 import { hasAccount, usernamesFromLogin } from "../shared/usernames.js";
 import { roomChannel } from "./chat-keys.js";
@@ -65,13 +65,19 @@ async function nameOf(st: ChatState, uid: string): Promise<string> {
   return (await st.names.lookup([uid])).get(uid) ?? "";
 }
 
-/** A member whose session ended leaves its rooms, unless the uid is bound to a newer session by now. */
+/**
+ * A member whose session ended leaves its rooms, unless the uid is bound to a newer session by
+ * now. A session of a dead gateway lives on as an away session of the gateway that adopted it
+ * (`successor`): it is taken out of the rooms' channels too, and its resume then says RESYNC.
+ */
 function leaveRoomsOnClose(rt: RuntimeOf<typeof services.chat>, rooms: RoomStore): void {
   rt.onSessionClosed("one", (closed) => {
     if (!closed.uid) return;
     void (async () => {
       if (await rt.onlineTable().replacedSince(closed)) return;
-      await rooms.leaveAll(closed.uid);
+      const left = await rooms.leaveAll(closed.uid);
+      const successor = parseGatewaySession(closed.successor || null);
+      if (successor !== null) await Promise.all(left.map((room) => rt.leaveChannel({ ...successor, uid: closed.uid }, roomChannel(room)).catch(() => undefined)));
     })().catch((err: Error) => rt.log.warn({ err: err.message, uid: closed.uid }, "could not take a closed session out of its rooms"));
   });
 }

@@ -79,7 +79,10 @@ export class ChannelHub {
   /** Removes a session from a channel, unsubscribing after its last local member; false if it was not a member. */
   leave(session: Session, channel: string): boolean {
     const ch = this.channels.get(channel);
-    if (session.channels?.delete(channel) === true) session.membershipChanged();
+    if (session.channels?.delete(channel) === true) {
+      if (session.away !== null) session.leftWhileAway = true;
+      session.membershipChanged();
+    }
     if (ch === undefined || !ch.members.delete(session)) return false;
     if (ch.members.size === 0) {
       this.channels.delete(channel);

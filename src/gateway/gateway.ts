@@ -700,6 +700,9 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     const store = this.resumeStore;
     if (store === null || session.uid === null) return;
     if (session.away === null) session.tied = true;
+    // Taken out of a channel after its gateway died: chat leaves a dead gateway's sessions' rooms
+    // when the adoption announces them closed. The client must hear that it is no longer there.
+    if (session.away !== null && session.leftWhileAway && this.adopted.has(session)) session.away.overflow = true;
     store.keepMembership(session.uid, { channels: [...(session.channels ?? [])], pins: session.pinList() }, session.away);
   }
 

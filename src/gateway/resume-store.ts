@@ -148,7 +148,7 @@ export class ResumeStore {
     this.run(tx, uid);
   }
 
-  /** The channels or pins of `uid`'s session changed (`away`: while it waits for its resume). */
+  /** The channels or pins of `uid`'s session changed (`away`: while it waits for its resume; its overflow flag is stored too). */
   keepMembership(uid: string, m: Membership, away: AwayState | null): void {
     const fields = { channels: JSON.stringify(m.channels), pins: JSON.stringify(m.pins) };
     if (away === null) {
@@ -160,7 +160,7 @@ export class ResumeStore {
         .catch((err: Error) => this.log.warn({ err: err.message, uid }, "cannot keep a session's channels and pins in Redis: a resume after its gateway's death will not restore them"));
       return;
     }
-    const tx = this.redis.multi().hset(metaKey(uid), fields);
+    const tx = this.redis.multi().hset(metaKey(uid), away.overflow ? { ...fields, overflow: 1 } : fields);
     this.expire(tx, uid, Math.max(1, away.until - Date.now()));
     this.run(tx, uid);
   }

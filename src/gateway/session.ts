@@ -124,6 +124,8 @@ export class Session implements FrameSink, OverflowSink {
   prepared: string | null = null;
   /** Set once the channels or pins of the bound uid were written to Redis while connected (removed when it ends cleanly). */
   tied = false;
+  /** A module took the session out of a channel while it was away (see Gateway.keepMembership). */
+  leftWhileAway = false;
   /** A write of the channels and pins is queued for the end of this turn (several changes, one write). */
   private membershipQueued = false;
   /** Point pushes that arrived before the session's bind (see CommandHandler): pushed after it. */

@@ -21,6 +21,6 @@ export type { ServiceRef, MethodsOf, RoutesOf, PushesOf, RequestType, ReplyType 
 export { parseModuleSettings, SettingsError } from "./settings.js";
 export { startModule, type ModuleHost, type ModuleHostOptions } from "./host.js";
 export { loadModuleDefinition } from "./loader.js";
-export { OnlineTable, type OnlineEntry, type GatewaySession, type PendingPushes } from "./online-table.js";
+export { OnlineTable, parseGatewaySession, type OnlineEntry, type GatewaySession, type PendingPushes } from "./online-table.js";
 export { GatewaySweeper, DEAD_CONFIRM_MS, SILENT_RELEASE_MS, SWEEPER_LEASE_MS, SWEEP_INTERVAL_MS, type DeadSession, type PingOutcome, type SweepActions } from "./gateway-sweep.js";
 export { z } from "zod";

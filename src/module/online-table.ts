@@ -161,7 +161,8 @@ function encode(e: OnlineEntry): string {
   return `${e.gatewayId}/${e.sid}`;
 }
 
-function decode(v: string | null): OnlineEntry | null {
+/** "<gatewayId>/<sid>" (an online entry, sys.session.closed's successor) as a session, or null. */
+export function parseGatewaySession(v: string | null): OnlineEntry | null {
   if (v === null) return null;
   const slash = v.lastIndexOf("/");
   if (slash <= 0) return null;
@@ -181,7 +182,7 @@ export class OnlineTable {
   /** Makes `entry` the uid's session; returns the session it replaced, if any. */
   async claim(uid: string, entry: OnlineEntry): Promise<OnlineEntry | null> {
     const prev = await CLAIM.run(this.redis, [KEY_PREFIX + uid, GATEWAY_PREFIX + entry.gatewayId, GATEWAYS_KEY], [encode(entry), Date.now(), entry.gatewayId, uid]);
-    return decode(prev);
+    return parseGatewaySession(prev);
   }
 
   /** Removes the uid's entry if it still names `entry`; true when removed. */
@@ -192,7 +193,7 @@ export class OnlineTable {
 
   /** The uid's session, or null when offline. */
   async lookup(uid: string): Promise<OnlineEntry | null> {
-    return decode(await this.redis.get(KEY_PREFIX + uid));
+    return parseGatewaySession(await this.redis.get(KEY_PREFIX + uid));
   }
 
   /**
@@ -209,7 +210,7 @@ export class OnlineTable {
   async lookupMany(uids: readonly string[]): Promise<(OnlineEntry | null)[]> {
     if (uids.length === 0) return [];
     const values = await this.redis.mget(...uids.map((u) => KEY_PREFIX + u));
-    return values.map((v) => decode(v));
+    return values.map((v) => parseGatewaySession(v));
   }
 
   /** Gateway ids that have sessions indexed. */

@@ -100,11 +100,11 @@ describe("a gateway killed with -9: its sessions are adopted by the live gateway
     // the live gateway's session is untouched
     expect(await cluster.modules[0]!.runtime.onlineTable().lookup(a.uid)).toMatchObject({ gatewayId: "gw-1" });
 
-    // The player comes back through the live gateway. It was in a chat room's channel when its
-    // gateway died: the room's pushes since then went to a gateway nobody runs, so the resume
-    // says RESYNC, never a silent gap (test/integration/gateway-gapfree.test.ts: the OK cases).
+    // The player comes back through the live gateway. Chat took it out of the room when the
+    // adoption announced its session closed, so the resume says RESYNC: re-read (chat.Join again).
+    // A channel it stays in is replayed gap-free (test/integration/gateway-gapfree.test.ts).
     const back = await cluster.client(0);
-    const resumed = await back.request("login.Resume", { token: bToken, resumePushes: true, lastSeq: 0 });
+    const resumed = await back.request("login.Resume", { token: bToken, resumePushes: true, lastSeq: 0, recentPubs: [], listsPubs: true });
     expect(resumed).toMatchObject({ uid: bUid, resumeCode: ErrorCode.RESYNC, replayed: 0 });
     expect(await cluster.modules[0]!.runtime.onlineTable().lookup(bUid)).toMatchObject({ gatewayId: "gw-1" });
     // the dead session was announced closed once; the adopted one ended without a second event
