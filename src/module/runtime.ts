@@ -11,7 +11,7 @@ import type { MessageCodec, ProtoRegistry } from "../proto/registry.js";
 import type { CallOptions, InstanceTimer, ModuleRuntime, SessionClosedEvent, SessionOpenedEvent, SessionRef } from "./define.js";
 import { confirmReplicasOf, createRedisClient, createWriteConfirmer, type WriteConfirmer } from "../redis/index.js";
 import type { RedisWriteBatch } from "../redis/write-batching.js";
-import { appendToChannelLog } from "../redis/channel-log.js";
+import { ChannelLogWriter } from "../redis/channel-log.js";
 import { GatewaySweeper, SWEEP_INTERVAL_MS, type PingOutcome } from "./gateway-sweep.js";
 import { defineDeclaredRedisCommands } from "./redis-command.js";
 import { OnlineTable } from "./online-table.js";
@@ -89,6 +89,8 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private published = 0;
   /** Tells this process's publication ids from those of an earlier process of the same instance id. */
   private readonly publicationTag = Date.now().toString(36);
+  /** Logs channel publications for resumes after a gateway's death (null: resume is off). */
+  private readonly channelLog: ChannelLogWriter | null;
   private readonly closedCodec: MessageCodec<cluster.SessionClosed>;
   private readonly openedCodec: MessageCodec<cluster.SessionOpened>;
   private readonly pendingCodec: MessageCodec<cluster.PendingPush>;
@@ -131,6 +133,13 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     this.openedCodec = parts.registry.message("cluster.SessionOpened");
     this.pendingCodec = parts.registry.message("cluster.PendingPush");
     this.adoptCodec = parts.registry.message("cluster.AdoptRequest");
+    const resume = parts.config.gateway.resume;
+    this.channelLog =
+      resume.windowMs > 0
+        ? new ChannelLogWriter(() => this.redis(), { maxEntries: resume.maxPushes, windowMs: resume.windowMs }, (err) =>
+            this.log.warn({ err: err.message }, "cannot log a channel message in Redis: a member whose gateway dies before it delivers the message misses it on resume"),
+          )
+        : null;
     this.adoptReplyCodec = parts.registry.message("cluster.AdoptReply");
   }
 
@@ -447,15 +456,10 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     // the id lets a resume drop a push that both gateways of a move delivered (push-overlap.ts),
     // and one the client already has when the log is replayed after its gateway's death
     const encoded = this.channelCodec.encode({ route, body, excludeUids, id: `${this.instanceId}.${this.publicationTag}.${++this.published}` });
-    const resume = this.config.gateway.resume;
     // logged first: the write batch sends it before the publish below
-    if (resume.windowMs > 0) appendToChannelLog(this.redis(), channel, encoded, { maxEntries: resume.maxPushes, ttlMs: resume.windowMs }, this.channelLogFailed);
+    this.channelLog?.append(channel, encoded);
     this.nc.publish(channelSubject(channel), encoded);
   }
-
-  private readonly channelLogFailed = (err: Error): void => {
-    this.log.warn({ err: err.message }, "cannot log a channel message in Redis: a member whose gateway dies before it delivers the message misses it on resume");
-  };
 
   async kick(target: SessionRef, code: number, reason: string, handover = false): Promise<void> {
     await this.command(target.gatewayId, { kick: { sid: target.sid, uid: "", code, reason, handover } });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResumeStore } from "../../src/gateway/resume-store.js";
 import { createLogger } from "../../src/log/logger.js";
 import { MAX_RECENT_PUBS, PacketKind, encodeChannelPush, encodeFrame, stampSeq } from "../../src/protocol/packet.js";
-import { appendToChannelLog } from "../../src/redis/channel-log.js";
+import { ChannelLogWriter } from "../../src/redis/channel-log.js";
 import { loadProto } from "../../src/proto/registry.js";
 import type { cluster } from "../../src/generated/proto.js";
 import { startRedis, type RunningServer } from "../helpers/servers.js";
@@ -23,13 +23,14 @@ describe("ResumeStore on a real redis-server: what an away uid keeps and what a 
     new ResumeStore(redis, { windowMs: 10_000, maxPushes: 100, maxBytes: 1 << 20, recentPushes: 8, ...limits }, channelCodec, createLogger("test", "resume-store", "silent"));
   const raw = (i: number): Buffer => encodeFrame(PacketKind.PUSH, 0, "t.P", Buffer.alloc(10, i));
   let published = 0;
+  const logWriter = new ChannelLogWriter(() => redis, { maxEntries: 100, windowMs: 10_000 }, (err) => {
+    throw err;
+  });
   /** Publishes into a channel's log as a module does; the frame a member gets for it. */
   const publish = (channel: string, i: number, excludeUids: string[] = []): { id: string; frame: Buffer } => {
     const id = `test.${++published}`;
     const body = Buffer.alloc(6, i);
-    appendToChannelLog(redis, channel, channelCodec.encode({ route: "t.C", body, excludeUids, id }), { maxEntries: 100, ttlMs: 10_000 }, (err) => {
-      throw err;
-    });
+    logWriter.append(channel, channelCodec.encode({ route: "t.C", body, excludeUids, id }));
     return { id, frame: encodeChannelPush("t.C", body, id) };
   };
 
