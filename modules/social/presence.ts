@@ -1,5 +1,5 @@
 import type { services } from "../../src/generated/proto.js";
-import type { RuntimeOf, SessionRef } from "../../src/module/index.js";
+import type { RuntimeOf } from "../../src/module/index.js";
 import type { SocialStore } from "./social-store.js";
 
 /** Push routes of the social module (proto/social.proto, service SocialPush). */
@@ -11,16 +11,14 @@ export const SocialPush = {
 
 type Runtime = RuntimeOf<typeof services.social>;
 
-/** Pushes social.Presence about `uid` to each of its friends that is online (one MGET, one publish per gateway). */
+/**
+ * Pushes social.Presence about `uid` to each of its friends that is online (one MGET, one
+ * acknowledged push per gateway: kept for the resume of a friend whose gateway just died).
+ */
 export async function announcePresence(rt: Runtime, store: SocialStore, uid: string, online: boolean): Promise<void> {
   const friends = await store.friendsOf(uid);
   if (friends.length === 0) return;
-  const entries = await rt.onlineTable().lookupMany(friends);
-  const targets: SessionRef[] = [];
-  entries.forEach((e, i) => {
-    if (e !== null) targets.push({ ...e, uid: friends[i]! });
-  });
-  rt.push(targets, SocialPush.presence, { uid, online });
+  await rt.pushToUids(friends, SocialPush.presence, { uid, online });
 }
 
 /**

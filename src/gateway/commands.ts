@@ -42,6 +42,7 @@ export interface CommandTarget {
 interface AckExtra {
   resumeCode: number;
   replayed: number;
+  missingSids?: number[];
 }
 
 /** Codecs the command handler needs. */
@@ -105,8 +106,8 @@ export class CommandHandler {
   /**
    * The commands acknowledged only once an asynchronous step is done: a bind with resume (after
    * the replay) and a kick of away sessions (after their stored pushes reached Redis, so the
-   * resume that follows reads them all) and an acknowledged push (pushToUid: once the frame was
-   * handed to the socket, or stored for an away session). Null for every other command.
+   * resume that follows reads them all) and an acknowledged push (pushToUid, pushToUids: once the
+   * frame was handed to the socket, or stored for an away session). Null for every other command.
    */
   private deferred(cmd: cluster.GatewayCommand, subject: "cmd" | "bind", acked: boolean): Promise<AckExtra> | null {
     if (subject === "bind" && cmd.bind?.prepare === true) {
@@ -127,7 +128,8 @@ export class CommandHandler {
       this.pushBeforeBind(s);
       return resumed.then((o) => ({ resumeCode: o.code, replayed: o.frames.length }));
     }
-    if (subject === "cmd" && cmd.push && cmd.push.sids.length === 1 && acked) return this.pointPush(cmd.push);
+    if (subject === "cmd" && cmd.push && cmd.push.sids.length === 1 && acked && cmd.push.uid !== "") return this.pointPush(cmd.push);
+    if (subject === "cmd" && cmd.push && acked) return this.pushToMany(cmd.push);
     if (subject === "cmd" && cmd.kick) {
       const k = cmd.kick;
       const targets = k.sid !== 0 ? [this.target.session(k.sid)] : k.uid !== "" ? this.target.sessionsOfUser(k.uid) : [];
@@ -151,7 +153,7 @@ export class CommandHandler {
     else this.refused++;
     if (wantsAck(msg)) {
       try {
-        msg.respond(this.codecs.ack.encode({ ok: error === null, error: error ?? "", resumeCode: extra?.resumeCode ?? 0, replayed: extra?.replayed ?? 0, startedAt: this.target.startedAt }));
+        msg.respond(this.codecs.ack.encode({ ok: error === null, error: error ?? "", resumeCode: extra?.resumeCode ?? 0, replayed: extra?.replayed ?? 0, startedAt: this.target.startedAt, missingSids: extra?.missingSids ?? [] }));
       } catch (err) {
         this.log.warn({ err }, "cannot answer a gateway command");
       }
@@ -257,6 +259,28 @@ export class CommandHandler {
     s.push(frame);
     if (s.away !== null) return this.target.resumeWritesDone().then(() => NO_EXTRA);
     return new Promise((resolve) => setImmediate(resolve, NO_EXTRA));
+  }
+
+  /**
+   * A push to several sessions (pushToUids), acknowledged like a point push once every frame was
+   * handed to its socket or stored for an away session; the ack lists the sids not held here.
+   */
+  private pushToMany(p: cluster.Push): Promise<AckExtra> {
+    const frame = encodeFrame(PacketKind.PUSH, 0, p.route, p.body);
+    const missingSids: number[] = [];
+    let stored = false;
+    for (const sid of p.sids) {
+      const s = this.target.session(sid);
+      if (s === undefined || s.closed) {
+        missingSids.push(sid);
+        continue;
+      }
+      s.push(frame);
+      stored ||= s.away !== null;
+    }
+    const extra = { ...NO_EXTRA, missingSids };
+    if (stored) return this.target.resumeWritesDone().then(() => extra);
+    return new Promise((resolve) => setImmediate(resolve, extra));
   }
 
   /** Pushes what arrived for `s` before its bind (see `pointPush`). */

@@ -168,6 +168,7 @@ export namespace cluster {
     resumeCode: number;
     replayed: number;
     startedAt: number;
+    missingSids: number[];
   }
   export interface PendingPush {
     route: string;

@@ -95,7 +95,9 @@ export interface ModuleRuntime<Settings = unknown, R extends RouteMap = RouteMap
   /**
    * Pushes one message to many users wherever they are online: one online-table read for all of
    * them and one push command per gateway holding any of them (not one per uid); the message is
-   * encoded once. Duplicate uids are pushed once. Resolves with the uids that were offline.
+   * encoded once. Duplicate uids are pushed once. Acknowledged per gateway like pushToUid: what a
+   * gateway did not take (it is gone, or the uid moved) is kept or sent on as pushToUid does.
+   * Resolves with the uids that were offline.
    */
   pushToUids<K extends keyof P & string>(uids: readonly string[], route: K, msg: MessageInit<P[K]>): Promise<string[]>;
   /** Publishes a declared push to every member of a channel, on every gateway. */

@@ -432,23 +432,53 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     const unique = [...new Set(uids)];
     const entries = await this.onlineTable().lookupMany(unique);
     const offline: string[] = [];
-    const byGateway = new Map<string, number[]>();
+    const byGateway = new Map<string, { sids: number[]; uids: string[] }>();
     entries.forEach((entry, i) => {
+      const uid = unique[i]!;
       if (entry === null) {
-        offline.push(unique[i]!);
+        offline.push(uid);
         return;
       }
-      const sids = byGateway.get(entry.gatewayId);
-      if (sids) sids.push(entry.sid);
-      else byGateway.set(entry.gatewayId, [entry.sid]);
+      const group = byGateway.get(entry.gatewayId);
+      if (group) {
+        group.sids.push(entry.sid);
+        group.uids.push(uid);
+      } else byGateway.set(entry.gatewayId, { sids: [entry.sid], uids: [uid] });
     });
     if (byGateway.size === 0) return offline;
     const body = codec.encode(msg);
-    // by session, unacknowledged: a gone gateway is marked through the probe (its resumes answer RESYNC)
-    for (const [gatewayId, sids] of byGateway) {
-      this.nc.publish(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids, route, body, uid: "" } }), { reply: this.lostProbe(gatewayId) });
+    // one acknowledged command per gateway; what did not arrive takes the point-push path of its uid
+    const gone = await Promise.all([...byGateway].map(([gatewayId, group]) => this.pushToGroup(gatewayId, group, route, body, msg)));
+    return [...offline, ...gone.flat()];
+  }
+
+  /**
+   * One push command to `gatewayId` for the sessions of `group`, acknowledged. The uids whose
+   * session it no longer holds, or all of them when it is gone, go the way of pushToUid (kept
+   * for their resume, or sent where they moved); no answer in time marks their pending lists
+   * as pushToUid does (a resume after that gateway's death answers RESYNC).
+   */
+  private async pushToGroup(gatewayId: string, group: { sids: number[]; uids: string[] }, route: string, body: Uint8Array, msg: object): Promise<string[]> {
+    let retry: string[];
+    try {
+      const reply = await this.mux.request(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids: group.sids, route, body, uid: "" } }), undefined, COMMAND_TIMEOUT_MS);
+      const ack = this.ackCodec.decode(reply.data);
+      const missing = new Set(ack.missingSids);
+      retry = ack.ok ? group.uids.filter((_, i) => missing.has(group.sids[i]!)) : group.uids;
+    } catch (err) {
+      if (!isGatewayGone(err)) {
+        this.log.warn({ err: (err as Error).message, gatewayId }, "push to several users not acknowledged in time: the gateway is slow or its host is lost");
+        const resume = this.config.gateway.resume;
+        if (resume.windowMs > 0) {
+          const table = this.onlineTable();
+          await Promise.all(group.uids.map((uid, i) => table.appendPending(uid, { gatewayId, sid: group.sids[i]! }, "", resume.maxPushes, resume.windowMs).catch(() => undefined)));
+        }
+        return [];
+      }
+      retry = group.uids;
     }
-    return offline;
+    const delivered = await Promise.all(retry.map((uid) => this.pushToUid(uid, route, msg)));
+    return retry.filter((_, i) => !delivered[i]);
   }
 
   publish(channel: string, route: string, msg: object, excludeUids: string[] = []): void {

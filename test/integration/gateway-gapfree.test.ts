@@ -199,6 +199,14 @@ describe("a gateway killed with -9: every point push sent after the kill reaches
     await deathScenario("gw-doomed", "gf", pointPushes, async () => undefined);
   }, 60_000);
 
+  it("the same with one pushToUids per message: what the dead gateway could not take is kept per uid, replayed once, in order, resume OK", async () => {
+    const rt = cluster.modules[0]!.runtime;
+    const toMany = async (all: Player[], text: string): Promise<void> => {
+      expect(await rt.pushToUids(all.map((p) => p.uid), ROUTE, { teamId: "", fromUid: "", fromUsername: "", text, sentAt: 0 })).toEqual([]);
+    };
+    await deathScenario("gw-doomed-many", "gfm", toMany, async () => undefined);
+  }, 60_000);
+
   it("the same players in a channel: the channel's messages published while their gateway was dead are replayed from its log, once, in order, resume OK", async () => {
     const rt = cluster.modules[0]!.runtime;
     const channel = "team-gapfree";
