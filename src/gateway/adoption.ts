@@ -30,7 +30,7 @@ export interface AdoptionHost {
    * logged since about the death (`logged`, null when a log lost some), then the pending pushes,
    * then what was held (minus what the logs held too).
    */
-  settleAdopted(session: Session, deadGateway: string, found: LostSession, m: Membership, logged: LoggedPush[] | null, incomplete: boolean, pending: PendingPushes): void;
+  settleAdopted(session: Session, deadGateway: string, cutMs: number, found: LostSession, m: Membership, logged: LoggedPush[] | null, incomplete: boolean, pending: PendingPushes): void;
   /**
    * Publishes sys.session.closed for a session (here: the dead gateway's, named by `gatewayId`,
    * continued by the away session `successor`, "<gatewayId>/<sid>").
@@ -135,7 +135,7 @@ export class Adoption {
     // A pinned instance dropped what it held for the session (a seat, a place in a scene) when
     // the adoption announced it closed: the client must re-read that state.
     const incomplete = m.pins.length > 0;
-    this.host.settleAdopted(session, from.gatewayId, found, m, logged, incomplete, pending);
+    this.host.settleAdopted(session, from.gatewayId, cutMs, found, m, logged, incomplete, pending);
     return session.sid;
   }
 }

@@ -771,11 +771,17 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
 
   /**
    * A resume of a uid whose gateway died (adopted from it, or `lostGateway`): RESYNC when pushes
-   * sent to that gateway's sessions by session ref were lost (a module heard "no responders").
+   * sent to that gateway's sessions by session ref were lost (a module heard "no responders"),
+   * or may have been: some went to it after it was last seen alive (or, not adopted, within the
+   * window), when nats-server may still have held its dead connection.
    */
   private async resumedAfterDeath(outcome: ResumeOutcome, lostGateway: string | null): Promise<ResumeOutcome> {
     const dead = lostGateway ?? (outcome.adoptedFrom || null);
-    if (outcome.code !== ErrorCode.OK || dead === null || this.online === null || !(await this.online.pushesLost(dead))) return outcome;
+    const online = this.online;
+    if (outcome.code !== ErrorCode.OK || dead === null || online === null) return outcome;
+    const since = lostGateway === null && outcome.cutMs ? outcome.cutMs : Date.now() - this.settings.resume.windowMs;
+    const [lost, blind] = await Promise.all([online.pushesLost(dead), online.pushedBySessionSince(dead, since)]);
+    if (!lost && !blind) return outcome;
     return { ...outcome, code: ErrorCode.RESYNC, frames: [] };
   }
 
@@ -806,9 +812,9 @@ class GatewayImpl implements Gateway, SessionHost, CommandTarget, WsAcceptor, Ad
     this.channels.leaveAll(session);
   }
 
-  settleAdopted(session: Session, deadGateway: string, found: LostSession, m: Membership, logged: LoggedPush[] | null, incomplete: boolean, pending: PendingPushes): void {
+  settleAdopted(session: Session, deadGateway: string, cutMs: number, found: LostSession, m: Membership, logged: LoggedPush[] | null, incomplete: boolean, pending: PendingPushes): void {
     const uid = session.uid!;
-    const adopted = this.resumeStore!.adopt(uid, found, m, logged, incomplete || pending.overflow, Date.now(), deadGateway);
+    const adopted = this.resumeStore!.adopt(uid, found, m, logged, incomplete || pending.overflow, Date.now(), deadGateway, cutMs);
     session.away = adopted.away;
     session.seq = adopted.seq;
     const held = withoutReplayed(session.holding ?? [], new Set((logged ?? []).map((l) => l.id)));

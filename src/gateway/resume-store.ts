@@ -37,6 +37,8 @@ export interface ResumeOutcome {
   seq: number;
   /** The dead gateway the kept session was adopted from ("" when none). */
   adoptedFrom?: string;
+  /** With adoptedFrom: when the dead gateway was last seen alive, less a margin (unix ms; 0: not known). */
+  cutMs?: number;
   channels: string[];
   pins: [string, string][];
 }
@@ -218,13 +220,14 @@ export class ResumeStore {
    * only to the client). `logged`: the channel publications since about the death, stored first
    * as candidates (the resume drops those the client lists). `incomplete`: something is known
    * lost (a channel log trimmed, pending pushes over the bound), so the resume must answer RESYNC.
+   * `cutMs`: when the dead gateway was last seen alive, less a margin (0: not known).
    * Returns the away state and the seq the session continues from.
    */
-  adopt(uid: string, found: LostSession, m: Membership, logged: readonly LoggedPush[] | null, incomplete: boolean, now: number, fromGateway: string): { away: AwayState; seq: number } {
+  adopt(uid: string, found: LostSession, m: Membership, logged: readonly LoggedPush[] | null, incomplete: boolean, now: number, fromGateway: string, cutMs: number): { away: AwayState; seq: number } {
     const lost = incomplete || logged === null || (found.away?.overflow ?? false);
     const away: AwayState = { until: now + this.limits.windowMs, kept: found.away?.kept ?? 0, bytes: 0, overflow: lost };
     const tx = this.redis.multi();
-    const fields = { from: fromGateway, channels: JSON.stringify(m.channels), pins: JSON.stringify(m.pins), ...(lost ? { overflow: 1 } : {}) };
+    const fields = { from: fromGateway, cut: cutMs, channels: JSON.stringify(m.channels), pins: JSON.stringify(m.pins), ...(lost ? { overflow: 1 } : {}) };
     let seq = found.away?.seq ?? 0;
     if (found.away === null) {
       tx.del(streamKey(uid), metaKey(uid));
@@ -343,8 +346,9 @@ export class ResumeStore {
       highest += (fresh?.length ?? 0) + lost.frames.length;
     }
     const adoptedFrom = meta.from ?? "";
-    if (!complete) return { ...resync(Math.max(highest, lastSeq), m, ids), adoptedFrom };
-    return { code: OK, frames, ids, seq, ...m, adoptedFrom };
+    const cutMs = Number(meta.cut ?? 0);
+    if (!complete) return { ...resync(Math.max(highest, lastSeq), m, ids), adoptedFrom, cutMs };
+    return { code: OK, frames, ids, seq, ...m, adoptedFrom, cutMs };
   }
 
   private append(tx: ReturnType<Redis["multi"]>, uid: string, away: AwayState, seq: number, frame: Buffer, pushId = "", candidate = false): void {

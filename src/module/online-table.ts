@@ -25,6 +25,13 @@ const GATEWAYS_KEY = "sy:{online}:gateways";
 const SWEEPER_KEY = "sy:{online}:sweeper";
 /** Per gone gateway, set when pushes to its sessions (by session, not by uid) were lost. */
 const LOST_PREFIX = "sy:{online}:lost:";
+/**
+ * Per gateway, a hash instance id → the start of the last second (unix ms, a multiple of
+ * PUSH_BUCKET_MS) in which that instance pushed by session to it (see notePushedBySession).
+ */
+const PUSHED_PREFIX = "sy:{online}:pushed:";
+/** The granularity of the pushed-by-session record: one write per instance and gateway at most this often. */
+export const PUSH_BUCKET_MS = 1_000;
 /** Per dead gateway, the id of the gateway that adopts its sessions (SET NX). */
 const ADOPT_PREFIX = "sy:{online}:adopt:";
 /**
@@ -269,6 +276,21 @@ export class OnlineTable {
   /** True when pushes to sessions of gone gateway `gatewayId` were lost (see markLost). */
   async pushesLost(gatewayId: string): Promise<boolean> {
     return (await this.redis.exists(LOST_PREFIX + gatewayId)) === 1;
+  }
+
+  /**
+   * `instanceId` pushed by session to `gatewayId` in the second starting at `bucketMs`. A push
+   * by session gets no answer: one sent in the moments between a gateway's death and
+   * nats-server noticing it reaches nobody and leaves no trace but this record.
+   */
+  async notePushedBySession(gatewayId: string, instanceId: string, bucketMs: number, ttlMs: number): Promise<void> {
+    await this.redis.multi().hset(PUSHED_PREFIX + gatewayId, instanceId, bucketMs).pexpire(PUSHED_PREFIX + gatewayId, ttlMs).exec();
+  }
+
+  /** True when some instance may have pushed by session to `gatewayId` at or after `sinceMs` (see notePushedBySession). */
+  async pushedBySessionSince(gatewayId: string, sinceMs: number): Promise<boolean> {
+    const buckets = await this.redis.hvals(PUSHED_PREFIX + gatewayId);
+    return buckets.some((b) => Number(b) + PUSH_BUCKET_MS > sinceMs);
   }
 
   /** Reads and deletes the uid's pending pushes (a resume after its old gateway died). */

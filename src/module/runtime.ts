@@ -14,7 +14,7 @@ import type { RedisWriteBatch } from "../redis/write-batching.js";
 import { ChannelLogWriter } from "../redis/channel-log.js";
 import { GatewaySweeper, SWEEP_INTERVAL_MS, type PingOutcome } from "./gateway-sweep.js";
 import { defineDeclaredRedisCommands } from "./redis-command.js";
-import { OnlineTable } from "./online-table.js";
+import { OnlineTable, PUSH_BUCKET_MS } from "./online-table.js";
 import { SpanIds } from "../tracing/trace-context.js";
 
 /** How long a gateway has to acknowledge a bind/kick/join/leave/push. */
@@ -101,6 +101,8 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
   private lostProbes: Map<string, string> | null = null;
   /** Gateway id → when its lost pushes were last marked in Redis (once a second at most). */
   private readonly lostMarked = new Map<string, number>();
+  /** Per gateway, the second in which this instance last recorded pushing to it by session. */
+  private readonly pushedIn = new Map<string, number>();
   private readonly callerStamp: string;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly onRedisError: (() => void) | null;
@@ -229,7 +231,21 @@ export class ModuleRuntimeImpl implements ModuleRuntime {
     }
     for (const [gatewayId, sids] of byGateway) {
       this.nc.publish(gatewayCommandSubject(gatewayId), this.commandCodec.encode({ push: { sids, route, body, uid: "" } }), { reply: this.lostProbe(gatewayId) });
+      this.notePushedBySession(gatewayId);
     }
+  }
+
+  /** Records (once per gateway and second) that this instance pushes by session to `gatewayId`: see OnlineTable.notePushedBySession. */
+  private notePushedBySession(gatewayId: string): void {
+    const windowMs = this.config.gateway.resume.windowMs;
+    if (windowMs === 0) return;
+    const bucket = Math.floor(Date.now() / PUSH_BUCKET_MS) * PUSH_BUCKET_MS;
+    if (this.pushedIn.get(gatewayId) === bucket) return;
+    if (this.pushedIn.size >= 1_024) this.pushedIn.clear();
+    this.pushedIn.set(gatewayId, bucket);
+    this.onlineTable()
+      .notePushedBySession(gatewayId, this.instanceId, bucket, LOST_MARK_MS(windowMs))
+      .catch((err: Error) => this.log.warn({ err: err.message, gatewayId }, "cannot record pushes by session in Redis: a push lost as its gateway dies may go unnoticed"));
   }
 
   /**

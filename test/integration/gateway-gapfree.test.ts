@@ -251,4 +251,32 @@ describe("a gateway killed with -9: every point push sent after the kill reaches
     await p.client.close();
     await p.proxy.stop();
   }, 60_000);
+
+  it("a push by session that nats-server still handed to the dying gateway's connection gets no answer at all: the record of pushes by session makes the resume answer RESYNC", async () => {
+    const port = await startDoomed("gw-doomed-3");
+    const p = await player(port, "gf-blind");
+    const rt = cluster.modules[0]!.runtime;
+    const table = rt.onlineTable();
+    const ref = { ...(await table.lookup(p.uid))!, uid: p.uid };
+    const msg = (text: string) => ({ teamId: "", fromUid: "", fromUsername: "", text, sentAt: 0 });
+    expect(await rt.pushToUid(p.uid, ROUTE, msg("by-uid-1"))).toBe(true);
+    await until("one push", 5_000, async () => (p.texts.length === 1 ? true : undefined));
+    p.proxy.refusing = true;
+    p.proxy.upstream = cluster.gateways[0]!.address();
+    // Stopped, the gateway still holds its NATS connection: the push is routed to it, read by
+    // nobody, and dies with the process (no answer, no "no responders").
+    doomed!.proc.kill("SIGSTOP");
+    rt.push(ref, ROUTE, msg("blind-2"));
+    await rt.nc.flush();
+    doomed!.proc.kill("SIGKILL");
+    await doomed!.exited;
+    await natsNoticed("gw-doomed-3");
+    await until("adopted by gw-1", 10_000, async () => ((await table.lookup(p.uid))?.gatewayId === "gw-1" ? true : undefined));
+    p.proxy.refusing = false;
+    await until("resumed", 15_000, async () => (p.reconnects.length === 1 ? true : undefined));
+    expect(p.reconnects[0]).toMatchObject({ resumed: true, resync: true, replayed: 0 });
+    expect(p.texts).toEqual(["by-uid-1"]);
+    await p.client.close();
+    await p.proxy.stop();
+  }, 60_000);
 });

@@ -50,7 +50,7 @@ describe("ResumeStore on a real redis-server: what an away uid keeps and what a 
     const connected = `u${++n}`;
     const found = await s.peek(connected);
     expect(found).toEqual({ away: null, connected: null });
-    const { away } = s.adopt(connected, found, NONE, [], false, Date.now(), "gw-dead");
+    const { away } = s.adopt(connected, found, NONE, [], false, Date.now(), "gw-dead", 0);
     for (let i = 1; i <= 3; i++) s.keep(connected, away, i, stampSeq(raw(i), i));
     await s.flushed();
     const got = await s.take(connected, 7);
@@ -63,7 +63,7 @@ describe("ResumeStore on a real redis-server: what an away uid keeps and what a 
     await s.flushed();
     const foundPinned = await s.peek(pinned);
     expect(foundPinned.connected).toEqual({ channels: [], pins: [["game", "game-1"]] });
-    s.adopt(pinned, foundPinned, foundPinned.connected!, [], true, Date.now(), "gw-dead");
+    s.adopt(pinned, foundPinned, foundPinned.connected!, [], true, Date.now(), "gw-dead", 0);
     await s.flushed();
     expect(await s.take(pinned, 4)).toMatchObject({ code: RESYNC, pins: [["game", "game-1"]] });
 
@@ -96,7 +96,7 @@ describe("ResumeStore on a real redis-server: what an away uid keeps and what a 
       const found = await s.peek(uid);
       const m = found.connected ?? NONE;
       const logged = await s.logged(uid, m.channels, cut, new Set());
-      s.adopt(uid, found, m, logged, false, Date.now(), "gw-dead");
+      s.adopt(uid, found, m, logged, false, Date.now(), "gw-dead", 0);
       await s.flushed();
     };
     await adopt(member);
