@@ -35,6 +35,8 @@ export default defineModule(services.game, {
     rt.every(beat, () => sweep.sweep());
     // Every instance hears every closed session: only the one holding the member's room acts.
     rt.onSessionClosed("every", (closed) => rooms.onSessionClosed(closed));
+    // ... and every new binding: the instance holding the member's room moves the seat to it.
+    rt.onSessionOpened("every", (opened) => rooms.onSessionOpened(opened));
     const ids = await startIdGenerator(rt.redis(), rt.instanceId, { log: rt.log });
     return { service: new GameService(rt, dir, rooms, settings, () => `r${ids.next()}`), rooms, dir, ids };
   },

@@ -1,6 +1,6 @@
 import { SwitchyardError } from "../../src/protocol/errors.js";
 import type { game } from "../../src/generated/proto.js";
-import type { SessionClosedEvent, SessionRef } from "../../src/module/index.js";
+import type { SessionClosedEvent, SessionOpenedEvent, SessionRef } from "../../src/module/index.js";
 import type { GameRuntime } from "./context.js";
 import { Phase, Room, type Seat } from "./room.js";
 import type { RoomDirectory, SeatInfo } from "./room-directory.js";
@@ -150,6 +150,21 @@ export class LocalRooms {
       await this.close(room, "empty");
     }
     return room.id;
+  }
+
+  /**
+   * A session of a member was bound somewhere (a resume after a reconnect, or a login from
+   * another connection): the seat follows it at once, as game.Rejoin would (the room channel
+   * joined, the members told "rejoined"), so a reconnected client plays on with no call of its own.
+   */
+  onSessionOpened(opened: SessionOpenedEvent): void {
+    const room = this.byUid.get(opened.uid);
+    const member = room?.members.get(opened.uid);
+    if (room === undefined || member === undefined) return;
+    const session: SessionRef = { gatewayId: opened.gatewayId, sid: opened.sid, uid: opened.uid };
+    if (member.session !== null && member.session.gatewayId === session.gatewayId && member.session.sid === session.sid) return;
+    const seat: SeatInfo = { roomId: room.id, instance: this.rt.instanceId, mode: room.mode.name, capacity: room.mode.capacity, seat: member.seat };
+    this.attach(session, opened.uid, seat).catch((err: Error) => this.rt.log.info({ err: err.message, uid: opened.uid, room: room.id }, "seat not moved to the new session: game.Rejoin does it"));
   }
 
   /** A session ended somewhere: if it held a seat here, keep the seat for the reconnect window. */

@@ -6,6 +6,7 @@ import gameModule from "../../modules/game/index.js";
 import loginModule from "../../modules/login/index.js";
 import rankModule from "../../modules/rank/index.js";
 import { failure } from "../helpers/failure.js";
+import { DropProxy } from "../helpers/drop-proxy.js";
 
 const WINDOW_MS = 1_200;
 /** Move timeout of the "blitz" mode. */
@@ -281,6 +282,37 @@ describe("game module through a real gateway (2 game instances, 2 login, 2 rank)
     const over = await eventOf(a, (e) => e.kind === "over", WINDOW_MS + 3_000);
     expect(over).toMatchObject({ uid: a.uid, reason: "forfeit" });
     expect((await a.client.request("rank.Me", { board: "tictactoe" })).score).toBe(1);
+  });
+
+  it("a member whose connection drops plays on after the SDK's reconnect and resume, with no game.Rejoin", async () => {
+    const a = await player("auto");
+    const proxy = await DropProxy.start(cluster.gateways[0]!.address());
+    try {
+      const client = await cluster.client(0, { host: "127.0.0.1", port: proxy.port, reconnect: { minDelayMs: 30, maxDelayMs: 100, maxAttempts: 100, windowMs: 10_000 } });
+      const name = `auto-drop${++seq}`;
+      await client.request("login.Register", { username: name, password: "password-1" });
+      const { uid, token } = await client.request("login.Login", { username: name, password: "password-1" });
+      const b: Player = { client, uid, name, token, events: [] };
+      listen(b);
+      const resumed = new Promise<void>((resolve) => client.onReconnect(() => resolve()));
+      await a.client.request("game.QuickJoin", { mode: "tictactoe" });
+      const rb = await client.request("game.QuickJoin", { mode: "tictactoe" });
+      expect(rb.room?.phase).toBe("playing");
+
+      proxy.drop();
+      await resumed;
+      await eventOf(a, (e) => e.kind === "rejoined" && e.uid === b.uid);
+      // no Rejoin: the seat followed the resumed session, and so did the pin and the room channel
+      await a.client.request("game.Move", { cell: 4 });
+      await eventOf(b, (e) => e.kind === "moved" && e.cell === 4);
+      const r = await client.request("game.Move", { cell: 0 });
+      expect(r.room?.board).toBe("O...X....");
+      expect(r.room?.members.every((m) => m.connected)).toBe(true);
+      expect(r.via).toBe(r.room!.instanceId);
+      await client.close();
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it("after the window a lone member leaves and the empty room closes", async () => {
