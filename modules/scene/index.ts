@@ -19,6 +19,7 @@ export default defineModule(services.scene, {
     rt.every(s.leaseMs, () => service.sweepOrphans());
     // Every instance hears every closed session: only the owner of the player's scene acts.
     rt.onSessionClosed("every", (closed) => service.onSessionClosed(closed));
+    rt.onSessionOpened("every", (opened) => service.onSessionOpened(opened));
     return service;
   },
   drained(_rt, service) {

@@ -1,6 +1,6 @@
 import { SwitchyardError, isErrorCode } from "../../src/protocol/errors.js";
 import type { scene } from "../../src/generated/proto.js";
-import type { MessageInit, SessionClosedEvent, SessionRef } from "../../src/module/index.js";
+import type { MessageInit, SessionClosedEvent, SessionOpenedEvent, SessionRef } from "../../src/module/index.js";
 import type { SceneContext, SceneRuntime } from "./context.js";
 import type { SceneDirectory, StaleMember } from "./scene-directory.js";
 import { DisappearReason, SceneWorld } from "./scene-world.js";
@@ -108,6 +108,15 @@ export class SceneService {
   /** Pushes every scene's positions of this tick. */
   tick(): void {
     for (const w of this.worlds.values()) w.flush();
+  }
+
+  /**
+   * A uid was bound to a new session somewhere: a player of a local scene is bound to it at once
+   * (and sent who it sees now), as its next Move from there would do.
+   */
+  onSessionOpened(opened: SessionOpenedEvent): void {
+    const world = this.sceneOfUid.get(opened.uid);
+    world?.reattach(opened.uid, { gatewayId: opened.gatewayId, sid: opened.sid, uid: opened.uid });
   }
 
   /** A session ended somewhere: a player of a local scene on it starts its reconnect window. */

@@ -152,6 +152,18 @@ export class SceneWorld {
     return true;
   }
 
+  /**
+   * Binds player `uid` to the session its uid was just bound to (a resume, or a login elsewhere,
+   * which ended the older one: its close, if it comes later, no longer matches); false when the
+   * player is not here or already there.
+   */
+  reattach(uid: string, session: SessionRef): boolean {
+    const p = this.players.get(uid);
+    if (p === undefined || (p.session !== null && p.session.gatewayId === session.gatewayId && p.session.sid === session.sid)) return false;
+    this.rebind(uid, p, session);
+    return true;
+  }
+
   /** True while `uid` is disconnected (in its reconnect window). */
   isDisconnected(uid: string): boolean {
     return this.players.get(uid)?.session === null;

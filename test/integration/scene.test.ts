@@ -8,6 +8,7 @@ import { loadProto } from "../../src/proto/registry.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
 import { failure } from "../helpers/failure.js";
 import { collectPushes, nextPush } from "../helpers/pushes.js";
+import { DropProxy } from "../helpers/drop-proxy.js";
 import loginModule from "../../modules/login/index.js";
 import sceneModule from "../../modules/scene/index.js";
 
@@ -246,6 +247,32 @@ describe("scene module through real gateways (2 gateways, 2 scene instances)", (
     expect(await gone).toEqual({ sceneId: id, uids: [a.uid], reason: "disconnected" });
     console.log(`disconnect → Disappear after ${Date.now() - closedAt} ms (reconnectWindowMs ${SETTINGS.reconnectWindowMs})`);
     expect(b.disappear).toHaveLength(1); // nothing during the first disconnect
+  });
+
+  it("a player whose connection drops receives its neighbours' moves again right after the SDK's resume, with no call of its own", async () => {
+    const id = `s${++sceneSeq}`;
+    const proxy = await DropProxy.start(cluster.gateways[0]!.address());
+    try {
+      const client = await cluster.client(0, { host: "127.0.0.1", port: proxy.port, reconnect: { minDelayMs: 30, maxDelayMs: 100, maxAttempts: 100, windowMs: 10_000 } });
+      const name = `walker-drop${++seq}`;
+      await client.request("login.Register", { username: name, password: "password-1" });
+      const { uid } = await client.request("login.Login", { username: name, password: "password-1" });
+      const b = await player(1);
+      await client.request("scene.Enter", { sceneId: id, x: 70, y: 70 });
+      await enter(b, id, 71, 71);
+      const resumed = new Promise<void>((resolve) => client.onReconnect(() => resolve()));
+      proxy.drop();
+      await resumed;
+      // the scene hears the resume's sys.session.opened and sends to the new session at once
+      const seen = nextPush<scene.Positions>(client, "scene.Positions", (m) => m.players.some((q) => q.uid === b.uid && q.seq === 1), 5_000);
+      await settle(b, id);
+      move(b, 72, 71, 1);
+      expect((await seen).players.find((q) => q.uid === b.uid)).toMatchObject({ x: 72, y: 71 });
+      expect(b.disappear.filter((d) => d.uids.includes(uid))).toEqual([]);
+      await client.close();
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it("a Move from a live connection the scene was told is closed (a false gateway-death verdict) rebinds the player: neighbours see it move, it receives again", async () => {
