@@ -132,10 +132,10 @@ export class Adoption {
       this.host.dropAdopted(session);
       throw err;
     }
-    // A pinned instance dropped what it held for the session (a seat, a place in a scene) when
-    // the adoption announced it closed: the client must re-read that state.
-    const incomplete = m.pins.length > 0;
-    this.host.settleAdopted(session, from.gatewayId, cutMs, found, m, logged, incomplete, pending);
+    // Pins stay: a pinned instance hears the adoption's announcement as a disconnect and the
+    // resume's sys.session.opened as the return (game seats and scenes follow by themselves);
+    // what it pushed by session around the death makes the resume answer RESYNC (Gateway.resumedAfterDeath).
+    this.host.settleAdopted(session, from.gatewayId, cutMs, found, m, logged, false, pending);
     return session.sid;
   }
 }

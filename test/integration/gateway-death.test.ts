@@ -6,7 +6,7 @@ import { connect as natsConnect, type NatsConnection } from "nats";
 import { connect, type Client } from "../../src/client/index.js";
 import { SystemSubject } from "../../src/bus/subjects.js";
 import { ErrorCode } from "../../src/protocol/errors.js";
-import type { cluster as clusterProto, social } from "../../src/generated/proto.js";
+import type { cluster as clusterProto, game, social } from "../../src/generated/proto.js";
 import { loadProto } from "../../src/proto/registry.js";
 import { DEAD_CONFIRM_MS, SWEEP_INTERVAL_MS } from "../../src/module/index.js";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.js";
@@ -16,6 +16,8 @@ import { freePort, waitForPort } from "../helpers/servers.js";
 import loginModule from "../../modules/login/index.js";
 import socialModule from "../../modules/social/index.js";
 import chatModule from "../../modules/chat/index.js";
+import gameModule from "../../modules/game/index.js";
+import { DropProxy } from "../helpers/drop-proxy.js";
 
 describe("a gateway killed with -9: its sessions are adopted by the live gateway and announced closed once", () => {
   let cluster: TestCluster;
@@ -30,8 +32,16 @@ describe("a gateway killed with -9: its sessions are adopted by the live gateway
         { def: loginModule, instances: 2 },
         { def: socialModule, instances: 2 },
         { def: chatModule, instances: 1 },
+        { def: gameModule, instances: 1 },
       ],
-      config: { modules: { login: { instances: 2, settings: { scryptN: 1024 } }, social: { instances: 2 }, chat: { instances: 1 } } },
+      config: {
+        modules: {
+          login: { instances: 2, settings: { scryptN: 1024 } },
+          social: { instances: 2 },
+          chat: { instances: 1 },
+          game: { instances: 1, settings: { modes: { tictactoe: 2 }, reconnectWindowMs: 20_000 } },
+        },
+      },
     });
     nc = await natsConnect({ servers: cluster.nats.url });
     dir = mkdtempSync(join(tmpdir(), "sy-gw-death-"));
@@ -111,4 +121,45 @@ describe("a gateway killed with -9: its sessions are adopted by the live gateway
     await new Promise((r) => setTimeout(r, 300));
     expect(closedEvents.map((e) => e.gatewayId)).toEqual(["gw-doomed"]);
   }, 30_000);
+  it("a player in a game on the dead gateway resumes OK through the live one: the room's events of the death window replayed, the seat follows, the game goes on", async () => {
+    const port = await freePort();
+    const config = join(dir, "cluster-game.json");
+    writeFileSync(config, JSON.stringify({ ...cluster.config, gateways: [...cluster.config.gateways, { id: "gw-doomed-game", host: "127.0.0.1", port }] }));
+    doomed = startCli(["gateway", "--config", config, "--id", "gw-doomed-game"]);
+    await waitForPort(port, 15_000);
+
+    const a = await cluster.loggedInClient("game-survivor", 0);
+    const proxy = await DropProxy.start({ host: "127.0.0.1", port });
+    try {
+      const b: Client = await connect({ host: "127.0.0.1", port: proxy.port, heartbeatMs: 0, reconnect: { minDelayMs: 30, maxDelayMs: 100, maxAttempts: 1_000, windowMs: 30_000 } });
+      await b.request("login.Register", { username: "game-doomed", password: "password-1" });
+      const { uid: bUid } = await b.request("login.Login", { username: "game-doomed", password: "password-1" });
+      const events: game.RoomEvent[] = [];
+      b.on<game.RoomEvent>("game.RoomEvent", (e) => events.push(e));
+      const reconnects: { resync: boolean; replayed: number }[] = [];
+      b.onReconnect((info) => reconnects.push(info));
+      const ra = await a.client.request("game.QuickJoin", { mode: "tictactoe" });
+      expect((await b.request("game.QuickJoin", { mode: "tictactoe" })).room?.phase).toBe("playing");
+
+      // b's gateway dies; b reconnects only once the live gateway adopted its session
+      proxy.refusing = true;
+      proxy.upstream = cluster.gateways[0]!.address();
+      doomed.proc.kill("SIGKILL");
+      await doomed.exited;
+      const table = cluster.modules[0]!.runtime.onlineTable();
+      await until("b adopted by gw-1", 10_000, async () => ((await table.lookup(bUid))?.gatewayId === "gw-1" ? true : undefined));
+      // the opponent moves meanwhile: the room's channel logs it
+      await a.client.request("game.Move", { cell: 4 });
+      proxy.refusing = false;
+      await until("b resumed", 15_000, async () => (reconnects.length === 1 ? true : undefined));
+      expect(reconnects[0]).toMatchObject({ resync: false });
+      await until("the move of the death window replayed", 5_000, async () => (events.some((e) => e.kind === "moved" && e.cell === 4) ? true : undefined));
+      const r = await b.request("game.Move", { cell: 0 });
+      expect(r.room).toMatchObject({ roomId: ra.room!.roomId, board: "O...X...." });
+      expect(r.room?.members.every((m) => m.connected)).toBe(true);
+      await b.close();
+    } finally {
+      await proxy.stop();
+    }
+  }, 40_000);
 });
