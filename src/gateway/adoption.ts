@@ -147,7 +147,7 @@ export class Adoption {
  */
 class SharedReads {
   private clock = 0;
-  private readonly reads = new Map<string, { startedAt: number; since: number; result: Promise<ChannelLogRead> }>();
+  private readonly reads = new Map<string, { startedAt: number; result: Promise<ChannelLogRead> }>();
 
   constructor(private readonly store: ResumeStore) {}
 
@@ -160,7 +160,7 @@ class SharedReads {
     const key = `${since} ${channel}`;
     const cached = this.reads.get(key);
     if (cached !== undefined && cached.startedAt > joinedAt) return cached.result;
-    const entry = { startedAt: ++this.clock, since, result: this.store.readChannel(channel, since) };
+    const entry = { startedAt: ++this.clock, result: this.store.readChannel(channel, since) };
     this.reads.set(key, entry);
     return entry.result;
   }

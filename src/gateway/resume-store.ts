@@ -316,7 +316,8 @@ export class ResumeStore {
       seen,
     );
     if (unseen === null) complete = false;
-    const dropped = new Set(stored.filter((e) => e.candidate && !(unseen ?? []).includes(e)));
+    const toReplay = new Set(unseen);
+    const dropped = new Set(stored.filter((e) => e.candidate && !toReplay.has(e)));
     let frames: Buffer[];
     if (meta.rebase === "1") {
       // Adopted while connected: kept pushes are numbered 1..seq, renumbered after lastSeq.
